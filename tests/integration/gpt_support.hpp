@@ -25,10 +25,15 @@ struct SgdiskVerdict {
   bool clean = false;
   std::string output;
 };
-// sgdisk -v: exit 0 and "No problems found".
+// sgdisk -v: exit 0, "No problems found", and no complaint about either copy (sgdisk exits 0
+// and says "No problems found" even when it silently fell back to the backup header).
 inline SgdiskVerdict sgdisk_verify(const std::string& dev) {
   auto r = run_tool({"sgdisk", "-v", dev});
-  return {r.ok() && r.out.find("No problems found") != std::string::npos, r.out + r.err};
+  std::string all = r.out + r.err;
+  bool clean = r.ok() && all.find("No problems found") != std::string::npos;
+  for (const char* bad : {"Warning!", ": ERROR", "corrupt", "invalid", "Invalid", "differ", "problems!"})
+    if (all.find(bad) != std::string::npos) clean = false;
+  return {clean, all};
 }
 
 // After a crash between the two copies sgdisk flags the copies as differing (gdisk counts a
