@@ -78,6 +78,9 @@ Bpb bpb_at(const std::vector<uint8_t>& s) {
 }
 
 struct Case { uint64_t size; uint32_t sector; const char* label; };
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.size << " bytes, " << c.sector << "-byte sectors, label '" << c.label << "'";
+}
 
 class Fat32Oracle : public ::testing::TestWithParam<Case> {};
 
