@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/devices.hpp"
+
 namespace mos::engine {
 
 struct FreeSpan {
@@ -97,5 +99,10 @@ PartitionOpResult repair_partition_table(const std::string& disk, bool dry_run);
 // Erases every signature (GPT primary and backup headers, MBR magic, filesystem magics) on a
 // disk or partition; refuses busy devices always and needs force for devices holding data.
 PartitionOpResult wipe_signatures(const std::string& device, bool force, bool dry_run);
+
+// The partition as a device object (DESIGN.md contract). With `discover`, the kernel's view
+// (mountpoints, holders, sizes) completed with the GPT facts we just wrote; without (dry run),
+// built from the plan alone.
+Device partition_device(const PartitionInfo& p, bool discover);
 
 }  // namespace mos::engine

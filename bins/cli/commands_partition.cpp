@@ -1,0 +1,150 @@
+// free-space, create-partition-table, create-partition, delete-partition, resize-partition,
+// wipe-signatures, repair-partition-table, partition-table.
+#include <cstdio>
+#include <memory>
+
+#include "bins/cli/env.hpp"
+#include "ioctl/error.hpp"
+
+namespace mos::cli {
+namespace {
+
+void print_plan(const json& plan) {
+  std::printf("%s%s\n", plan["device"].get<std::string>().c_str(), plan["dry_run"].get<bool>() ? " (dry run: nothing written)" : "");
+  std::vector<std::vector<std::string>> rows;
+  for (auto& w : plan["writes"])
+    rows.push_back({w["step"], std::to_string(w["offset"].get<uint64_t>()), std::to_string(w["length"].get<uint64_t>()),
+                    w["zero"].get<bool>() ? "zero" : "write", w["what"]});
+  if (!rows.empty()) print_table({"STEP", "OFFSET", "LENGTH", "OP", "WHAT"}, rows);
+  rows.clear();
+  for (auto& c : plan["kernel_calls"])
+    rows.push_back({c["op"], c["number"].get<uint32_t>() ? std::to_string(c["number"].get<uint32_t>()) : "-",
+                    c["op"] == "blkpg_add" || c["op"] == "blkpg_resize" ? std::to_string(c["start_bytes"].get<uint64_t>()) : "-",
+                    c["op"] == "blkpg_add" || c["op"] == "blkpg_resize" ? human_size(c["length_bytes"]) : "-"});
+  if (!rows.empty()) print_table({"KERNEL CALL", "#", "START", "LENGTH"}, rows);
+  for (auto& n : plan["notes"]) std::printf("note: %s\n", n.get<std::string>().c_str());
+}
+
+void print_partition(const json& d) {
+  print_table({"PARTITION", "#", "START", "SIZE", "PARTLABEL", "TYPE", "PARTUUID"},
+              {{d["path"], cell(d["partnum"]), cell(d["start_bytes"]), human_size(d["size_bytes"]), cell(d["partlabel"]),
+                cell(d["parttype_name"].is_null() ? d["parttype"] : d["parttype_name"]), cell(d["partuuid"])}});
+  if (d.contains("plan")) print_plan(d["plan"]);
+}
+
+// "123", "max" -> JSON for size_bytes.
+json size_arg(const std::string& text, bool allow_max) {
+  if (allow_max && text == "max") return "max";
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+    throw Error(ErrorCode::invalid_params, "--size must be a byte count" + std::string(allow_max ? " or 'max'" : "") + ", got '" + text + "'");
+  return std::stoull(text);
+}
+
+struct Args {
+  std::string disk, device, name, part_type, size, start;
+  uint32_t number = 0;
+  bool force = false, dry_run = false;
+};
+
+}  // namespace
+
+void add_partition_commands(CLI::App& app, Env& env) {
+  auto a = std::make_shared<Args>();
+
+  auto* fs = app.add_subcommand("free-space", "aligned unpartitioned gaps of a disk");
+  fs->add_option("disk", a->disk, "whole-disk device")->required();
+  fs->callback([&env, a] {
+    env.action = [&env, a] {
+      env.print(env.call("storage.list_free_space", {{"disk", a->disk}}), [](const json& gaps) {
+        std::vector<std::vector<std::string>> rows;
+        for (auto& g : gaps)
+          rows.push_back({std::to_string(g["start_bytes"].get<uint64_t>()), std::to_string(g["end_bytes"].get<uint64_t>()),
+                          human_size(g["size_bytes"])});
+        print_table({"START", "END", "SIZE"}, rows);
+      });
+    };
+  });
+
+  auto* pt = app.add_subcommand("partition-table", "check both GPT copies and list the partitions");
+  pt->add_option("--disk", a->disk, "whole-disk device")->required();
+  pt->callback([&env, a] {
+    env.action = [&env, a] {
+      env.print(env.call("storage.read_partition_table", {{"disk", a->disk}}), [](const json& t) {
+        std::printf("%s: GPT %s, primary %s, backup %s\n", t["disk"].get<std::string>().c_str(),
+                    t["has_gpt"].get<bool>() ? "present" : "absent",
+                    t["primary_ok"].get<bool>() ? "ok" : cell(t["primary_error"]).c_str(),
+                    t["backup_ok"].get<bool>() ? "ok" : cell(t["backup_error"]).c_str());
+        for (auto& p : t["partitions"]) print_partition(p);
+      });
+    };
+  });
+
+  auto* cpt = app.add_subcommand("create-partition-table", "write a fresh, empty GPT");
+  cpt->add_option("--disk", a->disk, "whole-disk device")->required();
+  cpt->add_flag("--force", a->force, "overwrite existing signatures / partition table");
+  cpt->add_flag("--dry-run", a->dry_run, "show the plan, write nothing");
+  cpt->callback([&env, a] {
+    env.action = [&env, a] {
+      env.print(env.call("storage.create_partition_table", {{"disk", a->disk}, {"force", a->force}, {"dry_run", a->dry_run}}), print_plan);
+    };
+  });
+
+  auto* cp = app.add_subcommand("create-partition", "add a partition (no --size: the largest free gap)");
+  cp->add_option("--disk", a->disk, "whole-disk device")->required();
+  cp->add_option("--name", a->name, "partition name (PARTLABEL)")->required();
+  cp->add_option("--part-type", a->part_type, "linux, esp, swap, bios_boot, linux_raid, ... or a type GUID")->required();
+  cp->add_option("--size", a->size, "size in bytes");
+  cp->add_option("--start", a->start, "start offset in bytes");
+  cp->add_flag("--dry-run", a->dry_run, "show the plan, write nothing");
+  cp->callback([&env, a] {
+    env.action = [&env, a] {
+      json params = {{"disk", a->disk}, {"name", a->name}, {"part_type", a->part_type}, {"dry_run", a->dry_run}};
+      if (!a->size.empty()) params["size_bytes"] = size_arg(a->size, false);
+      if (!a->start.empty()) params["start_bytes"] = size_arg(a->start, false);
+      env.print(env.call("storage.create_partition", params), print_partition);
+    };
+  });
+
+  auto* dp = app.add_subcommand("delete-partition", "remove a partition (refused while mounted or held)");
+  dp->add_option("--disk", a->disk, "whole-disk device")->required();
+  dp->add_option("--number", a->number, "partition number")->required();
+  dp->add_flag("--dry-run", a->dry_run, "show the plan, write nothing");
+  dp->callback([&env, a] {
+    env.action = [&env, a] {
+      env.print(env.call("storage.delete_partition", {{"disk", a->disk}, {"number", a->number}, {"dry_run", a->dry_run}}), print_plan);
+    };
+  });
+
+  auto* rp = app.add_subcommand("resize-partition", "grow a partition to --size BYTES or 'max'");
+  rp->add_option("--disk", a->disk, "whole-disk device")->required();
+  rp->add_option("--number", a->number, "partition number")->required();
+  rp->add_option("--size", a->size, "new size in bytes, or max")->required();
+  rp->add_flag("--dry-run", a->dry_run, "show the plan, write nothing");
+  rp->callback([&env, a] {
+    env.action = [&env, a] {
+      json params = {{"disk", a->disk}, {"number", a->number}, {"size_bytes", size_arg(a->size, true)}, {"dry_run", a->dry_run}};
+      env.print(env.call("storage.resize_partition", params), print_partition);
+    };
+  });
+
+  auto* ws = app.add_subcommand("wipe-signatures", "erase every known signature (GPT copies, MBR, filesystems)");
+  ws->add_option("device", a->device, "disk or partition")->required();
+  ws->add_flag("--force", a->force, "erase signatures that are present");
+  ws->add_flag("--dry-run", a->dry_run, "show the plan, write nothing");
+  ws->callback([&env, a] {
+    env.action = [&env, a] {
+      env.print(env.call("storage.wipe_signatures", {{"device", a->device}, {"force", a->force}, {"dry_run", a->dry_run}}), print_plan);
+    };
+  });
+
+  auto* rt = app.add_subcommand("repair-partition-table", "restore a damaged GPT copy from the good one");
+  rt->add_option("--disk", a->disk, "whole-disk device")->required();
+  rt->add_flag("--dry-run", a->dry_run, "show the plan, write nothing");
+  rt->callback([&env, a] {
+    env.action = [&env, a] {
+      env.print(env.call("storage.repair_partition_table", {{"disk", a->disk}, {"dry_run", a->dry_run}}), print_plan);
+    };
+  });
+}
+
+}  // namespace mos::cli
