@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 
+#include "engine/partition.hpp"
 #include "gpt/build.hpp"
 #include "gpt/read.hpp"
 #include "gpt/serialize.hpp"
@@ -307,3 +308,20 @@ TEST_F(GptCorrupt, RandomByteFlipsNeverCrashAndNeverYieldBadTables) {
 
 }  // namespace
 }  // namespace mos::gpt
+
+namespace mos::engine {
+namespace {
+
+TEST(PartitionAlignment, OneMiBUnlessOptimalIoNeedsMore) {
+  constexpr uint64_t MiB = 1 << 20;
+  EXPECT_EQ(partition_alignment(512, 0), MiB);
+  EXPECT_EQ(partition_alignment(4096, 0), MiB);
+  EXPECT_EQ(partition_alignment(512, 65536), MiB);          // 64 KiB stripes divide 1 MiB
+  EXPECT_EQ(partition_alignment(512, 3 * 65536), 3 * MiB);  // a 3-disk RAID stripe
+  EXPECT_EQ(partition_alignment(4096, 4 * MiB), 4 * MiB);
+  EXPECT_EQ(partition_alignment(512, 1000 * 512), MiB) << "lcm beyond 64 MiB is ignored";
+  EXPECT_EQ(partition_alignment(512, 1000), MiB) << "not a sector multiple: ignored";
+}
+
+}  // namespace
+}  // namespace mos::engine
