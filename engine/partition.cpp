@@ -142,13 +142,11 @@ PartitionOpResult create_partition_table(const std::string& path, bool force, bo
   return res;
 }
 
-PartitionOpResult create_partition(const CreatePartitionRequest& req) {
+namespace {
+
+// Places one partition in the in-memory table the way create_partition documents; returns its number.
+uint32_t place_partition(const Disk& d, gpt::Table& t, const CreatePartitionRequest& req) {
   gpt::Guid type = gpt::parse_type(req.part_type);
-  gpt::encode_name(req.name);  // bad names fail before the disk is even opened
-  Disk d = open_disk(req.disk, !req.dry_run);
-  std::optional<io::FlockGuard> lock;
-  if (!req.dry_run) lock.emplace(d.fd);
-  gpt::Table t = require_healthy_table(d, read_disk_table(d));
   const uint64_t ss = t.sector_size;
   if (req.size_bytes && *req.size_bytes == 0) throw_validation("size_bytes must be greater than 0");
   uint64_t first_lba = 0, last_lba = 0;
@@ -183,10 +181,45 @@ PartitionOpResult create_partition(const CreatePartitionRequest& req) {
     first_lba = pick->start_bytes / ss;
     last_lba = req.size_bytes ? first_lba + (*req.size_bytes + ss - 1) / ss - 1 : pick->end_bytes / ss - 1;
   }
-  uint32_t number = gpt::add_partition(t, {type, {}, first_lba, last_lba, 0, req.name, {}});
+  return gpt::add_partition(t, {type, {}, first_lba, last_lba, 0, req.name, {}});
+}
+
+}  // namespace
+
+PartitionOpResult create_partition(const CreatePartitionRequest& req) {
+  gpt::parse_type(req.part_type);
+  gpt::encode_name(req.name);  // bad names and types fail before the disk is even opened
+  Disk d = open_disk(req.disk, !req.dry_run);
+  std::optional<io::FlockGuard> lock;
+  if (!req.dry_run) lock.emplace(d.fd);
+  gpt::Table t = require_healthy_table(d, read_disk_table(d));
+  uint32_t number = place_partition(d, t, req);
   auto res = begin(d, req.dry_run);
   res.partition = partition_info(d, t, *t.find(number));
   finish_edit(d, t, {}, res);
+  return res;
+}
+
+PartitionOpResult create_partition_layout(const std::string& path, const std::vector<LayoutPartition>& parts, bool force,
+                                          bool dry_run) {
+  for (const auto& p : parts) {
+    gpt::parse_type(p.part_type);
+    gpt::encode_name(p.name);
+  }
+  Disk d = open_disk(path, !dry_run);
+  std::optional<io::FlockGuard> lock;
+  if (!dry_run) lock.emplace(d.fd);
+  if (auto busy = disk_busy_reason(d.name))
+    throw_validation("refusing to partition " + d.path + ": " + *busy + " (force does not override this)", d.path);
+  if (!force)
+    if (auto why = content_reason(d, read_disk_table(d))) throw_validation(*why + "; pass force to overwrite it", d.path);
+  gpt::Table t = gpt::new_table(d.facts.size_bytes, d.facts.logical_sector_size);
+  auto res = begin(d, dry_run);
+  for (const auto& p : parts) {
+    uint32_t n = place_partition(d, t, {d.path, p.name, p.part_type, p.size_bytes, {}, dry_run});
+    res.partitions.push_back(partition_info(d, t, *t.find(n)));
+  }
+  finish_edit(d, t, {.primary = true, .backup = true, .protective_mbr = true}, res);
   return res;
 }
 

@@ -56,6 +56,7 @@ struct PartitionOpResult {
   std::vector<PlannedRange> writes;
   std::vector<KernelCall> kernel_calls;
   std::optional<PartitionInfo> partition;  // the created / resized partition
+  std::vector<PartitionInfo> partitions;   // create_partition_layout: all of them, in order
   std::vector<std::string> notes;          // e.g. a kernel notification that fell back
 };
 
@@ -90,6 +91,17 @@ struct CreatePartitionRequest {
   bool dry_run = false;
 };
 PartitionOpResult create_partition(const CreatePartitionRequest& req);
+
+// A fresh GPT holding all of `parts` at once (one table write: two flushes instead of two per
+// partition), placed in order exactly as successive create_partition calls would place them.
+// Refusal rules of create_partition_table apply.
+struct LayoutPartition {
+  std::string name;
+  std::string part_type;
+  std::optional<uint64_t> size_bytes;  // absent: the rest of the largest gap
+};
+PartitionOpResult create_partition_layout(const std::string& disk, const std::vector<LayoutPartition>& parts,
+                                          bool force, bool dry_run);
 
 PartitionOpResult delete_partition(const std::string& disk, uint32_t number, bool dry_run);
 // size_bytes absent = "max": grow up to the next partition or the end of the usable area.

@@ -45,6 +45,7 @@ void to_json(nlohmann::json& j, const PartitionOpResult& r) {
        {"writes", r.writes},
        {"kernel_calls", r.kernel_calls},
        {"partition", or_null(r.partition)},
+       {"partitions", r.partitions},
        {"notes", r.notes}};
 }
 

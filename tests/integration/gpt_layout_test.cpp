@@ -30,17 +30,25 @@ std::string upper(std::string s) {
   return s;
 }
 
-class GptMosLayout : public ::testing::TestWithParam<uint32_t> {};
+// (sector size, in one create_partition_layout call instead of table + 5 create_partition calls)
+class GptMosLayout : public ::testing::TestWithParam<std::tuple<uint32_t, bool>> {};
 
 TEST_P(GptMosLayout, OraclesAndKernelAgree) {
   MOS_REQUIRE_ROOT();
-  const uint32_t ss = GetParam();
+  const auto [ss, batch] = GetParam();
   const uint64_t disk_size = 4096 * MiB;
   LoopImage img(disk_size, ss);
   const std::string dev = img.dev();
 
   auto made = engine_call([&] {
     nlohmann::json out = nlohmann::json::array();
+    if (batch) {
+      std::vector<engine::LayoutPartition> parts;
+      for (const auto& w : kMosLayout) parts.push_back({w.name, w.type, w.size ? std::optional<uint64_t>(w.size) : std::nullopt});
+      for (const auto& p : engine::create_partition_layout(dev, parts, false, false).partitions)
+        out.push_back({{"partition", p}});
+      return out;
+    }
     engine::create_partition_table(dev, false, false);
     for (const auto& w : kMosLayout) {
       engine::CreatePartitionRequest req{dev, w.name, w.type, {}, {}, false};
@@ -93,7 +101,10 @@ TEST_P(GptMosLayout, OraclesAndKernelAgree) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(SectorSizes, GptMosLayout, ::testing::Values(512u, 4096u));
+INSTANTIATE_TEST_SUITE_P(SectorSizes, GptMosLayout, ::testing::Combine(::testing::Values(512u, 4096u), ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::to_string(std::get<0>(info.param)) + (std::get<1>(info.param) ? "_layout" : "_stepwise");
+                         });
 
 TEST(GptEngine, AddPartitionWhileNeighbourIsMounted) {
   MOS_REQUIRE_ROOT();
