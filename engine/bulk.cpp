@@ -22,6 +22,7 @@ namespace {
 
 constexpr uint64_t kOffloadPiece = 128ull << 20;  // BLKZEROOUT/fallocate step: progress + cancel points
 constexpr uint32_t kFileDirectAlign = 4096;       // satisfies O_DIRECT on any file system we meet
+constexpr uint64_t kSmallRange = 2ull << 20;      // up to this, synchronous writes beat ring setup
 
 // What we know about the target and the two descriptors we do the work through: an O_DIRECT
 // one for the aligned middle, and a buffered one for unaligned edges and the final flush.
@@ -145,6 +146,20 @@ void zero_edges_buffered(const Target& t, uint64_t begin, uint64_t end, Progress
   while (begin < end) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(end - begin, zeros.size()));
     t.buffered.pwrite_exact(zeros.data(), n, begin);
+    begin += n;
+    prog.add(n);
+  }
+}
+
+// Small ranges (plans zero many of them): plain O_DIRECT pwrite, because a ring costs a
+// kernel worker thread on devices without NOWAIT support (loop) — milliseconds per call.
+void zero_direct_small(const Target& t, uint64_t begin, uint64_t end, const BulkOptions& opts, Progress& prog) {
+  const io::Fd& fd = t.direct.valid() ? t.direct : t.buffered;
+  io::AlignedBuffer zeros(opts.chunk_size, true);
+  while (begin < end) {
+    if (cancel_requested(opts)) throw_cancelled(t.buffered.path());
+    uint32_t n = chunk_at(begin, end, opts.chunk_size);
+    fd.pwrite_exact(zeros.data(), n, begin);
     begin += n;
     prog.add(n);
   }
@@ -409,7 +424,7 @@ void zero(const io::Fd& fd, uint64_t offset, uint64_t len, const BulkOptions& op
         prog.add(trial.done);
         zero_offload(t, mb + trial.done, me, opts, prog);
         zero_edges_buffered(t, me, end, prog);
-        t.buffered.fdatasync();
+        if (opts.flush) t.buffered.fdatasync();
         return;
       }
     }
@@ -421,9 +436,10 @@ void zero(const io::Fd& fd, uint64_t offset, uint64_t len, const BulkOptions& op
   } else {
     zero_edges_buffered(t, offset, mb, prog);
     zero_edges_buffered(t, me, end, prog);
-    zero_direct(t, mb, me, opts, prog);
+    if (me - mb <= kSmallRange) zero_direct_small(t, mb, me, opts, prog);
+    else zero_direct(t, mb, me, opts, prog);
   }
-  t.buffered.fdatasync();
+  if (opts.flush) t.buffered.fdatasync();
 }
 
 std::string checksum(const io::Fd& fd, uint64_t offset, uint64_t len, Algo algo, const BulkOptions& opts) {
@@ -444,6 +460,7 @@ std::string checksum(const io::Fd& fd, uint64_t offset, uint64_t len, Algo algo,
 }
 
 ZeroFn bulk_zero_fn(BulkOptions opts) {
+  opts.flush = false;
   return [opts = std::move(opts)](const io::Fd& fd, uint64_t offset, uint64_t len) { zero(fd, offset, len, opts); };
 }
 

@@ -29,18 +29,20 @@ struct BulkOptions {
   unsigned queue_depth = 32;        // I/Os in flight
   uint32_t chunk_size = 1u << 20;   // bytes per I/O, multiple of 4096
   bool allow_offload = true;        // BLKZEROOUT / fallocate(ZERO_RANGE) when the target offers it
+  bool flush = true;                // zero ends with fdatasync (plans flush per step themselves)
 };
 
 // Zeroes [offset, offset+len). Offload when the device reports write-zeroes support
 // (queue/write_zeroes_max_bytes > 0) or the file system supports ZERO_RANGE, else O_DIRECT
 // writes of one registered zero buffer. Bytes outside the range are never touched. Ends with
-// fdatasync. The range must lie inside the device or file (validation error otherwise).
+// fdatasync unless opts.flush is false. The range must lie inside the device or file (validation error otherwise).
 void zero(const io::Fd& fd, uint64_t offset, uint64_t len, const BulkOptions& opts = {});
 
 // xxHash of [offset, offset+len) as lowercase hex, exactly as xxhsum prints it.
 std::string checksum(const io::Fd& fd, uint64_t offset, uint64_t len, Algo algo, const BulkOptions& opts = {});
 
-// A ZeroFn for apply_plan that zeroes plan ranges with the bulk engine.
+// A ZeroFn for apply_plan that zeroes plan ranges with the bulk engine (without the per-range
+// flush: apply_plan flushes after every step).
 ZeroFn bulk_zero_fn(BulkOptions opts = {});
 
 }  // namespace mos::engine

@@ -45,10 +45,9 @@ Uring::Uring(unsigned entries) {
   }
 }
 
-Uring::~Uring() {
-  if (registered_) io_uring_unregister_buffers(&ring_);
-  io_uring_queue_exit(&ring_);
-}
+// Registered buffers go with the ring: an explicit unregister would wait for an RCU grace
+// period (milliseconds), while ring teardown releases them asynchronously.
+Uring::~Uring() { io_uring_queue_exit(&ring_); }
 
 bool Uring::register_buffers(const std::vector<iovec>& bufs) {
   if (registered_ || bufs.empty()) return registered_;
