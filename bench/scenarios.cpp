@@ -6,8 +6,7 @@ std::vector<Scenario> all_scenarios(const Config& cfg) {
   std::vector<Scenario> all;
   add_zero_scenarios(all, cfg);
   add_checksum_scenarios(all, cfg);
-  // Format scenarios (ext4 lazy/full_init vs mkfs.ext4, FAT32 vs mkfs.vfat, swap vs mkswap) go
-  // here as add_format_scenarios(all, cfg) once the fsmake writers are on main.
+  add_format_scenarios(all, cfg);  // ext4 lazy/full_init vs mkfs.ext4: add in scenario_format.cpp
   return all;
 }
 
