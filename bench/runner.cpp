@@ -78,7 +78,7 @@ void print_table(const Scenario& s, const std::vector<Measured>& m, const Config
       continue;
     }
     double med = x.median();
-    std::printf("%-28s %10.3f", x.who->name.c_str(), med);
+    std::printf(med < 0.1 ? "%-28s %10.4f" : "%-28s %10.3f", x.who->name.c_str(), med);
     if (s.bytes) std::printf(" %10.1f", mib_per_s(s.bytes, med)); else std::printf(" %10s", "");
     if (x.ours)
       for (auto& p : m)
