@@ -168,6 +168,49 @@ INSTANTIATE_TEST_SUITE_P(Sizes, BtrfsMkfsSingle,
                            return std::to_string(info.param.size >> 30) + "GiB_" + std::to_string(info.param.sector);
                          });
 
+TEST(BtrfsMkfsOverOld, ReplacesAPreviousBtrfsIncludingItsMirrors) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(2 * GiB, 512);
+  ForgetDevices forget{{img.dev()}};
+  auto old = run_tool({"mkfs.btrfs", "-q", "-f", "-L", "OLD", img.dev()});
+  ASSERT_TRUE(old.ok()) << old.err;
+  BtrfsOptions o;
+  o.label = "NEW";
+  o.fsid = test_uuid(6);
+  o.metadata_profile = "single";
+  format_in_sandbox({&img}, o, false);
+
+  expect_check_clean(img.dev());
+  EXPECT_EQ(blkid_probe(img.dev())["LABEL"], "NEW");
+  for (int mirror : {0, 1}) {  // 64 KiB and 64 MiB; every copy must be ours now
+    auto s = run_tool({"btrfs", "inspect-internal", "dump-super", "-s", std::to_string(mirror), img.dev()});
+    ASSERT_TRUE(s.ok()) << s.err;
+    EXPECT_NE(s.out.find(uuid_text(test_uuid(6))), std::string::npos) << s.out;
+    EXPECT_NE(s.out.find("[match]"), std::string::npos) << s.out;
+  }
+  exercise_with_kernel(img.dev(), {img.dev()}, {"Data, single", "Metadata, single", "System, single"});
+}
+
+TEST(BtrfsMkfsCrash, NoFilesystemIsVisibleBeforeThePrimarySuperblock) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(1 * GiB, 512);
+  ForgetDevices forget{{img.dev()}};  // mkfs.btrfs registers what it formats
+  auto old = run_tool({"mkfs.btrfs", "-q", "-f", "-L", "OLD", img.dev()});
+  ASSERT_TRUE(old.ok()) << old.err;
+  for (std::string step : {"wipe", "trees", "super-mirrors"}) {
+    setenv("MOS_VOLMGR_CRASH_POINT", ("btrfs:after-" + step).c_str(), 1);
+    auto r = run_sandboxed([&] {
+      io::Fd fd = io::Fd::open(img.dev(), O_RDWR | O_CLOEXEC);
+      auto plans = fsmake::btrfs::plan_mkfs({}, {{io::block_facts(fd).size_bytes, 512}});
+      engine::apply_plan(fd, plans[0]);
+      return std::string("completed");
+    });
+    unsetenv("MOS_VOLMGR_CRASH_POINT");
+    EXPECT_FALSE(r.ok) << "crash point after " << step << " did not fire";
+    EXPECT_TRUE(blkid_probe(img.dev()).empty()) << "half-made btrfs visible after " << step;
+  }
+}
+
 TEST(BtrfsMkfsRaid1, TwoLoopDevicesMountAfterScanDev) {
   MOS_REQUIRE_ROOT();
   LoopImage a(2 * GiB, 512), b(2 * GiB, 4096);
