@@ -1,5 +1,5 @@
 // Assembles a fresh btrfs: validates the request, lays out chunks, places and serializes every
-// tree leaf, and emits per device: wipe, tree blocks (all copies), superblock mirrors, primary.
+// tree leaf, and emits per device: wipe; tree blocks (all copies) + superblock mirrors; primary.
 #include <linux/btrfs_tree.h>
 #include <uuid/uuid.h>
 
@@ -177,10 +177,10 @@ io::WritePlan device_plan(const FreshFs& fs, size_t d, uint64_t device_bytes, co
 
   SuperBlock sb = base;
   sb.dev_item = dev_item_for(fs, d);
-  auto& mirror_step = plan.step("super-mirrors");
+  // Mirrors go with the trees: nothing points at either until the primary superblock lands.
   for (uint64_t m : mirrors)
     if (m != kSuperOffset)
-      mirror_step.writes.push_back({m, superblock_copy(sb, m), "superblock mirror at " + std::to_string(m)});
+      trees.writes.push_back({m, superblock_copy(sb, m), "superblock mirror at " + std::to_string(m)});
   auto& primary = plan.step("super");
   primary.writes.push_back({kSuperOffset, superblock_copy(sb, kSuperOffset),
                             "primary superblock of device " + std::to_string(d + 1)});
