@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "engine/apply_plan.hpp"
 #include "fsmake/btrfs.hpp"
@@ -266,6 +267,99 @@ TEST(BtrfsMkfsRaid1, ScanOfANonBtrfsDeviceIsAnError) {
   MOS_REQUIRE_ROOT();
   LoopImage a(128 * MiB);
   EXPECT_THROW(io::btrfs_scan_device(a.dev()), mos::Error);
+}
+
+fsmake::btrfs::ReadFn file_reader(const io::Fd& fd) {
+  return [&fd](uint64_t off, size_t len) {
+    std::vector<uint8_t> v(len, 0);
+    fd.pread_some(v.data(), len, off);
+    return v;
+  };
+}
+
+std::multiset<std::pair<uint64_t, int>> key_kinds(const fsmake::btrfs::Leaf& l, bool with_objectid) {
+  std::multiset<std::pair<uint64_t, int>> out;
+  for (auto& it : l.items) out.insert({with_objectid ? it.key.objectid : 0, it.key.type});
+  return out;
+}
+
+// Same trees, items and superblock features as mkfs.btrfs on the same size (chunk placement
+// and sizes may differ; see fsmake/README.md).
+TEST(BtrfsMkfsVsMkfsBtrfs, SameTreesItemsAndFeatures) {
+  TempDir dir;
+  for (bool raid1 : {false, true}) {
+    SCOPED_TRACE(raid1 ? "raid1" : "single");
+    const size_t n = raid1 ? 2 : 1;
+    std::vector<std::string> theirs, ours;
+    std::vector<std::string> argv = {"mkfs.btrfs", "-q", "-f"};
+    if (raid1) argv.insert(argv.end(), {"-d", "raid1", "-m", "raid1"});
+    for (size_t i = 0; i < n; ++i) {
+      theirs.push_back(dir / ("theirs" + std::to_string(i)));
+      ours.push_back(dir / ("ours" + std::to_string(i)));
+      for (auto& f : {theirs.back(), ours.back()}) {
+        io::Fd fd = io::Fd::open(f, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ASSERT_EQ(ftruncate(fd.get(), static_cast<off_t>(2 * GiB)), 0);
+      }
+      argv.push_back(theirs.back());
+    }
+    auto mk = run_tool(argv);
+    ASSERT_TRUE(mk.ok()) << mk.err;
+    auto r = run_sandboxed([&] {
+      BtrfsOptions o;
+      if (raid1) o.data_profile = "raid1";
+      auto plans = fsmake::btrfs::plan_mkfs(o, std::vector<fsmake::BtrfsDevice>(n, {2 * GiB, 512}));
+      for (size_t i = 0; i < n; ++i) engine::apply_plan(io::Fd::open(ours[i], O_RDWR | O_CLOEXEC), plans[i]);
+      return std::string("ok");
+    });
+    ASSERT_TRUE(r.ok) << r.text;
+
+    std::vector<io::Fd> fds;
+    std::vector<fsmake::btrfs::ReadFn> t_read, o_read;
+    for (size_t i = 0; i < n; ++i) {
+      fds.push_back(io::Fd::open(theirs[i], O_RDONLY | O_CLOEXEC));
+      fds.push_back(io::Fd::open(ours[i], O_RDONLY | O_CLOEXEC));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      t_read.push_back(file_reader(fds[2 * i]));
+      o_read.push_back(file_reader(fds[2 * i + 1]));
+    }
+    auto t = fsmake::btrfs::inspect(t_read);
+    auto o = fsmake::btrfs::inspect(o_read);
+    EXPECT_TRUE(o.problems.empty());
+
+    std::set<uint64_t> t_trees, o_trees;
+    for (auto& [owner, _] : t.tree_roots) t_trees.insert(owner);
+    for (auto& [owner, _] : o.tree_roots) o_trees.insert(owner);
+    EXPECT_EQ(o_trees, t_trees);
+    // Trees whose keys do not depend on addresses or UUIDs match key for key.
+    for (uint64_t owner : std::vector<uint64_t>{1, 5, static_cast<uint64_t>(BTRFS_DATA_RELOC_TREE_OBJECTID), 7}) {
+      std::vector<fsmake::btrfs::Key> tk, ok;
+      for (auto& it : t.leaves.at(owner).items) tk.push_back(it.key);
+      for (auto& it : o.leaves.at(owner).items) ok.push_back(it.key);
+      EXPECT_TRUE(tk == ok) << "tree " << owner;
+    }
+    for (uint64_t owner : std::vector<uint64_t>{2, 3, 4, 9})
+      EXPECT_EQ(key_kinds(o.leaves.at(owner), owner == 3), key_kinds(t.leaves.at(owner), owner == 3)) << "tree " << owner;
+    std::multiset<uint64_t> t_types, o_types;
+    for (auto& c : t.chunks) t_types.insert(c.type);
+    for (auto& c : o.chunks) o_types.insert(c.type);
+    EXPECT_EQ(o_types, t_types);
+
+    EXPECT_EQ(o.super.incompat_flags.get(), t.super.incompat_flags.get());
+    EXPECT_EQ(o.super.compat_ro_flags.get(), t.super.compat_ro_flags.get());
+    EXPECT_EQ(o.super.compat_flags.get(), t.super.compat_flags.get());
+    EXPECT_EQ(o.super.flags.get(), t.super.flags.get());
+    EXPECT_EQ(o.super.nodesize.get(), t.super.nodesize.get());
+    EXPECT_EQ(o.super.sectorsize.get(), t.super.sectorsize.get());
+    EXPECT_EQ(o.super.stripesize.get(), t.super.stripesize.get());
+    EXPECT_EQ(o.super.csum_type.get(), t.super.csum_type.get());
+    EXPECT_EQ(o.super.root_dir_objectid.get(), t.super.root_dir_objectid.get());
+    EXPECT_EQ(o.super.total_bytes.get(), t.super.total_bytes.get());
+    EXPECT_EQ(o.super.bytes_used.get(), t.super.bytes_used.get());
+    EXPECT_EQ(o.super.sys_chunk_array_size.get(), t.super.sys_chunk_array_size.get());
+    EXPECT_EQ(o.super.dev_item.io_align.get(), t.super.dev_item.io_align.get());
+    EXPECT_EQ(o.super.dev_item.sector_size.get(), t.super.dev_item.sector_size.get());
+  }
 }
 
 // The reader our unit tests trust is itself checked on what mkfs.btrfs writes.
