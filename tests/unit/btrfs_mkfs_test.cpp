@@ -259,3 +259,67 @@ TEST(BtrfsMkfs, DefaultMetadataProfileFollowsDeviceCount) {
 
 }  // namespace
 }  // namespace mos::fsmake::btrfs
+
+namespace mos::fsmake::btrfs {
+namespace {
+
+TEST(BtrfsLeaf, PacksSortedItemsFromTheEndAndParsesBack) {
+  LeafBuilder b(5);
+  b.add(Key{300, 1, 0}, std::vector<uint8_t>{1, 2, 3});
+  b.add(Key{256, 12, 256}, std::vector<uint8_t>{4});
+  b.add_empty(Key{256, 1, 0});
+  std::array<uint8_t, 16> fsid{9};
+  std::vector<uint8_t> block(kNodeSize);
+  b.write(block.data(), 1 << 20, NodeIdentity{fsid, {}, 7});
+  Leaf l = parse_leaf(block.data(), kNodeSize, 1 << 20, fsid.data());
+  ASSERT_EQ(l.items.size(), 3u);
+  EXPECT_TRUE((l.items[0].key == Key{256, 1, 0}));
+  EXPECT_TRUE((l.items[1].key == Key{256, 12, 256}));
+  EXPECT_TRUE((l.items[2].key == Key{300, 1, 0}));
+  EXPECT_EQ(l.items[2].data, (std::vector<uint8_t>{1, 2, 3}));
+  EXPECT_EQ(l.header.owner.get(), 5u);
+  EXPECT_EQ(l.header.generation.get(), 7u);
+  EXPECT_EQ(l.header.flags.get(), kHeaderFlags);
+  // First item's data ends at the block end ("itemoff 16283 - size" in dump-tree terms).
+  Item first;
+  std::memcpy(&first, block.data() + sizeof(Header), sizeof first);
+  EXPECT_EQ(first.offset.get() + first.size.get(), kNodeSize - sizeof(Header));
+
+  EXPECT_THROW(parse_leaf(block.data(), kNodeSize, 2 << 20, fsid.data()), Error);  // wrong address
+  std::array<uint8_t, 16> other{8};
+  EXPECT_THROW(parse_leaf(block.data(), kNodeSize, 1 << 20, other.data()), Error);  // other filesystem
+  block[kNodeSize - 1] ^= 1;
+  EXPECT_THROW(parse_leaf(block.data(), kNodeSize, 1 << 20, fsid.data()), Error);  // checksum
+}
+
+TEST(BtrfsLeaf, OverflowAndDuplicateKeysAreProgrammingErrors) {
+  std::vector<uint8_t> block(kNodeSize);
+  LeafBuilder big(1);
+  for (uint64_t i = 0; i < 40; ++i) big.add(Key{i, 132, 0}, std::vector<uint8_t>(439));
+  try {
+    big.write(block.data(), 0, {});
+    ADD_FAILURE() << "overflow accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::internal);
+  }
+  LeafBuilder dup(1);
+  dup.add_empty(Key{1, 1, 1});
+  dup.add_empty(Key{1, 1, 1});
+  EXPECT_THROW(dup.write(block.data(), 0, {}), Error);
+}
+
+TEST(BtrfsChunks, Raid1UsesTheSmallestDeviceForSizesAndPicksRoomiestDevices) {
+  auto L = allocate_chunks({4 * GiB, 2 * GiB, 8 * GiB}, Profile::raid1, Profile::raid1);
+  // The largest devices take the first copies; sizes follow the smallest (2 GiB).
+  EXPECT_EQ(L.system.stripes[0].dev_index, 2u);
+  EXPECT_EQ(L.system.stripes[1].dev_index, 0u);
+  EXPECT_EQ(L.data.length, 204 * MiB);
+  for (auto* c : {&L.system, &L.metadata, &L.data})
+    for (auto& s : c->stripes) EXPECT_GE(s.physical, 1 * MiB);
+  uint64_t used = 0;
+  for (uint64_t u : L.dev_bytes_used) used += u;
+  EXPECT_EQ(used, 2 * (L.system.length + L.metadata.length + L.data.length));
+}
+
+}  // namespace
+}  // namespace mos::fsmake::btrfs
