@@ -224,13 +224,12 @@ TEST(BtrfsMkfsCrash, NoFilesystemIsVisibleBeforeThePrimarySuperblock) {
   }
 }
 
-TEST(BtrfsMkfsRaid1, TwoLoopDevicesMountAfterScanDev) {
-  MOS_REQUIRE_ROOT();
+void two_devices_mount_after_scan_dev(const std::string& data_profile, const std::vector<std::string>& expected_df) {
   LoopImage a(2 * GiB, 512), b(2 * GiB, 4096);
   ForgetDevices forget{{a.dev(), b.dev()}};
   BtrfsOptions o;
   o.label = "MOSRAID";
-  o.data_profile = "raid1";
+  o.data_profile = data_profile;
   o.fsid = test_uuid(3);
   o.dev_uuids = std::vector<std::array<uint8_t, 16>>{test_uuid(4), test_uuid(5)};
   format_in_sandbox({&a, &b}, o, false);
@@ -260,7 +259,17 @@ TEST(BtrfsMkfsRaid1, TwoLoopDevicesMountAfterScanDev) {
     return std::string("ok");
   });
   ASSERT_TRUE(r.ok) << r.text;
-  exercise_with_kernel(a.dev(), {a.dev(), b.dev()}, {"Data, RAID1", "Metadata, RAID1", "System, RAID1"});
+  exercise_with_kernel(a.dev(), {a.dev(), b.dev()}, expected_df);
+}
+
+TEST(BtrfsMkfsRaid1, TwoLoopDevicesMountAfterScanDev) {
+  MOS_REQUIRE_ROOT();
+  two_devices_mount_after_scan_dev("raid1", {"Data, RAID1", "Metadata, RAID1", "System, RAID1"});
+}
+
+TEST(BtrfsMkfsRaid1, DefaultTwoDeviceProfilesAreSingleDataRaid1Metadata) {
+  MOS_REQUIRE_ROOT();
+  two_devices_mount_after_scan_dev("single", {"Data, single", "Metadata, RAID1", "System, RAID1"});
 }
 
 TEST(BtrfsMkfsRaid1, ScanOfANonBtrfsDeviceIsAnError) {
