@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "engine/apply_plan.hpp"
 #include "fsmake/btrfs.hpp"
@@ -70,6 +71,16 @@ void format_in_sandbox(const std::vector<const LoopImage*>& imgs, const BtrfsOpt
   ASSERT_TRUE(r.ok) << r.text;
 }
 
+// btrfs check scans every block device for members and reports the ones it cannot read
+// (other tests' loop devices going away in parallel); every other ERROR line is about us.
+std::string errors_about_us(const std::string& err) {
+  std::string out, line;
+  std::istringstream in(err);
+  while (std::getline(in, line))
+    if (line.find("ERROR") != std::string::npos && line.rfind("ERROR: cannot scan /dev/", 0) != 0) out += line + "\n";
+  return out;
+}
+
 // Both checkers (original and lowmem) must be silent; the first run also checks from the
 // 64 MiB superblock mirror, so mirrors are complete superblocks, not just magic.
 void expect_check_clean(const std::string& dev, bool also_mirror = false) {
@@ -80,7 +91,7 @@ void expect_check_clean(const std::string& dev, bool also_mirror = false) {
     auto c = run_tool(argv);
     EXPECT_EQ(c.exit_code, 0) << argv[argv.size() - 2] << "\n" << c.out << c.err;
     EXPECT_NE(c.out.find("no error found"), std::string::npos) << c.out << c.err;
-    EXPECT_EQ(c.err.find("ERROR"), std::string::npos) << c.err;
+    EXPECT_EQ(errors_about_us(c.err), "") << c.err;
   }
 }
 
