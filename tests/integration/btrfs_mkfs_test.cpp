@@ -36,9 +36,12 @@ std::string uuid_text(const std::array<uint8_t, 16>& u) {
   return s;
 }
 
+// Known to the test, but different in every run: tests running in parallel must never present
+// the kernel two filesystems with the same fsid and devid (SCAN_DEV then fails with EEXIST).
 std::array<uint8_t, 16> test_uuid(uint8_t seed) {
+  static const uint64_t salt = std::random_device{}() * 0x9E3779B97F4A7C15ull ^ std::random_device{}();
   std::array<uint8_t, 16> u;
-  for (size_t i = 0; i < 16; ++i) u[i] = static_cast<uint8_t>(seed * 17 + i * 13 + 1);
+  for (size_t i = 0; i < 16; ++i) u[i] = static_cast<uint8_t>(seed * 17 + i * 13 + 1 + (salt >> (8 * (i % 8))));
   u[6] = (u[6] & 0x0f) | 0x40;
   u[8] = (u[8] & 0x3f) | 0x80;
   return u;
