@@ -1,11 +1,12 @@
 // format: our native writers (plan + apply_plan with the bulk zeroer) against the mkfs tools,
-// same device, default options on both sides. ext4 (lazy and full_init vs mkfs.ext4) joins
+// same device, default options on both sides (except where noted). ext4 (lazy and full_init vs mkfs.ext4) joins
 // here as two more scenarios once fsmake/ext4 is on main.
 #include <fcntl.h>
 
 #include "bench/bench.hpp"
 #include "engine/apply_plan.hpp"
 #include "engine/bulk.hpp"
+#include "fsmake/btrfs.hpp"
 #include "fsmake/fat32.hpp"
 #include "fsmake/swap.hpp"
 #include "ioctl/blockdev.hpp"
@@ -57,6 +58,17 @@ void add_format_scenarios(std::vector<Scenario>& out, const Config& cfg) {
   w.ours.push_back(ours_format("ours", swap, true));
   w.peers.push_back(peer("mkswap", "mkswap", [](const Target& t) { return std::vector<std::string>{t.dev()}; }));
   out.push_back(std::move(w));
+
+  PlanFn btrfs = [](uint64_t size, uint32_t ss) {
+    return fsmake::btrfs::plan_mkfs({}, {{size, ss}}).at(0);
+  };
+  Scenario b = format_scenario("btrfs", "btrfs, one device, metadata DUP (loop, direct_io, preallocated)", cfg);
+  b.ours.push_back(ours_format("ours", btrfs, true));
+  // -K: no whole-device TRIM, which our writer does not do either.
+  b.peers.push_back(peer("mkfs.btrfs -f -K", "mkfs.btrfs", [](const Target& t) {
+    return std::vector<std::string>{"-f", "-K", t.dev()};
+  }));
+  out.push_back(std::move(b));
 }
 
 }  // namespace mos::bench
