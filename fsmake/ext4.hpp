@@ -1,6 +1,16 @@
 // Native ext4 writer: builds the same filesystem mke2fs 1.47 builds for "mkfs.ext4" with the
-// stock mke2fs.conf (features, geometry, journal size, resize inode, flex_bg placement), as a
-// WritePlan the engine applies. Plus a reader/validator used by tests and the prober.
+// stock mke2fs.conf (features, geometry, journal size, resize inode, flex_bg placement, block
+// allocation of root, lost+found and journal), as a WritePlan the engine applies. Plus a
+// reader/validator used by tests and the prober.
+//
+// Differences from mke2fs, on purpose:
+// - default (lazy) mode equals `mkfs.ext4 -E lazy_itable_init=1,lazy_journal_init=1`: inode
+//   tables and journal are not zeroed (the kernel zeroes tables in the background; jbd2 with
+//   metadata_csum checksums its blocks with the new UUID, so stale log blocks never replay).
+//   full_init zeroes both through zero ranges and sets ITABLE_ZEROED, like
+//   `-E lazy_itable_init=0,lazy_journal_init=0`.
+// - no discard; bytes 0..1023 (boot sector) are left alone, as mke2fs does.
+// - above 2^32 - 1 blocks (16 TiB at 4 KiB) resize_inode is dropped, exactly as mke2fs does.
 #pragma once
 #include <array>
 #include <cstdint>

@@ -22,8 +22,7 @@ Inode new_inode(const BuildContext& ctx, uint16_t mode, uint16_t links) {
 }
 
 void set_size(Inode& in, uint64_t bytes) {
-  in.i_size_lo = static_cast<uint32_t>(bytes);
-  in.i_size_high = static_cast<uint32_t>(bytes >> 32);
+  set_lo_hi(in.i_size_lo, in.i_size_high, bytes);
 }
 
 void set_blocks(Inode& in, const Geometry& g, uint64_t fs_blocks) {
@@ -151,18 +150,12 @@ void build_groups_and_super(const BuildContext& ctx, const std::string& label, C
 
     GroupDesc d{};
     const GroupTables& t = L.tables[grp];
-    d.bg_block_bitmap_lo = static_cast<uint32_t>(t.block_bitmap);
-    d.bg_block_bitmap_hi = static_cast<uint32_t>(t.block_bitmap >> 32);
-    d.bg_inode_bitmap_lo = static_cast<uint32_t>(t.inode_bitmap);
-    d.bg_inode_bitmap_hi = static_cast<uint32_t>(t.inode_bitmap >> 32);
-    d.bg_inode_table_lo = static_cast<uint32_t>(t.inode_table);
-    d.bg_inode_table_hi = static_cast<uint32_t>(t.inode_table >> 32);
-    d.bg_free_blocks_count_lo = static_cast<uint16_t>(free_blocks);
-    d.bg_free_blocks_count_hi = static_cast<uint16_t>(free_blocks >> 16);
-    d.bg_free_inodes_count_lo = static_cast<uint16_t>(free_inodes);
-    d.bg_free_inodes_count_hi = static_cast<uint16_t>(free_inodes >> 16);
-    d.bg_itable_unused_lo = static_cast<uint16_t>(free_inodes);
-    d.bg_itable_unused_hi = static_cast<uint16_t>(free_inodes >> 16);
+    set_lo_hi(d.bg_block_bitmap_lo, d.bg_block_bitmap_hi, t.block_bitmap);
+    set_lo_hi(d.bg_inode_bitmap_lo, d.bg_inode_bitmap_hi, t.inode_bitmap);
+    set_lo_hi(d.bg_inode_table_lo, d.bg_inode_table_hi, t.inode_table);
+    set_lo_hi(d.bg_free_blocks_count_lo, d.bg_free_blocks_count_hi, free_blocks);
+    set_lo_hi(d.bg_free_inodes_count_lo, d.bg_free_inodes_count_hi, free_inodes);
+    set_lo_hi(d.bg_itable_unused_lo, d.bg_itable_unused_hi, free_inodes);
     if (grp == 0) d.bg_used_dirs_count_lo = 2;
     uint16_t flags = 0;
     if (grp != 0) flags |= kBgInodeUninit;
@@ -171,27 +164,19 @@ void build_groups_and_super(const BuildContext& ctx, const std::string& label, C
     d.bg_flags = flags;
     if (block_init) {
       auto bm = block_bitmap(L, grp);
-      uint32_t c = bitmap_csum(ctx.seed, bm.data(), g.blocks_per_group / 8);
-      d.bg_block_bitmap_csum_lo = static_cast<uint16_t>(c);
-      d.bg_block_bitmap_csum_hi = static_cast<uint16_t>(c >> 16);
+      set_lo_hi(d.bg_block_bitmap_csum_lo, d.bg_block_bitmap_csum_hi, bitmap_csum(ctx.seed, bm.data(), g.blocks_per_group / 8));
       metadata.add(t.block_bitmap * bs, std::move(bm), "block bitmap");
     }
-    if (grp == 0) {
-      d.bg_inode_bitmap_csum_lo = static_cast<uint16_t>(ibm_csum);
-      d.bg_inode_bitmap_csum_hi = static_cast<uint16_t>(ibm_csum >> 16);
-    }
+    if (grp == 0) set_lo_hi(d.bg_inode_bitmap_csum_lo, d.bg_inode_bitmap_csum_hi, ibm_csum);
     d.bg_checksum = group_desc_csum(ctx.seed, grp, d);
     std::memcpy(gdt.data() + size_t{grp} * sizeof d, &d, sizeof d);
   }
 
   // Superblock (journal fields were filled by build_journal).
   sb.s_inodes_count = g.inodes_count;
-  sb.s_blocks_count_lo = static_cast<uint32_t>(g.blocks_count);
-  sb.s_blocks_count_hi = static_cast<uint32_t>(g.blocks_count >> 32);
-  sb.s_r_blocks_count_lo = static_cast<uint32_t>(g.r_blocks_count);
-  sb.s_r_blocks_count_hi = static_cast<uint32_t>(g.r_blocks_count >> 32);
-  sb.s_free_blocks_count_lo = static_cast<uint32_t>(free_total);
-  sb.s_free_blocks_count_hi = static_cast<uint32_t>(free_total >> 32);
+  set_lo_hi(sb.s_blocks_count_lo, sb.s_blocks_count_hi, g.blocks_count);
+  set_lo_hi(sb.s_r_blocks_count_lo, sb.s_r_blocks_count_hi, g.r_blocks_count);
+  set_lo_hi(sb.s_free_blocks_count_lo, sb.s_free_blocks_count_hi, free_total);
   sb.s_free_inodes_count = g.inodes_count - used_inodes_g0;
   sb.s_first_data_block = g.first_data_block;
   sb.s_log_block_size = g.log_block_size;

@@ -167,17 +167,17 @@ std::vector<std::string> validate(const io::Fd& fd) {
     std::memcpy(&d, gdt.data() + size_t{g} * sizeof d, sizeof d);
     std::string G = "group " + std::to_string(g) + ": ";
     if (d.bg_checksum.get() != group_desc_csum(r.seed, g, d)) r.problem(G + "descriptor checksum mismatch");
-    uint32_t bfree = d.bg_free_blocks_count_lo.get() | (uint32_t{d.bg_free_blocks_count_hi.get()} << 16);
-    uint32_t ifree = d.bg_free_inodes_count_lo.get() | (uint32_t{d.bg_free_inodes_count_hi.get()} << 16);
+    uint32_t bfree = get_lo_hi(d.bg_free_blocks_count_lo, d.bg_free_blocks_count_hi);
+    uint32_t ifree = get_lo_hi(d.bg_free_inodes_count_lo, d.bg_free_inodes_count_hi);
     free_blocks += bfree;
     free_inodes += ifree;
-    uint64_t bb = d.bg_block_bitmap_lo.get() | (uint64_t{d.bg_block_bitmap_hi.get()} << 32);
-    uint64_t ib = d.bg_inode_bitmap_lo.get() | (uint64_t{d.bg_inode_bitmap_hi.get()} << 32);
-    uint64_t it = d.bg_inode_table_lo.get() | (uint64_t{d.bg_inode_table_hi.get()} << 32);
+    uint64_t bb = get_lo_hi(d.bg_block_bitmap_lo, d.bg_block_bitmap_hi);
+    uint64_t ib = get_lo_hi(d.bg_inode_bitmap_lo, d.bg_inode_bitmap_hi);
+    uint64_t it = get_lo_hi(d.bg_inode_table_lo, d.bg_inode_table_hi);
     uint32_t n = r.blocks_in_group(g);
     if (!(d.bg_flags.get() & kBgBlockUninit)) {
       auto bm = r.block(bb);
-      uint32_t csum = d.bg_block_bitmap_csum_lo.get() | (uint32_t{d.bg_block_bitmap_csum_hi.get()} << 16);
+      uint32_t csum = get_lo_hi(d.bg_block_bitmap_csum_lo, d.bg_block_bitmap_csum_hi);
       if (csum != bitmap_csum(r.seed, bm.data(), sb.blocks_per_group / 8)) r.problem(G + "block bitmap checksum mismatch");
       uint32_t used = 0;
       for (uint32_t i = 0; i < n; ++i) used += (bm[i / 8] >> (i % 8)) & 1;
@@ -194,7 +194,7 @@ std::vector<std::string> validate(const io::Fd& fd) {
     }
     if (!(d.bg_flags.get() & kBgInodeUninit)) {
       auto bm = r.block(ib);
-      uint32_t csum = d.bg_inode_bitmap_csum_lo.get() | (uint32_t{d.bg_inode_bitmap_csum_hi.get()} << 16);
+      uint32_t csum = get_lo_hi(d.bg_inode_bitmap_csum_lo, d.bg_inode_bitmap_csum_hi);
       if (csum != bitmap_csum(r.seed, bm.data(), sb.inodes_per_group / 8)) r.problem(G + "inode bitmap checksum mismatch");
       uint32_t used = 0;
       for (uint32_t i = 0; i < sb.inodes_per_group; ++i) used += (bm[i / 8] >> (i % 8)) & 1;
@@ -217,7 +217,7 @@ std::vector<std::string> validate(const io::Fd& fd) {
       r.problem("backup superblock in group " + std::to_string(g) + " is missing or wrong");
   }
 
-  uint64_t it0 = descs[0].bg_inode_table_lo.get() | (uint64_t{descs[0].bg_inode_table_hi.get()} << 32);
+  uint64_t it0 = get_lo_hi(descs[0].bg_inode_table_lo, descs[0].bg_inode_table_hi);
   for (uint32_t ino = 1; ino <= kFirstIno; ++ino) {
     Inode in = r.inode(it0, ino);
     static const Inode zero{};

@@ -31,6 +31,18 @@ inline constexpr uint32_t kRoCompatDirNlink = 0x0020;
 inline constexpr uint32_t kRoCompatExtraIsize = 0x0040;
 inline constexpr uint32_t kRoCompatMetadataCsum = 0x0400;
 
+// Values split into lo/hi halves across a structure (64bit descriptors, block counts).
+inline void set_lo_hi(le32& lo, le32& hi, uint64_t v) {
+  lo = static_cast<uint32_t>(v);
+  hi = static_cast<uint32_t>(v >> 32);
+}
+inline void set_lo_hi(le16& lo, le16& hi, uint32_t v) {
+  lo = static_cast<uint16_t>(v);
+  hi = static_cast<uint16_t>(v >> 16);
+}
+inline uint64_t get_lo_hi(const le32& lo, const le32& hi) { return lo.get() | (uint64_t{hi.get()} << 32); }
+inline uint32_t get_lo_hi(const le16& lo, const le16& hi) { return lo.get() | (uint32_t{hi.get()} << 16); }
+
 // Block group flags (bg_flags).
 inline constexpr uint16_t kBgInodeUninit = 0x0001;
 inline constexpr uint16_t kBgBlockUninit = 0x0002;
