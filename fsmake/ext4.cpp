@@ -52,7 +52,9 @@ void validate_options(const Ext4Options& o) {
   if (o.label.size() > 16)
     throw_validation("ext4: label \"" + o.label + "\" is " + std::to_string(o.label.size()) +
                      " bytes; ext4 labels hold at most 16 bytes");
-  if (o.label.find('\0') != std::string::npos) throw_validation("ext4: label must not contain NUL bytes");
+  for (unsigned char c : o.label)
+    if (c < 0x20 || c == 0x7F)
+      throw_validation("ext4: label \"" + o.label + "\" contains a control character; use printable text");
   if (o.uuid) {
     static const std::array<uint8_t, 16> nil{};
     if (*o.uuid == nil) throw_validation("ext4: the nil UUID (all zeros) cannot identify a filesystem");

@@ -174,6 +174,9 @@ TEST(Ext4Plan, RejectsBadInput) {
   Ext4Options long_label;
   long_label.label = "seventeen-bytes-x";
   expect_validation([&] { plan_mkfs(long_label, 64 * MiB, 512); }, "at most 16 bytes");
+  Ext4Options control;
+  control.label = "tab\there";
+  expect_validation([&] { plan_mkfs(control, 64 * MiB, 512); }, "control character");
   expect_validation([] { plan_mkfs({}, 64 * MiB, 3000); }, "sector size");
   Ext4Options small_block;
   small_block.block_size = 1024;
