@@ -128,6 +128,7 @@ void build_groups_and_super(const BuildContext& ctx, const std::string& label, C
   bad.i_ctime = ctx.now;
   bad.i_mtime = ctx.now;
   inodes.push_back({kBadBlocksIno, bad});
+  for (uint32_t ino : {3u, 4u, 5u, 6u, 9u, 10u}) inodes.push_back({ino, Inode{}});  // empty, but checksummed
   for (auto& slot : inodes) {
     set_inode_csum(ctx.seed, slot.ino, slot.inode);
     std::memcpy(itable.data() + (slot.ino - 1) * kInodeSize, &slot.inode, kInodeSize);
@@ -216,6 +217,7 @@ void build_groups_and_super(const BuildContext& ctx, const std::string& label, C
   for (uint32_t grp : L.backup_groups) {
     Superblock copy = sb;
     copy.s_block_group_nr = static_cast<uint16_t>(grp);
+    if (grp != 0) copy.s_state = 0;  // ext2fs_flush writes backups without the "valid" bit
     set_superblock_csum(copy);
     uint64_t sb_off = grp == 0 ? kSuperOffset : g.group_first_block(grp) * bs;
     std::vector<uint8_t> raw(grp == 0 && bs > 2048 ? bs - kSuperOffset : kSuperSize, 0);
