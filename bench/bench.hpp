@@ -97,5 +97,6 @@ int run_bench(const Config& cfg);
 void add_zero_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_checksum_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_format_scenarios(std::vector<Scenario>& out, const Config& cfg);
+void add_gpt_scenarios(std::vector<Scenario>& out, const Config& cfg);
 
 }  // namespace mos::bench
