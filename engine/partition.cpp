@@ -280,10 +280,17 @@ PartitionOpResult repair_partition_table(const std::string& path, bool dry_run) 
   gpt::SerializeOptions opt{.primary = !r.primary_ok, .backup = !r.backup_ok, .protective_mbr = false};
   if (r.mbr_kind != "protective" && r.mbr_kind != "hybrid") opt.primary = opt.protective_mbr = true;
   if (backup_misplaced) {
-    // Move the backup to the real end; the primary must then point at it too.
+    // The device grew (or shrank under a valid primary): move the backup to the real end and
+    // make the space before it usable; the primary must then point at it too.
     t.backup_header_lba = last_lba;
     t.backup_entries_lba = last_lba - t.entry_array_sectors();
+    uint64_t highest_end = 0;
+    for (const auto& e : t.entries) highest_end = std::max(highest_end, e.last_lba);
+    if (t.backup_entries_lba <= highest_end)
+      throw_validation(d.path + " is now smaller than partition table entries reach (LBA " + std::to_string(highest_end) + ")", d.path);
+    t.last_usable_lba = t.backup_entries_lba - 1;
     opt.primary = opt.backup = true;
+    res.notes.push_back("moving the backup GPT to the end of the device (LBA " + std::to_string(last_lba) + ")");
   }
   if (!opt.primary && !opt.backup) {
     res.notes.push_back("both GPT copies are valid; nothing to repair");

@@ -57,6 +57,7 @@ PartitionOpResult wipe_signatures(const std::string& path, bool force, bool dry_
   if (!force && !dry_run)
     throw_validation(d.path + " carries " + std::to_string(magics.size()) + " signature(s) (" + magics.front().what +
                      ", ...); pass force to erase them", d.path);
+  if (!force) res.notes.push_back("dry run: erasing these signatures needs force");
   io::WritePlan plan;
   plan.name = "wipe";
   auto& step = plan.step("signatures");

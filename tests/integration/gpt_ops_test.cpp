@@ -2,6 +2,7 @@
 // disks refused, dry runs that write nothing, delete + resize, and signature wiping.
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <unistd.h>
 
 #include "ioctl/fd.hpp"
 #include "tests/integration/gpt_support.hpp"
@@ -208,6 +209,39 @@ TEST(GptEngine, WipeSignaturesErasesBothGptCopies) {
   auto wipefs = run_tool({"wipefs", "--no-act", dev});
   EXPECT_TRUE(wipefs.out.empty()) << wipefs.out;
   for (int n = 1; n <= 3; ++n) EXPECT_FALSE(kernel_part(dev, n).exists);
+}
+
+}  // namespace
+}  // namespace mos::test
+
+namespace mos::test {
+namespace {
+
+TEST(GptEngine, GrownDiskBackupMovedToTheEndByRepair) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(256 * MiB);
+  make_three(img.dev());
+  ASSERT_EQ(truncate(img.file().c_str(), 320 * MiB), 0);
+  img.reattach();
+  const std::string dev = img.dev();
+  auto status = read_table(dev);
+  EXPECT_TRUE(status["primary_ok"]) << status.dump();
+  EXPECT_TRUE(status["backup_ok"]) << status.dump();
+  ASSERT_EQ(status["warnings"].size(), 1u) << status.dump();
+  EXPECT_NE(status["warnings"][0].get<std::string>().find("not at the last LBA"), std::string::npos);
+  EXPECT_FALSE(sgdisk_verify(dev).clean);  // sgdisk notices the misplaced backup as well
+
+  auto fixed = engine_call([&] { return nlohmann::json(engine::repair_partition_table(dev, false)); });
+  ASSERT_FALSE(fixed.contains("error")) << fixed.dump();
+  auto v = sgdisk_verify(dev);
+  EXPECT_TRUE(v.clean) << v.output;
+  auto after = read_table(dev);
+  EXPECT_TRUE(after["warnings"].empty()) << after.dump();
+  // The new space is usable: the last partition grows into it.
+  auto grown = engine_call([&] { return nlohmann::json(engine::resize_partition(dev, 3, {}, false)); });
+  ASSERT_FALSE(grown.contains("error")) << grown.dump();
+  EXPECT_GT(grown["partition"]["size_bytes"].get<uint64_t>(), 320 * MiB - 130 * MiB);
+  EXPECT_TRUE(sgdisk_verify(dev).clean);
 }
 
 }  // namespace
