@@ -188,6 +188,29 @@ TEST(GptBuild, PlanWritesBackupBeforePrimary) {
     for (const auto& w : s.writes) EXPECT_NE(w.offset, 0u) << "edits must keep the existing MBR";
 }
 
+TEST(GptBuild, LargerEntriesAndMovedArraysRoundTrip) {
+  // Tables other tools may write: 256-byte entries, 32 of them, primary array far from LBA 2.
+  Table t = new_table(64 * MiB, 512);
+  t.entry_size = 256;
+  t.entry_count = 64;
+  t.entries_lba = 2048;
+  t.first_usable_lba = 2048 + t.entry_array_sectors();
+  add_partition(t, {parse_type("linux_raid"), {}, 4096, 8191, kAttrRequired | kAttrNoAuto, "raid-ü", {}});
+  add_partition(t, {parse_type("xbootldr"), {}, 8192, 10239, 0, "boot", 64u});
+  Image img(64 * MiB);
+  img.apply(plan_table_write(t, {.protective_mbr = true}));
+  auto r = img.read(512);
+  ASSERT_TRUE(r.primary_ok) << r.primary_error;
+  ASSERT_TRUE(r.backup_ok) << r.backup_error;
+  EXPECT_EQ(r.table->entry_size, 256u);
+  EXPECT_EQ(r.table->entries_lba, 2048u);
+  ASSERT_EQ(r.table->entries.size(), 2u);
+  EXPECT_EQ(r.table->entries[0].attributes, kAttrRequired | kAttrNoAuto);
+  EXPECT_EQ(r.table->entries[0].name, "raid-ü");
+  EXPECT_EQ(r.table->entries[1].number, 64u);
+  EXPECT_EQ(type_name(r.table->entries[1].type), "xbootldr");
+}
+
 struct GptCorrupt : ::testing::Test {
   uint32_t ss = 512;
   uint64_t size = 64 * MiB;
