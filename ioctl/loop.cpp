@@ -10,11 +10,32 @@
 #include <cstring>
 #include <thread>
 
+#include "ioctl/blkpg.hpp"
 #include "ioctl/error.hpp"
 #include "ioctl/fd.hpp"
 #include "ioctl/sysfs.hpp"
 
 namespace mos::io {
+
+namespace {
+
+// Partitions added with BLKPG survive LOOP_CLR_FD on a loop device without LO_FLAGS_PARTSCAN
+// (the kernel only drops them when it scanned them itself), and would then show up, stale,
+// on the next attachment of the same loop number. Remove them explicitly; best effort.
+void drop_partitions(const Fd& loop, const std::string& dev_path) {
+  std::string name = dev_path.substr(dev_path.rfind('/') + 1);
+  std::string dir = "/sys/class/block/" + name;
+  for (const auto& entry : list_dir(dir)) {
+    auto number = sysfs_u64(dir + "/" + entry + "/partition");
+    if (!number) continue;
+    try {
+      blkpg_delete_partition(loop, static_cast<int>(*number));
+    } catch (const Error&) {
+    }
+  }
+}
+
+}  // namespace
 
 LoopDevice& LoopDevice::operator=(LoopDevice&& o) noexcept {
   if (this != &o) {
@@ -60,7 +81,10 @@ LoopDevice LoopDevice::attach(const std::string& backing_file, const LoopOptions
     if (opts.read_only) cfg.info.lo_flags |= LO_FLAGS_READ_ONLY;
     if (opts.autoclear) cfg.info.lo_flags |= LO_FLAGS_AUTOCLEAR;
     std::strncpy(reinterpret_cast<char*>(cfg.info.lo_file_name), backing_file.c_str(), LO_NAME_SIZE - 1);
-    if (ioctl(loop.get(), LOOP_CONFIGURE, &cfg) == 0) return LoopDevice(dev);
+    if (ioctl(loop.get(), LOOP_CONFIGURE, &cfg) == 0) {
+      drop_partitions(loop, dev);  // left behind by an earlier user of this loop number
+      return LoopDevice(dev);
+    }
     int err = errno;
     if (err == EBUSY) continue;  // another process configured this one first
     throw_sys("ioctl LOOP_CONFIGURE", dev, err);
@@ -70,6 +94,7 @@ LoopDevice LoopDevice::attach(const std::string& backing_file, const LoopOptions
 
 void loop_detach(const std::string& dev_path) {
   Fd loop = Fd::open(dev_path, O_RDONLY);
+  drop_partitions(loop, dev_path);
   for (int attempt = 0;; ++attempt) {
     if (ioctl(loop.get(), LOOP_CLR_FD, 0) == 0) return;
     int err = errno;
