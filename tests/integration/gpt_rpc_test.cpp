@@ -2,6 +2,8 @@
 // over socat for bad params and the device policy, judged by sgdisk / sfdisk / the kernel.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "tests/integration/gpt_support.hpp"
 #include "tests/support/daemon.hpp"
 
@@ -100,6 +102,13 @@ TEST(GptRpc, BadParamsAndPolicyAreRefusedBeforeTouchingTheDisk) {
   const std::string dev = img.dev();
   {
     DaemonUnderTest d;
+    auto doc = rpc(d.sock, "rpc.discover", nlohmann::json::object());
+    std::set<std::string> names;
+    for (const auto& m : doc["result"]["methods"]) names.insert(m["name"]);
+    for (auto n : {"storage.list_free_space", "storage.create_partition_table", "storage.create_partition",
+                   "storage.delete_partition", "storage.resize_partition", "storage.wipe_signatures",
+                   "storage.repair_partition_table"})
+      EXPECT_TRUE(names.count(n)) << n;
     auto r = rpc(d.sock, "storage.create_partition_table", {{"disk", dev}, {"forse", true}});
     EXPECT_EQ(r["error"]["code"], -32602) << r.dump();
     EXPECT_NE(r["error"]["message"].get<std::string>().find("forse"), std::string::npos);
