@@ -52,17 +52,6 @@ std::optional<ScrubCounters> live_progress(const io::Fd& fs, uint64_t devid) {
   return from_kernel(a.progress);
 }
 
-uint64_t raw_used_bytes(const io::Fd& fs) {
-  uint64_t used = 0;
-  for (auto& g : space_info(fs)) {
-    if (g.type == "GlobalReserve") continue;
-    int copies = g.profile == "RAID1C4" ? 4 : g.profile == "RAID1C3" ? 3
-               : (g.profile == "RAID1" || g.profile == "DUP" || g.profile == "RAID10") ? 2 : 1;
-    used += g.used_bytes * copies;
-  }
-  return used;
-}
-
 void finish_totals(ScrubReport& r) {
   r.totals = {};
   for (auto& d : r.devices) r.totals.add(d.counters);
@@ -107,7 +96,7 @@ ScrubReport scrub_run(const std::string& mount_point, bool read_only, const Prog
   r.mount_point = mount_point;
   r.state = "running";
   r.started_unix = std::time(nullptr);
-  r.bytes_to_scrub = raw_used_bytes(fs);
+  r.bytes_to_scrub = raw_used_bytes(space_info(fs));
   for (auto& d : device_facts(fs)) r.devices.push_back({d.devid, d.path, "running", std::nullopt, {}});
   {
     std::lock_guard lock(g_last_mutex);
@@ -194,7 +183,7 @@ ScrubReport scrub_status(const std::string& mount_point) {
   auto last = g_last.find(live.fsid);
   if (running) {
     live.state = "running";
-    live.bytes_to_scrub = raw_used_bytes(fs);
+    live.bytes_to_scrub = raw_used_bytes(space_info(fs));
     if (last != g_last.end() && last->second.state == "running") live.started_unix = last->second.started_unix;
     finish_totals(live);
     return live;

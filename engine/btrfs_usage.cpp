@@ -32,12 +32,23 @@ constexpr ProfileName kProfiles[] = {
     {BTRFS_BLOCK_GROUP_RAID1C3, "RAID1C3"}, {BTRFS_BLOCK_GROUP_RAID1C4, "RAID1C4"},
 };
 
-int copies(uint64_t flags) {
+}  // namespace
+
+int profile_copies(uint64_t flags) {
   if (flags & BTRFS_BLOCK_GROUP_RAID1C4) return 4;
   if (flags & BTRFS_BLOCK_GROUP_RAID1C3) return 3;
   if (flags & (BTRFS_BLOCK_GROUP_RAID1 | BTRFS_BLOCK_GROUP_DUP | BTRFS_BLOCK_GROUP_RAID10)) return 2;
   return 1;
 }
+
+uint64_t raw_used_bytes(const std::vector<SpaceGroup>& groups) {
+  uint64_t used = 0;
+  for (auto& g : groups)
+    if (!(g.flags & BTRFS_SPACE_INFO_GLOBAL_RSV)) used += g.used_bytes * profile_copies(g.flags);
+  return used;
+}
+
+namespace {
 
 // Raw bytes per device of chunks, keyed like btrfs-progs: same type, device and stripe count.
 struct ChunkAlloc {
@@ -168,7 +179,7 @@ FsUsage fs_usage(const std::string& mount_point) {
       u.global_reserve_used = s.used_bytes;
       continue;
     }
-    int ratio = copies(s.flags);
+    int ratio = profile_copies(s.flags);
     if (ratio > max_ratio) max_ratio = ratio;
     uint64_t type = s.flags & BTRFS_BLOCK_GROUP_TYPE_MASK;
     profiles_by_type[type].insert(s.flags & BTRFS_BLOCK_GROUP_PROFILE_MASK);

@@ -80,6 +80,11 @@ std::string group_profile_name(uint64_t flags);
 // Inverse of group_profile_name for balance convert targets (case-insensitive); 0 = unknown.
 std::optional<uint64_t> profile_flag(const std::string& name);
 
+// Copies of each block a profile keeps (RAID1 2, DUP 2, RAID1C3 3, ...; striped profiles 1).
+int profile_copies(uint64_t flags);
+// Raw bytes used on the devices (every copy counted): what a full scrub reads.
+uint64_t raw_used_bytes(const std::vector<SpaceGroup>& groups);
+
 // SPACE_INFO entries in kernel order.
 std::vector<SpaceGroup> space_info(const io::Fd& fs);
 
