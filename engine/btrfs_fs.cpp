@@ -278,6 +278,20 @@ TopLevel open_top_level(const std::optional<std::string>& filesystem, const Loca
   return top;
 }
 
+void require_members_allowed(const std::string& path, const Policy& policy) {
+  io::Fd fs = open_btrfs_path(path);
+  for (auto& d : device_facts(fs))
+    if (!d.path.empty()) policy.require_allowed(d.path);
+}
+
+LocateOptions locate_options(const Context& ctx) {
+  LocateOptions o;
+  o.run_dir = ctx.run_dir;
+  Policy policy = ctx.policy;
+  o.device_allowed = [policy](const std::string& dev) { return policy.allowed(dev); };
+  return o;
+}
+
 void check_btrfs_ioctl(int ret, const std::string& call, const std::string& path) {
   if (ret == 0) return;
   if (ret < 0) throw_sys(call, path, errno);

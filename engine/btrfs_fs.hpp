@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/context.hpp"
 #include "ioctl/fd.hpp"
 
 namespace mos::engine::btrfs {
@@ -89,6 +90,11 @@ using CancelFlag = const std::atomic<bool>*;
 // btrfs device ioctls fail with -1/errno or with a positive BTRFS_ERROR_DEV_* code; both become
 // a mos::Error naming the call and the path.
 void check_btrfs_ioctl(int ret, const std::string& call, const std::string& path);
+
+// Mutating operations on a mounted filesystem: every member device must match the policy.
+void require_members_allowed(const std::string& path, const Policy& policy);
+// Locate options of a daemon context: its run directory, its device policy.
+LocateOptions locate_options(const Context& ctx);
 
 // Subvolume names: one path component, 1..255 bytes of [A-Za-z0-9._-+@], not "." or "..".
 void validate_subvolume_name(const std::string& name, const char* what = "subvolume name");
