@@ -271,6 +271,7 @@ TopLevel open_top_level(const std::optional<std::string>& filesystem, const Loca
       ::rmdir(top.path_.c_str());
       throw_sys("mount subvolid=5 of " + loc.devices.front() + " on", top.path_, err);
     }
+    mount(nullptr, top.path_.c_str(), nullptr, MS_PRIVATE, nullptr);  // keep it out of shared peers
   }
   ++g_private_refs[loc.fsid];
   top.private_ = true;
@@ -279,7 +280,10 @@ TopLevel open_top_level(const std::optional<std::string>& filesystem, const Loca
 }
 
 void require_members_allowed(const std::string& path, const Policy& policy) {
-  io::Fd fs = open_btrfs_path(path);
+  struct stat st {};
+  bool is_dir = ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  // A file is judged by its directory (only directories are opened for the ioctls).
+  io::Fd fs = open_btrfs_path(is_dir ? path : std::filesystem::path(path).parent_path().string());
   for (auto& d : device_facts(fs))
     if (!d.path.empty()) policy.require_allowed(d.path);
 }

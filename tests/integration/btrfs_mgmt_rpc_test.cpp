@@ -146,6 +146,12 @@ TEST(BtrfsMgmtRpc, CliDrivesSubvolumesQuotaScrubBalanceAndDevices) {
   EXPECT_EQ(added["num_devices"], 2u);
   EXPECT_EQ(blkid_probe(ext4.dev())["TYPE"], "ext4");
 
+  // Defrag of a file and of the tree (jobs the CLI waits for).
+  json one = d.cli_json({"defrag", mnt + "/f"});
+  EXPECT_EQ(one["files_defragmented"], 1u);
+  json tree = d.cli_json({"defrag", mnt});
+  EXPECT_EQ(tree["files_defragmented"], 1u);  // apps and system are other subvolumes, not walked
+
   // Usage figures and job list.
   json usage = d.cli_json({"fs-usage", mnt});
   EXPECT_GT(usage["device_size"].get<uint64_t>(), 2000000000u);
@@ -155,7 +161,7 @@ TEST(BtrfsMgmtRpc, CliDrivesSubvolumesQuotaScrubBalanceAndDevices) {
   json jobs = d.cli_json({"jobs"});
   int succeeded = 0;
   for (auto& j : jobs) succeeded += j["state"] == "succeeded";
-  EXPECT_EQ(succeeded, 2) << jobs.dump();
+  EXPECT_EQ(succeeded, 4) << jobs.dump();  // scrub, balance, two defrags
   EXPECT_TRUE(d.cli({"fs-usage", mnt}).ok());
   d.child->stop(SIGTERM);
 }
