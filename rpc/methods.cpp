@@ -8,6 +8,7 @@ Registry make_registry() {
   register_inventory_methods(r);
   register_jobs_methods(r);
   register_partition_methods(r);
+  register_btrfs_methods(r);
   register_discover_method(r);
   return r;
 }
