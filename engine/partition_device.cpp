@@ -1,12 +1,22 @@
 #include "engine/partition.hpp"
 
+#include "ioctl/error.hpp"
+
 namespace mos::engine {
 
 Device partition_device(const PartitionInfo& p, bool discover) {
   Device d;
+  bool found = false;
   if (discover) {
-    d = find_device(p.path);
-  } else {
+    try {
+      d = find_device(p.path);
+      found = true;
+    } catch (const Error&) {
+      // The table is written but the kernel did not take the partition (see the plan's notes):
+      // describe it from the table rather than failing the whole call.
+    }
+  }
+  if (!found) {
     d.path = p.path;
     d.name = p.name;
     d.kind = "partition";
