@@ -1,0 +1,145 @@
+// The native prober against `blkid -p -o export` on images made by the real tools, on loop
+// devices with 512- and 4096-byte logical sectors. Our probe runs under the execve-denying
+// sandbox; blkid (the oracle) runs outside it.
+#include <fcntl.h>
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "fsmake/probe.hpp"
+#include "ioctl/blockdev.hpp"
+#include "ioctl/fd.hpp"
+#include "tests/support/harness.hpp"
+
+namespace mos::test {
+namespace {
+
+// blkid's export format backslash-escapes shell-special characters ("LVM2\\ 001").
+std::map<std::string, std::string> blkid_unescaped(const std::string& dev) {
+  auto kv = blkid_probe(dev);
+  for (auto& [k, v] : kv) {
+    std::string u;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] == '\\' && i + 1 < v.size()) ++i;
+      u.push_back(v[i]);
+    }
+    v = u;
+  }
+  return kv;
+}
+
+// probe_device on dev inside the sandbox, as KEY=VALUE lines named like blkid's.
+std::map<std::string, std::string> native_probe(const std::string& dev) {
+  auto r = run_sandboxed([&] {
+    io::Fd fd = io::Fd::open(dev, O_RDONLY);
+    auto facts = io::block_facts(fd);
+    auto p = fsmake::probe_device(fd, facts.size_bytes, facts.logical_sector_size);
+    std::string out;
+    auto put = [&](const char* k, const std::string& v) {
+      if (!v.empty()) out += std::string(k) + "=" + v + "\n";
+    };
+    put("TYPE", p.type), put("USAGE", p.usage), put("LABEL", p.label), put("UUID", p.uuid);
+    put("UUID_SUB", p.uuid_sub), put("VERSION", p.version), put("SEC_TYPE", p.sec_type);
+    put("PTTYPE", p.pttype), put("PTUUID", p.ptuuid);
+    return out;
+  });
+  EXPECT_TRUE(r.ok) << r.text;
+  std::map<std::string, std::string> kv;
+  std::istringstream s(r.text);
+  for (std::string line; std::getline(s, line);)
+    if (auto eq = line.find('='); eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
+  return kv;
+}
+
+struct ToolCase {
+  const char* name;
+  uint64_t size_mib;
+  const char* script;  // $DEV is the loop device, $TMP a scratch directory
+  const char* type;    // what blkid must report (so an empty result cannot pass)
+  const char* label;   // the label the tool was given ("" for none)
+  const char* pttype;
+};
+
+const ToolCase kCases[] = {
+    {"ext2", 64, "mkfs.ext2 -q -F -L MOSext2 $DEV", "ext2", "MOSext2", ""},
+    {"ext3", 64, "mkfs.ext3 -q -F -L MOSext3 $DEV", "ext3", "MOSext3", ""},
+    {"ext4", 64, "mkfs.ext4 -q -F -L MOSDATA $DEV", "ext4", "MOSDATA", ""},
+    {"vfat12", 16, "mkfs.vfat -F 12 -n MOSF12 $DEV", "vfat", "MOSF12", ""},
+    {"vfat16", 64, "mkfs.vfat -F 16 -n MOSF16 $DEV", "vfat", "MOSF16", ""},
+    {"vfat32", 320, "mkfs.vfat -F 32 -n MOSEFI $DEV", "vfat", "MOSEFI", ""},
+    {"swap", 64, "mkswap -L MOSSWAP $DEV", "swap", "MOSSWAP", ""},
+    {"btrfs", 256, "mkfs.btrfs -q -f -L MOSBTR $DEV", "btrfs", "MOSBTR", ""},
+    {"xfs", 512, "mkfs.xfs -q -f -L MOSXFS $DEV", "xfs", "MOSXFS", ""},
+    {"lvm2", 64, "pvcreate -qq -ff -y $DEV", "LVM2_member", "", ""},
+    {"luks1", 64,
+     "head -c 32 /dev/urandom > $TMP/key && cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 "
+     "--key-file $TMP/key $DEV",
+     "crypto_LUKS", "", ""},
+    {"luks2", 64,
+     "head -c 32 /dev/urandom > $TMP/key && cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 "
+     "--pbkdf-force-iterations 1000 --label MOSCRYPT --key-file $TMP/key $DEV",
+     "crypto_LUKS", "MOSCRYPT", ""},
+    {"squashfs", 16,
+     "mkdir -p $TMP/d && echo hi > $TMP/d/f && mksquashfs $TMP/d $TMP/sq -noappend -quiet >/dev/null && "
+     "dd if=$TMP/sq of=$DEV conv=notrunc status=none",
+     "squashfs", "", ""},
+    {"iso9660", 16,
+     "mkdir -p $TMP/d && echo hi > $TMP/d/f && genisoimage -quiet -V MOSISO -o $TMP/iso $TMP/d && "
+     "dd if=$TMP/iso of=$DEV conv=notrunc status=none",
+     "iso9660", "MOSISO", ""},
+    {"iso9660_joliet", 16,
+     "mkdir -p $TMP/d && echo hi > $TMP/d/f && genisoimage -quiet -J -V MOS_Joliet_Label -o $TMP/iso $TMP/d && "
+     "dd if=$TMP/iso of=$DEV conv=notrunc status=none",
+     "iso9660", "MOS_Joliet_Label", ""},
+    {"gpt", 64, "sgdisk -o -n1:0:+8M -c1:MOSEFI -t1:ef00 -n2:0:0 $DEV >/dev/null", "", "", "gpt"},
+    // Primary header destroyed: blkid (and we) still find the table through the backup header.
+    {"gpt_backup_only", 64,
+     "sgdisk -o -n1:0:+8M $DEV >/dev/null && "
+     "dd if=/dev/zero of=$DEV bs=$(blockdev --getss $DEV) seek=1 count=1 conv=notrunc status=none",
+     "", "", "gpt"},
+    {"ext4_nolabel", 64, "mkfs.ext4 -q -F $DEV", "ext4", "", ""},
+    {"vfat32_nolabel", 320, "mkfs.vfat -F 32 $DEV", "vfat", "", ""},
+    {"dos", 64, "printf 'label: dos\\nlabel-id: 0x1a2b3c4d\\n,8M\\n' | sfdisk -q $DEV", "", "", "dos"},
+};
+
+class ProbeBlkid : public ::testing::TestWithParam<std::tuple<int, uint32_t>> {};
+
+TEST_P(ProbeBlkid, AgreesWithBlkid) {
+  MOS_REQUIRE_ROOT();
+  const ToolCase& c = kCases[std::get<0>(GetParam())];
+  uint32_t ss = std::get<1>(GetParam());
+  TempDir tmp;
+  LoopImage img(c.size_mib << 20, ss);
+  std::string script = std::string("DEV=") + img.dev() + " TMP=" + tmp.path() + "; " + c.script;
+  auto made = run_sh(script);
+  ASSERT_TRUE(made.ok()) << c.name << ": " << made.err << made.out;
+  run_tool({"udevadm", "settle"});
+
+  auto blkid = blkid_unescaped(img.dev());
+  auto ours = native_probe(img.dev());
+  SCOPED_TRACE(std::string(c.name) + " on " + std::to_string(ss) + "-byte sectors");
+  ASSERT_EQ(blkid["TYPE"], c.type) << "oracle did not see what the tool made";
+  EXPECT_EQ(blkid["PTTYPE"], c.pttype);
+  if (*c.label) {
+    EXPECT_EQ(blkid["LABEL"], c.label);
+  }
+  for (const char* key : {"TYPE", "USAGE", "LABEL", "UUID", "UUID_SUB", "VERSION", "SEC_TYPE",
+                          "PTTYPE", "PTUUID"})
+    EXPECT_EQ(ours[key], blkid[key]) << key;
+}
+
+std::string case_name(const ::testing::TestParamInfo<std::tuple<int, uint32_t>>& info) {
+  return std::string(kCases[std::get<0>(info.param)].name) + "_" +
+         std::to_string(std::get<1>(info.param));
+}
+
+INSTANTIATE_TEST_SUITE_P(Tools, ProbeBlkid,
+                         ::testing::Combine(::testing::Range(0, int(std::size(kCases))),
+                                            ::testing::Values(512u, 4096u)),
+                         case_name);
+
+}  // namespace
+}  // namespace mos::test
