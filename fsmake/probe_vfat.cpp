@@ -10,6 +10,17 @@
 namespace mos::fsmake::probe {
 namespace {
 
+// The DOS 4.0 extended BPB: at 0x24 on FAT12/16, at 0x40 on FAT32.
+struct ExtendedBpb {
+  uint8_t drive_number;
+  uint8_t boot_flags;
+  uint8_t ext_boot_sign;  // 0x28 (serial only) or 0x29 (serial, label, type)
+  uint8_t serno[4];
+  uint8_t label[11];
+  uint8_t magic[8];
+};
+static_assert(sizeof(ExtendedBpb) == 26);
+
 struct FatBootSector {
   uint8_t jump[3];
   uint8_t oem[8];
@@ -25,13 +36,7 @@ struct FatBootSector {
   le16 heads;              // 0x1a
   le32 hidden;             // 0x1c
   le32 total_sect;         // 0x20
-  // FAT12/16 extended BPB
-  uint8_t drive_number;    // 0x24
-  uint8_t boot_flags;      // 0x25
-  uint8_t ext_boot_sign;   // 0x26
-  uint8_t serno[4];        // 0x27
-  uint8_t label[11];       // 0x2b
-  uint8_t magic[8];        // 0x36
+  ExtendedBpb ext;         // 0x24 (FAT12/16)
   uint8_t pad[0x1fe - 0x3e];
   uint8_t pmagic[2];       // 0x1fe
 };
@@ -46,12 +51,7 @@ struct Fat32Bpb {  // the same sector seen with the FAT32 extended BPB at 0x24
   le16 fsinfo_sector;      // 0x30
   le16 backup_boot;        // 0x32
   uint8_t reserved2[12];   // 0x34
-  uint8_t drive_number;    // 0x40
-  uint8_t boot_flags;      // 0x41
-  uint8_t ext_boot_sign;   // 0x42
-  uint8_t serno[4];        // 0x43
-  uint8_t label[11];       // 0x47
-  uint8_t magic[8];        // 0x52
+  ExtendedBpb ext;         // 0x40
   uint8_t pad[0x200 - 0x5a];
 };
 static_assert(sizeof(Fat32Bpb) == 512);
@@ -105,7 +105,7 @@ bool valid_superblock(const FatBootSector& ms, const Fat32Bpb& vs, Geometry& g) 
 // Magics shorter than 3 bytes (jump opcode, 0x55AA) need extra evidence (libblkid).
 bool weak_magic_ok(const FatBootSector& ms) {
   if (ms.pmagic[0] != 0x55 || ms.pmagic[1] != 0xAA) return false;
-  return std::memcmp(ms.magic, "JFS     ", 8) != 0 && std::memcmp(ms.magic, "HPFS    ", 8) != 0;
+  return std::memcmp(ms.ext.magic, "JFS     ", 8) != 0 && std::memcmp(ms.ext.magic, "HPFS    ", 8) != 0;
 }
 
 bool strong_magic(const FatBootSector& ms) {
@@ -150,13 +150,11 @@ bool parse(ProbeSource& src, uint64_t magic_offset, Found* out) {
   uint32_t sector_size = ms.sector_size, reserved = ms.reserved;
   uint8_t vol_label[11];
   bool have_label = false;
-  const uint8_t* boot_label = nullptr;
   const uint8_t* serno = nullptr;
   if (ms.fat_length.get()) {
     uint32_t root_start = (reserved + g.fat_size) * sector_size;
     have_label = search_label(src, root_start, ms.dir_entries, vol_label);
-    if (ms.ext_boot_sign == 0x29) boot_label = ms.label;
-    if (ms.ext_boot_sign == 0x28 || ms.ext_boot_sign == 0x29) serno = ms.serno;
+    if (ms.ext.ext_boot_sign == 0x28 || ms.ext.ext_boot_sign == 0x29) serno = ms.ext.serno;
     out->sec_type = "msdos";
     if (g.cluster_count < kFat12Max)
       out->version = "FAT12";
@@ -181,8 +179,7 @@ bool parse(ProbeSource& src, uint64_t magic_offset, Found* out) {
       next = load_le32(fe.data()) & 0x0fffffff;
     }
     out->version = "FAT32";
-    if (vs.ext_boot_sign == 0x29) boot_label = vs.label;
-    serno = vs.serno;
+    serno = vs.ext.serno;
     if (uint32_t fsinfo = vs.fsinfo_sector; fsinfo) {
       auto fi = src.get(uint64_t{fsinfo} * sector_size, 512);
       if (fi.empty()) return false;
@@ -194,7 +191,7 @@ bool parse(ProbeSource& src, uint64_t magic_offset, Found* out) {
         return false;
     }
   }
-  (void)boot_label;  // libblkid reports it as LABEL_FATBOOT only
+  // The boot-sector label is blkid's LABEL_FATBOOT; LABEL is only the root-directory entry.
   if (have_label) out->label = label_text(vol_label);
   if (serno && !all_zero({serno, 4})) {
     char u[16];
