@@ -89,7 +89,9 @@ bool run_prober(ProbeSource& src, const Prober& p, probe::Found& out) {
   return false;
 }
 
-ProbeResult probe_source(ProbeSource& src) {
+}  // namespace
+
+ProbeResult probe::probe_from(ProbeSource& src) {
   ProbeResult r;
   for (const auto& p : prober_table()) {
     probe::Found f;
@@ -111,7 +113,7 @@ ProbeResult probe_source(ProbeSource& src) {
   return r;
 }
 
-std::vector<Signature> signatures_in(ProbeSource& src) {
+std::vector<Signature> probe::signatures_from(ProbeSource& src) {
   std::vector<Signature> all;
   for (const auto& p : prober_table()) {
     probe::Found f;
@@ -137,28 +139,26 @@ std::vector<Signature> signatures_in(ProbeSource& src) {
   return all;
 }
 
-}  // namespace
-
 ProbeResult probe_device(const io::Fd& fd, uint64_t size_bytes, uint32_t logical_sector_size) {
   ProbeSource src(fd, size_bytes, logical_sector_size);
-  return probe_source(src);
+  return probe::probe_from(src);
 }
 
 std::vector<Signature> find_signatures(const io::Fd& fd, uint64_t size_bytes,
                                        uint32_t logical_sector_size) {
   ProbeSource src(fd, size_bytes, logical_sector_size);
-  return signatures_in(src);
+  return probe::signatures_from(src);
 }
 
 ProbeResult probe_image(std::span<const uint8_t> image, uint32_t logical_sector_size) {
   ProbeSource src(image, logical_sector_size);
-  return probe_source(src);
+  return probe::probe_from(src);
 }
 
 std::vector<Signature> find_signatures_in_image(std::span<const uint8_t> image,
                                                 uint32_t logical_sector_size) {
   ProbeSource src(image, logical_sector_size);
-  return signatures_in(src);
+  return probe::signatures_from(src);
 }
 
 }  // namespace mos::fsmake

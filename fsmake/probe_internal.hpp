@@ -54,6 +54,10 @@ inline uint64_t be64_at(const uint8_t* p) {
   return v;
 }
 
+// The drivers over an already-open source (tests inspect the source's read count).
+ProbeResult probe_from(ProbeSource& src);
+std::vector<Signature> signatures_from(ProbeSource& src);
+
 // Superblock probers, in libblkid's order (RAID and crypto containers before filesystems).
 bool probe_md(ProbeSource&, uint64_t, Found&);
 bool probe_bcachefs(ProbeSource&, uint64_t, Found&);
