@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -129,6 +131,68 @@ TEST_P(ProbeBlkid, AgreesWithBlkid) {
   for (const char* key : {"TYPE", "USAGE", "LABEL", "UUID", "UUID_SUB", "VERSION", "SEC_TYPE",
                           "PTTYPE", "PTUUID"})
     EXPECT_EQ(ours[key], blkid[key]) << key;
+}
+
+// wipefs's own list, emulating successive erasures: "N bytes were erased at offset 0xOFF (type)".
+std::set<std::pair<uint64_t, uint32_t>> wipefs_would_erase(const std::string& dev) {
+  auto r = run_tool({"wipefs", "--all", "--no-act", "--force", dev});
+  std::set<std::pair<uint64_t, uint32_t>> out;
+  std::istringstream s(r.out);
+  for (std::string line; std::getline(s, line);) {
+    unsigned len = 0;
+    unsigned long long off = 0;
+    auto colon = line.find(": ");
+    if (colon != std::string::npos &&
+        (std::sscanf(line.c_str() + colon + 2, "%u bytes were erased at offset %llx", &len, &off) == 2 ||
+         std::sscanf(line.c_str() + colon + 2, "%u byte was erased at offset %llx", &len, &off) == 2))
+      out.insert({off, len});
+  }
+  return out;
+}
+
+// find_signatures lists what wipefs erases (the wipe operation erases exactly these); after
+// zeroing them neither blkid nor wipefs finds anything.
+TEST_P(ProbeBlkid, SignaturesAreWhatWipefsErases) {
+  MOS_REQUIRE_ROOT();
+  const ToolCase& c = kCases[std::get<0>(GetParam())];
+  uint32_t ss = std::get<1>(GetParam());
+  TempDir tmp;
+  LoopImage img(c.size_mib << 20, ss);
+  auto made = run_sh(std::string("DEV=") + img.dev() + " TMP=" + tmp.path() + "; " + c.script);
+  ASSERT_TRUE(made.ok()) << c.name << ": " << made.err << made.out;
+  SCOPED_TRACE(std::string(c.name) + " on " + std::to_string(ss) + "-byte sectors");
+
+  auto r = run_sandboxed([&] {
+    io::Fd fd = io::Fd::open(img.dev(), O_RDONLY);
+    auto facts = io::block_facts(fd);
+    std::string out;
+    for (const auto& s : fsmake::find_signatures(fd, facts.size_bytes, facts.logical_sector_size))
+      out += std::to_string(s.offset) + " " + std::to_string(s.length) + " " + s.type + "\n";
+    return out;
+  });
+  ASSERT_TRUE(r.ok) << r.text;
+  std::set<std::pair<uint64_t, uint32_t>> ours;
+  std::istringstream s(r.text);
+  for (std::string line; std::getline(s, line);) {
+    unsigned long long off = 0;
+    unsigned len = 0;
+    ASSERT_EQ(std::sscanf(line.c_str(), "%llu %u", &off, &len), 2) << line;
+    ours.insert({off, len});
+  }
+  auto theirs = wipefs_would_erase(img.dev());
+  ASSERT_FALSE(theirs.empty()) << "wipefs saw nothing: the case proves nothing";
+  EXPECT_EQ(ours, theirs) << r.text;
+
+  io::Fd fd = io::Fd::open(img.dev(), O_RDWR);
+  for (auto [off, len] : ours) {
+    std::vector<uint8_t> zero(len, 0);
+    fd.pwrite_exact(zero.data(), len, off);
+  }
+  fd.fsync();
+  auto after = blkid_unescaped(img.dev());
+  EXPECT_EQ(after["TYPE"], "");
+  EXPECT_EQ(after["PTTYPE"], "");
+  EXPECT_TRUE(wipefs_would_erase(img.dev()).empty());
 }
 
 std::string case_name(const ::testing::TestParamInfo<std::tuple<int, uint32_t>>& info) {
