@@ -14,24 +14,11 @@
 #include "fsmake/probe.hpp"
 #include "ioctl/blockdev.hpp"
 #include "ioctl/fd.hpp"
+#include "tests/integration/probe_oracles.hpp"
 #include "tests/support/harness.hpp"
 
 namespace mos::test {
 namespace {
-
-// blkid's export format backslash-escapes shell-special characters ("LVM2\\ 001").
-std::map<std::string, std::string> blkid_unescaped(const std::string& dev) {
-  auto kv = blkid_probe(dev);
-  for (auto& [k, v] : kv) {
-    std::string u;
-    for (size_t i = 0; i < v.size(); ++i) {
-      if (v[i] == '\\' && i + 1 < v.size()) ++i;
-      u.push_back(v[i]);
-    }
-    v = u;
-  }
-  return kv;
-}
 
 // probe_device on dev inside the sandbox, as KEY=VALUE lines named like blkid's.
 std::map<std::string, std::string> native_probe(const std::string& dev) {
@@ -69,9 +56,9 @@ const ToolCase kCases[] = {
     {"ext2", 64, "mkfs.ext2 -q -F -L MOSext2 $DEV", "ext2", "MOSext2", ""},
     {"ext3", 64, "mkfs.ext3 -q -F -L MOSext3 $DEV", "ext3", "MOSext3", ""},
     {"ext4", 64, "mkfs.ext4 -q -F -L MOSDATA $DEV", "ext4", "MOSDATA", ""},
-    {"vfat12", 16, "mkfs.vfat -F 12 -n MOSF12 $DEV", "vfat", "MOSF12", ""},
-    {"vfat16", 64, "mkfs.vfat -F 16 -n MOSF16 $DEV", "vfat", "MOSF16", ""},
-    {"vfat32", 320, "mkfs.vfat -F 32 -n MOSEFI $DEV", "vfat", "MOSEFI", ""},
+    {"vfat12", 16, "mkfs.vfat -I -F 12 -n MOSF12 $DEV", "vfat", "MOSF12", ""},
+    {"vfat16", 64, "mkfs.vfat -I -F 16 -n MOSF16 $DEV", "vfat", "MOSF16", ""},
+    {"vfat32", 320, "mkfs.vfat -I -F 32 -n MOSEFI $DEV", "vfat", "MOSEFI", ""},
     {"swap", 64, "mkswap -L MOSSWAP $DEV", "swap", "MOSSWAP", ""},
     {"btrfs", 256, "mkfs.btrfs -q -f -L MOSBTR $DEV", "btrfs", "MOSBTR", ""},
     {"xfs", 512, "mkfs.xfs -q -f -L MOSXFS $DEV", "xfs", "MOSXFS", ""},
@@ -103,7 +90,7 @@ const ToolCase kCases[] = {
      "dd if=/dev/zero of=$DEV bs=$(blockdev --getss $DEV) seek=1 count=1 conv=notrunc status=none",
      "", "", "gpt"},
     {"ext4_nolabel", 64, "mkfs.ext4 -q -F $DEV", "ext4", "", ""},
-    {"vfat32_nolabel", 320, "mkfs.vfat -F 32 $DEV", "vfat", "", ""},
+    {"vfat32_nolabel", 320, "mkfs.vfat -I -F 32 $DEV", "vfat", "", ""},
     {"dos", 64, "printf 'label: dos\\nlabel-id: 0x1a2b3c4d\\n,8M\\n' | sfdisk -q $DEV", "", "", "dos"},
 };
 
@@ -131,23 +118,6 @@ TEST_P(ProbeBlkid, AgreesWithBlkid) {
   for (const char* key : {"TYPE", "USAGE", "LABEL", "UUID", "UUID_SUB", "VERSION", "SEC_TYPE",
                           "PTTYPE", "PTUUID"})
     EXPECT_EQ(ours[key], blkid[key]) << key;
-}
-
-// wipefs's own list, emulating successive erasures: "N bytes were erased at offset 0xOFF (type)".
-std::set<std::pair<uint64_t, uint32_t>> wipefs_would_erase(const std::string& dev) {
-  auto r = run_tool({"wipefs", "--all", "--no-act", "--force", dev});
-  std::set<std::pair<uint64_t, uint32_t>> out;
-  std::istringstream s(r.out);
-  for (std::string line; std::getline(s, line);) {
-    unsigned len = 0;
-    unsigned long long off = 0;
-    auto colon = line.find(": ");
-    if (colon != std::string::npos &&
-        (std::sscanf(line.c_str() + colon + 2, "%u bytes were erased at offset %llx", &len, &off) == 2 ||
-         std::sscanf(line.c_str() + colon + 2, "%u byte was erased at offset %llx", &len, &off) == 2))
-      out.insert({off, len});
-  }
-  return out;
 }
 
 // find_signatures lists what wipefs erases (the wipe operation erases exactly these); after

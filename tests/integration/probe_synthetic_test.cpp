@@ -9,13 +9,17 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <cstdio>
 #include <map>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "fsmake/probe.hpp"
 #include "ioctl/bytes.hpp"
 #include "ioctl/fd.hpp"
+#include "tests/integration/probe_oracles.hpp"
 #include "tests/support/harness.hpp"
 
 namespace mos::test {
@@ -70,6 +74,26 @@ void expect_same_as_blkid(const std::string& path, const std::string& want_type)
   EXPECT_EQ(p.version, b["VERSION"]);
 }
 
+// Our signatures cover wipefs's (equal unless wipefs stops early, as with ZFS uberblocks:
+// it erases only until fewer than four remain); zeroing ours leaves blkid with nothing.
+void expect_wipe_covers_wipefs(const Image& img, bool equal) {
+  io::Fd fd = io::Fd::open(img.path, O_RDWR);
+  std::set<std::pair<uint64_t, uint32_t>> ours;
+  for (const auto& s : fsmake::find_signatures(fd, img.size, 512)) ours.insert({s.offset, s.length});
+  auto theirs = wipefs_would_erase(img.path);
+  ASSERT_FALSE(theirs.empty());
+  if (equal) {
+    EXPECT_EQ(ours, theirs);
+  }
+  for (const auto& t : theirs) EXPECT_TRUE(ours.count(t)) << "missing " << t.first;
+  for (auto [off, len] : ours) {
+    std::vector<uint8_t> zero(len, 0);
+    fd.pwrite_exact(zero.data(), len, off);
+  }
+  EXPECT_EQ(blkid_file(img.path)["TYPE"], "");
+  EXPECT_TRUE(wipefs_would_erase(img.path).empty());
+}
+
 // ---- md (linux/raid/md_p.h) ----
 
 std::vector<uint8_t> md090_superblock(bool big_endian, uint32_t size_kib) {
@@ -105,6 +129,7 @@ TEST(ProbeSynthetic, Md090BothByteOrders) {
     expect_same_as_blkid(img.path, "linux_raid_member");
     EXPECT_EQ(probe_file(img.path).uuid, "01234567-89ab-cdef-fedc-ba9876543210");
     EXPECT_EQ(probe_file(img.path).version, "0.90.0");
+    expect_wipe_covers_wipefs(img, true);
   }
 }
 
@@ -127,6 +152,7 @@ TEST(ProbeSynthetic, Md1xAtEachLocation) {
     EXPECT_EQ(p.version, c.version);
     EXPECT_EQ(p.label, "mosnode:mosraid");
     EXPECT_EQ(p.uuid_sub, "10111213-1415-1617-1819-1a1b1c1d1e1f");
+    expect_wipe_covers_wipefs(img, true);
   }
 }
 
@@ -216,6 +242,7 @@ TEST(ProbeSynthetic, ZfsMemberFromFirstLabel) {
   EXPECT_EQ(p.label, "mospool");
   EXPECT_EQ(p.uuid, "1234567890123456789");
   EXPECT_EQ(p.uuid_sub, "987654321");
+  expect_wipe_covers_wipefs(img, false);
 }
 
 TEST(ProbeSynthetic, ZfsMemberCountsUberblocksAcrossLabels) {
@@ -226,6 +253,7 @@ TEST(ProbeSynthetic, ZfsMemberCountsUberblocksAcrossLabels) {
   write_zfs_label(img, l3, 2, zfs_nvlist("tail", 21, 22));
   expect_same_as_blkid(img.path, "zfs_member");
   EXPECT_EQ(probe_file(img.path).label, "tail");  // names come from the last label examined
+  expect_wipe_covers_wipefs(img, false);
 }
 
 TEST(ProbeSynthetic, ZfsNeedsFourUberblocks) {
