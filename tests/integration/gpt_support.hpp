@@ -1,0 +1,55 @@
+// Helpers shared by the GPT engine integration tests: run engine calls sandboxed, and ask the
+// oracles (sgdisk -v, sfdisk --json, blkid -p, sysfs) what is on the disk.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+
+#include "engine/partition.hpp"
+#include "engine/partition_json.hpp"
+#include "tests/support/harness.hpp"
+
+namespace mos::test {
+
+// Runs an engine call in the seccomp sandbox; returns its JSON, or {"error": message}.
+inline nlohmann::json engine_call(const std::function<nlohmann::json()>& fn) {
+  auto r = run_sandboxed([&] { return fn().dump(); });
+  if (!r.ok) return nlohmann::json{{"error", r.text.empty() ? "child died with signal " + std::to_string(r.signal) : r.text}};
+  return nlohmann::json::parse(r.text);
+}
+
+struct SgdiskVerdict {
+  bool clean = false;
+  std::string output;
+};
+// sgdisk -v: exit 0 and "No problems found".
+inline SgdiskVerdict sgdisk_verify(const std::string& dev) {
+  auto r = run_tool({"sgdisk", "-v", dev});
+  return {r.ok() && r.out.find("No problems found") != std::string::npos, r.out + r.err};
+}
+
+inline nlohmann::json sfdisk_json(const std::string& dev) {
+  auto r = run_tool({"sfdisk", "--json", dev});
+  if (!r.ok()) return nullptr;
+  return nlohmann::json::parse(r.out)["partitiontable"];
+}
+
+inline std::string dev_name(const std::string& dev) { return dev.substr(dev.rfind('/') + 1); }
+
+// Kernel view of partition N of a loop disk from sysfs, in bytes (sysfs counts 512-byte units).
+struct KernelPart {
+  bool exists = false;
+  uint64_t start_bytes = 0, size_bytes = 0;
+};
+inline KernelPart kernel_part(const std::string& dev, int n) {
+  std::string base = "/sys/class/block/" + dev_name(dev) + "/" + dev_name(dev) + "p" + std::to_string(n);
+  auto st = run_tool({"cat", base + "/start", base + "/size"});
+  if (!st.ok()) return {};
+  std::istringstream in(st.out);
+  uint64_t s = 0, z = 0;
+  in >> s >> z;
+  return {true, s * 512, z * 512};
+}
+
+}  // namespace mos::test
