@@ -41,8 +41,6 @@ struct Prober {
 std::string label_text(std::span<const uint8_t> raw);
 // 16 bytes as 8-4-4-4-12 lowercase hex (blkid_unparse_uuid); "" when all zero.
 std::string uuid_text(std::span<const uint8_t> raw);
-// EFI GUID (first three fields little-endian) as lowercase text.
-std::string guid_text(std::span<const uint8_t> raw);
 bool all_zero(std::span<const uint8_t> raw);
 // UTF-16 (big or little endian) to UTF-8, stopping at the first NUL code unit.
 std::string utf16_to_utf8(std::span<const uint8_t> raw, bool big_endian);

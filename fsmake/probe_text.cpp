@@ -36,14 +36,6 @@ std::string uuid_text(std::span<const uint8_t> raw) {
   return hex_uuid(raw.data());
 }
 
-std::string guid_text(std::span<const uint8_t> raw) {
-  if (raw.size() < 16) return {};
-  const uint8_t* g = raw.data();
-  uint8_t b[16] = {g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6]};
-  for (int i = 8; i < 16; ++i) b[i] = g[i];
-  return hex_uuid(b);
-}
-
 static void append_utf8(std::string& s, uint32_t cp) {
   if (cp < 0x80) {
     s.push_back(static_cast<char>(cp));
