@@ -17,7 +17,9 @@ struct ProbeResult {
   std::string type;
   std::string usage;  // filesystem|raid|crypto|other (blkid USAGE)
   std::string label, uuid, uuid_sub, version, sec_type;
-  std::string pttype;  // "gpt" | "dos" | "" — partition table on this device
+  // Partition table on this device: "gpt" | "dos" | "" — or "PMBR" when a protective MBR has
+  // no valid GPT header behind it (blkid's name for that state).
+  std::string pttype;
   std::string ptuuid;
 };
 

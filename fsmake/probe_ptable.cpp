@@ -1,4 +1,4 @@
-// Partition tables on the whole device: GPT and the legacy DOS MBR, decided by libblkid's rules
+// Partition tables on the whole device: GPT (or a bare protective MBR) and the legacy DOS MBR, decided by libblkid's rules
 // so PTTYPE/PTUUID match `blkid -p`. The on-disk structs are gpt/'s; acceptance is deliberately
 // blkid's (looser than gpt::read_table: e.g. a primary whose backup lies past a shrunken disk
 // still counts), because a probe must not overlook a table a user's tools still see.
@@ -63,9 +63,10 @@ bool probe_gpt(ProbeSource& src, PartitionTable& out) {
   uint64_t last_lba = src.size() / ss - 1;
   const gpt::Header* h = valid_header(src, 1, last_lba);
   if (!h) h = valid_header(src, last_lba, last_lba);
-  if (!h) return false;
-  out.pttype = "gpt";
-  out.ptuuid = h->disk_guid.to_string();
+  // A protective MBR without a usable header is blkid's PTTYPE "PMBR" (e.g. a GPT disk image
+  // written to a smaller disk); its stale headers are still erased by a wipe.
+  out.pttype = h ? "gpt" : "PMBR";
+  if (h) out.ptuuid = h->disk_guid.to_string();
   out.sigs.push_back(make_signature("PMBR", 0x1fe, mbr->signature.b));
   // A wipe erases both headers' signatures so no tool can resurrect the table from a copy.
   for (uint64_t lba : {uint64_t{1}, last_lba}) {

@@ -5,6 +5,7 @@
 // expectations are the values the test wrote.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -92,6 +93,36 @@ void expect_wipe_covers_wipefs(const Image& img, bool equal) {
   }
   EXPECT_EQ(blkid_file(img.path)["TYPE"], "");
   EXPECT_TRUE(wipefs_would_erase(img.path).empty());
+}
+
+// ---- partition tables ----
+
+TEST(ProbeSynthetic, GptImageOnASmallerDiskIsPmbr) {
+  Image img(64 * MiB);
+  ASSERT_TRUE(run_tool({"sgdisk", "-o", "-n1:0:+8M", img.path}).ok());
+  ASSERT_EQ(truncate(img.path.c_str(), 48 * MiB), 0);  // primary's usable range now past the end
+  img.size = 48 * MiB;
+  auto b = blkid_file(img.path);
+  auto p = probe_file(img.path);
+  ASSERT_EQ(b["PTTYPE"], "PMBR");
+  EXPECT_EQ(p.pttype, b["PTTYPE"]);
+  EXPECT_EQ(p.ptuuid, b["PTUUID"]);
+  expect_wipe_covers_wipefs(img, false);
+}
+
+TEST(ProbeSynthetic, GptFromEitherHeaderCopy) {
+  for (bool keep_primary : {true, false}) {
+    Image img(64 * MiB);
+    ASSERT_TRUE(run_tool({"sgdisk", "-o", "-n1:0:+8M", img.path}).ok());
+    // Break one copy's header CRC: the other copy alone still makes it GPT for blkid and us.
+    uint64_t off = keep_primary ? img.size - 512 + 16 : 512 + 16;
+    img.write(off, {0xde, 0xad});
+    auto b = blkid_file(img.path);
+    auto p = probe_file(img.path);
+    ASSERT_EQ(b["PTTYPE"], "gpt");
+    EXPECT_EQ(p.pttype, "gpt");
+    EXPECT_EQ(p.ptuuid, b["PTUUID"]);
+  }
 }
 
 // ---- md (linux/raid/md_p.h) ----
