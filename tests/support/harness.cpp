@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -156,6 +157,54 @@ std::map<std::string, std::string> blkid_probe(const std::string& dev, const std
   return kv;
 }
 
+void install_exec_filter() {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execve), 0) ||
+      seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execveat), 0) || seccomp_load(ctx))
+    throw std::runtime_error("seccomp setup failed");
+  seccomp_release(ctx);
+}
+
+SandboxedChild::SandboxedChild(const std::function<int()>& fn) {
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork");
+  if (pid_ == 0) {
+    int rc = 3;
+    try {
+      install_exec_filter();
+      rc = fn();
+    } catch (const std::exception& e) {
+      dprintf(2, "sandboxed child: %s\n", e.what());
+      rc = 4;
+    }
+    _exit(rc);
+  }
+}
+
+SandboxedChild::~SandboxedChild() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+int SandboxedChild::stop(int sig) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, sig);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+bool wait_for_path(const std::string& path, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    if (access(path.c_str(), F_OK) == 0) return true;
+    usleep(10000);
+  }
+  return false;
+}
+
 SandboxResult run_sandboxed(const std::function<std::string()>& fn) {
   int p[2];
   if (pipe2(p, O_CLOEXEC)) throw std::runtime_error("pipe");
@@ -163,9 +212,9 @@ SandboxResult run_sandboxed(const std::function<std::string()>& fn) {
   if (pid < 0) throw std::runtime_error("fork");
   if (pid == 0) {
     close(p[0]);
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execve), 0) ||
-        seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(execveat), 0) || seccomp_load(ctx)) {
+    try {
+      install_exec_filter();
+    } catch (const std::exception&) {
       dprintf(p[1], "E%s", "seccomp setup failed");
       _exit(3);
     }

@@ -90,4 +90,25 @@ struct SandboxResult {
 };
 SandboxResult run_sandboxed(const std::function<std::string()>& fn);
 
+// A forked child running fn() under the same seccomp filter, in the background (e.g. the RPC
+// server). The destructor sends SIGKILL if it still runs.
+class SandboxedChild {
+ public:
+  explicit SandboxedChild(const std::function<int()>& fn);
+  ~SandboxedChild();
+  SandboxedChild(const SandboxedChild&) = delete;
+  SandboxedChild& operator=(const SandboxedChild&) = delete;
+  int pid() const { return pid_; }
+  // Sends sig and waits; returns the exit code (128+signal if killed by a signal).
+  int stop(int sig);
+
+ private:
+  int pid_ = -1;
+};
+
+// Installs the execve/execveat-denying seccomp filter in the calling process.
+void install_exec_filter();
+// Polls until path exists (a socket being bound); false on timeout.
+bool wait_for_path(const std::string& path, int timeout_ms = 5000);
+
 }  // namespace mos::test

@@ -1,0 +1,45 @@
+// Shared plumbing of CLI commands: the RPC connection, --json output, tables, sizes, job waits.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mos::rpc { class Client; }
+
+namespace mos::cli {
+
+using json = nlohmann::json;
+
+struct Env {
+  std::string socket;  // from --socket / MOS_VOLMGR_SOCKET / default
+  bool json_output = false;
+  std::function<void()> action;  // set by the chosen subcommand's callback
+
+  // One RPC call; errors throw mos::Error (printed by main as one line).
+  json call(const std::string& method, const json& params = json::object());
+  // Prints the result as JSON when --json, otherwise calls human(result).
+  void print(const json& result, const std::function<void(const json&)>& human);
+  // Polls storage.jobs until the job ends, drawing a progress bar on a terminal (not with
+  // --json or when stdout is not a tty). Returns the final job object.
+  json wait_job(uint64_t id, const std::string& title);
+  // Runs a long method: background:true, then wait_job; returns the job's result or throws
+  // with the job's error.
+  json run_long(const std::string& method, json params, const std::string& title);
+
+ private:
+  std::unique_ptr<rpc::Client> client_;
+};
+
+std::string human_size(uint64_t bytes);
+// Aligned table; columns wider than their data are trimmed to it.
+void print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows);
+// json value -> cell text ("-" for null).
+std::string cell(const json& v);
+
+// One registration function per command area (cli/commands_<area>.cpp).
+void add_inventory_commands(CLI::App& app, Env& env);
+
+}  // namespace mos::cli

@@ -1,0 +1,14 @@
+// The daemon's full method table: one registration call per area.
+#include "rpc/registry.hpp"
+
+namespace mos::rpc {
+
+Registry make_registry() {
+  Registry r;
+  register_inventory_methods(r);
+  register_jobs_methods(r);
+  register_discover_method(r);
+  return r;
+}
+
+}  // namespace mos::rpc

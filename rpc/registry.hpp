@@ -1,0 +1,49 @@
+// The method registry: one entry per RPC method (name, schemas, description, handler).
+// The OpenRPC document and parameter validation are both generated from these entries.
+#pragma once
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "engine/context.hpp"
+
+namespace mos::rpc {
+
+using json = nlohmann::json;
+
+struct Method {
+  std::string name;         // "storage.create_partition"
+  std::string summary;      // one line
+  std::string description;  // longer text (may be empty)
+  json params;              // JSON Schema: {"type":"object","properties":{...},"required":[...]}
+  json result;              // JSON Schema of the result
+  bool mutating = false;
+  std::function<json(const json& params, engine::Context& ctx)> handler;
+};
+
+class Registry {
+ public:
+  void add(Method m);
+  const Method* find(const std::string& name) const;
+  const std::vector<Method>& methods() const { return methods_; }
+
+ private:
+  std::vector<Method> methods_;
+};
+
+// Every method of the daemon (rpc.discover included).
+Registry make_registry();
+
+// Per-area registration; one file each (rpc/methods_<area>.cpp).
+void register_inventory_methods(Registry& r);
+void register_discover_method(Registry& r);
+void register_jobs_methods(Registry& r);
+
+// Schema helpers for registry entries.
+json obj_schema(json properties, std::vector<std::string> required = {});
+json str_schema(const std::string& description);
+json int_schema(const std::string& description, int64_t minimum = 0);
+json bool_schema(const std::string& description);
+
+}  // namespace mos::rpc
