@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <sstream>
+#include <vector>
 #include <string>
 
 #include "engine/partition.hpp"
@@ -23,10 +25,41 @@ struct SgdiskVerdict {
   bool clean = false;
   std::string output;
 };
-// sgdisk -v: exit 0 and "No problems found".
+// sgdisk -v: exit 0, "No problems found", and no complaint about either copy (sgdisk exits 0
+// and says "No problems found" even when it silently fell back to the backup header).
 inline SgdiskVerdict sgdisk_verify(const std::string& dev) {
   auto r = run_tool({"sgdisk", "-v", dev});
-  return {r.ok() && r.out.find("No problems found") != std::string::npos, r.out + r.err};
+  std::string all = r.out + r.err;
+  bool clean = r.ok() && all.find("No problems found") != std::string::npos;
+  for (const char* bad : {"Warning!", ": ERROR", "corrupt", "invalid", "Invalid", "differ", "problems!"})
+    if (all.find(bad) != std::string::npos) clean = false;
+  return {clean, all};
+}
+
+// After a crash between the two copies sgdisk flags the copies as differing (gdisk counts a
+// backup that does not match the main table as a CRC problem) but must still load one whole
+// copy: a header and its partition table both OK.
+inline bool sgdisk_finds_valid_copy(const SgdiskVerdict& v) {
+  auto has = [&](const char* s) { return v.output.find(s) != std::string::npos; };
+  return v.clean || (has("Main header: OK") && has("Main partition table: OK")) ||
+         (has("Backup header: OK") && has("Backup partition table: OK"));
+}
+
+// Partition numbers sgdisk -p lists (the table sgdisk chose to load).
+inline std::vector<int> sgdisk_partition_numbers(const std::string& dev) {
+  auto r = run_tool({"sgdisk", "-p", dev});
+  std::vector<int> out;
+  std::istringstream in(r.out);
+  std::string line;
+  bool in_table = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("Number", 0) == 0) { in_table = true; continue; }
+    if (!in_table) continue;
+    std::istringstream f(line);
+    int n;
+    if (f >> n) out.push_back(n);
+  }
+  return out;
 }
 
 inline nlohmann::json sfdisk_json(const std::string& dev) {
