@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "engine/partition.hpp"
 #include "fsmake/probe.hpp"
 #include "fsmake/probe_internal.hpp"
 #include "ioctl/blockdev.hpp"
@@ -163,6 +164,28 @@ TEST_P(ProbeBlkid, SignaturesAreWhatWipefsErases) {
     fd.pwrite_exact(zero.data(), len, off);
   }
   fd.fsync();
+  auto after = blkid_unescaped(img.dev());
+  EXPECT_EQ(after["TYPE"], "");
+  EXPECT_EQ(after["PTTYPE"], "");
+  EXPECT_TRUE(wipefs_would_erase(img.dev()).empty());
+}
+
+// The engine's wipe (which erases find_signatures' list) leaves nothing blkid or wipefs sees.
+TEST_P(ProbeBlkid, EngineWipeLeavesNoSignature) {
+  MOS_REQUIRE_ROOT();
+  const ToolCase& c = kCases[std::get<0>(GetParam())];
+  uint32_t ss = std::get<1>(GetParam());
+  TempDir tmp;
+  LoopImage img(c.size_mib << 20, ss);
+  auto made = run_sh(std::string("DEV=") + img.dev() + " TMP=" + tmp.path() + "; " + c.script);
+  ASSERT_TRUE(made.ok()) << c.name << ": " << made.err << made.out;
+  SCOPED_TRACE(std::string(c.name) + " on " + std::to_string(ss) + "-byte sectors");
+  ASSERT_FALSE(wipefs_would_erase(img.dev()).empty());
+  auto r = run_sandboxed([&] {
+    auto res = engine::wipe_signatures(img.dev(), true, false);
+    return std::to_string(res.writes.size());
+  });
+  ASSERT_TRUE(r.ok) << r.text;
   auto after = blkid_unescaped(img.dev());
   EXPECT_EQ(after["TYPE"], "");
   EXPECT_EQ(after["PTTYPE"], "");
