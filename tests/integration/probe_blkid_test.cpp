@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -98,22 +99,35 @@ const ToolCase kCases[] = {
     {"dos", 64, "printf 'label: dos\\nlabel-id: 0x1a2b3c4d\\n,8M\\n' | sfdisk -q $DEV", "", "", "dos"},
 };
 
-class ProbeBlkid : public ::testing::TestWithParam<std::tuple<int, uint32_t>> {};
+class ProbeBlkid : public ::testing::TestWithParam<std::tuple<int, uint32_t>> {
+ protected:
+  const ToolCase& tool_case() const { return kCases[std::get<0>(GetParam())]; }
+  uint32_t sector_size() const { return std::get<1>(GetParam()); }
+  std::string trace() const {
+    return std::string(tool_case().name) + " on " + std::to_string(sector_size()) + "-byte sectors";
+  }
+  // Attaches a fresh loop device and runs the case's tool on it.
+  bool make_image() {
+    const ToolCase& c = tool_case();
+    img_ = std::make_unique<LoopImage>(c.size_mib << 20, sector_size());
+    auto made = run_sh(std::string("DEV=") + img_->dev() + " TMP=" + tmp_.path() + "; " + c.script);
+    EXPECT_TRUE(made.ok()) << c.name << ": " << made.err << made.out;
+    run_tool({"udevadm", "settle"});
+    return made.ok();
+  }
+  const std::string& dev() const { return img_->dev(); }
+
+  TempDir tmp_;
+  std::unique_ptr<LoopImage> img_;
+};
 
 TEST_P(ProbeBlkid, AgreesWithBlkid) {
   MOS_REQUIRE_ROOT();
-  const ToolCase& c = kCases[std::get<0>(GetParam())];
-  uint32_t ss = std::get<1>(GetParam());
-  TempDir tmp;
-  LoopImage img(c.size_mib << 20, ss);
-  std::string script = std::string("DEV=") + img.dev() + " TMP=" + tmp.path() + "; " + c.script;
-  auto made = run_sh(script);
-  ASSERT_TRUE(made.ok()) << c.name << ": " << made.err << made.out;
-  run_tool({"udevadm", "settle"});
-
-  auto blkid = blkid_unescaped(img.dev());
-  auto ours = native_probe(img.dev());
-  SCOPED_TRACE(std::string(c.name) + " on " + std::to_string(ss) + "-byte sectors");
+  const ToolCase& c = tool_case();
+  ASSERT_TRUE(make_image());
+  SCOPED_TRACE(trace());
+  auto blkid = blkid_unescaped(dev());
+  auto ours = native_probe(dev());
   ASSERT_EQ(blkid["TYPE"], c.type) << "oracle did not see what the tool made";
   EXPECT_EQ(blkid["PTTYPE"], c.pttype);
   if (*c.label) {
@@ -129,16 +143,11 @@ TEST_P(ProbeBlkid, AgreesWithBlkid) {
 // zeroing them neither blkid nor wipefs finds anything.
 TEST_P(ProbeBlkid, SignaturesAreWhatWipefsErases) {
   MOS_REQUIRE_ROOT();
-  const ToolCase& c = kCases[std::get<0>(GetParam())];
-  uint32_t ss = std::get<1>(GetParam());
-  TempDir tmp;
-  LoopImage img(c.size_mib << 20, ss);
-  auto made = run_sh(std::string("DEV=") + img.dev() + " TMP=" + tmp.path() + "; " + c.script);
-  ASSERT_TRUE(made.ok()) << c.name << ": " << made.err << made.out;
-  SCOPED_TRACE(std::string(c.name) + " on " + std::to_string(ss) + "-byte sectors");
+  ASSERT_TRUE(make_image());
+  SCOPED_TRACE(trace());
 
   auto r = run_sandboxed([&] {
-    io::Fd fd = io::Fd::open(img.dev(), O_RDONLY);
+    io::Fd fd = io::Fd::open(dev(), O_RDONLY);
     auto facts = io::block_facts(fd);
     std::string out;
     for (const auto& s : fsmake::find_signatures(fd, facts.size_bytes, facts.logical_sector_size))
@@ -154,42 +163,37 @@ TEST_P(ProbeBlkid, SignaturesAreWhatWipefsErases) {
     ASSERT_EQ(std::sscanf(line.c_str(), "%llu %u", &off, &len), 2) << line;
     ours.insert({off, len});
   }
-  auto theirs = wipefs_would_erase(img.dev());
+  auto theirs = wipefs_would_erase(dev());
   ASSERT_FALSE(theirs.empty()) << "wipefs saw nothing: the case proves nothing";
   EXPECT_EQ(ours, theirs) << r.text;
 
-  io::Fd fd = io::Fd::open(img.dev(), O_RDWR);
+  io::Fd fd = io::Fd::open(dev(), O_RDWR);
   for (auto [off, len] : ours) {
     std::vector<uint8_t> zero(len, 0);
     fd.pwrite_exact(zero.data(), len, off);
   }
   fd.fsync();
-  auto after = blkid_unescaped(img.dev());
+  auto after = blkid_unescaped(dev());
   EXPECT_EQ(after["TYPE"], "");
   EXPECT_EQ(after["PTTYPE"], "");
-  EXPECT_TRUE(wipefs_would_erase(img.dev()).empty());
+  EXPECT_TRUE(wipefs_would_erase(dev()).empty());
 }
 
 // The engine's wipe (which erases find_signatures' list) leaves nothing blkid or wipefs sees.
 TEST_P(ProbeBlkid, EngineWipeLeavesNoSignature) {
   MOS_REQUIRE_ROOT();
-  const ToolCase& c = kCases[std::get<0>(GetParam())];
-  uint32_t ss = std::get<1>(GetParam());
-  TempDir tmp;
-  LoopImage img(c.size_mib << 20, ss);
-  auto made = run_sh(std::string("DEV=") + img.dev() + " TMP=" + tmp.path() + "; " + c.script);
-  ASSERT_TRUE(made.ok()) << c.name << ": " << made.err << made.out;
-  SCOPED_TRACE(std::string(c.name) + " on " + std::to_string(ss) + "-byte sectors");
-  ASSERT_FALSE(wipefs_would_erase(img.dev()).empty());
+  ASSERT_TRUE(make_image());
+  SCOPED_TRACE(trace());
+  ASSERT_FALSE(wipefs_would_erase(dev()).empty());
   auto r = run_sandboxed([&] {
-    auto res = engine::wipe_signatures(img.dev(), true, false);
+    auto res = engine::wipe_signatures(dev(), true, false);
     return std::to_string(res.writes.size());
   });
   ASSERT_TRUE(r.ok) << r.text;
-  auto after = blkid_unescaped(img.dev());
+  auto after = blkid_unescaped(dev());
   EXPECT_EQ(after["TYPE"], "");
   EXPECT_EQ(after["PTTYPE"], "");
-  EXPECT_TRUE(wipefs_would_erase(img.dev()).empty());
+  EXPECT_TRUE(wipefs_would_erase(dev()).empty());
 }
 
 std::string case_name(const ::testing::TestParamInfo<std::tuple<int, uint32_t>>& info) {
