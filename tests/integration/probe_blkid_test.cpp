@@ -94,6 +94,17 @@ const ToolCase kCases[] = {
      "sgdisk -o -n1:0:+8M $DEV >/dev/null && "
      "dd if=/dev/zero of=$DEV bs=$(blockdev --getss $DEV) seek=1 count=1 conv=notrunc status=none",
      "", "", "gpt"},
+    // Labels with spaces, maximum lengths and mixed case (trimming, escaping, Joliet merge).
+    {"ext4_spaces", 64, "mkfs.ext4 -q -F -L 'Data Disk 1' $DEV", "ext4", "Data Disk 1", ""},
+    {"vfat_spaces", 64, "mkfs.vfat -I -F 16 -n 'MY DISK' $DEV", "vfat", "MY DISK", ""},
+    {"xfs_12chars", 512, "mkfs.xfs -q -f -L ABCDEFGHIJKL $DEV", "xfs", "ABCDEFGHIJKL", ""},
+    {"btrfs_long", 256, "mkfs.btrfs -q -f -L a_rather_long_btrfs_label_of_many_chars $DEV", "btrfs",
+     "a_rather_long_btrfs_label_of_many_chars", ""},
+    {"swap_nolabel", 64, "mkswap $DEV", "swap", "", ""},
+    {"iso9660_joliet_mixed", 16,
+     "mkdir -p $TMP/d && echo hi > $TMP/d/f && genisoimage -quiet -J -V 'Mos Mixed Case' -o $TMP/iso $TMP/d && "
+     "dd if=$TMP/iso of=$DEV conv=notrunc status=none",
+     "iso9660", "Mos Mixed Case", ""},
     {"ext4_nolabel", 64, "mkfs.ext4 -q -F $DEV", "ext4", "", ""},
     {"vfat32_nolabel", 320, "mkfs.vfat -I -F 32 $DEV", "vfat", "", ""},
     {"dos", 64, "printf 'label: dos\\nlabel-id: 0x1a2b3c4d\\n,8M\\n' | sfdisk -q $DEV", "", "", "dos"},
