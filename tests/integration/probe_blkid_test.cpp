@@ -105,6 +105,11 @@ const ToolCase kCases[] = {
      "mkdir -p $TMP/d && echo hi > $TMP/d/f && genisoimage -quiet -J -V 'Mos Mixed Case' -o $TMP/iso $TMP/d && "
      "dd if=$TMP/iso of=$DEV conv=notrunc status=none",
      "iso9660", "Mos Mixed Case", ""},
+    // Boot-sector label changed behind mkfs's back: LABEL is still the root-directory entry.
+    {"vfat32_bootlabel_differs", 320,
+     "mkfs.vfat -I -F 32 -n ROOTDIR $DEV >/dev/null && printf 'BOOTSECTOR ' | "
+     "dd of=$DEV bs=1 seek=71 conv=notrunc status=none",
+     "vfat", "ROOTDIR", ""},
     {"ext4_nolabel", 64, "mkfs.ext4 -q -F $DEV", "ext4", "", ""},
     {"vfat32_nolabel", 320, "mkfs.vfat -I -F 32 $DEV", "vfat", "", ""},
     {"dos", 64, "printf 'label: dos\\nlabel-id: 0x1a2b3c4d\\n,8M\\n' | sfdisk -q $DEV", "", "", "dos"},
