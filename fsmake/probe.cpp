@@ -83,7 +83,8 @@ bool run_prober(ProbeSource& src, const Prober& p, probe::Found& out) {
     uint64_t abs = 0;
     if (!magic_present(src, m, abs)) continue;
     if (!p.fn(src, abs, out)) return false;
-    if (out.sigs.empty()) out.sigs.push_back(probe::make_signature(p.type, abs, src.get(abs, m.bytes.size())));
+    if (out.sigs.empty())
+      out.sigs.push_back(probe::make_signature(p.type, abs, src.get(abs, m.bytes.size())));
     return true;
   }
   return false;

@@ -53,7 +53,8 @@ uint64_t crc64_we(const uint8_t* p, size_t n) {
   uint64_t crc = ~uint64_t{0};
   for (size_t i = 0; i < n; ++i) {
     crc ^= uint64_t{p[i]} << 56;
-    for (int k = 0; k < 8; ++k) crc = (crc & (uint64_t{1} << 63)) ? (crc << 1) ^ 0x42F0E1EBA9EA3693ull : crc << 1;
+    for (int k = 0; k < 8; ++k)
+      crc = (crc & (uint64_t{1} << 63)) ? (crc << 1) ^ 0x42F0E1EBA9EA3693ull : crc << 1;
   }
   return ~crc;
 }

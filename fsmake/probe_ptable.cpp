@@ -1,8 +1,8 @@
-// Partition tables on the whole device: GPT (or a bare protective MBR) and the legacy DOS MBR, decided by libblkid's rules
-// so PTTYPE/PTUUID match `blkid -p`. The on-disk structs are gpt/'s; acceptance is deliberately
-// blkid's (looser than gpt::read_table: e.g. a primary whose backup lies past a shrunken disk
-// still counts), because a probe must not overlook a table a user's tools still see.
-// Per-partition PARTLABEL/PARTUUID/type come from gpt::read_table in the engine.
+// Partition tables on the whole device: GPT (or a bare protective MBR) and the legacy DOS MBR,
+// decided by libblkid's rules so PTTYPE/PTUUID match `blkid -p`. The on-disk structs are gpt/'s;
+// acceptance is deliberately blkid's, looser than gpt::read_table (e.g. a primary header whose
+// alternate LBA points past the disk still counts), because a probe must not overlook a table
+// the user's tools still see. Per-partition names and types come from gpt::read_table.
 #include <cstdio>
 #include <cstring>
 
