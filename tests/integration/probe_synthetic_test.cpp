@@ -110,6 +110,21 @@ TEST(ProbeSynthetic, GptImageOnASmallerDiskIsPmbr) {
   expect_wipe_covers_wipefs(img, false);
 }
 
+// Cut 16 sectors off a GPT disk: the primary's usable area still fits but its alternate LBA is
+// past the end. blkid still calls it gpt, and so must the probe (gpt::read_table, stricter,
+// refuses it as damaged — the engine reports that separately).
+TEST(ProbeSynthetic, GptWhoseBackupWasCutOffIsStillGpt) {
+  Image img(64 * MiB);
+  ASSERT_TRUE(run_tool({"sgdisk", "-o", "-n1:0:+8M", img.path}).ok());
+  img.size = 64 * MiB - 16 * 512;
+  ASSERT_EQ(truncate(img.path.c_str(), static_cast<off_t>(img.size)), 0);
+  auto b = blkid_file(img.path);
+  ASSERT_EQ(b["PTTYPE"], "gpt");
+  auto p = probe_file(img.path);
+  EXPECT_EQ(p.pttype, "gpt");
+  EXPECT_EQ(p.ptuuid, b["PTUUID"]);
+}
+
 TEST(ProbeSynthetic, GptFromEitherHeaderCopy) {
   for (bool keep_primary : {true, false}) {
     Image img(64 * MiB);
