@@ -27,7 +27,11 @@ TEST_P(DiscoveryContent, MatchesBlkidOnDiskAndPartitions) {
   const std::string dev = img.dev();
   auto made = run_sh("set -e; D=" + dev +
                      "; sgdisk -o -n1:0:+64M -c1:MOSEFI -t1:ef00 -n2:0:+64M -c2:MOSSWAP -t2:8200 "
-                     "-n3:0:0 -c3:MOSDATA $D >/dev/null; partx -u $D; udevadm settle; "
+                     "-n3:0:0 -c3:MOSDATA $D >/dev/null; "
+                     // partx races udev on a freshly reused loop device: retry briefly
+                     "ok=; for i in 1 2 3 4 5; do partx -u $D && ok=1 && break; sleep 0.3; done; "
+                     "test -n \"$ok\"; "
+                     "udevadm settle; "
                      "for i in $(seq 50); do test -b ${D}p3 && break; sleep 0.1; done; "
                      "mkfs.vfat -I -n MOSEFI ${D}p1 >/dev/null; mkswap -L MOSSWAP ${D}p2 >/dev/null; "
                      "mkfs.ext4 -q -F -L MOSDATA ${D}p3");
