@@ -1,11 +1,12 @@
-// wipe_signatures: erase the magic bytes of every signature found, like `wipefs --all`.
-// The finder here knows the partition-table signatures: both GPT headers and the MBR magic.
-#include <cstring>
+// wipe_signatures: erase the magic bytes of every signature found, like `wipefs --all`: the
+// native prober's list (filesystems, RAID/LVM/LUKS headers, GPT primary + backup headers,
+// MBR magic, md superblocks at the end).
+#include <cstdio>
 
 #include "engine/disk_access.hpp"
 #include "engine/partition.hpp"
 #include "engine/partition_plan.hpp"
-#include "gpt/structs.hpp"
+#include "fsmake/probe.hpp"
 #include "ioctl/error.hpp"
 #include "ioctl/flock.hpp"
 
@@ -21,18 +22,12 @@ struct Magic {
 
 std::vector<Magic> find_magics(const Disk& d) {
   std::vector<Magic> out;
-  const uint64_t ss = d.facts.logical_sector_size, size = d.facts.size_bytes;
-  if (size < 2 * ss) return out;
-  auto has = [&](uint64_t off, const void* magic, size_t len) {
-    std::vector<uint8_t> buf(len);
-    return d.fd.pread_some(buf.data(), len, off) == len && std::memcmp(buf.data(), magic, len) == 0;
-  };
-  const uint8_t mbr_magic[2] = {0x55, 0xAA};
-  if (has(510, mbr_magic, 2)) out.push_back({510, 2, "MBR boot signature 55 AA (offset 510)"});
-  uint64_t last = size / ss - 1;
-  for (uint64_t lba : {uint64_t{1}, last})
-    if (has(lba * ss, gpt::kSignature, 8))
-      out.push_back({lba * ss, 8, std::string("GPT ") + (lba == 1 ? "primary" : "backup") + " header signature (LBA " + std::to_string(lba) + ")"});
+  for (const auto& sig : fsmake::find_signatures(d.fd, d.facts.size_bytes, d.facts.logical_sector_size)) {
+    char where[32];
+    std::snprintf(where, sizeof where, "0x%llx", static_cast<unsigned long long>(sig.offset));
+    out.push_back({sig.offset, sig.length,
+                   sig.type + " signature at offset " + where + " (" + std::to_string(sig.length) + " bytes)"});
+  }
   return out;
 }
 
