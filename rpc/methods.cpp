@@ -6,6 +6,7 @@ namespace mos::rpc {
 Registry make_registry() {
   Registry r;
   register_inventory_methods(r);
+  register_fs_methods(r);
   register_jobs_methods(r);
   register_discover_method(r);
   return r;
