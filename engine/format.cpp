@@ -27,6 +27,10 @@
 #include "fsmake/ext4.hpp"
 #define MOS_HAVE_EXT4_WRITER 1
 #endif
+#if __has_include("fsmake/probe.hpp")
+#include "fsmake/probe.hpp"
+#define MOS_HAVE_PROBER 1
+#endif
 #if __has_include("fsmake/btrfs.hpp")
 #include "fsmake/btrfs.hpp"
 #define MOS_HAVE_BTRFS_WRITER 1
@@ -167,6 +171,30 @@ std::string policy_path(const std::string& device) {
   return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
 }
 
+#ifdef MOS_HAVE_PROBER
+// Every signature the prober finds (wipefs --all) is refused without force and, with force,
+// erased sector-wise where the first/last-MiB wipe does not reach (btrfs mirrors, ...).
+void handle_old_signatures(const io::Fd& fd, const io::BlockFacts& facts, const FormatRequest& req,
+                           const std::string& path, io::PlanStep& wipe) {
+  auto sigs = fsmake::find_signatures(fd, facts.size_bytes, facts.logical_sector_size);
+  if (sigs.empty()) return;
+  if (!req.force)
+    throw Error(ErrorCode::validation,
+                path + " carries a " + sigs.front().type + " signature at byte " + std::to_string(sigs.front().offset) +
+                    "; pass force to overwrite it",
+                path);
+  const uint64_t sector = facts.logical_sector_size;
+  for (const auto& sig : sigs) {
+    uint64_t start = sig.offset / sector * sector;
+    uint64_t end = std::min(facts.size_bytes, (sig.offset + sig.length + sector - 1) / sector * sector);
+    bool covered = std::any_of(wipe.zeroes.begin(), wipe.zeroes.end(), [&](const io::PlannedZero& z) {
+      return z.offset <= start && end <= z.offset + z.length;
+    });
+    if (!covered) wipe.zeroes.push_back({start, end - start, "old " + sig.type + " signature"});
+  }
+}
+#endif
+
 }  // namespace
 
 io::PlanStep old_signature_wipe(uint64_t size) {
@@ -233,7 +261,11 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
   if (facts.read_only) throw_validation(path + " is read-only", path);
   std::optional<std::string> uuid;
   io::WritePlan plan = writer_plan(req, dev, facts, uuid);
-  plan.steps.insert(plan.steps.begin(), old_signature_wipe(facts.size_bytes));
+  io::PlanStep wipe = old_signature_wipe(facts.size_bytes);
+#ifdef MOS_HAVE_PROBER
+  handle_old_signatures(fd, facts, req, path, wipe);
+#endif
+  plan.steps.insert(plan.steps.begin(), std::move(wipe));
 
   FormatResult result{dev, req.fstype, req.label, uuid, req.dry_run, summarize_plan(plan)};
   if (req.dry_run) return result;

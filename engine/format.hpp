@@ -58,6 +58,7 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx);
 
 // The wipe every format starts with: the first and last MiB, where old partition tables, GPT
 // backups, md superblocks and filesystem magics live that the new filesystem may not overwrite.
+// Builds with the native prober also erase every other signature it finds (btrfs mirrors).
 io::PlanStep old_signature_wipe(uint64_t device_size_bytes);
 
 }  // namespace mos::engine

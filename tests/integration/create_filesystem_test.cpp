@@ -11,6 +11,11 @@ namespace mos::test {
 namespace {
 
 constexpr uint64_t MiB = 1ull << 20;
+#if __has_include("fsmake/probe.hpp")
+constexpr bool kHaveProber = true;
+#else
+constexpr bool kHaveProber = false;
+#endif
 
 engine::FormatRequest request(const std::string& dev, const std::string& fstype, const std::string& label,
                               std::optional<std::string> uuid = std::nullopt) {
@@ -114,8 +119,8 @@ TEST(CreateFilesystem, SignatureRefusedWithoutForceAcceptedWithForce) {
   MOS_REQUIRE_ROOT();
   LoopImage img(64 * MiB);
   ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", "-L", "OLDFS", img.dev()}).ok());
-  if (!engine::find_device(img.dev()).fstype)
-    GTEST_SKIP() << "this build's discovery has no native signature prober yet (branch probe)";
+  if (!kHaveProber && !engine::find_device(img.dev()).fstype)
+    GTEST_SKIP() << "this build has no native signature prober yet (branch probe)";
   std::string before = device_sha256(img.dev());
   EngineOutcome refused = create(request(img.dev(), "swap", "NEW"));
   ASSERT_FALSE(refused.ok);
@@ -132,6 +137,22 @@ TEST(CreateFilesystem, SignatureRefusedWithoutForceAcceptedWithForce) {
   EXPECT_EQ(id["TYPE"], "swap");
   EXPECT_EQ(id["LABEL"], "NEW");
   EXPECT_EQ(run_tool({"wipefs", "--no-act", "--all", img.dev()}).out.find("ext4"), std::string::npos);
+}
+
+TEST(CreateFilesystem, ForceErasesBtrfsMirrorsBeyondTheFirstMiB) {
+  MOS_REQUIRE_ROOT();
+  if (!kHaveProber) GTEST_SKIP() << "needs the native signature prober (branch probe) to find the mirrors";
+  LoopImage img(1024 * MiB);
+  ASSERT_TRUE(run_tool({"mkfs.btrfs", "-q", "-f", img.dev()}).ok());
+  engine::FormatRequest req = request(img.dev(), "vfat", "NOBTRFS");
+  EngineOutcome refused = create(req);
+  EXPECT_EQ(refused.code, -32001) << refused.message;
+  req.force = true;
+  EngineOutcome r = create(req);
+  ASSERT_TRUE(r.ok) << r.message;
+  ToolResult wipefs = run_tool({"wipefs", "--no-act", "--all", img.dev()});
+  EXPECT_EQ(wipefs.out.find("btrfs"), std::string::npos) << wipefs.out;  // the 64 MiB mirror too
+  EXPECT_TRUE(run_tool({"fsck.fat", "-n", img.dev()}).ok());
 }
 
 TEST(CreateFilesystem, MountedDeviceRefusedEvenWithForce) {
