@@ -40,6 +40,7 @@ namespace mos::engine {
 namespace {
 
 constexpr uint64_t kWipeBytes = 1ull << 20;
+constexpr uint64_t kBtrfsSuperblockBytes = 4096;
 constexpr size_t kListedRangesPerStep = 256;
 
 using Uuid = std::array<uint8_t, 16>;
@@ -204,6 +205,11 @@ io::PlanStep old_signature_wipe(uint64_t size) {
     return step;
   }
   step.zeroes.push_back({0, kWipeBytes, "first MiB (old partition tables, filesystem magics)"});
+  // btrfs superblock mirrors: neither blkid nor a primary-only wipe sees them, but
+  // `btrfs rescue super-recover` would bring the old filesystem back from them.
+  for (uint64_t mirror : {64ull << 20, 256ull << 30})
+    if (mirror + kBtrfsSuperblockBytes <= size - kWipeBytes)
+      step.zeroes.push_back({mirror, kBtrfsSuperblockBytes, "old btrfs superblock mirror"});
   step.zeroes.push_back({size - kWipeBytes, kWipeBytes, "last MiB (GPT backup, md superblocks)"});
   return step;
 }

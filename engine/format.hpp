@@ -57,8 +57,9 @@ void to_json(json& j, const FormatResult& r);
 FormatResult create_filesystem(const FormatRequest& req, const Context& ctx);
 
 // The wipe every format starts with: the first and last MiB, where old partition tables, GPT
-// backups, md superblocks and filesystem magics live that the new filesystem may not overwrite.
-// Builds with the native prober also erase every other signature it finds (btrfs mirrors).
+// backups, md superblocks and filesystem magics live that the new filesystem may not overwrite,
+// plus the btrfs superblock mirrors (64 MiB, 256 GiB). Builds with the native prober also erase
+// every other signature it finds.
 io::PlanStep old_signature_wipe(uint64_t device_size_bytes);
 
 }  // namespace mos::engine
