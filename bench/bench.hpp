@@ -1,0 +1,101 @@
+// mos-volmgr-bench: scenarios timed side by side with the tools people would otherwise use.
+// A scenario names the device it needs (a loop device on a backing file in /var/tmp, always
+// detached), our contenders and the peers; the runner interleaves repetitions, takes medians and
+// prints ours/peer throughput ratios as a table or JSON. To add a group of scenarios, write
+// bench/scenario_<group>.cpp with a `void add_<group>_scenarios(std::vector<Scenario>&, const
+// Config&)` and list it in bench/scenarios.cpp.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ioctl/loop.hpp"
+
+namespace mos::bench {
+
+struct Config {
+  uint64_t size = 1ull << 30;  // bytes per scenario device
+  unsigned reps = 5;
+  unsigned warmup = 1;  // untimed rounds first (host caches, extent state, first-touch effects)
+  std::vector<std::string> only;  // scenario names; empty = all
+  bool json = false;
+  std::string workdir = "/var/tmp";
+};
+
+// The device a scenario runs on.
+struct TargetSpec {
+  uint64_t size = 0;
+  uint32_t sector_size = 512;
+  bool direct_io = true;     // loop reads/writes the backing file with O_DIRECT: no double caching
+  bool preallocate = true;   // fallocate the backing file (a sparse one makes writes meaningless)
+  bool fill = false;         // write non-trivial bytes once, so reads hit real, written extents
+};
+
+class Target {
+ public:
+  Target(const TargetSpec& spec, const std::string& workdir);
+  ~Target();
+  Target(const Target&) = delete;
+  Target& operator=(const Target&) = delete;
+
+  const std::string& dev() const { return loop_.path(); }
+  const std::string& file() const { return file_; }
+  uint64_t size() const { return spec_.size; }
+  // Rewrites the fill pattern over the whole device (written extents again after an offload
+  // left unwritten ones behind).
+  void refill() const;
+  // Cold cache for the next run: BLKFLSBUF on the device, POSIX_FADV_DONTNEED on the backing file.
+  void drop_caches() const;
+
+ private:
+  TargetSpec spec_;
+  std::string file_;
+  io::LoopDevice loop_;
+};
+
+struct Contender {
+  std::string name;
+  std::function<void(Target&)> prepare;  // untimed, before every repetition (may be empty)
+  // Timed. Returns the seconds the tool reported itself (fio), or nullopt to use wall time.
+  std::function<std::optional<double>(Target&)> run;
+  std::function<void(Target&)> cleanup;  // untimed, after every repetition: restore the target
+  std::string unavailable;  // non-empty: skipped, with this reason (e.g. tool not installed)
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  TargetSpec target;
+  uint64_t bytes = 0;  // bytes moved per run, for MiB/s (0: none, e.g. format scenarios)
+  std::vector<Contender> ours;
+  std::vector<Contender> peers;
+};
+
+// Set by SIGINT/SIGTERM; ours get it as their cancel flag, the runner stops between runs.
+std::atomic<bool>& interrupted();
+
+// Peer tools (bench only: a measurement tool, not product code).
+bool have_tool(const std::string& name);
+// Runs argv to completion with stdout/stderr to /dev/null; throws if it fails.
+void run_peer(const std::vector<std::string>& argv);
+// A peer contender running `tool args(target)...`, marked unavailable when the tool is missing.
+Contender peer(std::string name, std::string tool,
+               std::function<std::vector<std::string>(const Target&)> args,
+               std::function<void(Target&)> prepare = {});
+// fio job on the target, timed by fio's own bytes/bandwidth figure.
+Contender fio_peer(std::string name, std::string rw, unsigned iodepth, std::function<void(Target&)> prepare = {});
+
+// Registry (bench/scenarios.cpp) and runner (bench/runner.cpp). Returns the process exit code.
+std::vector<Scenario> all_scenarios(const Config& cfg);
+int run_bench(const Config& cfg);
+
+// Scenario groups, one file each.
+void add_zero_scenarios(std::vector<Scenario>& out, const Config& cfg);
+void add_checksum_scenarios(std::vector<Scenario>& out, const Config& cfg);
+void add_format_scenarios(std::vector<Scenario>& out, const Config& cfg);
+
+}  // namespace mos::bench

@@ -1,0 +1,156 @@
+// Runs scenarios: one target per scenario, repetitions interleaved across contenders (so drift
+// hits everyone alike), medians, ours/peer throughput ratios, table or JSON.
+#include <csignal>
+#include <cstdio>
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "bench/bench.hpp"
+#include "ioctl/error.hpp"
+
+namespace mos::bench {
+
+std::atomic<bool>& interrupted() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+namespace {
+
+struct Measured {
+  const Contender* who;
+  bool ours;
+  std::vector<double> seconds;
+  double median() const {
+    std::vector<double> s = seconds;
+    std::sort(s.begin(), s.end());
+    if (s.empty()) return 0;
+    return s.size() % 2 ? s[s.size() / 2] : (s[s.size() / 2 - 1] + s[s.size() / 2]) / 2;
+  }
+};
+
+double mib_per_s(uint64_t bytes, double seconds) { return seconds > 0 ? bytes / seconds / (1 << 20) : 0; }
+
+std::string size_text(uint64_t b) {
+  char buf[32];
+  if (b >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", b / double(1ull << 30));
+  else std::snprintf(buf, sizeof buf, "%.0f MiB", b / double(1 << 20));
+  return buf;
+}
+
+double time_one(Contender& c, Target& t) {
+  if (c.prepare) c.prepare(t);
+  auto start = std::chrono::steady_clock::now();
+  std::optional<double> reported = c.run(t);
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (c.cleanup) c.cleanup(t);
+  return reported.value_or(wall);
+}
+
+std::vector<Measured> measure(Scenario& s, const Config& cfg) {
+  Target target(s.target, cfg.workdir);
+  std::vector<Measured> m;
+  for (auto& c : s.ours) m.push_back({&c, true, {}});
+  for (auto& c : s.peers) m.push_back({&c, false, {}});
+  for (unsigned rep = 0; rep < cfg.warmup + cfg.reps; ++rep)
+    for (auto& x : m) {
+      if (!x.who->unavailable.empty()) continue;
+      if (interrupted()) throw std::runtime_error("interrupted");
+      double sec = time_one(const_cast<Contender&>(*x.who), target);
+      if (rep >= cfg.warmup) x.seconds.push_back(sec);
+    }
+  return m;
+}
+
+void print_table(const Scenario& s, const std::vector<Measured>& m, const Config& cfg) {
+  std::printf("\n== %s: %s (%u reps after %u warm-up, median)\n", s.name.c_str(), s.description.c_str(),
+              cfg.reps, cfg.warmup);
+  std::printf("%-28s %10s %10s", "contender", "median s", s.bytes ? "MiB/s" : "");
+  for (auto& p : m)
+    if (!p.ours) std::printf(" %12s", ("vs " + p.who->name.substr(0, p.who->name.find(' '))).c_str());
+  std::printf("\n");
+  for (auto& x : m) {
+    if (!x.who->unavailable.empty()) {
+      std::printf("%-28s %s\n", x.who->name.c_str(), ("skipped: " + x.who->unavailable).c_str());
+      continue;
+    }
+    double med = x.median();
+    std::printf(med < 0.1 ? "%-28s %10.4f" : "%-28s %10.3f", x.who->name.c_str(), med);
+    if (s.bytes) std::printf(" %10.1f", mib_per_s(s.bytes, med)); else std::printf(" %10s", "");
+    if (x.ours)
+      for (auto& p : m)
+        if (!p.ours) {
+          if (p.seconds.empty() || med <= 0) std::printf(" %12s", "-");
+          else std::printf(" %11.2fx", p.median() / med);
+        }
+    std::printf("\n");
+  }
+  std::fflush(stdout);
+}
+
+nlohmann::json to_json(const Scenario& s, const std::vector<Measured>& m) {
+  nlohmann::json j{{"name", s.name}, {"description", s.description}, {"bytes", s.bytes},
+                   {"contenders", nlohmann::json::array()}, {"ratios", nlohmann::json::array()}};
+  for (auto& x : m) {
+    nlohmann::json c{{"name", x.who->name}, {"ours", x.ours}, {"seconds", x.seconds}};
+    if (!x.who->unavailable.empty()) c["skipped"] = x.who->unavailable;
+    if (!x.seconds.empty()) {
+      c["median_seconds"] = x.median();
+      if (s.bytes) c["mib_per_s"] = mib_per_s(s.bytes, x.median());
+    }
+    j["contenders"].push_back(c);
+  }
+  for (auto& o : m)
+    for (auto& p : m)
+      if (o.ours && !p.ours && !o.seconds.empty() && !p.seconds.empty())
+        j["ratios"].push_back({{"ours", o.who->name}, {"peer", p.who->name},
+                               {"speedup", p.median() / o.median()}});  // >1: ours is faster
+  return j;
+}
+
+void on_signal(int) { interrupted() = true; }
+
+}  // namespace
+
+int run_bench(const Config& cfg) {
+  if (geteuid() != 0) {
+    std::cerr << "mos-volmgr-bench: needs root (it attaches loop devices)\n";
+    return 1;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  std::vector<Scenario> scenarios = all_scenarios(cfg);
+  for (auto& want : cfg.only)
+    if (std::none_of(scenarios.begin(), scenarios.end(), [&](auto& s) { return s.name == want; })) {
+      std::cerr << "mos-volmgr-bench: no scenario named '" << want << "' (have:";
+      for (auto& s : scenarios) std::cerr << " " << s.name;
+      std::cerr << ")\n";
+      return 2;
+    }
+  nlohmann::json report{{"size_bytes", cfg.size}, {"reps", cfg.reps}, {"warmup", cfg.warmup}, {"scenarios", nlohmann::json::array()}};
+  if (!cfg.json) std::printf("mos-volmgr-bench: %s per scenario, loop devices on %s\n", size_text(cfg.size).c_str(), cfg.workdir.c_str());
+  int rc = 0;
+  for (auto& s : scenarios) {
+    if (!cfg.only.empty() && std::find(cfg.only.begin(), cfg.only.end(), s.name) == cfg.only.end()) continue;
+    try {
+      auto m = measure(s, cfg);
+      if (cfg.json) report["scenarios"].push_back(to_json(s, m));
+      else print_table(s, m, cfg);
+    } catch (const std::exception& e) {
+      std::cerr << "mos-volmgr-bench: " << s.name << ": " << e.what() << "\n";
+      if (cfg.json) report["scenarios"].push_back({{"name", s.name}, {"error", e.what()}});
+      rc = 1;
+      if (interrupted()) break;
+    }
+  }
+  if (cfg.json) std::cout << report.dump(2) << "\n";
+  return rc;
+}
+
+}  // namespace mos::bench

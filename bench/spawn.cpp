@@ -1,0 +1,101 @@
+// Peer tools for the benchmark. posix_spawn lives here only: bench/ is a measurement tool.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "bench/bench.hpp"
+
+extern char** environ;
+
+namespace mos::bench {
+
+namespace {
+
+std::string join(const std::vector<std::string>& argv) {
+  std::string s;
+  for (auto& a : argv) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+}  // namespace
+
+bool have_tool(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(std::string(path ? path : "") + ":/usr/sbin:/sbin");
+  std::string d;
+  while (std::getline(dirs, d, ':'))
+    if (!d.empty() && access((d + "/" + name).c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+void run_peer(const std::vector<std::string>& argv) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("peer failed (status " + std::to_string(status) + "): " + join(argv));
+}
+
+Contender peer(std::string name, std::string tool,
+               std::function<std::vector<std::string>(const Target&)> args,
+               std::function<void(Target&)> prepare) {
+  Contender c;
+  c.name = std::move(name);
+  c.prepare = std::move(prepare);
+  if (!have_tool(tool)) c.unavailable = tool + " not installed";
+  c.run = [tool, args](Target& t) -> std::optional<double> {
+    std::vector<std::string> argv{tool};
+    for (auto& a : args(t)) argv.push_back(a);
+    run_peer(argv);
+    return std::nullopt;
+  };
+  return c;
+}
+
+Contender fio_peer(std::string name, std::string rw, unsigned iodepth, std::function<void(Target&)> prepare) {
+  Contender c;
+  c.name = std::move(name);
+  c.prepare = std::move(prepare);
+  if (!have_tool("fio")) c.unavailable = "fio not installed";
+  c.run = [rw, iodepth](Target& t) -> std::optional<double> {
+    std::string out = t.file() + ".fio.json";
+    run_peer({"fio", "--name=bench", "--filename=" + t.dev(), "--ioengine=io_uring",
+              "--iodepth=" + std::to_string(iodepth), "--rw=" + rw, "--bs=1M", "--direct=1",
+              "--size=" + std::to_string(t.size()), "--output-format=json", "--output=" + out});
+    nlohmann::json j;
+    {
+      std::ifstream in(out);
+      j = nlohmann::json::parse(in);
+    }
+    unlink(out.c_str());
+    const auto& dir = j.at("jobs").at(0).at(rw == "read" ? "read" : "write");
+    double bw = dir.at("bw_bytes").get<double>();
+    double bytes = dir.at("io_bytes").get<double>();
+    if (bw <= 0) throw std::runtime_error("fio reported no bandwidth");
+    return bytes / bw;
+  };
+  return c;
+}
+
+}  // namespace mos::bench

@@ -1,0 +1,76 @@
+// Native ext4 writer: builds the same filesystem mke2fs 1.47 builds for "mkfs.ext4" with the
+// stock mke2fs.conf (features, geometry, journal size, resize inode, flex_bg placement, block
+// allocation of root, lost+found and journal), as a WritePlan the engine applies. Plus a
+// reader/validator used by tests and the prober.
+//
+// Differences from mke2fs, on purpose:
+// - default (lazy) mode equals `mkfs.ext4 -E lazy_itable_init=1,lazy_journal_init=1`: inode
+//   tables and journal are not zeroed (the kernel zeroes tables in the background; jbd2 with
+//   metadata_csum checksums its blocks with the new UUID, so stale log blocks never replay).
+//   full_init zeroes both through zero ranges and sets ITABLE_ZEROED, like
+//   `-E lazy_itable_init=0,lazy_journal_init=0`.
+// - no discard; bytes 0..1023 (boot sector) are left alone, as mke2fs does.
+// - above 2^32 - 1 blocks (16 TiB at 4 KiB) resize_inode is dropped, exactly as mke2fs does.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ioctl/fd.hpp"
+#include "ioctl/write_plan.hpp"
+
+namespace mos::ext4 {
+
+struct Ext4Options {
+  std::string label;                             // up to 16 bytes
+  std::optional<std::array<uint8_t, 16>> uuid;   // random when absent
+  bool full_init = false;  // zero inode tables + journal (zero ranges) and set ITABLE_ZEROED
+  uint32_t block_size = 0;  // 0 = like mke2fs (1024 below 512 MiB, else 4096; >= sector size)
+};
+
+inline constexpr uint64_t kMinDeviceBytes = 8ull << 20;
+inline constexpr uint64_t kMaxDeviceBytes = 16ull << 40;
+
+// Validates everything first (mos::Error validation, nothing planned), then returns the plan.
+io::WritePlan plan_mkfs(const Ext4Options& options, uint64_t device_size_bytes,
+                        uint32_t logical_sector_size);
+
+// The fields tests and the prober care about, decoded from the primary superblock.
+struct SuperblockInfo {
+  uint64_t blocks_count = 0;
+  uint64_t free_blocks = 0;
+  uint64_t reserved_blocks = 0;
+  uint32_t inodes_count = 0;
+  uint32_t free_inodes = 0;
+  uint32_t block_size = 0;
+  uint32_t first_data_block = 0;
+  uint32_t blocks_per_group = 0;
+  uint32_t inodes_per_group = 0;
+  uint32_t inode_size = 0;
+  uint32_t reserved_gdt_blocks = 0;
+  uint32_t desc_size = 0;
+  uint32_t log_groups_per_flex = 0;
+  uint32_t feature_compat = 0;
+  uint32_t feature_incompat = 0;
+  uint32_t feature_ro_compat = 0;
+  uint32_t journal_inum = 0;
+  uint32_t overhead_clusters = 0;
+  std::array<uint8_t, 16> uuid{};
+  std::string label;
+  bool checksum_ok = false;
+  uint32_t group_count() const;
+};
+
+// Parses the 1024-byte primary superblock; throws validation if the magic is wrong.
+SuperblockInfo parse_superblock(const uint8_t* sb1024);
+SuperblockInfo read_superblock(const io::Fd& fd);
+
+// Structural check of a freshly made filesystem (not a full fsck): superblock and backup
+// superblocks, group descriptor checksums and counts, initialized bitmaps and their checksums,
+// reserved inodes 1..11 checksums, root and lost+found directory blocks, journal superblock.
+// Returns the problems found (empty = valid).
+std::vector<std::string> validate(const io::Fd& fd);
+
+}  // namespace mos::ext4
