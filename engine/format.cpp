@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "engine/apply_plan.hpp"
+#include "engine/bulk.hpp"
 #include "engine/safety.hpp"
 #include "fsmake/fat32.hpp"
 #include "fsmake/swap.hpp"
@@ -22,18 +23,12 @@
 #include "ioctl/fd.hpp"
 #include "ioctl/sysfs.hpp"
 
-// The ext4 and btrfs writers arrive on their own branches; each is wired here once present.
-#if __has_include("fsmake/ext4.hpp")
+#include "fsmake/btrfs.hpp"
 #include "fsmake/ext4.hpp"
-#define MOS_HAVE_EXT4_WRITER 1
-#endif
+// The native prober arrives on its own branch; wired here once present.
 #if __has_include("fsmake/probe.hpp")
 #include "fsmake/probe.hpp"
 #define MOS_HAVE_PROBER 1
-#endif
-#if __has_include("fsmake/btrfs.hpp")
-#include "fsmake/btrfs.hpp"
-#define MOS_HAVE_BTRFS_WRITER 1
 #endif
 
 namespace mos::engine {
@@ -97,15 +92,9 @@ void validate_request(const FormatRequest& req) {
     swap::validate_label(req.label);
     if (req.uuid) parse_uuid(*req.uuid, "swap");
   } else if (req.fstype == "ext4") {
-#ifndef MOS_HAVE_EXT4_WRITER
-    throw_validation("ext4 writer not available in this build");
-#endif
     if (req.label.size() > 16) throw_validation("ext4 label '" + req.label + "' is longer than 16 bytes");
     if (req.uuid) parse_uuid(*req.uuid, "ext4");
   } else if (req.fstype == "btrfs") {
-#ifndef MOS_HAVE_BTRFS_WRITER
-    throw_validation("btrfs arrives with issue 5: this build has no btrfs writer");
-#endif
     require_no_ext4_options(req);
     if (req.label.size() > 255) throw_validation("btrfs label is longer than 255 bytes");
     if (req.uuid) parse_uuid(*req.uuid, "btrfs");
@@ -133,7 +122,6 @@ io::WritePlan writer_plan(const FormatRequest& req, const Device& dev, const io:
     uuid = uuid_text(*o.uuid);
     return swap::plan_mkswap(o, facts.size_bytes);
   }
-#ifdef MOS_HAVE_EXT4_WRITER
   if (req.fstype == "ext4") {
     ext4::Ext4Options o;
     o.label = req.label;
@@ -143,8 +131,6 @@ io::WritePlan writer_plan(const FormatRequest& req, const Device& dev, const io:
     uuid = uuid_text(*o.uuid);
     return ext4::plan_mkfs(o, facts.size_bytes, facts.logical_sector_size);
   }
-#endif
-#ifdef MOS_HAVE_BTRFS_WRITER
   if (req.fstype == "btrfs") {
     fsmake::btrfs::BtrfsOptions o;
     o.label = req.label;
@@ -152,18 +138,7 @@ io::WritePlan writer_plan(const FormatRequest& req, const Device& dev, const io:
     uuid = uuid_text(*o.fsid);
     return std::move(fsmake::btrfs::plan_mkfs(o, {{facts.size_bytes, facts.logical_sector_size}}).front());
   }
-#endif
-  (void)dev;
-  throw_validation(req.fstype + " writer not available in this build");
-}
-
-// Tells udev the content changed so /dev/disk/by-* links follow; the data is already safe, so
-// a missing uevent file (no sysfs in a chroot) is not a failure of the format.
-void announce_change(const std::string& name) {
-  try {
-    io::sysfs_write("/sys/class/block/" + name + "/uevent", "change");
-  } catch (const Error&) {
-  }
+  throw Error(ErrorCode::invalid_params, "fstype '" + req.fstype + "' is not one of vfat, ext4, swap, btrfs");
 }
 
 std::string policy_path(const std::string& device) {
@@ -197,6 +172,15 @@ void handle_old_signatures(const io::Fd& fd, const io::BlockFacts& facts, const 
 #endif
 
 }  // namespace
+
+// Tells udev the content changed so /dev/disk/by-* links follow; the data is already safe, so
+// a missing uevent file (no sysfs in a chroot) is not a failure of the format.
+void announce_content_change(const std::string& name) {
+  try {
+    io::sysfs_write("/sys/class/block/" + name + "/uevent", "change");
+  } catch (const Error&) {
+  }
+}
 
 io::PlanStep old_signature_wipe(uint64_t size) {
   io::PlanStep step{"wipe-old-signatures", {}, {}};
@@ -276,11 +260,11 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
   FormatResult result{dev, req.fstype, req.label, uuid, req.dry_run, summarize_plan(plan)};
   if (req.dry_run) return result;
 
-  apply_plan(fd, plan);
+  apply_plan(fd, plan, bulk_zero_fn());  // large zero ranges (ext4 full_init) at device speed
   io::blk_flush_buffers(fd);  // readers through the page cache must see the new bytes
   fd.close();
   disk_lock.close();
-  announce_change(dev.name);
+  announce_content_change(dev.name);
   result.device = find_device(path);
   return result;
 }

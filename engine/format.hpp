@@ -56,6 +56,10 @@ void to_json(json& j, const FormatResult& r);
 
 FormatResult create_filesystem(const FormatRequest& req, const Context& ctx);
 
+// A `change` uevent on /sys/class/block/NAME so udev re-probes and refreshes /dev/disk/by-*;
+// best effort (no sysfs in a chroot), the data is already on disk.
+void announce_content_change(const std::string& block_name);
+
 // The wipe every format starts with: the first and last MiB, where old partition tables, GPT
 // backups, md superblocks and filesystem magics live that the new filesystem may not overwrite,
 // plus the btrfs superblock mirrors (64 MiB, 256 GiB). Builds with the native prober also erase

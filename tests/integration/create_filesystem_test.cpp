@@ -226,19 +226,5 @@ TEST(CreateFilesystem, DeviceOutsideThePolicyIsRefusedFirst) {
   EXPECT_NE(r.message.find("not allowed"), std::string::npos) << r.message;
 }
 
-TEST(CreateFilesystem, WritersNotInThisBuildAnswerClearly) {
-  MOS_REQUIRE_ROOT();
-  LoopImage img(256 * MiB);
-  for (const char* fstype : {"ext4", "btrfs"}) {
-    engine::FormatRequest req = request(img.dev(), fstype, "X");
-    req.dry_run = true;
-    EngineOutcome r = create(req);
-    if (r.ok) continue;  // the writer is merged: covered by its own tests
-    EXPECT_EQ(r.code, -32001) << r.message;
-    EXPECT_TRUE(r.message.find("not available") != std::string::npos || r.message.find("issue 5") != std::string::npos)
-        << r.message;
-  }
-}
-
 }  // namespace
 }  // namespace mos::test
