@@ -69,6 +69,24 @@ TEST(FsRpc, CreateMountUsageUnmount) {
   EXPECT_FALSE(mounted(target));
 }
 
+TEST(FsRpc, Ext4OptionsReachTheWriter) {
+  MOS_REQUIRE_ROOT();
+  SandboxedServer server;
+  ASSERT_TRUE(server.ready());
+  rpc::Client c(server.socket());
+  LoopImage img(128 * MiB);  // mke2fs would pick 1024-byte blocks here
+  c.call("storage.create_filesystem", {{"device", img.dev()}, {"fstype", "ext4"}, {"label", "OPTS"},
+                                       {"uuid", "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"},
+                                       {"options", {{"full_init", true}, {"block_size", 4096}}}});
+  ToolResult fsck = run_tool({"e2fsck", "-fn", img.dev()});
+  EXPECT_TRUE(fsck.ok()) << fsck.out;
+  ToolResult dump = run_tool({"dumpe2fs", img.dev()});
+  ASSERT_TRUE(dump.ok()) << dump.err;
+  EXPECT_NE(dump.out.find("Block size:               4096"), std::string::npos);
+  EXPECT_NE(dump.out.find("ITABLE_ZEROED"), std::string::npos);  // full_init: inode tables written now
+  EXPECT_EQ(blkid_probe(img.dev())["UUID"], "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
+}
+
 TEST(FsRpc, ParamsAreCheckedBeforeTheEngine) {
   MOS_REQUIRE_ROOT();
   SandboxedServer server;
