@@ -9,6 +9,7 @@ Registry make_registry() {
   register_fs_methods(r);
   register_bulk_methods(r);
   register_jobs_methods(r);
+  register_btrfs_methods(r);
   register_discover_method(r);
   return r;
 }

@@ -43,5 +43,6 @@ std::string cell(const json& v);
 void add_inventory_commands(CLI::App& app, Env& env);
 void add_fs_commands(CLI::App& app, Env& env);
 void add_bulk_commands(CLI::App& app, Env& env);
+void add_btrfs_commands(CLI::App& app, Env& env);
 
 }  // namespace mos::cli
