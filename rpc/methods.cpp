@@ -6,6 +6,8 @@ namespace mos::rpc {
 Registry make_registry() {
   Registry r;
   register_inventory_methods(r);
+  register_fs_methods(r);
+  register_bulk_methods(r);
   register_jobs_methods(r);
   register_partition_methods(r);
   register_btrfs_methods(r);

@@ -40,6 +40,8 @@ void register_inventory_methods(Registry& r);
 void register_discover_method(Registry& r);
 void register_jobs_methods(Registry& r);
 void register_partition_methods(Registry& r);
+void register_fs_methods(Registry& r);
+void register_bulk_methods(Registry& r);
 void register_btrfs_methods(Registry& r);
 
 // Schema helpers for registry entries.

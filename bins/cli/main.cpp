@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
 
   mos::cli::add_inventory_commands(app, env);
   mos::cli::add_partition_commands(app, env);
+  mos::cli::add_fs_commands(app, env);
+  mos::cli::add_bulk_commands(app, env);
   mos::cli::add_btrfs_commands(app, env);
 
   try {

@@ -1,0 +1,44 @@
+// zero, checksum: whole-device jobs with a progress bar on a terminal.
+#include <memory>
+
+#include "bins/cli/env.hpp"
+
+namespace mos::cli {
+
+void add_bulk_commands(CLI::App& app, Env& env) {
+  struct ZeroArgs {
+    std::string device;
+    bool force = false;
+  };
+  auto zero = std::make_shared<ZeroArgs>();
+  auto* z = app.add_subcommand("zero", "write zeroes over a whole device");
+  z->add_option("device", zero->device, "block device")->required();
+  z->add_flag("--force", zero->force, "zero a device that carries a signature (never a mounted or held one)");
+  z->callback([&env, zero] {
+    env.action = [&env, zero] {
+      json r = env.run_long("storage.zero", {{"device", zero->device}, {"force", zero->force}}, "zero " + zero->device);
+      env.print(r, [](const json& res) {
+        std::printf("Zeroed %s (%s)\n", res["device"]["path"].get<std::string>().c_str(),
+                    human_size(res["bytes_zeroed"]).c_str());
+      });
+    };
+  });
+
+  struct ChecksumArgs {
+    std::string device, algo;
+  };
+  auto sum = std::make_shared<ChecksumArgs>();
+  auto* c = app.add_subcommand("checksum", "xxHash of a whole device (digest as xxhsum prints it)");
+  c->add_option("device", sum->device, "block device")->required();
+  c->add_option("--algo", sum->algo, "xxh64 | xxh3 | xxh128")->required();
+  c->callback([&env, sum] {
+    env.action = [&env, sum] {
+      json r = env.run_long("storage.checksum", {{"device", sum->device}, {"algo", sum->algo}}, sum->algo + " " + sum->device);
+      env.print(r, [](const json& res) {
+        std::printf("%s  %s\n", res["digest"].get<std::string>().c_str(), res["device"].get<std::string>().c_str());
+      });
+    };
+  });
+}
+
+}  // namespace mos::cli

@@ -1,0 +1,130 @@
+// create-filesystem, mount, unmount, usage.
+#include <memory>
+
+#include "bins/cli/env.hpp"
+
+namespace mos::cli {
+namespace {
+
+struct CreateFilesystemArgs {
+  std::string device, fstype, label, uuid;
+  bool force = false, dry_run = false, full_init = false;
+  unsigned block_size = 0;
+};
+
+void print_plan(const json& plan) {
+  std::vector<std::vector<std::string>> rows;
+  for (auto& step : plan["steps"]) {
+    for (auto& z : step["zeroes"])
+      rows.push_back({step["name"], "zero", std::to_string(z["offset"].get<uint64_t>()), human_size(z["length"]), z["what"]});
+    for (auto& w : step["writes"])
+      rows.push_back({step["name"], "write", std::to_string(w["offset"].get<uint64_t>()), human_size(w["length"]), w["what"]});
+    if (step["omitted"].get<uint64_t>() > 0)
+      rows.push_back({step["name"], "...", "-", "-", std::to_string(step["omitted"].get<uint64_t>()) + " more ranges"});
+  }
+  print_table({"STEP", "ACTION", "OFFSET", "LENGTH", "WHAT"}, rows);
+}
+
+void add_create_filesystem(CLI::App& app, Env& env) {
+  auto args = std::make_shared<CreateFilesystemArgs>();
+  auto* cmd = app.add_subcommand("create-filesystem", "create a vfat, ext4, swap or btrfs filesystem on a device");
+  cmd->add_option("--device", args->device, "block device")->required();
+  cmd->add_option("--fstype", args->fstype, "vfat | ext4 | swap | btrfs")->required();
+  cmd->add_option("--label", args->label, "filesystem label (\"\" for none)")->required();
+  cmd->add_option("--uuid", args->uuid, "vfat: XXXX-XXXX volume id; others: UUID (default: random)");
+  cmd->add_flag("--force", args->force, "overwrite an existing signature (never a mounted or held device)");
+  cmd->add_flag("--dry-run", args->dry_run, "show what would be written, write nothing");
+  cmd->add_flag("--full-init", args->full_init, "ext4: initialize inode tables and journal now");
+  cmd->add_option("--block-size", args->block_size, "ext4 block size: 1024, 2048 or 4096");
+  cmd->callback([&env, args] {
+    env.action = [&env, args] {
+      json params = {{"device", args->device}, {"fstype", args->fstype}, {"label", args->label},
+                     {"force", args->force}, {"dry_run", args->dry_run}};
+      if (!args->uuid.empty()) params["uuid"] = args->uuid;
+      json options = json::object();
+      if (args->full_init) options["full_init"] = true;
+      if (args->block_size) options["block_size"] = args->block_size;
+      if (!options.empty()) params["options"] = options;
+      env.print(env.call("storage.create_filesystem", params), [](const json& r) {
+        const json& plan = r["plan"];
+        std::string what = r["fstype"].get<std::string>() + " on " + r["device"]["path"].get<std::string>() +
+                           " (LABEL=" + cell(r["label"]) + " UUID=" + cell(r["uuid"]) + ")";
+        if (r["dry_run"].get<bool>()) {
+          std::printf("Would create %s: write %s, zero %s\n", what.c_str(), human_size(plan["bytes_written"]).c_str(),
+                      human_size(plan["bytes_zeroed"]).c_str());
+          print_plan(plan);
+        } else {
+          std::printf("Created %s: wrote %s, zeroed %s\n", what.c_str(), human_size(plan["bytes_written"]).c_str(),
+                      human_size(plan["bytes_zeroed"]).c_str());
+        }
+      });
+    };
+  });
+}
+
+struct MountArgs {
+  std::string source, target, fstype, options;
+};
+
+void add_mount(CLI::App& app, Env& env) {
+  auto args = std::make_shared<MountArgs>();
+  auto* cmd = app.add_subcommand("mount", "mount a block device (creates the target directory)");
+  cmd->add_option("--source", args->source, "block device")->required();
+  cmd->add_option("--target", args->target, "absolute mount point")->required();
+  cmd->add_option("--fstype", args->fstype, "filesystem type, e.g. ext4")->required();
+  cmd->add_option("--options", args->options, "comma-separated options, e.g. noatime,compress=zstd");
+  cmd->callback([&env, args] {
+    env.action = [&env, args] {
+      json params = {{"source", args->source}, {"target", args->target}, {"fstype", args->fstype},
+                     {"options", args->options}};
+      env.print(env.call("storage.mount", params), [](const json& m) {
+        std::printf("%s %s on %s (%s; mount: %s; filesystem: %s)\n",
+                    m["already_mounted"].get<bool>() ? "Already mounted" : "Mounted",
+                    m["source"].get<std::string>().c_str(), m["target"].get<std::string>().c_str(),
+                    m["fstype"].get<std::string>().c_str(), m["options"].get<std::string>().c_str(),
+                    m["super_options"].get<std::string>().c_str());
+      });
+    };
+  });
+}
+
+void add_unmount(CLI::App& app, Env& env) {
+  auto path = std::make_shared<std::string>();
+  auto lazy = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand("unmount", "unmount a mount point");
+  cmd->add_option("path", *path, "mount point")->required();
+  cmd->add_flag("--lazy", *lazy, "detach now even if busy (MNT_DETACH)");
+  cmd->callback([&env, path, lazy] {
+    env.action = [&env, path, lazy] {
+      env.print(env.call("storage.unmount", {{"path", *path}, {"lazy", *lazy}}), [](const json& r) {
+        std::printf("Unmounted %s (%s)\n", r["target"].get<std::string>().c_str(), r["source"].get<std::string>().c_str());
+      });
+    };
+  });
+}
+
+void add_usage(CLI::App& app, Env& env) {
+  app.add_subcommand("usage", "size, used and available space of mounted filesystems (like df)")->callback([&env] {
+    env.action = [&env] {
+      env.print(env.call("storage.usage"), [](const json& list) {
+        std::vector<std::vector<std::string>> rows;
+        for (auto& u : list)
+          rows.push_back({u["target"], cell(u["device"].is_null() ? u["source"] : u["device"]), u["fstype"],
+                          human_size(u["size_bytes"]), human_size(u["used_bytes"]), human_size(u["available_bytes"]),
+                          std::to_string(u["use_percent"].get<unsigned>()) + "%"});
+        print_table({"MOUNT POINT", "DEVICE", "FSTYPE", "SIZE", "USED", "AVAIL", "USE%"}, rows);
+      });
+    };
+  });
+}
+
+}  // namespace
+
+void add_fs_commands(CLI::App& app, Env& env) {
+  add_create_filesystem(app, env);
+  add_mount(app, env);
+  add_unmount(app, env);
+  add_usage(app, env);
+}
+
+}  // namespace mos::cli

@@ -1,0 +1,59 @@
+#include "engine/device_ops.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <cerrno>
+
+#include "engine/format.hpp"
+#include "engine/safety.hpp"
+#include "ioctl/blockdev.hpp"
+#include "ioctl/error.hpp"
+#include "ioctl/fd.hpp"
+
+namespace mos::engine {
+
+void to_json(json& j, const ZeroResult& r) { j = json{{"device", r.device}, {"bytes_zeroed", r.bytes_zeroed}}; }
+
+void to_json(json& j, const ChecksumResult& r) {
+  j = json{{"device", r.device}, {"algo", r.algo}, {"digest", r.digest}, {"bytes", r.bytes}};
+}
+
+std::string check_zero_allowed(const std::string& device, bool force, const Context& ctx) {
+  const std::string path = "/dev/" + device_name_from_path(device);
+  ctx.policy.require_allowed(path);
+  require_unused(path, force);
+  return path;
+}
+
+ZeroResult zero_device(const std::string& device, bool force, const Context& ctx, const BulkOptions& opts) {
+  const std::string path = check_zero_allowed(device, force, ctx);
+  Device dev = find_device(path, DiscoverOptions{false});
+  io::Fd fd = io::Fd::open(path, O_RDWR | O_EXCL);
+  // udev convention: LOCK_EX on the whole-disk node while its content changes.
+  io::Fd disk_lock = dev.parent ? io::Fd::open(*dev.parent, O_RDONLY) : io::Fd();
+  if (::flock(disk_lock.valid() ? disk_lock.get() : fd.get(), LOCK_EX) != 0) throw_sys("flock", path, errno);
+  io::BlockFacts facts = io::block_facts(fd);
+  if (facts.read_only) throw_validation(path + " is read-only", path);
+  zero(fd, 0, facts.size_bytes, opts);
+  io::blk_flush_buffers(fd);
+  fd.close();
+  disk_lock.close();
+  announce_content_change(dev.name);
+  return ZeroResult{find_device(path), facts.size_bytes};
+}
+
+std::string check_checksum_allowed(const std::string& device) {
+  const std::string path = "/dev/" + device_name_from_path(device);
+  io::Fd::open(path, O_RDONLY);
+  return path;
+}
+
+ChecksumResult checksum_device(const std::string& device, Algo algo, const BulkOptions& opts) {
+  const std::string path = check_checksum_allowed(device);
+  io::Fd fd = io::Fd::open(path, O_RDONLY);
+  uint64_t size = io::block_facts(fd).size_bytes;
+  return ChecksumResult{path, std::string(algo_name(algo)), checksum(fd, 0, size, algo, opts), size};
+}
+
+}  // namespace mos::engine

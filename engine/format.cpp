@@ -1,0 +1,272 @@
+#include "engine/format.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <uuid/uuid.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <climits>
+#include <cstdlib>
+#include <cerrno>
+#include <cstdio>
+
+#include "engine/apply_plan.hpp"
+#include "engine/bulk.hpp"
+#include "engine/safety.hpp"
+#include "fsmake/fat32.hpp"
+#include "fsmake/swap.hpp"
+#include "ioctl/blockdev.hpp"
+#include "ioctl/error.hpp"
+#include "ioctl/fd.hpp"
+#include "ioctl/sysfs.hpp"
+
+#include "fsmake/btrfs.hpp"
+#include "fsmake/ext4.hpp"
+// The native prober arrives on its own branch; wired here once present.
+#if __has_include("fsmake/probe.hpp")
+#include "fsmake/probe.hpp"
+#define MOS_HAVE_PROBER 1
+#endif
+
+namespace mos::engine {
+namespace {
+
+constexpr uint64_t kWipeBytes = 1ull << 20;
+constexpr uint64_t kBtrfsSuperblockBytes = 4096;
+constexpr size_t kListedRangesPerStep = 256;
+
+using Uuid = std::array<uint8_t, 16>;
+
+Uuid random_uuid() {
+  Uuid u{};
+  uuid_generate_random(u.data());
+  return u;
+}
+
+std::string uuid_text(const Uuid& u) {
+  char buf[37];
+  uuid_unparse_lower(u.data(), buf);
+  return buf;
+}
+
+Uuid parse_uuid(const std::string& text, const std::string& fstype) {
+  Uuid u{};
+  if (text.size() != 36 || uuid_parse(text.c_str(), u.data()) != 0)
+    throw_validation("uuid '" + text + "' for " + fstype +
+                     " must look like 01234567-89ab-cdef-0123-456789abcdef (36 characters)");
+  return u;
+}
+
+// FAT volume ids are 32-bit; blkid prints them as XXXX-XXXX.
+uint32_t parse_volume_id(const std::string& text) {
+  std::string hex = text;
+  if (hex.size() == 9 && hex[4] == '-') hex.erase(4, 1);
+  bool ok = hex.size() == 8 && std::all_of(hex.begin(), hex.end(), [](unsigned char c) { return std::isxdigit(c); });
+  if (!ok) throw_validation("uuid '" + text + "' for vfat must be a volume id like 1A2B-3C4D (8 hex digits)");
+  return static_cast<uint32_t>(std::stoul(hex, nullptr, 16));
+}
+
+uint32_t random_volume_id() {
+  uint32_t id = 0;
+  while (getrandom(&id, sizeof id, 0) != sizeof id) {
+  }
+  return id;
+}
+
+void require_no_ext4_options(const FormatRequest& req) {
+  if (req.full_init) throw_validation("option full_init applies to ext4 only, not " + req.fstype);
+  if (req.block_size) throw_validation("option block_size applies to ext4 only, not " + req.fstype);
+}
+
+// Label, uuid and options per fstype, checked before the device is even opened.
+void validate_request(const FormatRequest& req) {
+  if (req.fstype == "vfat") {
+    require_no_ext4_options(req);
+    fat32::validate_label(req.label);
+    if (req.uuid) parse_volume_id(*req.uuid);
+  } else if (req.fstype == "swap") {
+    require_no_ext4_options(req);
+    swap::validate_label(req.label);
+    if (req.uuid) parse_uuid(*req.uuid, "swap");
+  } else if (req.fstype == "ext4") {
+    if (req.label.size() > 16) throw_validation("ext4 label '" + req.label + "' is longer than 16 bytes");
+    if (req.uuid) parse_uuid(*req.uuid, "ext4");
+  } else if (req.fstype == "btrfs") {
+    require_no_ext4_options(req);
+    if (req.label.size() > 255) throw_validation("btrfs label is longer than 255 bytes");
+    if (req.uuid) parse_uuid(*req.uuid, "btrfs");
+  } else {
+    throw Error(ErrorCode::invalid_params, "fstype '" + req.fstype + "' is not one of vfat, ext4, swap, btrfs");
+  }
+}
+
+// The writer's plan for this device; `uuid` receives the identifier as blkid will print it.
+io::WritePlan writer_plan(const FormatRequest& req, const Device& dev, const io::BlockFacts& facts,
+                          std::optional<std::string>& uuid) {
+  if (req.fstype == "vfat") {
+    fat32::Fat32Options o;
+    o.label = req.label;
+    o.volume_id = req.uuid ? parse_volume_id(*req.uuid) : random_volume_id();
+    // BPB_HiddSec: where the partition starts, in logical sectors (0 for a whole device).
+    if (dev.kind == "partition" && dev.start_bytes) o.hidden_sectors = static_cast<uint32_t>(*dev.start_bytes / facts.logical_sector_size);
+    uuid = fat32::volume_id_string(*o.volume_id);
+    return fat32::plan_mkfs(o, facts.size_bytes, facts.logical_sector_size);
+  }
+  if (req.fstype == "swap") {
+    swap::SwapOptions o;
+    o.label = req.label;
+    o.uuid = req.uuid ? parse_uuid(*req.uuid, "swap") : random_uuid();
+    uuid = uuid_text(*o.uuid);
+    return swap::plan_mkswap(o, facts.size_bytes);
+  }
+  if (req.fstype == "ext4") {
+    ext4::Ext4Options o;
+    o.label = req.label;
+    o.uuid = req.uuid ? parse_uuid(*req.uuid, "ext4") : random_uuid();
+    o.full_init = req.full_init.value_or(false);
+    o.block_size = req.block_size.value_or(0);
+    uuid = uuid_text(*o.uuid);
+    return ext4::plan_mkfs(o, facts.size_bytes, facts.logical_sector_size);
+  }
+  if (req.fstype == "btrfs") {
+    fsmake::btrfs::BtrfsOptions o;
+    o.label = req.label;
+    o.fsid = req.uuid ? parse_uuid(*req.uuid, "btrfs") : random_uuid();
+    uuid = uuid_text(*o.fsid);
+    return std::move(fsmake::btrfs::plan_mkfs(o, {{facts.size_bytes, facts.logical_sector_size}}).front());
+  }
+  throw Error(ErrorCode::invalid_params, "fstype '" + req.fstype + "' is not one of vfat, ext4, swap, btrfs");
+}
+
+std::string policy_path(const std::string& device) {
+  std::string p = device.find('/') == std::string::npos ? "/dev/" + device : device;
+  char buf[PATH_MAX];
+  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
+}
+
+#ifdef MOS_HAVE_PROBER
+// Every signature the prober finds (wipefs --all) is refused without force and, with force,
+// erased sector-wise where the first/last-MiB wipe does not reach (btrfs mirrors, ...).
+void handle_old_signatures(const io::Fd& fd, const io::BlockFacts& facts, const FormatRequest& req,
+                           const std::string& path, io::PlanStep& wipe) {
+  auto sigs = fsmake::find_signatures(fd, facts.size_bytes, facts.logical_sector_size);
+  if (sigs.empty()) return;
+  if (!req.force)
+    throw Error(ErrorCode::validation,
+                path + " carries a " + sigs.front().type + " signature at byte " + std::to_string(sigs.front().offset) +
+                    "; pass force to overwrite it",
+                path);
+  const uint64_t sector = facts.logical_sector_size;
+  for (const auto& sig : sigs) {
+    uint64_t start = sig.offset / sector * sector;
+    uint64_t end = std::min(facts.size_bytes, (sig.offset + sig.length + sector - 1) / sector * sector);
+    bool covered = std::any_of(wipe.zeroes.begin(), wipe.zeroes.end(), [&](const io::PlannedZero& z) {
+      return z.offset <= start && end <= z.offset + z.length;
+    });
+    if (!covered) wipe.zeroes.push_back({start, end - start, "old " + sig.type + " signature"});
+  }
+}
+#endif
+
+}  // namespace
+
+// Tells udev the content changed so /dev/disk/by-* links follow; the data is already safe, so
+// a missing uevent file (no sysfs in a chroot) is not a failure of the format.
+void announce_content_change(const std::string& name) {
+  try {
+    io::sysfs_write("/sys/class/block/" + name + "/uevent", "change");
+  } catch (const Error&) {
+  }
+}
+
+io::PlanStep old_signature_wipe(uint64_t size) {
+  io::PlanStep step{"wipe-old-signatures", {}, {}};
+  if (size <= 2 * kWipeBytes) {
+    step.zeroes.push_back({0, size, "whole device (old signatures)"});
+    return step;
+  }
+  step.zeroes.push_back({0, kWipeBytes, "first MiB (old partition tables, filesystem magics)"});
+  // btrfs superblock mirrors: neither blkid nor a primary-only wipe sees them, but
+  // `btrfs rescue super-recover` would bring the old filesystem back from them.
+  for (uint64_t mirror : {64ull << 20, 256ull << 30})
+    if (mirror + kBtrfsSuperblockBytes <= size - kWipeBytes)
+      step.zeroes.push_back({mirror, kBtrfsSuperblockBytes, "old btrfs superblock mirror"});
+  step.zeroes.push_back({size - kWipeBytes, kWipeBytes, "last MiB (GPT backup, md superblocks)"});
+  return step;
+}
+
+PlanSummary summarize_plan(const io::WritePlan& plan) {
+  PlanSummary s{plan.name, {}, plan.bytes_written(), plan.bytes_zeroed()};
+  for (const auto& step : plan.steps) {
+    PlanStepSummary st{step.name, {}, {}, 0};
+    for (const auto& z : step.zeroes) {
+      if (st.zeroes.size() + st.writes.size() < kListedRangesPerStep) st.zeroes.push_back({z.offset, z.length, z.what});
+      else ++st.omitted;
+    }
+    for (const auto& w : step.writes) {
+      if (st.zeroes.size() + st.writes.size() < kListedRangesPerStep) st.writes.push_back({w.offset, w.data.size(), w.what});
+      else ++st.omitted;
+    }
+    s.steps.push_back(std::move(st));
+  }
+  return s;
+}
+
+void to_json(json& j, const PlanSummary& p) {
+  auto ranges = [](const std::vector<PlanRange>& rs) {
+    json a = json::array();
+    for (const auto& r : rs) a.push_back({{"offset", r.offset}, {"length", r.length}, {"what", r.what}});
+    return a;
+  };
+  json steps = json::array();
+  for (const auto& s : p.steps)
+    steps.push_back({{"name", s.name}, {"zeroes", ranges(s.zeroes)}, {"writes", ranges(s.writes)}, {"omitted", s.omitted}});
+  j = json{{"name", p.name}, {"steps", steps}, {"bytes_written", p.bytes_written}, {"bytes_zeroed", p.bytes_zeroed}};
+}
+
+void to_json(json& j, const FormatResult& r) {
+  j = json{{"device", r.device}, {"fstype", r.fstype},   {"label", r.label},
+           {"uuid", r.uuid},     {"dry_run", r.dry_run}, {"plan", r.plan}};
+}
+
+FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
+  // The policy judges the resolved node (by-id links included) before anything else, so a
+  // refused device is not even looked up.
+  ctx.policy.require_allowed(policy_path(req.device));
+  const std::string path = "/dev/" + device_name_from_path(req.device);
+  ctx.policy.require_allowed(path);
+  validate_request(req);
+  Device dev = require_unused(path, req.force);
+
+  // udev convention: hold LOCK_EX on the whole-disk node while its content changes.
+  io::Fd fd = io::Fd::open(path, req.dry_run ? O_RDONLY : (O_RDWR | O_EXCL));
+  io::Fd disk_lock = dev.parent ? io::Fd::open(*dev.parent, O_RDONLY) : io::Fd();
+  const io::Fd& lock_fd = disk_lock.valid() ? disk_lock : fd;
+  if (!req.dry_run && ::flock(lock_fd.get(), LOCK_EX) != 0) throw_sys("flock", lock_fd.path(), errno);
+
+  io::BlockFacts facts = io::block_facts(fd);
+  if (facts.read_only) throw_validation(path + " is read-only", path);
+  std::optional<std::string> uuid;
+  io::WritePlan plan = writer_plan(req, dev, facts, uuid);
+  io::PlanStep wipe = old_signature_wipe(facts.size_bytes);
+#ifdef MOS_HAVE_PROBER
+  handle_old_signatures(fd, facts, req, path, wipe);
+#endif
+  plan.steps.insert(plan.steps.begin(), std::move(wipe));
+
+  FormatResult result{dev, req.fstype, req.label, uuid, req.dry_run, summarize_plan(plan)};
+  if (req.dry_run) return result;
+
+  apply_plan(fd, plan, bulk_zero_fn());  // large zero ranges (ext4 full_init) at device speed
+  io::blk_flush_buffers(fd);  // readers through the page cache must see the new bytes
+  fd.close();
+  disk_lock.close();
+  announce_content_change(dev.name);
+  result.device = find_device(path);
+  return result;
+}
+
+}  // namespace mos::engine

@@ -1,0 +1,155 @@
+#include "engine/mount.hpp"
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+
+#include "engine/devices.hpp"
+#include "ioctl/error.hpp"
+#include "ioctl/mount.hpp"
+#include "ioctl/mountinfo.hpp"
+
+namespace mos::engine {
+namespace {
+
+std::optional<std::string> real_path(const std::string& p) {
+  char buf[PATH_MAX];
+  if (!::realpath(p.c_str(), buf)) return std::nullopt;
+  return std::string(buf);
+}
+
+// Absolute, no "." or ".." components, no empty name; returns it with duplicate slashes removed.
+std::string checked_target(const std::string& target) {
+  if (target.empty() || target[0] != '/') throw_validation("mount target '" + target + "' must be an absolute path", target);
+  std::string clean;
+  size_t start = 1;
+  while (start <= target.size()) {
+    size_t slash = target.find('/', start);
+    std::string part = target.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    start = slash == std::string::npos ? target.size() + 1 : slash + 1;
+    if (part.empty()) continue;
+    if (part == ".." || part == ".")
+      throw_validation("mount target '" + target + "' must not contain '" + part + "' components", target);
+    clean += "/" + part;
+  }
+  return clean.empty() ? "/" : clean;
+}
+
+// mkdir -p; an existing non-directory component is an error.
+void make_directories(const std::string& path) {
+  std::string prefix;
+  size_t start = 1;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    prefix = path.substr(0, slash);
+    start = slash == std::string::npos ? path.size() + 1 : slash + 1;
+    if (prefix.empty()) continue;
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) throw_sys("mkdir", prefix, errno);
+    struct stat st {};
+    if (::stat(prefix.c_str(), &st) != 0) throw_sys("stat", prefix, errno);
+    if (!S_ISDIR(st.st_mode)) throw_validation(prefix + " exists and is not a directory", prefix);
+  }
+}
+
+const io::MountEntry* topmost_mount_at(const std::vector<io::MountEntry>& mounts, const std::string& target) {
+  const io::MountEntry* found = nullptr;
+  for (const auto& m : mounts)
+    if (m.mount_point == target) found = &m;  // later lines are mounted on top of earlier ones
+  return found;
+}
+
+MountInfo mount_info_at(const std::string& target, const std::string& device) {
+  Device d = find_device(device);
+  MountInfo found;
+  for (auto& m : list_mounts({d}))
+    if (m.target == target) found = m;
+  if (found.target.empty()) throw Error(ErrorCode::storage_failed, "mount at " + target + " vanished", target);
+  return found;
+}
+
+}  // namespace
+
+void to_json(json& j, const MountResult& r) {
+  j = json(r.mount);
+  j["already_mounted"] = r.already_mounted;
+}
+
+void to_json(json& j, const UnmountResult& r) {
+  j = json{{"target", r.target}, {"source", r.source}, {"lazy", r.lazy}};
+}
+
+void to_json(json& j, const Usage& u) {
+  j = json{{"target", u.target},
+           {"source", u.source},
+           {"device", u.device},
+           {"fstype", u.fstype},
+           {"size_bytes", u.size_bytes},
+           {"used_bytes", u.used_bytes},
+           {"available_bytes", u.available_bytes},
+           {"use_percent", u.use_percent}};
+}
+
+MountResult mount(const MountRequest& req, const Context& ctx) {
+  if (req.source.empty()) throw_validation("mount source is empty");
+  if (req.fstype.empty()) throw_validation("mount fstype is empty");
+  auto source = real_path(req.source);
+  if (!source) throw Error(ErrorCode::not_found, "mount source " + req.source + " does not exist", req.source);
+  ctx.policy.require_allowed(*source);
+  struct stat st {};
+  if (::stat(source->c_str(), &st) != 0) throw_sys("stat", *source, errno);
+  if (!S_ISBLK(st.st_mode)) throw_validation("mount source " + req.source + " is not a block device", req.source);
+  std::string target = checked_target(req.target);
+  io::SplitOptions options = io::split_mount_options(req.options);  // bad options: nothing created
+
+  make_directories(target);
+  auto real_target = real_path(target);
+  if (!real_target) throw_sys("realpath", target, errno);
+  auto mounts = io::read_mountinfo();
+  if (const io::MountEntry* m = topmost_mount_at(mounts, *real_target)) {
+    auto mounted_dev = real_path(m->source);
+    if (mounted_dev && *mounted_dev == *source) return MountResult{mount_info_at(*real_target, *source), true};
+    throw Error(ErrorCode::validation,
+                *real_target + " is already a mount point of " + m->source + " (" + m->fstype + "); unmount it first",
+                *real_target);
+  }
+  io::mount_filesystem(*source, *real_target, req.fstype, options);
+  return MountResult{mount_info_at(*real_target, *source), false};
+}
+
+UnmountResult unmount(const std::string& path, bool lazy, const Context& ctx) {
+  auto real = real_path(path);
+  if (!real) throw Error(ErrorCode::not_found, path + " does not exist", path);
+  auto mounts = io::read_mountinfo();
+  const io::MountEntry* m = topmost_mount_at(mounts, *real);
+  if (!m) throw Error(ErrorCode::not_found, *real + " is not a mount point", path);
+  std::string source = m->source;
+  // The policy names devices; a mount of anything else is only touched when every device is allowed.
+  ctx.policy.require_allowed(real_path(source).value_or(source));
+  io::unmount(*real, lazy);
+  return UnmountResult{*real, source, lazy};
+}
+
+std::vector<Usage> usage() {
+  std::vector<Usage> out;
+  for (const auto& m : list_mounts(discover_devices(DiscoverOptions{false}))) {
+    struct statvfs sv {};
+    if (::statvfs(m.target.c_str(), &sv) != 0) continue;  // vanished between mountinfo and statvfs
+    Usage u;
+    u.target = m.target;
+    u.source = m.source;
+    u.fstype = m.fstype;
+    u.device = m.device;
+    u.size_bytes = uint64_t{sv.f_blocks} * sv.f_frsize;
+    u.used_bytes = uint64_t{sv.f_blocks - sv.f_bfree} * sv.f_frsize;
+    u.available_bytes = uint64_t{sv.f_bavail} * sv.f_frsize;
+    uint64_t denominator = u.used_bytes + u.available_bytes;
+    u.use_percent = denominator == 0 ? 0 : static_cast<uint32_t>((u.used_bytes * 100 + denominator - 1) / denominator);
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+}  // namespace mos::engine

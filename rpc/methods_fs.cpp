@@ -1,0 +1,128 @@
+// storage.create_filesystem / mount / unmount / usage.
+#include "engine/format.hpp"
+#include "engine/mount.hpp"
+#include "rpc/registry.hpp"
+#include "rpc/schemas.hpp"
+
+namespace mos::rpc {
+namespace {
+
+json nullable(const std::string& type) { return {{"type", json::array({type, "null"})}}; }
+json plain(const std::string& type) { return {{"type", type}}; }
+
+json path_schema(const std::string& description) {
+  return {{"type", "string"}, {"minLength", 1}, {"maxLength", 4096}, {"description", description}};
+}
+
+json plan_schema() {
+  json range = {{"type", "object"},
+                {"properties", {{"offset", plain("integer")}, {"length", plain("integer")}, {"what", plain("string")}}}};
+  json ranges = {{"type", "array"}, {"items", range}};
+  json step = {{"type", "object"},
+               {"properties",
+                {{"name", plain("string")}, {"zeroes", ranges}, {"writes", ranges}, {"omitted", plain("integer")}}}};
+  return {{"type", "object"},
+          {"properties",
+           {{"name", plain("string")},
+            {"steps", {{"type", "array"}, {"items", step}}},
+            {"bytes_written", plain("integer")},
+            {"bytes_zeroed", plain("integer")}}}};
+}
+
+json usage_schema() {
+  return {{"type", "object"},
+          {"properties",
+           {{"target", plain("string")},
+            {"source", plain("string")},
+            {"device", nullable("string")},
+            {"fstype", plain("string")},
+            {"size_bytes", plain("integer")},
+            {"used_bytes", plain("integer")},
+            {"available_bytes", plain("integer")},
+            {"use_percent", plain("integer")}}}};
+}
+
+void add_create_filesystem(Registry& r) {
+  json options = obj_schema({{"full_init", bool_schema("ext4: zero inode tables and journal now instead of lazily")},
+                             {"block_size", {{"type", "integer"},
+                                             {"enum", {1024, 2048, 4096}},
+                                             {"description", "ext4 block size (default: as mke2fs chooses)"}}}});
+  options["description"] = "fstype-specific options";
+  json params = obj_schema(
+      {{"device", path_schema("block device, e.g. /dev/sdb1")},
+       {"fstype", {{"type", "string"}, {"enum", {"vfat", "ext4", "swap", "btrfs"}}, {"description", "filesystem to create"}}},
+       {"label", {{"type", "string"}, {"maxLength", 255},
+                  {"description", "vfat: 11 upper-case characters; ext4/swap: 16 bytes; btrfs: 255 bytes; \"\" = none"}}},
+       {"uuid", {{"type", "string"}, {"minLength", 8}, {"maxLength", 36},
+                 {"description", "vfat: volume id XXXX-XXXX; others: 36-character UUID; random when absent"}}},
+       {"options", options},
+       {"force", bool_schema("overwrite an existing signature or partition table (never a mounted/held device)")},
+       {"dry_run", bool_schema("return the plan without writing anything")}},
+      {"device", "fstype", "label"});
+  json result = {{"type", "object"},
+                 {"properties",
+                  {{"device", device_schema()},
+                   {"fstype", plain("string")},
+                   {"label", plain("string")},
+                   {"uuid", nullable("string")},
+                   {"dry_run", plain("boolean")},
+                   {"plan", plan_schema()}}}};
+  r.add(Method{"storage.create_filesystem", "Create a vfat, ext4, swap or btrfs filesystem on a device",
+               "Refuses mounted or held devices always, and devices carrying a signature or partition table "
+               "unless force. Wipes the first and last MiB, then writes the filesystem with the native writer. "
+               "dry_run returns the plan (steps, byte ranges, totals) and writes nothing.",
+               params, result, true, [](const json& p, engine::Context& ctx) {
+                 engine::FormatRequest req;
+                 req.device = p.at("device");
+                 req.fstype = p.at("fstype");
+                 req.label = p.at("label");
+                 if (p.contains("uuid")) req.uuid = p["uuid"].get<std::string>();
+                 if (p.contains("options")) {
+                   const json& o = p["options"];
+                   if (o.contains("full_init")) req.full_init = o["full_init"].get<bool>();
+                   if (o.contains("block_size")) req.block_size = o["block_size"].get<uint32_t>();
+                 }
+                 req.force = p.value("force", false);
+                 req.dry_run = p.value("dry_run", false);
+                 return json(engine::create_filesystem(req, ctx));
+               }});
+}
+
+}  // namespace
+
+void register_fs_methods(Registry& r) {
+  add_create_filesystem(r);
+
+  json mount_result = mount_schema();
+  mount_result["properties"]["already_mounted"] = plain("boolean");
+  r.add(Method{"storage.mount", "Mount a block device through the kernel mount API",
+               "Creates the target directory. Options like 'noatime,compress=zstd': mount flags (ro, noatime, "
+               "nosuid, ...) become mount attributes, the rest go to the filesystem; its own error text is returned.",
+               obj_schema({{"source", path_schema("block device to mount")},
+                           {"target", path_schema("absolute directory; created when missing")},
+                           {"fstype", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64},
+                                       {"pattern", "^[a-z0-9_.]+$"}, {"description", "filesystem type, e.g. ext4"}}},
+                           {"options", {{"type", "string"}, {"maxLength", 4096},
+                                        {"description", "comma-separated mount options"}}}},
+                          {"source", "target", "fstype"}),
+               mount_result, true, [](const json& p, engine::Context& ctx) {
+                 engine::MountRequest req{p.at("source"), p.at("target"), p.at("fstype"), p.value("options", "")};
+                 return json(engine::mount(req, ctx));
+               }});
+  r.add(Method{"storage.unmount", "Unmount a mount point", "",
+               obj_schema({{"path", path_schema("mount point")},
+                           {"lazy", bool_schema("detach now, clean up when no longer busy (MNT_DETACH)")}},
+                          {"path"}),
+               {{"type", "object"},
+                {"properties", {{"target", plain("string")}, {"source", plain("string")}, {"lazy", plain("boolean")}}}},
+               true, [](const json& p, engine::Context& ctx) {
+                 return json(engine::unmount(p.at("path"), p.value("lazy", false), ctx));
+               }});
+  r.add(Method{"storage.usage", "Size, used and available bytes of every mounted block-device filesystem",
+               "statvfs per mount, in df's terms (used = blocks - free; percent = used / (used + available), "
+               "rounded up).",
+               obj_schema(json::object()), {{"type", "array"}, {"items", usage_schema()}}, false,
+               [](const json&, engine::Context&) { return json(engine::usage()); }});
+}
+
+}  // namespace mos::rpc

@@ -1,0 +1,230 @@
+// storage.create_filesystem's engine function on loop devices, judged by blkid, fsck.fat, the
+// kernel (swapon) and by checksums proving that refused requests wrote nothing.
+#include <gtest/gtest.h>
+
+#include "engine/devices.hpp"
+#include "engine/format.hpp"
+#include "tests/support/engine_outcome.hpp"
+#include "tests/support/harness.hpp"
+
+namespace mos::test {
+namespace {
+
+constexpr uint64_t MiB = 1ull << 20;
+#if __has_include("fsmake/probe.hpp")
+constexpr bool kHaveProber = true;
+#else
+constexpr bool kHaveProber = false;
+#endif
+
+engine::FormatRequest request(const std::string& dev, const std::string& fstype, const std::string& label,
+                              std::optional<std::string> uuid = std::nullopt) {
+  engine::FormatRequest r;
+  r.device = dev;
+  r.fstype = fstype;
+  r.label = label;
+  r.uuid = std::move(uuid);
+  return r;
+}
+
+EngineOutcome create(const engine::FormatRequest& req) {
+  return engine_outcome([&] { return nlohmann::json(engine::create_filesystem(req, loop_only_context())); });
+}
+
+std::string device_sha256(const std::string& dev) {
+  ToolResult r = run_tool({"sha256sum", dev});
+  EXPECT_TRUE(r.ok()) << r.err;
+  return r.out.substr(0, 64);
+}
+
+struct SwapOffGuard {
+  std::string dev;
+  ~SwapOffGuard() { run_tool({"swapoff", dev}); }
+};
+
+class CreateFilesystemOnSectorSize : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(CreateFilesystemOnSectorSize, VfatPassesFsckAndBlkid) {
+  MOS_REQUIRE_ROOT();
+  // 4096-byte sectors need 65525 clusters of at least 4 KiB, so a bigger device.
+  LoopImage img(GetParam() == 4096 ? 1024 * MiB : 100 * MiB, GetParam());
+  EngineOutcome r = create(request(img.dev(), "vfat", "MOSEFI", "1A2B-3C4D"));
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(r.result["uuid"], "1A2B-3C4D");
+  EXPECT_EQ(r.result["device"]["path"], img.dev());
+  EXPECT_GT(r.result["plan"]["bytes_written"].get<uint64_t>(), 0u);
+
+  ToolResult fsck = run_tool({"fsck.fat", "-n", img.dev()});
+  EXPECT_TRUE(fsck.ok()) << fsck.out << fsck.err;
+  auto id = blkid_probe(img.dev());
+  EXPECT_EQ(id["TYPE"], "vfat");
+  EXPECT_EQ(id["LABEL"], "MOSEFI");
+  EXPECT_EQ(id["UUID"], "1A2B-3C4D");
+  EXPECT_EQ(id["SEC_TYPE"], "");  // FAT32, not the msdos (FAT12/16) sub-type
+}
+
+TEST_P(CreateFilesystemOnSectorSize, SwapIsRecognizedAndSwapsOn) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(64 * MiB, GetParam());
+  EngineOutcome r = create(request(img.dev(), "swap", "MOSSWAP"));
+  ASSERT_TRUE(r.ok) << r.message;
+  auto id = blkid_probe(img.dev());
+  EXPECT_EQ(id["TYPE"], "swap");
+  EXPECT_EQ(id["LABEL"], "MOSSWAP");
+  EXPECT_EQ(id["UUID"], r.result["uuid"].get<std::string>());  // the random UUID we reported
+  SwapOffGuard off{img.dev()};
+  ToolResult on = run_tool({"swapon", img.dev()});
+  EXPECT_TRUE(on.ok()) << on.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Sectors, CreateFilesystemOnSectorSize, ::testing::Values(512u, 4096u),
+                         [](const auto& info) { return "Sector" + std::to_string(info.param); });
+
+TEST(CreateFilesystem, DryRunShowsThePlanAndWritesNothing) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(100 * MiB);
+  run_sh("head -c 1048576 /dev/urandom > " + img.dev());
+  std::string before = device_sha256(img.dev());
+  engine::FormatRequest req = request(img.dev(), "vfat", "DRY");
+  req.force = true;  // random bytes may look like a signature to some prober
+  req.dry_run = true;
+  EngineOutcome r = create(req);
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_TRUE(r.result["dry_run"].get<bool>());
+  const auto& steps = r.result["plan"]["steps"];
+  ASSERT_GE(steps.size(), 2u);
+  EXPECT_EQ(steps[0]["name"], "wipe-old-signatures");
+  EXPECT_EQ(steps[0]["zeroes"][0]["offset"], 0);
+  EXPECT_EQ(steps[0]["zeroes"][1]["offset"], 64 * MiB);  // first btrfs superblock mirror
+  EXPECT_EQ(steps[0]["zeroes"][2]["offset"], 99 * MiB);  // the old GPT backup lives here
+  EXPECT_GE(r.result["plan"]["bytes_zeroed"].get<uint64_t>(), 2 * MiB + 4096);
+  EXPECT_EQ(device_sha256(img.dev()), before);
+}
+
+TEST(CreateFilesystem, WipesAnOldGptBackupAtTheEnd) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(100 * MiB);
+  ASSERT_TRUE(run_tool({"sgdisk", "-o", "-n", "1:2048:0", img.dev()}).ok());
+  engine::FormatRequest req = request(img.dev(), "vfat", "NOGPT");
+  req.force = true;
+  EngineOutcome r = create(req);
+  ASSERT_TRUE(r.ok) << r.message;
+  // No GPT header left at the last sector, and wipefs sees only the new vfat.
+  ToolResult wipefs = run_tool({"wipefs", "--no-act", "--all", img.dev()});
+  EXPECT_EQ(wipefs.out.find("gpt"), std::string::npos) << wipefs.out;
+  EXPECT_EQ(wipefs.out.find("PMBR"), std::string::npos) << wipefs.out;
+  EXPECT_TRUE(run_tool({"fsck.fat", "-n", img.dev()}).ok());
+}
+
+TEST(CreateFilesystem, SignatureRefusedWithoutForceAcceptedWithForce) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(64 * MiB);
+  ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", "-L", "OLDFS", img.dev()}).ok());
+  if (!kHaveProber && !engine::find_device(img.dev()).fstype)
+    GTEST_SKIP() << "this build has no native signature prober yet (branch probe)";
+  std::string before = device_sha256(img.dev());
+  EngineOutcome refused = create(request(img.dev(), "swap", "NEW"));
+  ASSERT_FALSE(refused.ok);
+  EXPECT_EQ(refused.code, -32001);
+  EXPECT_NE(refused.message.find("ext4"), std::string::npos) << refused.message;
+  EXPECT_NE(refused.message.find("force"), std::string::npos) << refused.message;
+  EXPECT_EQ(device_sha256(img.dev()), before);
+
+  engine::FormatRequest forced = request(img.dev(), "swap", "NEW");
+  forced.force = true;
+  EngineOutcome r = create(forced);
+  ASSERT_TRUE(r.ok) << r.message;
+  auto id = blkid_probe(img.dev());
+  EXPECT_EQ(id["TYPE"], "swap");
+  EXPECT_EQ(id["LABEL"], "NEW");
+  EXPECT_EQ(run_tool({"wipefs", "--no-act", "--all", img.dev()}).out.find("ext4"), std::string::npos);
+}
+
+TEST(CreateFilesystem, ForceErasesBtrfsMirrorsBeyondTheFirstMiB) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(1024 * MiB);
+  ASSERT_TRUE(run_tool({"mkfs.btrfs", "-q", "-f", img.dev()}).ok());
+  auto mirror_matches = [&] {
+    return run_tool({"btrfs", "inspect-internal", "dump-super", "-s", "1", img.dev()}).out.find("[match]") !=
+           std::string::npos;
+  };
+  ASSERT_TRUE(mirror_matches());
+  engine::FormatRequest req = request(img.dev(), "vfat", "NOBTRFS");
+  req.force = true;
+  EngineOutcome r = create(req);
+  ASSERT_TRUE(r.ok) << r.message;
+  ToolResult wipefs = run_tool({"wipefs", "--no-act", "--all", img.dev()});
+  EXPECT_EQ(wipefs.out.find("btrfs"), std::string::npos) << wipefs.out;
+  EXPECT_FALSE(mirror_matches());  // the copy at 64 MiB that blkid never looks at
+  EXPECT_TRUE(run_tool({"fsck.fat", "-n", img.dev()}).ok());
+}
+
+TEST(CreateFilesystem, MountedDeviceRefusedEvenWithForce) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(64 * MiB);
+  ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", img.dev()}).ok());
+  TempDir dir;
+  ToolResult m = run_tool({"mount", "-o", "ro", img.dev(), dir.path()});
+  ASSERT_TRUE(m.ok()) << m.err;
+  MountGuard guard(dir.path());
+  std::string before = device_sha256(img.dev());
+  engine::FormatRequest req = request(img.dev(), "vfat", "NOPE");
+  req.force = true;
+  EngineOutcome r = create(req);
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.code, -32001);
+  EXPECT_NE(r.message.find("mounted at " + dir.path()), std::string::npos) << r.message;
+  EXPECT_EQ(device_sha256(img.dev()), before);
+}
+
+TEST(CreateFilesystem, BadInputIsRefusedBeforeAnythingIsWritten) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(100 * MiB);
+  run_sh("head -c 65536 /dev/urandom > " + img.dev());
+  std::string before = device_sha256(img.dev());
+  struct Case {
+    engine::FormatRequest req;
+    int code;
+    std::string words;
+  };
+  auto forced = [](engine::FormatRequest r) { r.force = true; return r; };
+  std::vector<Case> cases = {
+      {forced(request(img.dev(), "vfat", "lower")), -32001, "label"},
+      {forced(request(img.dev(), "vfat", "TWELVE_CHARS")), -32001, "label"},
+      {forced(request(img.dev(), "vfat", "OK", "1234")), -32001, "volume id"},
+      {forced(request(img.dev(), "swap", "SEVENTEEN_BYTES_X")), -32001, "label"},
+      {forced(request(img.dev(), "swap", "S", "not-a-uuid")), -32001, "uuid"},
+      {forced(request(img.dev(), "xfs", "X")), -32602, "fstype"},
+      {forced(request("/dev/loop-none", "vfat", "X")), -32002, "no such"},
+  };
+  engine::FormatRequest full_init_on_vfat = request(img.dev(), "vfat", "X");
+  full_init_on_vfat.force = true;
+  full_init_on_vfat.full_init = true;
+  cases.push_back({full_init_on_vfat, -32001, "ext4 only"});
+  for (const auto& c : cases) {
+    EngineOutcome r = create(c.req);
+    EXPECT_FALSE(r.ok) << c.req.fstype << " " << c.req.label;
+    EXPECT_EQ(r.code, c.code) << r.message;
+    EXPECT_NE(r.message.find(c.words), std::string::npos) << r.message;
+  }
+  // Too small for FAT32 is only known once the size is read: still before writing.
+  LoopImage tiny(8 * MiB);
+  engine::FormatRequest small = request(tiny.dev(), "vfat", "TINY");
+  small.force = true;
+  EngineOutcome r = create(small);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.code, -32001) << r.message;
+  EXPECT_EQ(device_sha256(img.dev()), before);
+}
+
+TEST(CreateFilesystem, DeviceOutsideThePolicyIsRefusedFirst) {
+  MOS_REQUIRE_ROOT();
+  // /dev/zram0 is never opened: the policy check comes before any lookup.
+  EngineOutcome r = create(request("/dev/zram0", "swap", "NO"));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.code, -32001);
+  EXPECT_NE(r.message.find("not allowed"), std::string::npos) << r.message;
+}
+
+}  // namespace
+}  // namespace mos::test
