@@ -7,6 +7,7 @@ Registry make_registry() {
   Registry r;
   register_inventory_methods(r);
   register_jobs_methods(r);
+  register_btrfs_methods(r);
   register_discover_method(r);
   return r;
 }

@@ -39,6 +39,7 @@ Registry make_registry();
 void register_inventory_methods(Registry& r);
 void register_discover_method(Registry& r);
 void register_jobs_methods(Registry& r);
+void register_btrfs_methods(Registry& r);
 
 // Schema helpers for registry entries.
 json obj_schema(json properties, std::vector<std::string> required = {});

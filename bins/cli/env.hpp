@@ -41,5 +41,6 @@ std::string cell(const json& v);
 
 // One registration function per command area (cli/commands_<area>.cpp).
 void add_inventory_commands(CLI::App& app, Env& env);
+void add_btrfs_commands(CLI::App& app, Env& env);
 
 }  // namespace mos::cli

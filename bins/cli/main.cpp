@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", env.json_output, "print the RPC result as JSON");
 
   mos::cli::add_inventory_commands(app, env);
+  mos::cli::add_btrfs_commands(app, env);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,292 @@
+// btrfs management methods: subvolumes, quota, scrub, balance, defrag, resize, devices, usage.
+// Scrub, balance and defrag run as jobs ("background": true returns {job_id} at once).
+#include "engine/btrfs_json.hpp"
+#include "engine/jobs.hpp"
+#include "engine/safety.hpp"
+#include "ioctl/error.hpp"
+#include "rpc/registry.hpp"
+
+namespace mos::rpc {
+
+namespace bt = engine::btrfs;
+
+namespace {
+
+std::optional<std::string> opt_string(const json& p, const char* key) {
+  if (!p.contains(key) || p[key].is_null()) return std::nullopt;
+  return p[key].get<std::string>();
+}
+
+// Mutating subvolume calls: a filesystem named by path must consist of allowed devices (a label
+// is only ever resolved to allowed devices).
+bt::LocateOptions mutating_locate(const json& p, engine::Context& ctx) {
+  auto fs = opt_string(p, "filesystem");
+  if (fs && !fs->empty() && (*fs)[0] == '/') bt::require_members_allowed(*fs, ctx.policy);
+  return bt::locate_options(ctx);
+}
+
+json filesystem_param() {
+  return str_schema("mount path of the btrfs, or its label (default: the filesystem labelled MOSDATA)");
+}
+json mount_point_param() { return str_schema("mount point of a mounted btrfs"); }
+json background_param() { return bool_schema("return {job_id} at once instead of waiting for the result"); }
+
+json object_result(const std::string& description, json properties = json::object()) {
+  return {{"type", "object"}, {"description", description}, {"properties", std::move(properties)}};
+}
+json int_prop() { return {{"type", "integer"}}; }
+json str_prop() { return {{"type", "string"}}; }
+json job_started_schema() { return object_result("with background: the job id", {{"job_id", int_prop()}}); }
+
+json subvolume_schema() {
+  return object_result("a subvolume", {{"id", int_prop()},
+                                       {"parent_id", int_prop()},
+                                       {"path", str_prop()},
+                                       {"uuid", str_prop()},
+                                       {"parent_uuid", {{"type", json::array({"string", "null"})}}},
+                                       {"read_only", {{"type", "boolean"}}},
+                                       {"generation", int_prop()},
+                                       {"created_unix", int_prop()}});
+}
+
+// Runs fn as a job on target; waits and returns its result unless background.
+json run_job(engine::Context& ctx, const std::string& kind, const std::string& target, bool background,
+             std::function<json(engine::JobHandle&)> fn) {
+  auto& jobs = ctx.job_registry();
+  if (jobs.running(kind, target))
+    throw Error(ErrorCode::storage_failed, "a " + kind + " job is already running on " + target, target);
+  uint64_t id = jobs.start(kind, target, std::move(fn));
+  if (background) return {{"job_id", id}};
+  engine::JobInfo done = jobs.wait(id);
+  if (done.state == "succeeded" || (done.state == "cancelled" && !done.result.is_null())) return done.result;
+  throw Error(static_cast<ErrorCode>(done.error_code.value_or(static_cast<int>(ErrorCode::storage_failed))),
+              done.error.value_or(kind + " job " + done.state), target);
+}
+
+// Marks running jobs of this kind on target cancelled (the kernel operation is cancelled separately).
+void cancel_jobs(engine::Context& ctx, const std::string& kind, const std::string& target) {
+  auto& jobs = ctx.job_registry();
+  for (auto& j : jobs.list())
+    if (j.kind == kind && j.target == target && j.state == "running") jobs.cancel(j.id);
+}
+
+void register_subvolume_methods(Registry& r) {
+  r.add(Method{"storage.list_subvolumes", "Subvolumes of a btrfs (ids, paths, parents, uuids, read-only)",
+               "Paths are relative to the top level (subvolid 5), as `btrfs subvolume list` prints them. If the top "
+               "level is not mounted, it is mounted privately under the run directory for the call.",
+               obj_schema({{"filesystem", filesystem_param()}}),
+               object_result("subvolumes", {{"fsid", str_prop()},
+                                            {"top_level_path", str_prop()},
+                                            {"subvolumes", {{"type", "array"}, {"items", subvolume_schema()}}}}),
+               false, [](const json& p, engine::Context& ctx) -> json {
+                 return bt::list_subvolumes(opt_string(p, "filesystem"), bt::locate_options(ctx));
+               }});
+  r.add(Method{"storage.create_subvolume", "Create a subvolume at the top level of a btrfs",
+               "name: one path component of letters, digits and . _ - + @ (1..255 bytes).",
+               obj_schema({{"name", str_schema("subvolume name")}, {"filesystem", filesystem_param()}}, {"name"}),
+               subvolume_schema(), true, [](const json& p, engine::Context& ctx) -> json {
+                 return bt::create_subvolume(p["name"], opt_string(p, "filesystem"), mutating_locate(p, ctx));
+               }});
+  r.add(Method{"storage.delete_subvolume", "Delete a subvolume (never system, etc, modules, vm-meta, mos-bin)",
+               "Returns the deleted subvolume.",
+               obj_schema({{"name", str_schema("subvolume name")}, {"filesystem", filesystem_param()}}, {"name"}),
+               subvolume_schema(), true, [](const json& p, engine::Context& ctx) -> json {
+                 return bt::delete_subvolume(p["name"], opt_string(p, "filesystem"), mutating_locate(p, ctx));
+               }});
+  r.add(Method{"storage.snapshot_subvolume", "Read-only snapshot of a subvolume", "",
+               obj_schema({{"source", str_schema("subvolume to snapshot")},
+                           {"snapshot", str_schema("name of the new snapshot")},
+                           {"filesystem", filesystem_param()}},
+                          {"source", "snapshot"}),
+               subvolume_schema(), true, [](const json& p, engine::Context& ctx) -> json {
+                 return bt::snapshot_subvolume(p["source"], p["snapshot"], opt_string(p, "filesystem"),
+                                               mutating_locate(p, ctx));
+               }});
+  r.add(Method{"storage.set_quota", "Limit the referenced bytes of a subvolume (enables quota if needed)",
+               "Sets max_rfer on qgroup 0/<subvolid>; max_bytes 0 removes the limit.",
+               obj_schema({{"name", str_schema("subvolume name")},
+                           {"max_bytes", int_schema("limit in bytes (0 = no limit)", 0)},
+                           {"filesystem", filesystem_param()}},
+                          {"name", "max_bytes"}),
+               object_result("the subvolume's qgroup", {{"qgroupid", str_prop()},
+                                                         {"max_referenced_bytes", {{"type", json::array({"integer", "null"})}}},
+                                                         {"referenced_bytes", int_prop()},
+                                                         {"exclusive_bytes", int_prop()}}),
+               true, [](const json& p, engine::Context& ctx) -> json {
+                 return bt::set_quota(p["name"], p["max_bytes"].get<uint64_t>(), opt_string(p, "filesystem"),
+                                      mutating_locate(p, ctx));
+               }});
+}
+
+json scrub_schema() {
+  return object_result("scrub state and counters (btrfs scrub status -R)",
+                       {{"state", str_prop()}, {"totals", {{"type", "object"}}}, {"devices", {{"type", "array"}}}});
+}
+json balance_schema() {
+  return object_result("balance state", {{"state", str_prop()},
+                                         {"expected_chunks", int_prop()},
+                                         {"considered_chunks", int_prop()},
+                                         {"completed_chunks", int_prop()},
+                                         {"convert", {{"type", json::array({"string", "null"})}}}});
+}
+
+void register_scrub_balance_methods(Registry& r) {
+  r.add(Method{"storage.scrub_start", "Scrub every device of a mounted btrfs (a job)",
+               "One kernel scrub per device, in parallel; progress in bytes. read_only reports without repairing.",
+               obj_schema({{"mount_point", mount_point_param()},
+                           {"read_only", bool_schema("only report errors, do not repair")},
+                           {"background", background_param()}},
+                          {"mount_point"}),
+               {{"oneOf", json::array({scrub_schema(), job_started_schema()})}}, true,
+               [](const json& p, engine::Context& ctx) -> json {
+                 std::string mp = p["mount_point"];
+                 bt::require_members_allowed(mp, ctx.policy);
+                 bt::scrub_check_can_start(mp);
+                 bool ro = p.value("read_only", false);
+                 return run_job(ctx, "scrub", mp, p.value("background", false), [mp, ro](engine::JobHandle& h) {
+                   return json(bt::scrub_run(mp, ro, [&h](uint64_t d, uint64_t t) { h.progress(d, t); },
+                                             h.cancel_flag()));
+                 });
+               }});
+  r.add(Method{"storage.scrub_status", "Scrub state of a mounted btrfs with its counters",
+               "running (live counters), finished/cancelled/failed (last scrub run by this daemon), or none.",
+               obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}), scrub_schema(), false,
+               [](const json& p, engine::Context&) -> json { return bt::scrub_status(p["mount_point"]); }});
+  r.add(Method{"storage.scrub_cancel", "Cancel the running scrub of a mounted btrfs",
+               "Error -32002 when no scrub runs. Returns the state just before cancelling.",
+               obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}), scrub_schema(), true,
+               [](const json& p, engine::Context& ctx) -> json {
+                 std::string mp = p["mount_point"];
+                 bt::require_members_allowed(mp, ctx.policy);
+                 json before = bt::scrub_cancel(mp);
+                 cancel_jobs(ctx, "scrub", mp);
+                 return before;
+               }});
+  r.add(Method{"storage.balance_start", "Balance a mounted btrfs, optionally converting its profile (a job)",
+               "convert applies to data, metadata and system chunks; lowering metadata redundancy needs force. "
+               "Progress in chunks.",
+               obj_schema({{"mount_point", mount_point_param()},
+                           {"convert", {{"type", "string"},
+                                        {"enum", {"single", "dup", "raid0", "raid1", "raid10", "raid1c3", "raid1c4",
+                                                  "raid5", "raid6"}},
+                                        {"description", "target profile"}}},
+                           {"force", bool_schema("allow lowering metadata redundancy")},
+                           {"background", background_param()}},
+                          {"mount_point"}),
+               {{"oneOf", json::array({balance_schema(), job_started_schema()})}}, true,
+               [](const json& p, engine::Context& ctx) -> json {
+                 bt::BalanceRequest req{p["mount_point"], opt_string(p, "convert"), p.value("force", false)};
+                 bt::require_members_allowed(req.mount_point, ctx.policy);
+                 bt::balance_check_can_start(req);
+                 return run_job(ctx, "balance", req.mount_point, p.value("background", false),
+                                [req](engine::JobHandle& h) {
+                                  return json(bt::balance_run(req, [&h](uint64_t d, uint64_t t) { h.progress(d, t); },
+                                                              h.cancel_flag()));
+                                });
+               }});
+  r.add(Method{"storage.balance_status", "Balance state of a mounted btrfs (running, paused, idle)", "",
+               obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}), balance_schema(), false,
+               [](const json& p, engine::Context&) -> json { return bt::balance_status(p["mount_point"]); }});
+  r.add(Method{"storage.balance_cancel", "Cancel the running or paused balance of a mounted btrfs",
+               "Error -32002 when no balance is in progress; waits until the kernel stopped it.",
+               obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}), balance_schema(), true,
+               [](const json& p, engine::Context& ctx) -> json {
+                 std::string mp = p["mount_point"];
+                 bt::require_members_allowed(mp, ctx.policy);
+                 cancel_jobs(ctx, "balance", mp);
+                 return bt::balance_cancel(mp);
+               }});
+}
+
+void register_maintenance_methods(Registry& r) {
+  r.add(Method{"storage.defrag", "Defragment a file or directory tree on btrfs (a job)",
+               "Recursive; stays on the filesystem and subvolume of path; symlinks are not followed. "
+               "Progress counts files.",
+               obj_schema({{"path", str_schema("file or directory on a mounted btrfs")}, {"background", background_param()}},
+                          {"path"}),
+               {{"oneOf", json::array({object_result("files defragmented", {{"files_defragmented", int_prop()},
+                                                                            {"files_failed", int_prop()},
+                                                                            {"bytes", int_prop()}}),
+                                       job_started_schema()})}},
+               true, [](const json& p, engine::Context& ctx) -> json {
+                 std::string path = p["path"];
+                 bt::require_members_allowed(path, ctx.policy);
+                 return run_job(ctx, "defrag", path, p.value("background", false), [path](engine::JobHandle& h) {
+                   return json(bt::defrag(path, [&h](uint64_t d, uint64_t t) { h.progress(d, t); }, h.cancel_flag()));
+                 });
+               }});
+  r.add(Method{"storage.resize_max", "Grow every device of a mounted btrfs to its full size", "",
+               obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}),
+               {{"type", "array"}, {"items", object_result("device", {{"devid", int_prop()},
+                                                                       {"old_size_bytes", int_prop()},
+                                                                       {"new_size_bytes", int_prop()}})}},
+               true, [](const json& p, engine::Context& ctx) -> json {
+                 std::string mp = p["mount_point"];
+                 bt::require_members_allowed(mp, ctx.policy);
+                 return bt::resize_max(mp);
+               }});
+  auto device_change = object_result("membership after the change", {{"devid", {{"type", json::array({"integer", "null"})}}},
+                                                                     {"num_devices", int_prop()}});
+  r.add(Method{"storage.add_device", "Add a device to a mounted btrfs",
+               "The device must be allowed, unused and carry no signature (unless force; never when mounted or held).",
+               obj_schema({{"mount_point", mount_point_param()},
+                           {"device", str_schema("block device to add")},
+                           {"force", bool_schema("accept a device that carries a signature")}},
+                          {"mount_point", "device"}),
+               device_change, true, [](const json& p, engine::Context& ctx) -> json {
+                 std::string mp = p["mount_point"];
+                 bool force = p.value("force", false);
+                 bt::require_members_allowed(mp, ctx.policy);
+                 return bt::add_device(mp, p["device"], [&ctx, force](const std::string& dev) {
+                   ctx.policy.require_allowed(dev);
+                   engine::require_unused(dev, force);
+                   // Until the signature prober reports fstype/pttype, an unforced device must
+                   // also be blank in its first MiB.
+                   bt::basic_new_device_check(dev, force);
+                 });
+               }});
+  r.add(Method{"storage.remove_device", "Remove a device (path or devid) from a mounted btrfs",
+               "Its chunks are moved to the other devices first; refused below the profile's minimum.",
+               obj_schema({{"mount_point", mount_point_param()}, {"device", str_schema("member path or devid")}},
+                          {"mount_point", "device"}),
+               device_change, true, [](const json& p, engine::Context& ctx) -> json {
+                 std::string mp = p["mount_point"];
+                 bt::require_members_allowed(mp, ctx.policy);
+                 return bt::remove_device(mp, p["device"]);
+               }});
+}
+
+void register_usage_methods(Registry& r) {
+  r.add(Method{"storage.device_stats", "Per-device error counters (btrfs device stats)", "",
+               obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}),
+               {{"type", "array"}, {"items", object_result("device counters", {{"devid", int_prop()},
+                                                                                {"path", str_prop()},
+                                                                                {"write_io_errs", int_prop()},
+                                                                                {"read_io_errs", int_prop()},
+                                                                                {"flush_io_errs", int_prop()},
+                                                                                {"corruption_errs", int_prop()},
+                                                                                {"generation_errs", int_prop()}})}},
+               false, [](const json& p, engine::Context&) -> json { return bt::device_stats(p["mount_point"]); }});
+  r.add(Method{"storage.fs_usage", "Space usage, the figures of `btrfs filesystem usage -b`", "",
+               obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}),
+               object_result("overall figures, per profile and per device",
+                             {{"device_size", int_prop()}, {"device_allocated", int_prop()}, {"used", int_prop()},
+                              {"free_estimated", int_prop()}, {"groups", {{"type", "array"}}},
+                              {"unallocated", {{"type", "array"}}}}),
+               false, [](const json& p, engine::Context&) -> json { return bt::fs_usage(p["mount_point"]); }});
+  r.add(Method{"storage.fs_df", "Space per block-group type and profile (`btrfs filesystem df -b`)", "",
+               obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}),
+               object_result("groups", {{"groups", {{"type", "array"}}}}), false,
+               [](const json& p, engine::Context&) -> json { return bt::fs_df(p["mount_point"]); }});
+}
+
+}  // namespace
+
+void register_btrfs_methods(Registry& r) {
+  register_subvolume_methods(r);
+  register_scrub_balance_methods(r);
+  register_maintenance_methods(r);
+  register_usage_methods(r);
+}
+
+}  // namespace mos::rpc
