@@ -30,7 +30,17 @@ struct Measured {
     if (s.empty()) return 0;
     return s.size() % 2 ? s[s.size() / 2] : (s[s.size() / 2 - 1] + s[s.size() / 2]) / 2;
   }
+  double min() const { return seconds.empty() ? 0 : *std::min_element(seconds.begin(), seconds.end()); }
+  double max() const { return seconds.empty() ? 0 : *std::max_element(seconds.begin(), seconds.end()); }
 };
+
+// Column title for a peer: its tool name, or its full name when two peers share the tool.
+std::string peer_column(const std::vector<Measured>& m, const Measured& p) {
+  auto tool = [](const Measured& x) { return x.who->name.substr(0, x.who->name.find(' ')); };
+  int same = 0;
+  for (auto& o : m) same += !o.ours && tool(o) == tool(p);
+  return "vs " + (same > 1 ? p.who->name : tool(p));
+}
 
 double mib_per_s(uint64_t bytes, double seconds) { return seconds > 0 ? bytes / seconds / (1 << 20) : 0; }
 
@@ -68,9 +78,9 @@ std::vector<Measured> measure(Scenario& s, const Config& cfg) {
 void print_table(const Scenario& s, const std::vector<Measured>& m, const Config& cfg) {
   std::printf("\n== %s: %s (%u reps after %u warm-up, median)\n", s.name.c_str(), s.description.c_str(),
               cfg.reps, cfg.warmup);
-  std::printf("%-28s %10s %10s", "contender", "median s", s.bytes ? "MiB/s" : "");
+  std::printf("%-28s %10s %17s %10s", "contender", "median s", "min-max s", s.bytes ? "MiB/s" : "");
   for (auto& p : m)
-    if (!p.ours) std::printf(" %12s", ("vs " + p.who->name.substr(0, p.who->name.find(' '))).c_str());
+    if (!p.ours) std::printf(" %*s", std::max(12, int(peer_column(m, p).size())), peer_column(m, p).c_str());
   std::printf("\n");
   for (auto& x : m) {
     if (!x.who->unavailable.empty()) {
@@ -79,12 +89,14 @@ void print_table(const Scenario& s, const std::vector<Measured>& m, const Config
     }
     double med = x.median();
     std::printf(med < 0.1 ? "%-28s %10.4f" : "%-28s %10.3f", x.who->name.c_str(), med);
+    std::printf(med < 0.1 ? " %8.4f-%-8.4f" : " %8.3f-%-8.3f", x.min(), x.max());
     if (s.bytes) std::printf(" %10.1f", mib_per_s(s.bytes, med)); else std::printf(" %10s", "");
     if (x.ours)
       for (auto& p : m)
         if (!p.ours) {
-          if (p.seconds.empty() || med <= 0) std::printf(" %12s", "-");
-          else std::printf(" %11.2fx", p.median() / med);
+          int w = std::max(12, int(peer_column(m, p).size()));
+          if (p.seconds.empty() || med <= 0) std::printf(" %*s", w, "-");
+          else std::printf(" %*.2fx", w - 1, p.median() / med);
         }
     std::printf("\n");
   }

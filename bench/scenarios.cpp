@@ -7,7 +7,7 @@ std::vector<Scenario> all_scenarios(const Config& cfg) {
   add_zero_scenarios(all, cfg);
   add_checksum_scenarios(all, cfg);
   add_gpt_scenarios(all, cfg);
-  add_format_scenarios(all, cfg);  // ext4 lazy/full_init vs mkfs.ext4: add in scenario_format.cpp
+  add_format_scenarios(all, cfg);
   return all;
 }
 

@@ -23,10 +23,12 @@ struct BuildContext {
 };
 
 // Pieces of one plan step; emit() sorts them and merges neighbours closer than max_gap,
-// filling the gap with zeros (every block of a new filesystem is ours to write).
+// filling the gap with zeros (every block of a new filesystem is ours to write). Pieces
+// larger than max_gap are never copied into a merged write: they go out as they are (shared
+// buffers stay shared), with the gaps around them absorbed by their small neighbours.
 class ChunkList {
  public:
-  void add(uint64_t offset, std::vector<uint8_t> data, std::string what);
+  void add(uint64_t offset, io::SharedBytes data, std::string what);
   void emit(io::PlanStep& step, uint64_t max_gap);
 
  private:

@@ -3,6 +3,7 @@
 // backup stay BLOCK_UNINIT and INODE_UNINIT, so nothing is written for them.
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "fsmake/ext4_csum.hpp"
 #include "fsmake/ext4_internal.hpp"
@@ -214,6 +215,8 @@ void build_groups_and_super(const BuildContext& ctx, const std::string& label, C
   sb.s_overhead_clusters = static_cast<uint32_t>(L.overhead_clusters);
 
   // Backups first, primary last; group 0's superblock sits at byte 1024 whatever the block size.
+  // One descriptor table buffer serves every copy (8 MiB x 25 places at 16 TiB).
+  auto shared_gdt = std::make_shared<const std::vector<uint8_t>>(std::move(gdt));
   for (uint32_t grp : L.backup_groups) {
     Superblock copy = sb;
     copy.s_block_group_nr = static_cast<uint16_t>(grp);
@@ -223,7 +226,7 @@ void build_groups_and_super(const BuildContext& ctx, const std::string& label, C
     std::vector<uint8_t> raw(grp == 0 && bs > 2048 ? bs - kSuperOffset : kSuperSize, 0);
     std::memcpy(raw.data(), &copy, sizeof copy);  // at 4 KiB, the rest of block 0 is zeroed like mke2fs
     supers.add(sb_off, std::move(raw), grp == 0 ? "primary superblock" : "backup superblock");
-    supers.add((g.group_first_block(grp) + 1) * bs, gdt, grp == 0 ? "group descriptors" : "backup group descriptors");
+    supers.add((g.group_first_block(grp) + 1) * bs, shared_gdt, grp == 0 ? "group descriptors" : "backup group descriptors");
   }
 }
 

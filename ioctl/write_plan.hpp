@@ -4,14 +4,51 @@
 // so "backup copy, flush, primary copy, flush" is expressed as two steps.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace mos::io {
 
+// The immutable bytes of a planned write: owned, or a view into a buffer other writes share
+// (ext4 writes one group descriptor table to up to 25 backup places; at 16 TiB it is 8 MiB).
+// Reads like a const std::vector<uint8_t> (data, size, empty, [], begin/end), and converts
+// implicitly from one, so `{offset, std::move(bytes), "what"}` keeps working.
+class SharedBytes {
+ public:
+  SharedBytes() = default;
+  SharedBytes(std::vector<uint8_t> bytes)  // implicit on purpose: plain vectors are the common case
+      : SharedBytes(std::make_shared<const std::vector<uint8_t>>(std::move(bytes))) {}
+  SharedBytes(std::initializer_list<uint8_t> bytes) : SharedBytes(std::vector<uint8_t>(bytes)) {}
+  // All of buf, or [offset, offset + length) of it.
+  SharedBytes(std::shared_ptr<const std::vector<uint8_t>> buf) : buf_(std::move(buf)) {
+    if (buf_) {
+      ptr_ = buf_->data();
+      size_ = buf_->size();
+    }
+  }
+  SharedBytes(std::shared_ptr<const std::vector<uint8_t>> buf, size_t offset, size_t length)
+      : buf_(std::move(buf)), ptr_(buf_->data() + offset), size_(length) {}
+
+  const uint8_t* data() const { return ptr_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const uint8_t& operator[](size_t i) const { return ptr_[i]; }
+  const uint8_t* begin() const { return ptr_; }
+  const uint8_t* end() const { return ptr_ + size_; }
+  std::vector<uint8_t> to_vector() const { return {begin(), end()}; }
+  const std::shared_ptr<const std::vector<uint8_t>>& buffer() const { return buf_; }
+
+ private:
+  std::shared_ptr<const std::vector<uint8_t>> buf_;
+  const uint8_t* ptr_ = nullptr;
+  size_t size_ = 0;
+};
+
 struct PlannedWrite {
   uint64_t offset = 0;
-  std::vector<uint8_t> data;
+  SharedBytes data;
   std::string what;  // e.g. "GPT backup header (LBA 2097151)"
 };
 

@@ -32,7 +32,7 @@ struct MemImage {
       }
       for (auto& w : step.writes) {
         ASSERT_LE(w.offset + w.data.size(), size) << w.what;
-        write(w.offset, w.data);
+        write(w.offset, w.data.to_vector());
       }
     }
   }

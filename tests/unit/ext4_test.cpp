@@ -8,9 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
+#include <set>
 
 #include "engine/apply_plan.hpp"
 #include "fsmake/ext4.hpp"
+#include "fsmake/ext4_internal.hpp"
 #include "fsmake/ext4_layout.hpp"
 #include "fsmake/ext4_structs.hpp"
 #include "ioctl/error.hpp"
@@ -74,6 +77,39 @@ TEST(Ext4Plan, SixteenTebibytePlanStaysSparse) {
   size_t writes = 0;
   for (auto& s : plan.steps) writes += s.writes.size();
   EXPECT_LT(writes, 10000u);
+  // Memory: the 25 descriptor-table copies share one buffer, so the plan holds far less than
+  // it writes.
+  std::set<const void*> seen;
+  uint64_t held = 0;
+  for (auto& s : plan.steps)
+    for (auto& w : s.writes)
+      if (seen.insert(w.data.buffer().get()).second) held += w.data.buffer()->size();
+  EXPECT_LT(held, 64 * MiB);
+  EXPECT_GT(plan.bytes_written(), 200 * MiB);
+}
+
+// Small pieces merge with zero-filled gaps; a piece larger than the gap goes out as it is, its
+// buffer still shared, and the gaps beside it are written by its small neighbours.
+TEST(Ext4ChunkList, LargePiecesStayShared) {
+  constexpr uint64_t gap = 4096;
+  auto big = std::make_shared<const std::vector<uint8_t>>(3 * gap, 0xAB);
+  ChunkList list;
+  list.add(5000, big, "big");
+  list.add(1000, std::vector<uint8_t>(10, 0x11), "small before");
+  list.add(5000 + 3 * gap + 1000, std::vector<uint8_t>(20, 0x22), "small after");
+  list.add(3 * 1000 * gap, std::vector<uint8_t>(30, 0x33), "far away");
+  io::PlanStep step;
+  list.emit(step, gap);
+  ASSERT_EQ(step.writes.size(), 4u);
+  EXPECT_EQ(step.writes[0].offset, 1000u);
+  EXPECT_EQ(step.writes[0].data.size(), 4000u);  // up to the big piece, zeros after the bytes
+  EXPECT_EQ(step.writes[1].data.buffer(), big);  // not copied
+  EXPECT_EQ(step.writes[2].offset, 5000 + 3 * gap);
+  EXPECT_EQ(step.writes[2].data.size(), 1020u);
+  EXPECT_EQ(step.writes[2].data[0], 0);
+  EXPECT_EQ(step.writes[2].data[1000], 0x22);
+  EXPECT_EQ(step.writes[3].offset, 3 * 1000 * gap);
+  EXPECT_EQ(step.writes[3].data.size(), 30u);
 }
 
 class TempImage {
@@ -148,6 +184,9 @@ TEST(Ext4Plan, FullInitZeroesInodeTablesAndJournal) {
   EXPECT_EQ(full.bytes_zeroed() - lazy.bytes_zeroed(), tables + journal);
   // Contiguous ranges are merged: one range for all inode tables of the single flex group.
   EXPECT_LE(full.steps[0].zeroes.size(), 3u);
+  // Zero ranges and metadata share the first step: one flush, then the superblocks.
+  ASSERT_EQ(full.steps.size(), 2u);
+  EXPECT_EQ(full.steps[0].name, "metadata");
 }
 
 TEST(Ext4Plan, FewLargeWrites) {
