@@ -136,25 +136,6 @@ std::vector<ResizedDevice> resize_max(const std::string& mount_point) {
   return out;
 }
 
-void basic_new_device_check(const std::string& device, bool force) {
-  struct stat st {};
-  if (::stat(device.c_str(), &st) < 0) throw_sys("stat", device, errno);
-  if (!S_ISBLK(st.st_mode)) throw_validation(device + " is not a block device", device);
-  // O_EXCL on a block device fails with EBUSY while it is mounted or held by md/dm/btrfs.
-  int fd = ::open(device.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == EBUSY) throw_validation(device + " is in use (mounted or held by another device)", device);
-    throw_sys("open", device, errno);
-  }
-  io::Fd f(fd, device);
-  if (force) return;
-  std::vector<uint8_t> head(1 << 20);
-  size_t n = f.pread_some(head.data(), head.size(), 0);
-  if (std::any_of(head.begin(), head.begin() + n, [](uint8_t b) { return b != 0; }))
-    throw_validation(device + " is not empty (it may hold a filesystem or partition table); pass force to use it",
-                     device);
-}
-
 DeviceChange add_device(const std::string& mount_point, const std::string& device, const NewDeviceCheck& check) {
   io::Fd fs = open_btrfs_mount(mount_point);
   if (device.empty() || device[0] != '/') throw_validation("device must be an absolute path", device);

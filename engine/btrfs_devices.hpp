@@ -46,8 +46,4 @@ DeviceChange add_device(const std::string& mount_point, const std::string& devic
 // device: a member's path or its devid in decimal.
 DeviceChange remove_device(const std::string& mount_point, const std::string& device);
 
-// Minimal built-in check: a block device nobody holds open exclusively (mounted, md, dm, btrfs),
-// whose first MiB is all zero unless force.
-void basic_new_device_check(const std::string& device, bool force);
-
 }  // namespace mos::engine::btrfs

@@ -5,7 +5,6 @@
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -19,6 +18,7 @@
 
 #include "ioctl/bytes.hpp"
 #include "ioctl/error.hpp"
+#include "ioctl/mount.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
 
@@ -229,7 +229,14 @@ TopLevel::~TopLevel() {
   std::lock_guard lock(g_private_mutex);
   if (--g_private_refs[fsid_] > 0) return;
   g_private_refs.erase(fsid_);
-  if (umount2(path_.c_str(), 0) < 0) umount2(path_.c_str(), MNT_DETACH);  // busy: detach lazily
+  try {
+    io::unmount(path_, false);
+  } catch (const Error&) {
+    try {
+      io::unmount(path_, true);  // busy: detach lazily
+    } catch (const Error&) {
+    }
+  }
   ::rmdir(path_.c_str());
 }
 
@@ -265,13 +272,17 @@ TopLevel open_top_level(const std::optional<std::string>& filesystem, const Loca
     std::filesystem::create_directories(top.path_, ec);
     if (ec) throw Error(ErrorCode::storage_failed, "cannot create " + top.path_ + ": " + ec.message(), top.path_);
     register_devices_for_mount(loc.devices);
-    if (mount(loc.devices.front().c_str(), top.path_.c_str(), "btrfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              "subvolid=5") < 0) {
-      int err = errno;
+    try {
+      io::mount_filesystem(loc.devices.front(), top.path_, "btrfs",
+                           io::split_mount_options("nosuid,nodev,noexec,subvolid=5"));
+    } catch (const Error&) {
       ::rmdir(top.path_.c_str());
-      throw_sys("mount subvolid=5 of " + loc.devices.front() + " on", top.path_, err);
+      throw;
     }
-    mount(nullptr, top.path_.c_str(), nullptr, MS_PRIVATE, nullptr);  // keep it out of shared peers
+    try {
+      io::make_private(top.path_);  // keep it out of shared peers
+    } catch (const Error&) {
+    }
   }
   ++g_private_refs[loc.fsid];
   top.private_ = true;

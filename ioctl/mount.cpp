@@ -140,6 +140,10 @@ void mount_filesystem(const std::string& source, const std::string& target, cons
     throw_mount_error("move_mount " + source + " to", target, -1, errno);
 }
 
+void make_private(const std::string& target) {
+  if (::mount(nullptr, target.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) throw_sys("mount --make-private", target, errno);
+}
+
 void unmount(const std::string& target, bool lazy) {
   if (::umount2(target.c_str(), lazy ? MNT_DETACH : 0) != 0) throw_sys("umount", target, errno);
 }

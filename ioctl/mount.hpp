@@ -29,6 +29,9 @@ SplitOptions split_mount_options(const std::string& options);
 void mount_filesystem(const std::string& source, const std::string& target, const std::string& fstype,
                       const SplitOptions& options);
 
+// Makes the mount at target private (no propagation to or from shared peers); throws naming it.
+void make_private(const std::string& target);
+
 // umount2(target, lazy ? MNT_DETACH : 0); throws naming the target.
 void unmount(const std::string& target, bool lazy);
 

@@ -240,9 +240,6 @@ void register_maintenance_methods(Registry& r) {
                  return bt::add_device(mp, p["device"], [&ctx, force](const std::string& dev) {
                    ctx.policy.require_allowed(dev);
                    engine::require_unused(dev, force);
-                   // Until the signature prober reports fstype/pttype, an unforced device must
-                   // also be blank in its first MiB.
-                   bt::basic_new_device_check(dev, force);
                  });
                }});
   r.add(Method{"storage.remove_device", "Remove a device (path or devid) from a mounted btrfs",

@@ -15,6 +15,7 @@
 #include "engine/btrfs_json.hpp"
 #include "engine/btrfs_scrub.hpp"
 #include "engine/btrfs_usage.hpp"
+#include "engine/safety.hpp"
 #include "tests/integration/btrfs_mgmt_support.hpp"
 
 using namespace mos::test;
@@ -105,7 +106,7 @@ TEST(BtrfsMgmtScrub, RepairsCorruptionWithTheSameCountersAsCli) {
   MOS_REQUIRE_ROOT();
   BtrfsOnLoops fs(2, 1ull << 30, {"-d", "raid1", "-m", "raid1"}, unique_label("scrub"));
   write_marker_file(fs.mnt() + "/marker");
-  ASSERT_TRUE(run_sh("head -c 20000000 /dev/urandom > " + fs.mnt() + "/f && sync").ok());
+  ASSERT_TRUE(write_random(fs.mnt() + "/f", 20000000, true).ok());
   std::string sum = md5(fs.mnt() + "/f");
 
   // Oracle run: the CLI scrubs one corrupted copy.
@@ -163,7 +164,7 @@ TEST(BtrfsMgmtScrub, RepairsCorruptionWithTheSameCountersAsCli) {
 TEST(BtrfsMgmtScrub, StatusAndCancelWhileRunning) {
   MOS_REQUIRE_ROOT();
   BtrfsOnLoops fs(2, 1ull << 30, {"-d", "raid1", "-m", "raid1"}, unique_label("scrubcancel"));
-  ASSERT_TRUE(run_sh("head -c 200000000 /dev/urandom > " + fs.mnt() + "/f && sync").ok());
+  ASSERT_TRUE(write_random(fs.mnt() + "/f", 200000000, true).ok());
   // Throttle scrub (16 MiB/s per device) so it is still running while we look at it.
   std::string sys = "/sys/fs/btrfs/" + fsid_of(fs.mnt()) + "/devinfo/";
   for (const char* id : {"1", "2"}) {
@@ -230,10 +231,10 @@ TEST(BtrfsMgmtDevices, AddConvertToRaid1RemoveAndBack) {
   BtrfsOnLoops fs(1, 1ull << 30, {"-d", "single", "-m", "dup"}, unique_label("devices"));
   LoopImage fresh(1ull << 30), used(1ull << 30);
   ASSERT_TRUE(run_tool({"mkfs.btrfs", "-q", "-f", used.dev()}).ok());
-  ASSERT_TRUE(run_sh("head -c 50000000 /dev/urandom > " + fs.mnt() + "/f && sync").ok());
+  ASSERT_TRUE(write_random(fs.mnt() + "/f", 50000000, true).ok());
   std::string sum = md5(fs.mnt() + "/f");
   std::string mnt = fs.mnt(), fresh_dev = fresh.dev(), used_dev = used.dev(), own_dev = fs.dev(0);
-  auto check = [](const std::string& d) { bt::basic_new_device_check(d, false); };
+  auto check = [](const std::string& d) { mos::engine::require_unused(d, false); };
 
   // Refused: a device with a filesystem, the mounted member itself, a missing node, bad profiles.
   EXPECT_EQ(err_code(sandboxed([&] { return json(bt::add_device(mnt, used_dev, check)).dump(); })), -32001);

@@ -6,65 +6,14 @@
 
 #include <regex>
 
-#include "engine/context.hpp"
-#include "engine/jobs.hpp"
-#include "rpc/registry.hpp"
-#include "rpc/server.hpp"
 #include "tests/integration/btrfs_mgmt_support.hpp"
+#include "tests/support/daemon.hpp"
 
 using namespace mos::test;
 using namespace mos::test::btrfsmgmt;
 using nlohmann::json;
 
 namespace {
-
-struct Daemon {
-  TempDir dir;
-  std::string sock = dir / "d.sock";
-  std::unique_ptr<SandboxedChild> child;
-
-  explicit Daemon(const std::string& allow) {
-    std::string s = sock, run = dir.path();
-    child = std::make_unique<SandboxedChild>([s, run, allow] {
-      sigset_t set;
-      sigemptyset(&set);
-      sigaddset(&set, SIGTERM);
-      sigaddset(&set, SIGINT);
-      pthread_sigmask(SIG_BLOCK, &set, nullptr);
-      signal(SIGPIPE, SIG_IGN);
-      mos::engine::Jobs jobs;
-      mos::engine::Context ctx;
-      ctx.policy = mos::engine::Policy::from_globs(allow);
-      ctx.run_dir = run;
-      ctx.jobs = &jobs;
-      mos::rpc::Registry reg = mos::rpc::make_registry();
-      mos::rpc::ServerOptions opts;
-      opts.socket_path = s;
-      opts.handle_signals = true;
-      mos::rpc::Server server(opts, reg, ctx);
-      server.run();
-      return 0;
-    });
-    EXPECT_TRUE(wait_for_path(sock)) << "daemon did not bind " << sock;
-  }
-
-  ToolResult cli(std::vector<std::string> args) const {
-    args.insert(args.begin(), {std::string(MOS_BIN_DIR) + "/mos-volmgr", "--socket", sock});
-    return run_tool(args);
-  }
-  json cli_json(std::vector<std::string> args) const {
-    args.push_back("--json");
-    auto r = cli(args);
-    EXPECT_TRUE(r.ok()) << r.err;
-    if (!r.ok()) return nullptr;
-    return json::parse(r.out);
-  }
-  json rpc(const json& request) const {
-    auto r = run_tool({"socat", "-t", "30", "-", "UNIX-CONNECT:" + sock}, request.dump() + "\n");
-    EXPECT_TRUE(r.ok()) << r.err;
-    return json::parse(r.out);
-  }
-};
 
 std::vector<std::string> cli_subvolume_paths(const std::string& mnt) {
   std::vector<std::string> out;
@@ -81,9 +30,9 @@ std::vector<std::string> cli_subvolume_paths(const std::string& mnt) {
 TEST(BtrfsMgmtRpc, CliDrivesSubvolumesQuotaScrubBalanceAndDevices) {
   MOS_REQUIRE_ROOT();
   BtrfsOnLoops fs(2, 1ull << 30, {"-d", "raid1", "-m", "raid1"}, unique_label("rpc"));
-  ASSERT_TRUE(run_sh("head -c 30000000 /dev/urandom > " + fs.mnt() + "/f && sync").ok());
+  ASSERT_TRUE(write_random(fs.mnt() + "/f", 30000000, true).ok());
   std::string mnt = fs.mnt();
-  Daemon d("/dev/loop*");
+  SandboxedDaemon d("/dev/loop*");
 
   // Subvolumes.
   ASSERT_TRUE(d.cli({"create-subvolume", "apps", "--filesystem", mnt}).ok());
@@ -99,13 +48,13 @@ TEST(BtrfsMgmtRpc, CliDrivesSubvolumesQuotaScrubBalanceAndDevices) {
   EXPECT_NE(core.err.find("core subvolume"), std::string::npos) << core.err;
   EXPECT_EQ(std::count(core.err.begin(), core.err.end(), '\n'), 1) << core.err;
   EXPECT_NE(d.cli({"create-subvolume", "../escape", "--filesystem", mnt}).exit_code, 0);
-  json bad = d.rpc({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "storage.create_subvolume"},
+  json bad = d.rpc_raw({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "storage.create_subvolume"},
                     {"params", {{"name", "a/../b"}, {"filesystem", mnt}}}});
   EXPECT_EQ(bad["error"]["code"], -32001) << bad.dump();
-  bad = d.rpc({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "storage.create_subvolume"},
+  bad = d.rpc_raw({{"jsonrpc", "2.0"}, {"id", 2}, {"method", "storage.create_subvolume"},
                {"params", {{"name", "x"}, {"filesystem", mnt}, {"extra", 1}}}});
   EXPECT_EQ(bad["error"]["code"], -32602) << bad.dump();
-  bad = d.rpc({{"jsonrpc", "2.0"}, {"id", 3}, {"method", "storage.scrub_start"}, {"params", {{"mount_point", fs.dir().path()}}}});
+  bad = d.rpc_raw({{"jsonrpc", "2.0"}, {"id", 3}, {"method", "storage.scrub_start"}, {"params", {{"mount_point", fs.dir().path()}}}});
   EXPECT_EQ(bad["error"]["code"], -32001) << bad.dump();
   EXPECT_EQ(cli_subvolume_paths(mnt), ours);  // nothing changed by the refusals
   ASSERT_TRUE(d.cli({"delete-subvolume", "apps-ro", "--filesystem", mnt}).ok());
@@ -163,13 +112,13 @@ TEST(BtrfsMgmtRpc, CliDrivesSubvolumesQuotaScrubBalanceAndDevices) {
   for (auto& j : jobs) succeeded += j["state"] == "succeeded";
   EXPECT_EQ(succeeded, 4) << jobs.dump();  // scrub, balance, two defrags
   EXPECT_TRUE(d.cli({"fs-usage", mnt}).ok());
-  d.child->stop(SIGTERM);
+  d.stop(SIGTERM);
 }
 
 TEST(BtrfsMgmtRpc, PolicyRefusesFilesystemsOutsideAllowedDevices) {
   MOS_REQUIRE_ROOT();
   BtrfsOnLoops fs(1, 1ull << 30, {}, unique_label("policy"));
-  Daemon d("/dev/mos-nothing*");
+  SandboxedDaemon d("/dev/mos-nothing*");
   auto r = d.cli({"create-subvolume", "apps", "--filesystem", fs.mnt()});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("allow"), std::string::npos) << r.err;
@@ -178,5 +127,5 @@ TEST(BtrfsMgmtRpc, PolicyRefusesFilesystemsOutsideAllowedDevices) {
   EXPECT_TRUE(cli_subvolume_paths(fs.mnt()).empty());
   // Read-only figures stay available.
   EXPECT_TRUE(d.cli({"fs-df", fs.mnt()}).ok());
-  d.child->stop(SIGTERM);
+  d.stop(SIGTERM);
 }

@@ -175,7 +175,7 @@ TEST(BtrfsMgmtQuota, SetQuotaMatchesQgroupShow) {
   BtrfsOnLoops fs(1, 1ull << 30, {}, unique_label("quota"));
   std::string mnt = fs.mnt();
   ASSERT_TRUE(run_tool({"btrfs", "subvolume", "create", mnt + "/data"}).ok());
-  ASSERT_TRUE(run_sh("head -c 3000000 /dev/urandom > " + mnt + "/data/f && sync").ok());
+  ASSERT_TRUE(write_random(mnt + "/data/f", 3000000, true).ok());
 
   json q = ok_json(sandboxed([&] { return json(bt::set_quota("data", 200ull << 20, mnt)).dump(); }));
   ASSERT_FALSE(q.is_null());

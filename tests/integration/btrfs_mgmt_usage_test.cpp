@@ -154,14 +154,14 @@ TEST(BtrfsMgmtUsage, SingleDeviceFiguresMatchCli) {
   MOS_REQUIRE_ROOT();
   BtrfsOnLoops fs(1, 1ull << 30, {}, unique_label("usage1"));
   expect_same_as_cli(fs.mnt());
-  ASSERT_TRUE(run_sh("head -c 150000000 /dev/urandom > " + fs.mnt() + "/f && sync").ok());
+  ASSERT_TRUE(write_random(fs.mnt() + "/f", 150000000, true).ok());
   expect_same_as_cli(fs.mnt());
 }
 
 TEST(BtrfsMgmtUsage, Raid1FiguresMatchCli) {
   MOS_REQUIRE_ROOT();
   BtrfsOnLoops fs(2, 1ull << 30, {"-d", "raid1", "-m", "raid1"}, unique_label("usage2"));
-  ASSERT_TRUE(run_sh("head -c 120000000 /dev/urandom > " + fs.mnt() + "/f && sync").ok());
+  ASSERT_TRUE(write_random(fs.mnt() + "/f", 120000000, true).ok());
   expect_same_as_cli(fs.mnt());
 }
 

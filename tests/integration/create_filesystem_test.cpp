@@ -31,12 +31,6 @@ EngineOutcome create(const engine::FormatRequest& req) {
   return engine_outcome([&] { return nlohmann::json(engine::create_filesystem(req, loop_only_context())); });
 }
 
-std::string device_sha256(const std::string& dev) {
-  ToolResult r = run_tool({"sha256sum", dev});
-  EXPECT_TRUE(r.ok()) << r.err;
-  return r.out.substr(0, 64);
-}
-
 struct SwapOffGuard {
   std::string dev;
   ~SwapOffGuard() { run_tool({"swapoff", dev}); }
@@ -83,8 +77,8 @@ INSTANTIATE_TEST_SUITE_P(Sectors, CreateFilesystemOnSectorSize, ::testing::Value
 TEST(CreateFilesystem, DryRunShowsThePlanAndWritesNothing) {
   MOS_REQUIRE_ROOT();
   LoopImage img(100 * MiB);
-  run_sh("head -c 1048576 /dev/urandom > " + img.dev());
-  std::string before = device_sha256(img.dev());
+  write_random(img.dev(), 1048576);
+  std::string before = sha256_of(img.dev());
   engine::FormatRequest req = request(img.dev(), "vfat", "DRY");
   req.force = true;  // random bytes may look like a signature to some prober
   req.dry_run = true;
@@ -98,7 +92,7 @@ TEST(CreateFilesystem, DryRunShowsThePlanAndWritesNothing) {
   EXPECT_EQ(steps[0]["zeroes"][1]["offset"], 64 * MiB);  // first btrfs superblock mirror
   EXPECT_EQ(steps[0]["zeroes"][2]["offset"], 99 * MiB);  // the old GPT backup lives here
   EXPECT_GE(r.result["plan"]["bytes_zeroed"].get<uint64_t>(), 2 * MiB + 4096);
-  EXPECT_EQ(device_sha256(img.dev()), before);
+  EXPECT_EQ(sha256_of(img.dev()), before);
 }
 
 TEST(CreateFilesystem, WipesAnOldGptBackupAtTheEnd) {
@@ -122,13 +116,13 @@ TEST(CreateFilesystem, SignatureRefusedWithoutForceAcceptedWithForce) {
   ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", "-L", "OLDFS", img.dev()}).ok());
   if (!kHaveProber && !engine::find_device(img.dev()).fstype)
     GTEST_SKIP() << "this build has no native signature prober yet (branch probe)";
-  std::string before = device_sha256(img.dev());
+  std::string before = sha256_of(img.dev());
   EngineOutcome refused = create(request(img.dev(), "swap", "NEW"));
   ASSERT_FALSE(refused.ok);
   EXPECT_EQ(refused.code, -32001);
   EXPECT_NE(refused.message.find("ext4"), std::string::npos) << refused.message;
   EXPECT_NE(refused.message.find("force"), std::string::npos) << refused.message;
-  EXPECT_EQ(device_sha256(img.dev()), before);
+  EXPECT_EQ(sha256_of(img.dev()), before);
 
   engine::FormatRequest forced = request(img.dev(), "swap", "NEW");
   forced.force = true;
@@ -167,21 +161,21 @@ TEST(CreateFilesystem, MountedDeviceRefusedEvenWithForce) {
   ToolResult m = run_tool({"mount", "-o", "ro", img.dev(), dir.path()});
   ASSERT_TRUE(m.ok()) << m.err;
   MountGuard guard(dir.path());
-  std::string before = device_sha256(img.dev());
+  std::string before = sha256_of(img.dev());
   engine::FormatRequest req = request(img.dev(), "vfat", "NOPE");
   req.force = true;
   EngineOutcome r = create(req);
   ASSERT_FALSE(r.ok);
   EXPECT_EQ(r.code, -32001);
   EXPECT_NE(r.message.find("mounted at " + dir.path()), std::string::npos) << r.message;
-  EXPECT_EQ(device_sha256(img.dev()), before);
+  EXPECT_EQ(sha256_of(img.dev()), before);
 }
 
 TEST(CreateFilesystem, BadInputIsRefusedBeforeAnythingIsWritten) {
   MOS_REQUIRE_ROOT();
   LoopImage img(100 * MiB);
-  run_sh("head -c 65536 /dev/urandom > " + img.dev());
-  std::string before = device_sha256(img.dev());
+  write_random(img.dev(), 65536);
+  std::string before = sha256_of(img.dev());
   struct Case {
     engine::FormatRequest req;
     int code;
@@ -214,7 +208,7 @@ TEST(CreateFilesystem, BadInputIsRefusedBeforeAnythingIsWritten) {
   EngineOutcome r = create(small);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.code, -32001) << r.message;
-  EXPECT_EQ(device_sha256(img.dev()), before);
+  EXPECT_EQ(sha256_of(img.dev()), before);
 }
 
 TEST(CreateFilesystem, DeviceOutsideThePolicyIsRefusedFirst) {

@@ -4,17 +4,17 @@
 #include <unistd.h>
 
 #include <thread>
+#include <tuple>
 
 #include "ioctl/error.hpp"
 #include "rpc/client.hpp"
+#include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
-#include "tests/support/sandboxed_server.hpp"
 
 namespace mos::test {
 namespace {
 
 constexpr uint64_t MiB = 1ull << 20;
-const std::string kCli = std::string(MOS_BIN_DIR) + "/mos-volmgr";
 
 std::string xxhsum(const std::string& flag, const std::string& dev) {
   ToolResult r = run_tool({"xxhsum", flag, dev});
@@ -30,23 +30,13 @@ bool all_zero(const std::string& dev, uint64_t size) {
   return run_tool({"cmp", "-n", std::to_string(size), dev, "/dev/zero"}).ok();
 }
 
-int error_code_of(rpc::Client& c, const std::string& method, const nlohmann::json& params, std::string* msg = nullptr) {
-  try {
-    c.call(method, params);
-  } catch (const Error& e) {
-    if (msg) *msg = e.what();
-    return static_cast<int>(e.code());
-  }
-  return 0;
-}
-
 TEST(DeviceOpsRpc, ChecksumEqualsXxhsumForEveryAlgo) {
   MOS_REQUIRE_ROOT();
-  SandboxedServer server;
+  SandboxedDaemon server;
   ASSERT_TRUE(server.ready());
   rpc::Client c(server.socket());
   LoopImage img(48 * MiB + 3 * 4096 + 512);  // not a whole number of 1 MiB chunks
-  ASSERT_TRUE(run_sh("head -c " + std::to_string(img.size()) + " /dev/urandom > " + img.dev()).ok());
+  ASSERT_TRUE(write_random(img.dev(), img.size()).ok());
   for (auto [algo, flag] : {std::pair{"xxh64", "-H1"}, std::pair{"xxh3", "-H3"}, std::pair{"xxh128", "-H2"}}) {
     nlohmann::json r = c.call("storage.checksum", {{"device", img.dev()}, {"algo", algo}});
     EXPECT_EQ(r["digest"], xxhsum(flag, img.dev())) << algo;
@@ -65,17 +55,17 @@ TEST(DeviceOpsRpc, ChecksumEqualsXxhsumForEveryAlgo) {
   EXPECT_EQ(job["result"]["digest"], xxhsum("-H3", img.dev()));
   EXPECT_EQ(job["done"], img.size());
 
-  EXPECT_EQ(error_code_of(c, "storage.checksum", {{"device", img.dev()}, {"algo", "md5"}}), -32602);
-  EXPECT_EQ(error_code_of(c, "storage.checksum", {{"device", "/dev/loop-none"}, {"algo", "xxh3"}}), -32002);
+  EXPECT_EQ(rpc_error(c, "storage.checksum", {{"device", img.dev()}, {"algo", "md5"}}).first, -32602);
+  EXPECT_EQ(rpc_error(c, "storage.checksum", {{"device", "/dev/loop-none"}, {"algo", "xxh3"}}).first, -32002);
 }
 
 TEST(DeviceOpsRpc, ZeroLeavesEveryByteZero) {
   MOS_REQUIRE_ROOT();
-  SandboxedServer server;
+  SandboxedDaemon server;
   ASSERT_TRUE(server.ready());
   rpc::Client c(server.socket());
   LoopImage img(40 * MiB + 7 * 512);
-  ASSERT_TRUE(run_sh("head -c " + std::to_string(img.size()) + " /dev/urandom > " + img.dev()).ok());
+  ASSERT_TRUE(write_random(img.dev(), img.size()).ok());
   ASSERT_FALSE(all_zero(img.dev(), img.size()));
   nlohmann::json r = c.call("storage.zero", {{"device", img.dev()}, {"force", true}});
   EXPECT_EQ(r["bytes_zeroed"], img.size());
@@ -84,7 +74,7 @@ TEST(DeviceOpsRpc, ZeroLeavesEveryByteZero) {
 
 TEST(DeviceOpsRpc, ZeroRefusesMountedAndOutsideThePolicy) {
   MOS_REQUIRE_ROOT();
-  SandboxedServer server;
+  SandboxedDaemon server;
   ASSERT_TRUE(server.ready());
   rpc::Client c(server.socket());
   LoopImage img(64 * MiB);
@@ -92,34 +82,35 @@ TEST(DeviceOpsRpc, ZeroRefusesMountedAndOutsideThePolicy) {
   TempDir dir;
   ASSERT_TRUE(run_tool({"mount", "-o", "ro", img.dev(), dir.path()}).ok());
   MountGuard guard(dir.path());
-  std::string before = run_tool({"sha256sum", img.dev()}).out;
-  std::string msg;
-  EXPECT_EQ(error_code_of(c, "storage.zero", {{"device", img.dev()}, {"force", true}, {"background", true}}, &msg), -32001);
+  std::string before = sha256_of(img.dev());
+  auto [code, msg] = rpc_error(c, "storage.zero", {{"device", img.dev()}, {"force", true}, {"background", true}});
+  EXPECT_EQ(code, -32001);
   EXPECT_NE(msg.find("mounted at"), std::string::npos) << msg;
-  EXPECT_EQ(error_code_of(c, "storage.zero", {{"device", "/dev/zram0"}, {"force", true}}, &msg), -32001);
+  std::tie(code, msg) = rpc_error(c, "storage.zero", {{"device", "/dev/zram0"}, {"force", true}});
+  EXPECT_EQ(code, -32001);
   EXPECT_NE(msg.find("not allowed"), std::string::npos) << msg;
-  EXPECT_EQ(run_tool({"sha256sum", img.dev()}).out, before);
+  EXPECT_EQ(sha256_of(img.dev()), before);
 }
 
 TEST(DeviceOpsCli, ZeroAndChecksum) {
   MOS_REQUIRE_ROOT();
-  SandboxedServer server;
+  SandboxedDaemon server;
   ASSERT_TRUE(server.ready());
   LoopImage img(16 * MiB);
-  ASSERT_TRUE(run_sh("head -c 1000000 /dev/urandom > " + img.dev()).ok());
-  ToolResult sum = run_tool({kCli, "--socket", server.socket(), "checksum", img.dev(), "--algo", "xxh128"});
+  ASSERT_TRUE(write_random(img.dev(), 1000000).ok());
+  ToolResult sum = server.cli({"checksum", img.dev(), "--algo", "xxh128"});
   EXPECT_EQ(sum.exit_code, 0) << sum.err;
   EXPECT_EQ(sum.out, xxhsum("-H2", img.dev()) + "  " + img.dev() + "\n");
-  ToolResult js = run_tool({kCli, "--socket", server.socket(), "checksum", img.dev(), "--algo", "xxh64", "--json"});
+  ToolResult js = server.cli({"checksum", img.dev(), "--algo", "xxh64", "--json"});
   EXPECT_EQ(js.exit_code, 0) << js.err;
   EXPECT_EQ(nlohmann::json::parse(js.out)["digest"], xxhsum("-H1", img.dev()));
 
-  ToolResult z = run_tool({kCli, "--socket", server.socket(), "zero", img.dev(), "--force"});
+  ToolResult z = server.cli({"zero", img.dev(), "--force"});
   EXPECT_EQ(z.exit_code, 0) << z.err;
   EXPECT_NE(z.out.find("Zeroed " + img.dev()), std::string::npos) << z.out;
   EXPECT_TRUE(all_zero(img.dev(), img.size()));
 
-  ToolResult bad = run_tool({kCli, "--socket", server.socket(), "checksum", img.dev(), "--algo", "sha1"});
+  ToolResult bad = server.cli({"checksum", img.dev(), "--algo", "sha1"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
   EXPECT_NE(bad.err.find("algo"), std::string::npos) << bad.err;

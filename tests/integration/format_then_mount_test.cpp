@@ -54,7 +54,7 @@ TEST_P(FormatThenMount, Ext4) {
   MountGuard guard(dir.path());
   ASSERT_TRUE(m.ok) << m.message;
   EXPECT_NE(options_at(dir.path()).find("noatime"), std::string::npos) << options_at(dir.path());
-  EXPECT_TRUE(run_sh("head -c 5000000 /dev/urandom > " + dir.path() + "/f && sync").ok());
+  EXPECT_TRUE(write_random(dir.path() + "/f", 5000000, true).ok());
   ASSERT_TRUE(unmount(dir.path()).ok);
   fsck = run_tool({"e2fsck", "-fn", img.dev()});
   EXPECT_TRUE(fsck.ok()) << fsck.out << fsck.err;
@@ -77,7 +77,7 @@ TEST_P(FormatThenMount, Btrfs) {
   MountGuard guard(dir.path());
   ASSERT_TRUE(m.ok) << m.message;
   EXPECT_NE(options_at(dir.path()).find("compress=zstd"), std::string::npos) << options_at(dir.path());
-  EXPECT_TRUE(run_sh("head -c 5000000 /dev/urandom > " + dir.path() + "/f && sync").ok());
+  EXPECT_TRUE(write_random(dir.path() + "/f", 5000000, true).ok());
   ASSERT_TRUE(unmount(dir.path()).ok);
   check = run_tool({"btrfs", "check", "--readonly", img.dev()});
   EXPECT_TRUE(check.ok()) << check.out << check.err;

@@ -5,24 +5,13 @@
 #include "ioctl/error.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "rpc/client.hpp"
+#include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
-#include "tests/support/sandboxed_server.hpp"
 
 namespace mos::test {
 namespace {
 
 constexpr uint64_t MiB = 1ull << 20;
-const std::string kCli = std::string(MOS_BIN_DIR) + "/mos-volmgr";
-
-// {code, message} of a failing call; code 0 if it succeeded.
-std::pair<int, std::string> rpc_error(rpc::Client& c, const std::string& method, const nlohmann::json& params) {
-  try {
-    c.call(method, params);
-  } catch (const Error& e) {
-    return {static_cast<int>(e.code()), e.what()};
-  }
-  return {0, "succeeded"};
-}
 
 bool mounted(const std::string& target) {
   for (auto& m : io::read_mountinfo())
@@ -30,17 +19,12 @@ bool mounted(const std::string& target) {
   return false;
 }
 
-ToolResult cli(const SandboxedServer& server, std::vector<std::string> args) {
-  args.insert(args.begin(), {kCli, "--socket", server.socket()});
-  return run_tool(args);
-}
-
 // One line on stderr, no trailing noise.
 bool one_line(const std::string& err) { return !err.empty() && err.find('\n') == err.size() - 1; }
 
 TEST(FsRpc, CreateMountUsageUnmount) {
   MOS_REQUIRE_ROOT();
-  SandboxedServer server;
+  SandboxedDaemon server;
   ASSERT_TRUE(server.ready());
   rpc::Client c(server.socket());
   LoopImage img(100 * MiB);
@@ -71,7 +55,7 @@ TEST(FsRpc, CreateMountUsageUnmount) {
 
 TEST(FsRpc, Ext4OptionsReachTheWriter) {
   MOS_REQUIRE_ROOT();
-  SandboxedServer server;
+  SandboxedDaemon server;
   ASSERT_TRUE(server.ready());
   rpc::Client c(server.socket());
   LoopImage img(128 * MiB);  // mke2fs would pick 1024-byte blocks here
@@ -89,7 +73,7 @@ TEST(FsRpc, Ext4OptionsReachTheWriter) {
 
 TEST(FsRpc, ParamsAreCheckedBeforeTheEngine) {
   MOS_REQUIRE_ROOT();
-  SandboxedServer server;
+  SandboxedDaemon server;
   ASSERT_TRUE(server.ready());
   rpc::Client c(server.socket());
   LoopImage img(100 * MiB);
@@ -116,7 +100,7 @@ TEST(FsRpc, ParamsAreCheckedBeforeTheEngine) {
 
 TEST(FsRpc, DeviceOutsideAllowDevicesIsRefused) {
   MOS_REQUIRE_ROOT();
-  SandboxedServer server("/dev/loop*");
+  SandboxedDaemon server("/dev/loop*");
   ASSERT_TRUE(server.ready());
   rpc::Client c(server.socket());
   auto e = rpc_error(c, "storage.create_filesystem", {{"device", "/dev/zram0"}, {"fstype", "swap"}, {"label", "X"}, {"force", true}});
@@ -127,29 +111,29 @@ TEST(FsRpc, DeviceOutsideAllowDevicesIsRefused) {
   EXPECT_FALSE(mounted("/mnt/mos-never"));
 
   // A loop device outside a narrower policy: refused, and the device keeps its bytes.
-  SandboxedServer narrow("/dev/loop999");
+  SandboxedDaemon narrow("/dev/loop999");
   ASSERT_TRUE(narrow.ready());
   rpc::Client n(narrow.socket());
   LoopImage img(64 * MiB);
   ASSERT_TRUE(run_tool({"mkswap", "-L", "KEEP", img.dev()}).ok());
-  std::string before = run_tool({"sha256sum", img.dev()}).out;
+  std::string before = sha256_of(img.dev());
   auto r = rpc_error(n, "storage.create_filesystem", {{"device", img.dev()}, {"fstype", "vfat"}, {"label", "X"}, {"force", true}});
   EXPECT_EQ(r.first, -32001) << r.second;
-  EXPECT_EQ(run_tool({"sha256sum", img.dev()}).out, before);
+  EXPECT_EQ(sha256_of(img.dev()), before);
 }
 
 TEST(FsCli, CommandsOverTheSocket) {
   MOS_REQUIRE_ROOT();
-  SandboxedServer server;
+  SandboxedDaemon server;
   ASSERT_TRUE(server.ready());
   LoopImage img(100 * MiB);
 
-  ToolResult dry = cli(server, {"create-filesystem", "--device", img.dev(), "--fstype", "vfat", "--label", "CLI", "--dry-run"});
+  ToolResult dry = server.cli({"create-filesystem", "--device", img.dev(), "--fstype", "vfat", "--label", "CLI", "--dry-run"});
   EXPECT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_NE(dry.out.find("wipe-old-signatures"), std::string::npos) << dry.out;
   EXPECT_TRUE(blkid_probe(img.dev()).empty());
 
-  ToolResult made = cli(server, {"create-filesystem", "--device", img.dev(), "--fstype", "vfat", "--label", "CLI",
+  ToolResult made = server.cli({"create-filesystem", "--device", img.dev(), "--fstype", "vfat", "--label", "CLI",
                                  "--uuid", "CAFE-F00D"});
   EXPECT_EQ(made.exit_code, 0) << made.err;
   EXPECT_EQ(blkid_probe(img.dev())["UUID"], "CAFE-F00D");
@@ -158,44 +142,44 @@ TEST(FsCli, CommandsOverTheSocket) {
   ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", ext4.dev()}).ok());
   TempDir dir;
   const std::string target = dir / "m";
-  ToolResult m = cli(server, {"mount", "--source", ext4.dev(), "--target", target, "--fstype", "ext4", "--options", "noatime,nodev"});
+  ToolResult m = server.cli({"mount", "--source", ext4.dev(), "--target", target, "--fstype", "ext4", "--options", "noatime,nodev"});
   MountGuard guard(target);
   EXPECT_EQ(m.exit_code, 0) << m.err;
   EXPECT_TRUE(mounted(target));
 
-  ToolResult usage = cli(server, {"usage"});
+  ToolResult usage = server.cli({"usage"});
   EXPECT_EQ(usage.exit_code, 0) << usage.err;
   EXPECT_NE(usage.out.find("MOUNT POINT"), std::string::npos) << usage.out;
   EXPECT_NE(usage.out.find(target), std::string::npos) << usage.out;
-  ToolResult usage_json = cli(server, {"usage", "--json"});
+  ToolResult usage_json = server.cli({"usage", "--json"});
   EXPECT_EQ(usage_json.exit_code, 0);
   EXPECT_TRUE(nlohmann::json::parse(usage_json.out).is_array());
 
-  ToolResult busy = cli(server, {"create-filesystem", "--device", ext4.dev(), "--fstype", "vfat", "--label", "X", "--force"});
+  ToolResult busy = server.cli({"create-filesystem", "--device", ext4.dev(), "--fstype", "vfat", "--label", "X", "--force"});
   EXPECT_EQ(busy.exit_code, 1);
   EXPECT_TRUE(one_line(busy.err)) << busy.err;
   EXPECT_NE(busy.err.find("mounted at"), std::string::npos) << busy.err;
 
-  ToolResult un = cli(server, {"unmount", target});
+  ToolResult un = server.cli({"unmount", target});
   EXPECT_EQ(un.exit_code, 0) << un.err;
   EXPECT_FALSE(mounted(target));
 
-  ToolResult un2 = cli(server, {"unmount", target});
+  ToolResult un2 = server.cli({"unmount", target});
   EXPECT_EQ(un2.exit_code, 1);
   EXPECT_TRUE(one_line(un2.err)) << un2.err;
   EXPECT_NE(un2.err.find("not a mount point"), std::string::npos) << un2.err;
 
-  ToolResult bad_opt = cli(server, {"mount", "--source", ext4.dev(), "--target", target, "--fstype", "ext4", "--options", "bogus"});
+  ToolResult bad_opt = server.cli({"mount", "--source", ext4.dev(), "--target", target, "--fstype", "ext4", "--options", "bogus"});
   EXPECT_EQ(bad_opt.exit_code, 1);
   EXPECT_TRUE(one_line(bad_opt.err)) << bad_opt.err;
   EXPECT_NE(bad_opt.err.find("bogus"), std::string::npos) << bad_opt.err;
   EXPECT_FALSE(mounted(target));
 
-  ToolResult missing = cli(server, {"mount", "--source", "/dev/loop-nope", "--target", target, "--fstype", "vfat"});
+  ToolResult missing = server.cli({"mount", "--source", "/dev/loop-nope", "--target", target, "--fstype", "vfat"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_TRUE(one_line(missing.err)) << missing.err;
 
-  ToolResult unknown = cli(server, {"create-filesystem", "--device", img.dev(), "--fstype", "xfs", "--label", "X"});
+  ToolResult unknown = server.cli({"create-filesystem", "--device", img.dev(), "--fstype", "xfs", "--label", "X"});
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_TRUE(one_line(unknown.err)) << unknown.err;
 }

@@ -12,21 +12,6 @@ namespace {
 
 constexpr uint64_t MiB = 1ull << 20;
 
-struct Cli {
-  std::string sock;
-  ToolResult run(std::vector<std::string> args) const {
-    std::vector<std::string> argv = {std::string(MOS_BIN_DIR) + "/mos-volmgr", "--socket", sock};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run_tool(argv);
-  }
-  nlohmann::json json(std::vector<std::string> args) const {
-    args.push_back("--json");
-    auto r = run(args);
-    EXPECT_TRUE(r.ok()) << r.err;
-    return r.ok() ? nlohmann::json::parse(r.out) : nlohmann::json(nullptr);
-  }
-};
-
 nlohmann::json rpc(const std::string& sock, const std::string& method, const nlohmann::json& params) {
   nlohmann::json req = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
   auto r = run_tool({"socat", "-t", "30", "-", "UNIX-CONNECT:" + sock}, req.dump() + "\n");
@@ -36,26 +21,25 @@ nlohmann::json rpc(const std::string& sock, const std::string& method, const nlo
 
 TEST(GptRpc, MosLayoutThroughTheCli) {
   MOS_REQUIRE_ROOT();
-  DaemonUnderTest d;
-  Cli cli{d.sock};
+  SandboxedDaemon d;
   LoopImage img(4096 * MiB, 4096);
   const std::string dev = img.dev();
 
-  auto table = cli.json({"create-partition-table", "--disk", dev});
+  auto table = d.cli_json({"create-partition-table", "--disk", dev});
   EXPECT_EQ(table["dry_run"], false);
   struct P { const char* name; const char* type; const char* size; };
   for (P p : {P{"mosbios", "bios_boot", "1048576"}, P{"mosefi", "esp", "104857600"}, P{"mosboot", "linux", "1073741824"},
               P{"mosswap", "swap", "2147483648"}}) {
-    auto made = cli.json({"create-partition", "--disk", dev, "--name", p.name, "--part-type", p.type, "--size", p.size});
+    auto made = d.cli_json({"create-partition", "--disk", dev, "--name", p.name, "--part-type", p.type, "--size", p.size});
     EXPECT_EQ(made["partlabel"], p.name);
     EXPECT_EQ(made["kind"], "partition");
     EXPECT_EQ(made["size_bytes"], std::stoull(p.size));
   }
-  auto gaps = cli.json({"free-space", dev});
+  auto gaps = d.cli_json({"free-space", dev});
   ASSERT_EQ(gaps.size(), 1u) << gaps.dump();
   EXPECT_EQ(gaps[0]["start_bytes"], (1 + 1 + 100 + 1024 + 2048) * MiB);
 
-  auto human = cli.run({"create-partition", "--disk", dev, "--name", "mosdata", "--part-type", "linux"});
+  auto human = d.cli({"create-partition", "--disk", dev, "--name", "mosdata", "--part-type", "linux"});
   ASSERT_TRUE(human.ok()) << human.err;
   EXPECT_NE(human.out.find("mosdata"), std::string::npos) << human.out;
   EXPECT_NE(human.out.find(dev + "p5"), std::string::npos) << human.out;
@@ -68,32 +52,32 @@ TEST(GptRpc, MosLayoutThroughTheCli) {
   EXPECT_TRUE(kernel_part(dev, 5).exists);
 
   // Errors: one line on stderr, non-zero exit, nothing changed.
-  auto refused = cli.run({"wipe-signatures", dev});
+  auto refused = d.cli({"wipe-signatures", dev});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("force"), std::string::npos) << refused.err;
   EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
-  auto bad_size = cli.run({"resize-partition", "--disk", dev, "--number", "4", "--size", "lots"});
+  auto bad_size = d.cli({"resize-partition", "--disk", dev, "--number", "4", "--size", "lots"});
   EXPECT_NE(bad_size.exit_code, 0);
   EXPECT_NE(bad_size.err.find("--size"), std::string::npos) << bad_size.err;
 
-  auto plan = cli.json({"delete-partition", "--disk", dev, "--number", "5", "--dry-run"});
+  auto plan = d.cli_json({"delete-partition", "--disk", dev, "--number", "5", "--dry-run"});
   EXPECT_EQ(plan["dry_run"], true);
   EXPECT_EQ(plan["writes"].size(), 4u);
   EXPECT_TRUE(kernel_part(dev, 5).exists);
-  auto deleted = cli.json({"delete-partition", "--disk", dev, "--number", "5"});
+  auto deleted = d.cli_json({"delete-partition", "--disk", dev, "--number", "5"});
   EXPECT_FALSE(kernel_part(dev, 5).exists);
-  auto grown = cli.json({"resize-partition", "--disk", dev, "--number", "4", "--size", "max"});
+  auto grown = d.cli_json({"resize-partition", "--disk", dev, "--number", "4", "--size", "max"});
   EXPECT_GT(grown["size_bytes"].get<uint64_t>(), 2048 * MiB);
   EXPECT_EQ(kernel_part(dev, 4).size_bytes, grown["size_bytes"].get<uint64_t>());
-  auto repaired = cli.json({"repair-partition-table", "--disk", dev});
+  auto repaired = d.cli_json({"repair-partition-table", "--disk", dev});
   EXPECT_TRUE(repaired["writes"].empty()) << repaired.dump();
-  auto status = cli.json({"partition-table", "--disk", dev});
+  auto status = d.cli_json({"partition-table", "--disk", dev});
   EXPECT_EQ(status["primary_ok"], true);
   EXPECT_EQ(status["partitions"].size(), 4u);
   EXPECT_TRUE(sgdisk_verify(dev).clean);
-  auto wiped = cli.json({"wipe-signatures", dev, "--force"});
+  auto wiped = d.cli_json({"wipe-signatures", dev, "--force"});
   EXPECT_TRUE(blkid_probe(dev).empty());
-  EXPECT_EQ(d.child->stop(SIGTERM), 0);
+  EXPECT_EQ(d.stop(SIGTERM), 0);
 }
 
 TEST(GptRpc, BadParamsAndPolicyAreRefusedBeforeTouchingTheDisk) {
@@ -101,42 +85,42 @@ TEST(GptRpc, BadParamsAndPolicyAreRefusedBeforeTouchingTheDisk) {
   LoopImage img(64 * MiB);
   const std::string dev = img.dev();
   {
-    DaemonUnderTest d;
-    auto doc = rpc(d.sock, "rpc.discover", nlohmann::json::object());
+    SandboxedDaemon d;
+    auto doc = rpc(d.socket(), "rpc.discover", nlohmann::json::object());
     std::set<std::string> names;
     for (const auto& m : doc["result"]["methods"]) names.insert(m["name"]);
     for (auto n : {"storage.list_free_space", "storage.create_partition_table", "storage.create_partition",
                    "storage.delete_partition", "storage.resize_partition", "storage.wipe_signatures",
                    "storage.repair_partition_table"})
       EXPECT_TRUE(names.count(n)) << n;
-    auto r = rpc(d.sock, "storage.create_partition_table", {{"disk", dev}, {"forse", true}});
+    auto r = rpc(d.socket(), "storage.create_partition_table", {{"disk", dev}, {"forse", true}});
     EXPECT_EQ(r["error"]["code"], -32602) << r.dump();
     EXPECT_NE(r["error"]["message"].get<std::string>().find("forse"), std::string::npos);
-    r = rpc(d.sock, "storage.create_partition", {{"disk", dev}, {"name", "x"}, {"part_type", "linux"}, {"size_bytes", -5}});
+    r = rpc(d.socket(), "storage.create_partition", {{"disk", dev}, {"name", "x"}, {"part_type", "linux"}, {"size_bytes", -5}});
     EXPECT_EQ(r["error"]["code"], -32602) << r.dump();
-    r = rpc(d.sock, "storage.resize_partition", {{"disk", dev}, {"number", 1}, {"size_bytes", "min"}});
+    r = rpc(d.socket(), "storage.resize_partition", {{"disk", dev}, {"number", 1}, {"size_bytes", "min"}});
     EXPECT_EQ(r["error"]["code"], -32602) << r.dump();
-    r = rpc(d.sock, "storage.create_partition_table", {{"disk", "../etc/passwd"}});
+    r = rpc(d.socket(), "storage.create_partition_table", {{"disk", "../etc/passwd"}});
     EXPECT_EQ(r["error"]["code"], -32602) << r.dump();
-    r = rpc(d.sock, "storage.create_partition_table", {{"disk", dev}, {"dry_run", true}});
+    r = rpc(d.socket(), "storage.create_partition_table", {{"disk", dev}, {"dry_run", true}});
     ASSERT_TRUE(r.contains("result")) << r.dump();
     EXPECT_EQ(r["result"]["writes"].size(), 5u);  // backup array + header, primary array + header, PMBR
     EXPECT_TRUE(blkid_probe(dev).empty());
-    r = rpc(d.sock, "storage.create_partition_table", {{"disk", dev}});
+    r = rpc(d.socket(), "storage.create_partition_table", {{"disk", dev}});
     ASSERT_TRUE(r.contains("result")) << r.dump();
-    r = rpc(d.sock, "storage.create_partition", {{"disk", dev}, {"name", "x"}, {"part_type", "ntfs-ish"}});
+    r = rpc(d.socket(), "storage.create_partition", {{"disk", dev}, {"name", "x"}, {"part_type", "ntfs-ish"}});
     EXPECT_EQ(r["error"]["code"], -32001) << r.dump();
-    r = rpc(d.sock, "storage.create_partition", {{"disk", dev}, {"name", std::string(40, 'n')}, {"part_type", "linux"}});
+    r = rpc(d.socket(), "storage.create_partition", {{"disk", dev}, {"name", std::string(40, 'n')}, {"part_type", "linux"}});
     EXPECT_EQ(r["error"]["code"], -32001) << r.dump();
-    r = rpc(d.sock, "storage.delete_partition", {{"disk", dev}, {"number", 7}});
+    r = rpc(d.socket(), "storage.delete_partition", {{"disk", dev}, {"number", 7}});
     EXPECT_EQ(r["error"]["code"], -32002) << r.dump();
-    EXPECT_EQ(d.child->stop(SIGTERM), 0);
+    EXPECT_EQ(d.stop(SIGTERM), 0);
   }
-  DaemonUnderTest strict("/dev/vdz*");
-  auto r = rpc(strict.sock, "storage.create_partition", {{"disk", dev}, {"name", "x"}, {"part_type", "linux"}});
+  SandboxedDaemon strict("/dev/vdz*");
+  auto r = rpc(strict.socket(), "storage.create_partition", {{"disk", dev}, {"name", "x"}, {"part_type", "linux"}});
   EXPECT_EQ(r["error"]["code"], -32001) << r.dump();
   EXPECT_TRUE(sfdisk_json(dev)["partitions"].empty());
-  EXPECT_EQ(strict.child->stop(SIGTERM), 0);
+  EXPECT_EQ(strict.stop(SIGTERM), 0);
 }
 
 }  // namespace

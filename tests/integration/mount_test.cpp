@@ -182,7 +182,7 @@ TEST(Usage, FiguresEqualDf) {
   TempDir dir;
   ASSERT_TRUE(mount_in_sandbox({fs.img.dev(), dir.path(), "ext4", ""}).ok);
   MountGuard guard(dir.path());
-  ASSERT_TRUE(run_sh("head -c 10485760 /dev/urandom > " + dir.path() + "/data && sync").ok());
+  ASSERT_TRUE(write_random(dir.path() + "/data", 10485760, true).ok());
   EngineOutcome r = engine_outcome([] { return nlohmann::json(engine::usage()); });
   ASSERT_TRUE(r.ok) << r.message;
   ToolResult df = run_tool({"df", "-B1", "--output=size,used,avail,pcent", dir.path()});

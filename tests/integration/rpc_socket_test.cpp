@@ -49,20 +49,20 @@ std::string socat(const std::string& sock, const std::string& input) {
 }
 
 TEST(RpcSocket, SpecExamplesThroughSocat) {
-  DaemonUnderTest d;
-  auto r = json::parse(socat(d.sock, R"({"jsonrpc": "2.0", "method": "foobar", "id": "1"})" "\n"));
+  SandboxedDaemon d;
+  auto r = json::parse(socat(d.socket(), R"({"jsonrpc": "2.0", "method": "foobar", "id": "1"})" "\n"));
   EXPECT_EQ(r["error"]["code"], -32601);
   EXPECT_EQ(r["id"], "1");
-  r = json::parse(socat(d.sock, R"({"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz])" "\n"));
+  r = json::parse(socat(d.socket(), R"({"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz])" "\n"));
   EXPECT_EQ(r["error"]["code"], -32700);
   EXPECT_TRUE(r["id"].is_null());
-  r = json::parse(socat(d.sock, R"({"jsonrpc": "2.0", "method": 1, "params": "bar"})" "\n"));
+  r = json::parse(socat(d.socket(), R"({"jsonrpc": "2.0", "method": 1, "params": "bar"})" "\n"));
   EXPECT_EQ(r["error"]["code"], -32600);
-  r = json::parse(socat(d.sock, "[]\n"));
+  r = json::parse(socat(d.socket(), "[]\n"));
   EXPECT_EQ(r["error"]["code"], -32600);
-  r = json::parse(socat(d.sock, "[1,2,3]\n"));
+  r = json::parse(socat(d.socket(), "[1,2,3]\n"));
   ASSERT_EQ(r.size(), 3u);
-  r = json::parse(socat(d.sock, R"([{"jsonrpc":"2.0","method":"storage.list_disks","id":1},)"
+  r = json::parse(socat(d.socket(), R"([{"jsonrpc":"2.0","method":"storage.list_disks","id":1},)"
                                 R"({"jsonrpc":"2.0","method":"storage.list_mounts"},)"
                                 R"({"foo":"boo"},)"
                                 R"({"jsonrpc":"2.0","method":"nope","id":"5"}])" "\n"));
@@ -72,16 +72,16 @@ TEST(RpcSocket, SpecExamplesThroughSocat) {
   EXPECT_EQ(r[1]["error"]["code"], -32600);
   EXPECT_EQ(r[2]["error"]["code"], -32601);
   // Notifications only: no reply at all.
-  EXPECT_EQ(socat(d.sock, R"({"jsonrpc":"2.0","method":"storage.list_disks"})" "\n"), "");
+  EXPECT_EQ(socat(d.socket(), R"({"jsonrpc":"2.0","method":"storage.list_disks"})" "\n"), "");
   // The seed README's own example.
-  r = json::parse(socat(d.sock, R"({"jsonrpc":"2.0","id":1,"method":"rpc.discover","params":{}})" "\n"));
+  r = json::parse(socat(d.socket(), R"({"jsonrpc":"2.0","id":1,"method":"rpc.discover","params":{}})" "\n"));
   EXPECT_EQ(r["result"]["openrpc"], "1.2.6");
-  EXPECT_EQ(d.child->stop(SIGTERM), 0);
+  EXPECT_EQ(d.stop(SIGTERM), 0);
 }
 
 TEST(RpcSocket, DiscoverListsEveryMethodWithSchemas) {
-  DaemonUnderTest d;
-  rpc::Client c(d.sock);
+  SandboxedDaemon d;
+  rpc::Client c(d.socket());
   json doc = c.call("rpc.discover");
   std::set<std::string> names;
   for (auto& m : doc["methods"]) {
@@ -97,7 +97,7 @@ TEST(RpcSocket, DiscoverListsEveryMethodWithSchemas) {
 
 TEST(RpcSocket, SocketModeAndStaleSocketReplaced) {
   TempDir dir;
-  std::string sock = dir / "stale.sock";
+  std::string sock = dir / "stale.socket()";
   // A stale socket: bound by a process that went away without unlinking it.
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   sockaddr_un a{};
@@ -137,17 +137,17 @@ TEST(RpcSocket, SocketModeAndStaleSocketReplaced) {
 }
 
 TEST(RpcSocket, SigtermShutsDownCleanlyAndRemovesSocket) {
-  DaemonUnderTest d;
-  int idle = connect_raw(d.sock);  // an idle client must not delay shutdown
+  SandboxedDaemon d;
+  int idle = connect_raw(d.socket());  // an idle client must not delay shutdown
   ASSERT_GE(idle, 0);
-  EXPECT_EQ(d.child->stop(SIGTERM), 0);
-  EXPECT_NE(access(d.sock.c_str(), F_OK), 0);
+  EXPECT_EQ(d.stop(SIGTERM), 0);
+  EXPECT_NE(access(d.socket().c_str(), F_OK), 0);
   close(idle);
 }
 
 TEST(RpcSocket, HugeLineIsRejectedAndConnectionClosed) {
-  DaemonUnderTest d;
-  int fd = connect_raw(d.sock);
+  SandboxedDaemon d;
+  int fd = connect_raw(d.socket());
   ASSERT_GE(fd, 0);
   std::string huge = R"({"jsonrpc":"2.0","id":1,"method":"storage.list_disks","params":{"x":")" +
                      std::string(2 << 20, 'a') + "\"}}\n";
@@ -170,44 +170,44 @@ TEST(RpcSocket, HugeLineIsRejectedAndConnectionClosed) {
   auto r = json::parse(got.substr(0, nl));
   EXPECT_EQ(r["error"]["code"], -32600);
   // The daemon is still up and correct.
-  rpc::Client c(d.sock);
+  rpc::Client c(d.socket());
   EXPECT_TRUE(c.call("storage.list_disks").is_array());
 }
 
 TEST(RpcSocket, AbruptDisconnectsAndStalledClientsDoNotHurtOthers) {
-  DaemonUnderTest d;
+  SandboxedDaemon d;
   // Abrupt disconnects: request sent, connection dropped before the answer.
   for (int i = 0; i < 20; ++i) {
-    int fd = connect_raw(d.sock);
+    int fd = connect_raw(d.socket());
     ASSERT_GE(fd, 0);
     std::string req = R"({"jsonrpc":"2.0","id":1,"method":"storage.inventory"})" "\n";
     (void)!send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     close(fd);
   }
   // A stalled client: half a request, never finished, never read.
-  int stalled = connect_raw(d.sock);
+  int stalled = connect_raw(d.socket());
   ASSERT_GE(stalled, 0);
   std::string half = R"({"jsonrpc":"2.0","id":1,"meth)";
   ASSERT_GT(send(stalled, half.data(), half.size(), MSG_NOSIGNAL), 0);
   // A client that floods requests and never reads its answers.
-  int flooder = connect_raw(d.sock);
+  int flooder = connect_raw(d.socket());
   std::string req = R"({"jsonrpc":"2.0","id":1,"method":"rpc.discover"})" "\n";
   for (int i = 0; i < 200; ++i) (void)!send(flooder, req.data(), req.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  rpc::Client c(d.sock);
+  rpc::Client c(d.socket());
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(c.call("storage.list_mounts").is_array());
   close(stalled);
   close(flooder);
-  EXPECT_EQ(d.child->stop(SIGTERM), 0);
+  EXPECT_EQ(d.stop(SIGTERM), 0);
 }
 
 TEST(RpcSocket, SixtyFourConcurrentClients) {
-  DaemonUnderTest d;
+  SandboxedDaemon d;
   std::atomic<int> ok{0}, bad{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 64; ++t)
     threads.emplace_back([&, t] {
       try {
-        rpc::Client c(d.sock);
+        rpc::Client c(d.socket());
         for (int i = 0; i < 10; ++i) {
           // Each client uses its own ids; the answer must carry the same id.
           json req = {{"jsonrpc", "2.0"}, {"id", t * 1000 + i}, {"method", i % 2 ? "storage.list_disks" : "rpc.discover"}};
@@ -221,15 +221,15 @@ TEST(RpcSocket, SixtyFourConcurrentClients) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(ok.load(), 640);
   EXPECT_EQ(bad.load(), 0);
-  rpc::Client c(d.sock);
+  rpc::Client c(d.socket());
   EXPECT_TRUE(c.call("storage.inventory").is_object());
 }
 
 TEST(RpcSocket, PipelinedRequestsAnsweredInOrder) {
-  DaemonUnderTest d;
+  SandboxedDaemon d;
   std::string batch;
   for (int i = 0; i < 50; ++i) batch += R"({"jsonrpc":"2.0","method":"storage.list_mounts","id":)" + std::to_string(i) + "}\n";
-  auto out = socat(d.sock, batch);
+  auto out = socat(d.socket(), batch);
   std::istringstream lines(out);
   std::string line;
   int expect = 0;

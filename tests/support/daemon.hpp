@@ -1,47 +1,87 @@
-// The real daemon (full method registry) in a sandboxed child on a temporary socket;
-// SIGTERM shuts it down through signalfd.
+// The real daemon (rpc::run_daemon, full method registry) in a sandboxed child (execve denied)
+// on a private socket and run directory, with a device policy; killed at scope end.
 #pragma once
-#include <signal.h>
+#include <unistd.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "engine/context.hpp"
-#include "engine/jobs.hpp"
-#include "rpc/registry.hpp"
-#include "rpc/server.hpp"
+#include "ioctl/error.hpp"
+#include "rpc/client.hpp"
+#include "rpc/daemon.hpp"
 #include "tests/support/harness.hpp"
 
 namespace mos::test {
 
-struct DaemonUnderTest {
-  TempDir dir;
-  std::string sock = dir / "d.sock";
-  std::unique_ptr<SandboxedChild> child;
+// {code, message} of a failing call through c; {0, "succeeded"} if it succeeded.
+inline std::pair<int, std::string> rpc_error(rpc::Client& c, const std::string& method, const nlohmann::json& params) {
+  try {
+    c.call(method, params);
+  } catch (const Error& e) {
+    return {static_cast<int>(e.code()), e.what()};
+  }
+  return {0, "succeeded"};
+}
 
-  explicit DaemonUnderTest(const std::string& allow = "/dev/loop*") {
-    std::string s = sock;
-    child = std::make_unique<SandboxedChild>([s, allow] {
-      sigset_t set;
-      sigemptyset(&set);
-      sigaddset(&set, SIGTERM);
-      sigaddset(&set, SIGINT);
-      pthread_sigmask(SIG_BLOCK, &set, nullptr);
-      signal(SIGPIPE, SIG_IGN);
-      engine::Jobs jobs;
-      engine::Context ctx;
-      ctx.policy = engine::Policy::from_globs(allow);
-      ctx.jobs = &jobs;
-      rpc::Registry reg = rpc::make_registry();
-      rpc::ServerOptions opts;
-      opts.socket_path = s;
-      opts.handle_signals = true;
-      rpc::Server server(opts, reg, ctx);
-      server.run();
+class SandboxedDaemon {
+ public:
+  explicit SandboxedDaemon(const std::string& allow_devices = "/dev/loop*")
+      : socket_(dir_ / "volmgrd.sock"), run_dir_(dir_ / "run") {
+    rpc::DaemonOptions opts;
+    opts.socket_path = socket_;
+    opts.allow_devices = allow_devices;
+    opts.run_dir = run_dir_;
+    child_ = std::make_unique<SandboxedChild>([opts] {
+      rpc::run_daemon(opts);
       return 0;
     });
-    EXPECT_TRUE(wait_for_path(sock)) << "daemon did not bind " << sock;
+    ready_ = wait_for_path(socket_);
+    // Bound is not yet listening: retry a connection briefly.
+    for (int i = 0; ready_ && i < 500; ++i) {
+      try {
+        rpc::Client probe(socket_);
+        return;
+      } catch (const std::exception&) {
+        usleep(10000);
+      }
+    }
+    ready_ = false;
+    ADD_FAILURE() << "daemon did not listen on " << socket_;
   }
+
+  const std::string& socket() const { return socket_; }
+  bool ready() const { return ready_; }
+  // Sends sig and waits; the daemon's exit code (0 after a clean SIGTERM shutdown).
+  int stop(int sig) { return child_->stop(sig); }
+
+  // The mos-volmgr CLI against this daemon.
+  ToolResult cli(std::vector<std::string> args) const {
+    args.insert(args.begin(), {std::string(MOS_BIN_DIR) + "/mos-volmgr", "--socket", socket_});
+    return run_tool(args);
+  }
+  // The CLI with --json, parsed; null (and a test failure) when it fails.
+  nlohmann::json cli_json(std::vector<std::string> args) const {
+    args.push_back("--json");
+    auto r = cli(args);
+    EXPECT_TRUE(r.ok()) << r.err;
+    return r.ok() ? nlohmann::json::parse(r.out) : nlohmann::json(nullptr);
+  }
+  // One raw JSON-RPC request through socat; the parsed response.
+  nlohmann::json rpc_raw(const nlohmann::json& request) const {
+    auto r = run_tool({"socat", "-t", "30", "-", "UNIX-CONNECT:" + socket_}, request.dump() + "\n");
+    EXPECT_TRUE(r.ok()) << r.err;
+    return nlohmann::json::parse(r.out);
+  }
+
+ private:
+  TempDir dir_;
+  std::string socket_;
+  std::string run_dir_;
+  std::unique_ptr<SandboxedChild> child_;
+  bool ready_ = false;
 };
 
 }  // namespace mos::test

@@ -142,6 +142,16 @@ ToolResult run_tool(const std::vector<std::string>& argv, const std::string& std
 
 ToolResult run_sh(const std::string& script) { return run_tool({"/bin/sh", "-c", script}); }
 
+ToolResult write_random(const std::string& path, uint64_t bytes, bool sync_after) {
+  return run_sh("head -c " + std::to_string(bytes) + " /dev/urandom > " + path + (sync_after ? " && sync" : ""));
+}
+
+std::string sha256_of(const std::string& path) {
+  ToolResult r = run_tool({"sha256sum", path});
+  EXPECT_TRUE(r.ok()) << r.err;
+  return r.out.substr(0, 64);
+}
+
 std::map<std::string, std::string> blkid_probe(const std::string& dev, const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {"blkid", "-p", "-o", "export"};
   argv.insert(argv.end(), extra.begin(), extra.end());

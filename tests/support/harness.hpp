@@ -78,6 +78,11 @@ struct ToolResult {
 ToolResult run_tool(const std::vector<std::string>& argv, const std::string& stdin_data = {});
 // Convenience: `sh -c` for pipelines in tests.
 ToolResult run_sh(const std::string& script);
+// Writes `bytes` random bytes (head -c of /dev/urandom) over the start of path, a device or a
+// new file; sync_after runs sync(1) too so the data is on disk for what follows.
+ToolResult write_random(const std::string& path, uint64_t bytes, bool sync_after = false);
+// sha256sum's hex digest of a device or file (a test failure if sha256sum fails).
+std::string sha256_of(const std::string& path);
 // `blkid -p -o export DEV` parsed into KEY=VALUE pairs (empty map if blkid finds nothing).
 std::map<std::string, std::string> blkid_probe(const std::string& dev, const std::vector<std::string>& extra = {});
 
