@@ -11,7 +11,7 @@
 #include "engine/mount.hpp"
 #include "tests/support/engine_outcome.hpp"
 #include "tests/support/harness.hpp"
-#include "tests/support/sandboxed_server.hpp"
+#include "tests/support/daemon.hpp"
 
 namespace mos::test {
 namespace {
@@ -159,11 +159,10 @@ TEST(BtrfsRaidCreate, Raid1OnOneDeviceAndDuplicateMembersAreRefused) {
 
 TEST(BtrfsRaidCreate, CliCreatesRaid1OverTheSocket) {
   MOS_REQUIRE_ROOT();
-  SandboxedServer server;
+  SandboxedDaemon server;
   ASSERT_TRUE(server.ready());
   LoopImage a(256 * MiB, 4096), b(256 * MiB);
-  const std::string cli = std::string(MOS_BIN_DIR) + "/mos-volmgr";
-  ToolResult made = run_tool({cli, "--socket", server.socket(), "create-filesystem", "--device", a.dev(), "--fstype",
+  ToolResult made = server.cli({"create-filesystem", "--device", a.dev(), "--fstype",
                               "btrfs", "--label", "CLIRAID", "--devices", b.dev(), "--profile", "raid1"});
   ASSERT_TRUE(made.ok()) << made.out << made.err;
   EXPECT_NE(made.out.find(b.dev()), std::string::npos) << made.out;
@@ -178,7 +177,7 @@ TEST(BtrfsRaidCreate, CliCreatesRaid1OverTheSocket) {
   TempDir dir;
   const std::string target = dir / "mnt";
   forget(a.dev(), b.dev());
-  ToolResult m = run_tool({cli, "--socket", server.socket(), "mount", "--source", a.dev(), "--target", target,
+  ToolResult m = server.cli({"mount", "--source", a.dev(), "--target", target,
                            "--fstype", "btrfs"});
   MountGuard guard(target);
   ASSERT_TRUE(m.ok()) << m.out << m.err;
