@@ -19,6 +19,7 @@
 #include "fsmake/fat32.hpp"
 #include "fsmake/swap.hpp"
 #include "ioctl/blockdev.hpp"
+#include "ioctl/btrfs_control.hpp"
 #include "ioctl/error.hpp"
 #include "ioctl/fd.hpp"
 #include "ioctl/sysfs.hpp"
@@ -101,6 +102,50 @@ void validate_request(const FormatRequest& req) {
   } else {
     throw Error(ErrorCode::invalid_params, "fstype '" + req.fstype + "' is not one of vfat, ext4, swap, btrfs");
   }
+  if (req.fstype != "btrfs") {
+    if (!req.devices.empty()) throw_validation("devices (more than one member) applies to btrfs only, not " + req.fstype);
+    if (req.profile || req.data_profile || req.metadata_profile)
+      throw_validation("profiles apply to btrfs only, not " + req.fstype);
+  }
+}
+
+// One plan per member: mkfs.btrfs over every device at once (they share one fsid).
+std::vector<io::WritePlan> btrfs_plans(const FormatRequest& req, const std::vector<io::BlockFacts>& facts,
+                                       std::optional<std::string>& uuid) {
+  fsmake::btrfs::BtrfsOptions o;
+  o.label = req.label;
+  o.fsid = req.uuid ? parse_uuid(*req.uuid, "btrfs") : random_uuid();
+  if (req.profile) o.data_profile = o.metadata_profile = *req.profile;
+  if (req.data_profile) o.data_profile = *req.data_profile;
+  if (req.metadata_profile) o.metadata_profile = *req.metadata_profile;
+  std::vector<fsmake::btrfs::BtrfsDevice> devices;
+  for (const auto& f : facts) devices.push_back({f.size_bytes, f.logical_sector_size});
+  uuid = uuid_text(*o.fsid);
+  return fsmake::btrfs::plan_mkfs(o, devices);
+}
+
+std::string policy_path(const std::string& device) {
+  std::string p = device.find('/') == std::string::npos ? "/dev/" + device : device;
+  char buf[PATH_MAX];
+  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
+}
+
+// Member paths as /dev/NAME, each allowed by the policy, none named twice.
+std::vector<std::string> member_paths(const FormatRequest& req, const Context& ctx) {
+  std::vector<std::string> paths;
+  std::vector<std::string> given{req.device};
+  given.insert(given.end(), req.devices.begin(), req.devices.end());
+  for (const auto& d : given) {
+    // The policy judges the resolved node (by-id links included) before anything else, so a
+    // refused device is not even looked up.
+    ctx.policy.require_allowed(policy_path(d));
+    std::string path = "/dev/" + device_name_from_path(policy_path(d));
+    ctx.policy.require_allowed(path);
+    if (std::find(paths.begin(), paths.end(), path) != paths.end())
+      throw_validation(d + " is named twice among the devices (" + path + ")", d);
+    paths.push_back(path);
+  }
+  return paths;
 }
 
 // The writer's plan for this device; `uuid` receives the identifier as blkid will print it.
@@ -131,20 +176,7 @@ io::WritePlan writer_plan(const FormatRequest& req, const Device& dev, const io:
     uuid = uuid_text(*o.uuid);
     return ext4::plan_mkfs(o, facts.size_bytes, facts.logical_sector_size);
   }
-  if (req.fstype == "btrfs") {
-    fsmake::btrfs::BtrfsOptions o;
-    o.label = req.label;
-    o.fsid = req.uuid ? parse_uuid(*req.uuid, "btrfs") : random_uuid();
-    uuid = uuid_text(*o.fsid);
-    return std::move(fsmake::btrfs::plan_mkfs(o, {{facts.size_bytes, facts.logical_sector_size}}).front());
-  }
   throw Error(ErrorCode::invalid_params, "fstype '" + req.fstype + "' is not one of vfat, ext4, swap, btrfs");
-}
-
-std::string policy_path(const std::string& device) {
-  std::string p = device.find('/') == std::string::npos ? "/dev/" + device : device;
-  char buf[PATH_MAX];
-  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
 }
 
 #ifdef MOS_HAVE_PROBER
@@ -228,44 +260,66 @@ void to_json(json& j, const PlanSummary& p) {
 }
 
 void to_json(json& j, const FormatResult& r) {
-  j = json{{"device", r.device}, {"fstype", r.fstype},   {"label", r.label},
-           {"uuid", r.uuid},     {"dry_run", r.dry_run}, {"plan", r.plan}};
+  j = json{{"device", r.device}, {"fstype", r.fstype},   {"label", r.label},    {"uuid", r.uuid},
+           {"dry_run", r.dry_run}, {"plan", r.plan}, {"members", r.members}};
 }
 
+void to_json(json& j, const FormatMember& m) { j = json{{"device", m.device}, {"plan", m.plan}}; }
+
 FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
-  // The policy judges the resolved node (by-id links included) before anything else, so a
-  // refused device is not even looked up.
-  ctx.policy.require_allowed(policy_path(req.device));
-  const std::string path = "/dev/" + device_name_from_path(req.device);
-  ctx.policy.require_allowed(path);
+  const std::vector<std::string> paths = member_paths(req, ctx);
   validate_request(req);
-  Device dev = require_unused(path, req.force);
+  std::vector<Device> devs;
+  for (const auto& path : paths) devs.push_back(require_unused(path, req.force));
 
-  // udev convention: hold LOCK_EX on the whole-disk node while its content changes.
-  io::Fd fd = io::Fd::open(path, req.dry_run ? O_RDONLY : (O_RDWR | O_EXCL));
-  io::Fd disk_lock = dev.parent ? io::Fd::open(*dev.parent, O_RDONLY) : io::Fd();
-  const io::Fd& lock_fd = disk_lock.valid() ? disk_lock : fd;
-  if (!req.dry_run && ::flock(lock_fd.get(), LOCK_EX) != 0) throw_sys("flock", lock_fd.path(), errno);
+  // udev convention: hold LOCK_EX on the whole-disk node while its content changes; members
+  // on one disk share the lock (a second flock on another open file would deadlock).
+  std::vector<io::Fd> fds, locks;
+  std::vector<std::string> locked_disks;
+  std::vector<io::BlockFacts> facts;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    fds.push_back(io::Fd::open(paths[i], req.dry_run ? O_RDONLY : (O_RDWR | O_EXCL)));
+    std::string disk = devs[i].parent.value_or(paths[i]);
+    if (!req.dry_run && std::find(locked_disks.begin(), locked_disks.end(), disk) == locked_disks.end()) {
+      io::Fd lock = devs[i].parent ? io::Fd::open(disk, O_RDONLY) : io::Fd();
+      const io::Fd& lock_fd = lock.valid() ? lock : fds.back();
+      if (::flock(lock_fd.get(), LOCK_EX) != 0) throw_sys("flock", lock_fd.path(), errno);
+      locked_disks.push_back(disk);
+      locks.push_back(std::move(lock));
+    }
+    facts.push_back(io::block_facts(fds.back()));
+    if (facts.back().read_only) throw_validation(paths[i] + " is read-only", paths[i]);
+  }
 
-  io::BlockFacts facts = io::block_facts(fd);
-  if (facts.read_only) throw_validation(path + " is read-only", path);
   std::optional<std::string> uuid;
-  io::WritePlan plan = writer_plan(req, dev, facts, uuid);
-  io::PlanStep wipe = old_signature_wipe(facts.size_bytes);
+  std::vector<io::WritePlan> plans;
+  if (req.fstype == "btrfs") plans = btrfs_plans(req, facts, uuid);
+  else plans.push_back(writer_plan(req, devs[0], facts[0], uuid));
+  for (size_t i = 0; i < paths.size(); ++i) {
+    io::PlanStep wipe = old_signature_wipe(facts[i].size_bytes);
 #ifdef MOS_HAVE_PROBER
-  handle_old_signatures(fd, facts, req, path, wipe);
+    handle_old_signatures(fds[i], facts[i], req, paths[i], wipe);
 #endif
-  plan.steps.insert(plan.steps.begin(), std::move(wipe));
+    plans[i].steps.insert(plans[i].steps.begin(), std::move(wipe));
+  }
 
-  FormatResult result{dev, req.fstype, req.label, uuid, req.dry_run, summarize_plan(plan)};
+  FormatResult result{devs[0], req.fstype, req.label, uuid, req.dry_run, summarize_plan(plans[0]), {}};
+  for (size_t i = 0; i < paths.size(); ++i) result.members.push_back({devs[i], summarize_plan(plans[i])});
   if (req.dry_run) return result;
 
-  apply_plan(fd, plan, bulk_zero_fn());  // large zero ranges (ext4 full_init) at device speed
-  io::blk_flush_buffers(fd);  // readers through the page cache must see the new bytes
-  fd.close();
-  disk_lock.close();
-  announce_content_change(dev.name);
-  result.device = find_device(path);
+  for (size_t i = 0; i < paths.size(); ++i) {
+    apply_plan(fds[i], plans[i], bulk_zero_fn());  // large zero ranges (ext4 full_init) at device speed
+    io::blk_flush_buffers(fds[i]);  // readers through the page cache must see the new bytes
+  }
+  fds.clear();
+  locks.clear();
+  for (size_t i = 0; i < paths.size(); ++i) {
+    announce_content_change(devs[i].name);
+    // The kernel assembles a multi-device btrfs only from devices registered with it.
+    if (req.fstype == "btrfs") io::btrfs_scan_device(paths[i]);
+    result.members[i].device = find_device(paths[i]);
+  }
+  result.device = result.members[0].device;
   return result;
 }
 

@@ -21,6 +21,10 @@ struct FormatRequest {
   // ext4 only.
   std::optional<bool> full_init;
   std::optional<uint32_t> block_size;
+  // btrfs only: further member devices besides `device` (which is member 0), and profiles.
+  // `profile` sets data and metadata; data_profile/metadata_profile override one of them.
+  std::vector<std::string> devices;
+  std::optional<std::string> profile, data_profile, metadata_profile;
   bool force = false;
   bool dry_run = false;
 };
@@ -44,16 +48,25 @@ struct PlanSummary {
 void to_json(json& j, const PlanSummary& p);
 PlanSummary summarize_plan(const io::WritePlan& plan);
 
+struct FormatMember {
+  Device device;
+  PlanSummary plan;
+};
+void to_json(json& j, const FormatMember& m);
+
 struct FormatResult {
   Device device;  // after formatting (before, for a dry run)
   std::string fstype;
   std::string label;
   std::optional<std::string> uuid;  // as blkid prints it
   bool dry_run = false;
-  PlanSummary plan;
+  PlanSummary plan;                  // of `device`
+  std::vector<FormatMember> members;  // every device written, `device` first
 };
 void to_json(json& j, const FormatResult& r);
 
+// Every member is checked (policy, in use, signatures) before the first byte is written to any.
+// A btrfs is registered with the kernel (BTRFS_IOC_SCAN_DEV) on every member afterwards.
 FormatResult create_filesystem(const FormatRequest& req, const Context& ctx);
 
 // A `change` uevent on /sys/class/block/NAME so udev re-probes and refreshes /dev/disk/by-*;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "engine/devices.hpp"
+#include "ioctl/btrfs_control.hpp"
 #include "ioctl/error.hpp"
 #include "ioctl/mount.hpp"
 #include "ioctl/mountinfo.hpp"
@@ -70,6 +71,15 @@ MountInfo mount_info_at(const std::string& target, const std::string& device) {
   return found;
 }
 
+// A multi-device btrfs mounts only when the kernel knows all its members, which it forgets at
+// reboot or `device scan --forget`: register every allowed device carrying the same btrfs UUID.
+void register_btrfs_members(const std::string& source, const Context& ctx) {
+  Device d = find_device(source);
+  if (d.fstype != "btrfs" || !d.uuid) return;  // let the kernel's own error speak
+  for (const auto& member : discover_devices())
+    if (member.fstype == "btrfs" && member.uuid == d.uuid && ctx.policy.allowed(member.path)) io::btrfs_scan_device(member.path);
+}
+
 }  // namespace
 
 void to_json(json& j, const MountResult& r) {
@@ -115,6 +125,7 @@ MountResult mount(const MountRequest& req, const Context& ctx) {
                 *real_target + " is already a mount point of " + m->source + " (" + m->fstype + "); unmount it first",
                 *real_target);
   }
+  if (req.fstype == "btrfs") register_btrfs_members(*source, ctx);
   io::mount_filesystem(*source, *real_target, req.fstype, options);
   return MountResult{mount_info_at(*real_target, *source), false};
 }

@@ -56,6 +56,17 @@ void add_create_filesystem(Registry& r) {
        {"uuid", {{"type", "string"}, {"minLength", 8}, {"maxLength", 36},
                  {"description", "vfat: volume id XXXX-XXXX; others: 36-character UUID; random when absent"}}},
        {"options", options},
+       {"devices", {{"type", "array"}, {"maxItems", 63},
+                    {"items", path_schema("further btrfs member device")},
+                    {"description", "btrfs only: member devices in addition to `device` (which is always the first "
+                                    "member), e.g. [\"/dev/sdc\"] for a two-device RAID1"}}},
+       {"profile", {{"type", "string"}, {"enum", {"single", "dup", "raid1"}},
+                    {"description", "btrfs only: data and metadata profile (default: data single, metadata dup on "
+                                    "one device / raid1 on several); raid1 needs at least two devices"}}},
+       {"data_profile", {{"type", "string"}, {"enum", {"single", "dup", "raid1"}},
+                         {"description", "btrfs only: data profile, overrides profile"}}},
+       {"metadata_profile", {{"type", "string"}, {"enum", {"single", "dup", "raid1"}},
+                             {"description", "btrfs only: metadata (and system) profile, overrides profile"}}},
        {"force", bool_schema("overwrite an existing signature or partition table (never a mounted/held device)")},
        {"dry_run", bool_schema("return the plan without writing anything")}},
       {"device", "fstype", "label"});
@@ -66,10 +77,16 @@ void add_create_filesystem(Registry& r) {
                    {"label", plain("string")},
                    {"uuid", nullable("string")},
                    {"dry_run", plain("boolean")},
-                   {"plan", plan_schema()}}}};
+                   {"plan", plan_schema()},
+                   {"members", {{"type", "array"},
+                                {"description", "every device written, `device` first, each with its plan"},
+                                {"items", {{"type", "object"},
+                                           {"properties", {{"device", device_schema()}, {"plan", plan_schema()}}}}}}}}}};
   r.add(Method{"storage.create_filesystem", "Create a vfat, ext4, swap or btrfs filesystem on a device",
                "Refuses mounted or held devices always, and devices carrying a signature or partition table "
                "unless force. Wipes the first and last MiB, then writes the filesystem with the native writer. "
+               "btrfs over several devices (`devices`, `profile: raid1`): every member is checked before any is "
+               "written, and each is registered with the kernel afterwards. "
                "dry_run returns the plan (steps, byte ranges, totals) and writes nothing.",
                params, result, true, [](const json& p, engine::Context& ctx) {
                  engine::FormatRequest req;
@@ -82,6 +99,10 @@ void add_create_filesystem(Registry& r) {
                    if (o.contains("full_init")) req.full_init = o["full_init"].get<bool>();
                    if (o.contains("block_size")) req.block_size = o["block_size"].get<uint32_t>();
                  }
+                 if (p.contains("devices")) req.devices = p["devices"].get<std::vector<std::string>>();
+                 if (p.contains("profile")) req.profile = p["profile"].get<std::string>();
+                 if (p.contains("data_profile")) req.data_profile = p["data_profile"].get<std::string>();
+                 if (p.contains("metadata_profile")) req.metadata_profile = p["metadata_profile"].get<std::string>();
                  req.force = p.value("force", false);
                  req.dry_run = p.value("dry_run", false);
                  return json(engine::create_filesystem(req, ctx));
@@ -97,7 +118,9 @@ void register_fs_methods(Registry& r) {
   mount_result["properties"]["already_mounted"] = plain("boolean");
   r.add(Method{"storage.mount", "Mount a block device through the kernel mount API",
                "Creates the target directory. Options like 'noatime,compress=zstd': mount flags (ro, noatime, "
-               "nosuid, ...) become mount attributes, the rest go to the filesystem; its own error text is returned.",
+               "nosuid, ...) become mount attributes, the rest go to the filesystem; its own error text is returned. "
+               "btrfs: every allowed device carrying the same btrfs UUID is registered with the kernel first "
+               "(BTRFS_IOC_SCAN_DEV), so a multi-device filesystem mounts after a reboot.",
                obj_schema({{"source", path_schema("block device to mount")},
                            {"target", path_schema("absolute directory; created when missing")},
                            {"fstype", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64},

@@ -7,7 +7,8 @@ namespace mos::cli {
 namespace {
 
 struct CreateFilesystemArgs {
-  std::string device, fstype, label, uuid;
+  std::string device, fstype, label, uuid, profile, data_profile, metadata_profile;
+  std::vector<std::string> devices;
   bool force = false, dry_run = false, full_init = false;
   unsigned block_size = 0;
 };
@@ -32,6 +33,10 @@ void add_create_filesystem(CLI::App& app, Env& env) {
   cmd->add_option("--fstype", args->fstype, "vfat | ext4 | swap | btrfs")->required();
   cmd->add_option("--label", args->label, "filesystem label (\"\" for none)")->required();
   cmd->add_option("--uuid", args->uuid, "vfat: XXXX-XXXX volume id; others: UUID (default: random)");
+  cmd->add_option("--devices", args->devices, "btrfs: further member devices, e.g. /dev/sdc[,/dev/sdd]")->delimiter(',');
+  cmd->add_option("--profile", args->profile, "btrfs: data and metadata profile: single | dup | raid1");
+  cmd->add_option("--data-profile", args->data_profile, "btrfs: data profile (overrides --profile)");
+  cmd->add_option("--metadata-profile", args->metadata_profile, "btrfs: metadata profile (overrides --profile)");
   cmd->add_flag("--force", args->force, "overwrite an existing signature (never a mounted or held device)");
   cmd->add_flag("--dry-run", args->dry_run, "show what would be written, write nothing");
   cmd->add_flag("--full-init", args->full_init, "ext4: initialize inode tables and journal now");
@@ -41,21 +46,34 @@ void add_create_filesystem(CLI::App& app, Env& env) {
       json params = {{"device", args->device}, {"fstype", args->fstype}, {"label", args->label},
                      {"force", args->force}, {"dry_run", args->dry_run}};
       if (!args->uuid.empty()) params["uuid"] = args->uuid;
+      if (!args->devices.empty()) params["devices"] = args->devices;
+      if (!args->profile.empty()) params["profile"] = args->profile;
+      if (!args->data_profile.empty()) params["data_profile"] = args->data_profile;
+      if (!args->metadata_profile.empty()) params["metadata_profile"] = args->metadata_profile;
       json options = json::object();
       if (args->full_init) options["full_init"] = true;
       if (args->block_size) options["block_size"] = args->block_size;
       if (!options.empty()) params["options"] = options;
       env.print(env.call("storage.create_filesystem", params), [](const json& r) {
-        const json& plan = r["plan"];
-        std::string what = r["fstype"].get<std::string>() + " on " + r["device"]["path"].get<std::string>() +
+        uint64_t written = 0, zeroed = 0;
+        for (auto& m : r["members"]) {
+          written += m["plan"]["bytes_written"].get<uint64_t>();
+          zeroed += m["plan"]["bytes_zeroed"].get<uint64_t>();
+        }
+        std::string on;
+        for (auto& m : r["members"]) on += (on.empty() ? "" : ", ") + m["device"]["path"].get<std::string>();
+        std::string what = r["fstype"].get<std::string>() + " on " + on +
                            " (LABEL=" + cell(r["label"]) + " UUID=" + cell(r["uuid"]) + ")";
         if (r["dry_run"].get<bool>()) {
-          std::printf("Would create %s: write %s, zero %s\n", what.c_str(), human_size(plan["bytes_written"]).c_str(),
-                      human_size(plan["bytes_zeroed"]).c_str());
-          print_plan(plan);
+          std::printf("Would create %s: write %s, zero %s\n", what.c_str(), human_size(written).c_str(),
+                      human_size(zeroed).c_str());
+          for (auto& m : r["members"]) {
+            if (r["members"].size() > 1) std::printf("%s:\n", m["device"]["path"].get<std::string>().c_str());
+            print_plan(m["plan"]);
+          }
         } else {
-          std::printf("Created %s: wrote %s, zeroed %s\n", what.c_str(), human_size(plan["bytes_written"]).c_str(),
-                      human_size(plan["bytes_zeroed"]).c_str());
+          std::printf("Created %s: wrote %s, zeroed %s\n", what.c_str(), human_size(written).c_str(),
+                      human_size(zeroed).c_str());
         }
       });
     };
