@@ -76,16 +76,27 @@ std::string ratio(const json& v) {
 }
 
 void expect_same_as_cli(const std::string& mnt) {
-  run_tool({"btrfs", "filesystem", "sync", mnt});
-  json pair = ok_json(sandboxed([&] {
-    json j;
-    j["usage"] = bt::fs_usage(mnt);
-    j["df"] = bt::fs_df(mnt);
-    return j.dump();
-  }));
+  auto ours = [&] {
+    return ok_json(sandboxed([&] {
+      json j;
+      j["usage"] = bt::fs_usage(mnt);
+      j["df"] = bt::fs_df(mnt);
+      return j.dump();
+    }));
+  };
+  // A background transaction commit can move the figures between our reading and the CLI's;
+  // compare only a reading taken while the filesystem stood still (ours before == ours after).
+  json pair;
+  CliUsage cli;
+  decltype(cli_df(mnt)) df;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    run_tool({"btrfs", "filesystem", "sync", mnt});
+    pair = ours();
+    cli = cli_usage(mnt);
+    df = cli_df(mnt);
+    if (ours() == pair) break;
+  }
   ASSERT_FALSE(pair.is_null());
-  CliUsage cli = cli_usage(mnt);
-  auto df = cli_df(mnt);
   const json& u = pair["usage"];
 
   EXPECT_EQ(cli.overall["Device size"], s(u["device_size"]));
