@@ -7,13 +7,19 @@ namespace mos::engine {
 
 class Jobs;
 
-// --allow-devices: mutating operations only touch devices matching one of these globs.
+// --allow-devices: operations only touch devices matching one of these globs — the device itself
+// and everything it stacks on (partition → whole disk, md/dm → slaves, loop → a backing file
+// that is itself a block device), so a partition or an array cannot smuggle in a disk the policy
+// leaves out.
 struct Policy {
   std::vector<std::string> allow_devices;  // fnmatch(3) globs; empty = every device
 
   bool allowed(const std::string& device_path) const;
-  // Throws -32001 naming the device and the globs when it is not allowed.
+  // Throws -32001 naming the device (or the lower device it stacks on) and the globs when it is
+  // not allowed.
   void require_allowed(const std::string& device_path) const;
+  // The first device in the stack of device_path that no glob matches ("" when all match).
+  std::string first_refused(const std::string& device_path) const;
   // "a,b" -> {"a","b"}
   static Policy from_globs(const std::string& comma_separated);
 };
