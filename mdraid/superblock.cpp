@@ -175,6 +175,19 @@ std::vector<std::pair<uint64_t, std::string>> md_signature_places(uint64_t size)
   return places;
 }
 
+// Fills sb.bitmap from the device when the superblock announces one. A broken bitmap leaves
+// it empty while has_bitmap stays set: the engine reports that.
+void read_bitmap(const io::Fd& fd, Superblock& sb) {
+  if (!sb.has_bitmap) return;
+  int64_t at = static_cast<int64_t>(sb.superblock_offset) + sb.bitmap_offset_sectors * 512;
+  std::vector<uint8_t> bm(256);
+  if (at < 0 || fd.pread_some(bm.data(), bm.size(), static_cast<uint64_t>(at)) != bm.size()) return;
+  try {
+    sb.bitmap = parse_bitmap(bm);
+  } catch (const Error&) {
+  }
+}
+
 }  // namespace
 
 Superblock build_superblock(const ArraySpec& spec, const Geometry& g,
@@ -199,7 +212,10 @@ std::vector<uint8_t> serialize(const Superblock& sb) {
 }
 
 std::optional<Superblock> read_superblock(const io::Fd& fd, uint64_t device_size) {
-  // Same order as the prober (libblkid): 0.90 at the end first, then 1.2.
+  // Same order as the prober (libblkid): 0.90 at the end first, then 1.2. A magic whose
+  // superblock does not parse does not hide a valid one of the other version; with none
+  // valid, the first error is thrown.
+  std::optional<Error> first_error;
   for (Metadata m : {Metadata::v0_90, Metadata::v1_2}) {
     if (device_size < (m == Metadata::v0_90 ? 2 * disk::kReserved090 : 2 * 4096)) continue;
     uint64_t off = superblock_offset(m, device_size);
@@ -207,20 +223,15 @@ std::optional<Superblock> read_superblock(const io::Fd& fd, uint64_t device_size
     if (fd.pread_some(buf.data(), buf.size(), off) != buf.size()) continue;
     if (load_le32(buf.data()) != disk::kMagic) continue;
     if (m == Metadata::v1_2 && load_le32(buf.data() + 4) != 1) continue;
-    Superblock sb = parse_superblock(m, buf, device_size);
-    if (sb.has_bitmap) {
-      int64_t at = static_cast<int64_t>(sb.superblock_offset) + sb.bitmap_offset_sectors * 512;
-      std::vector<uint8_t> bm(256);
-      if (at >= 0 && fd.pread_some(bm.data(), bm.size(), static_cast<uint64_t>(at)) == bm.size()) {
-        try {
-          sb.bitmap = parse_bitmap(bm);
-        } catch (const Error&) {
-          // A broken bitmap leaves bitmap empty while has_bitmap stays set: the engine reports it.
-        }
-      }
+    try {
+      Superblock sb = parse_superblock(m, buf, device_size);
+      read_bitmap(fd, sb);
+      return sb;
+    } catch (const Error& e) {
+      if (!first_error) first_error = Error(e.code(), e.what(), fd.path());
     }
-    return sb;
   }
+  if (first_error) throw *first_error;
   return std::nullopt;
 }
 
