@@ -301,5 +301,72 @@ TEST(MdExamineStale, RewritingWithTheOtherVersionLeavesOneSignature) {
   }
 }
 
+// "add member": a spare's superblock made from a live member's and written to a larger blank
+// device is read by mdadm as a spare of the same array, checksum correct.
+TEST(MdExamineAdd, SpareFromLiveMemberSuperblock) {
+  MOS_REQUIRE_ROOT();
+  for (Metadata m : {Metadata::v0_90, Metadata::v1_2}) {
+    SCOPED_TRACE(std::string(metadata_text(m)));
+    LoopImage live(48 * MiB, 4096), blank(64 * MiB, 4096);
+    mdraid::ArraySpec spec;
+    spec.metadata = m;
+    spec.uuid = kArrayUuid;
+    spec.name = "mosefi";
+    spec.ctime = kCtime;
+    spec.clean = true;
+    spec.bitmap = true;
+    spec.events = 5;
+    SandboxResult r = run_sandboxed([&] {
+      io::Fd lf = io::Fd::open(live.dev(), O_RDWR | O_EXCL);
+      std::vector<mdraid::MemberSpec> members(1);
+      members[0].size_bytes = io::block_facts(lf).size_bytes;
+      members[0].logical_sector_size = 4096;
+      members[0].role = 0;
+      auto g = mdraid::plan_geometry(spec, members);
+      engine::apply_plan(lf, mdraid::plan_member(spec, g, members, 0));
+      auto sb = mdraid::read_superblock(lf, members[0].size_bytes);
+      if (!sb) return std::string("no superblock on the live member");
+      io::Fd bf = io::Fd::open(blank.dev(), O_RDWR | O_EXCL);
+      mdraid::MemberSpec fresh;
+      fresh.size_bytes = io::block_facts(bf).size_bytes;
+      fresh.device_uuid = mdraid::random_uuid();
+      auto [maj, min] = io::block_devnum(bf);
+      fresh.major = maj, fresh.minor = min;
+      auto spare = mdraid::superblock_for_new_member(*sb, fresh, 2, kCtime + 60);
+      engine::apply_plan(bf, mdraid::plan_superblock(spare, fresh.size_bytes));
+      return std::string("ok");
+    });
+    ASSERT_TRUE(r.ok) << r.text;
+    ASSERT_EQ(r.text, "ok");
+    ToolResult ex = run_tool({"mdadm", "--examine", blank.dev()});
+    ASSERT_TRUE(ex.ok()) << ex.out << ex.err;
+    auto f = colon_fields(ex.out);
+    EXPECT_EQ(f[m == Metadata::v1_2 ? "Array UUID" : "UUID"],
+              "6d6f7362:6f6f742d:72616964:31000042");
+    EXPECT_NE(f["Checksum"].find(" - correct"), std::string::npos) << f["Checksum"];
+    EXPECT_EQ(f["Events"], "5");
+    if (m == Metadata::v1_2) {
+      EXPECT_EQ(f["Device Role"], "spare");
+      EXPECT_EQ(f["Array State"].substr(0, 2), "A.");
+      EXPECT_EQ(f["Data Offset"], "2048 sectors");
+      EXPECT_EQ(leading_number(f["Avail Dev Size"]), 64 * MiB / 512 - 2048);
+    } else {
+      char row[128];
+      std::snprintf(row, sizeof row, "this %5d   %5u    %5u    %5d      spare", 2,
+                    io::block_devnum(io::Fd::open(blank.dev(), O_RDONLY)).first,
+                    io::block_devnum(io::Fd::open(blank.dev(), O_RDONLY)).second, 2);
+      EXPECT_NE(ex.out.find(row), std::string::npos) << row << "\n" << ex.out;
+    }
+    ToolResult x = run_tool({"mdadm", "--examine-bitmap", blank.dev()});
+    ASSERT_TRUE(x.ok()) << x.out << x.err;
+    auto bf = colon_fields(x.out);
+    EXPECT_EQ(bf["UUID"], "6d6f7362:6f6f742d:72616964:31000042");
+    EXPECT_EQ(bf["Bitmap"], "1 bits (chunks), 1 dirty (100.0%)");
+    auto id = blkid_probe(blank.dev());
+    EXPECT_EQ(id["TYPE"], "linux_raid_member");
+    EXPECT_EQ(id["UUID"], "6d6f7362-6f6f-742d-7261-696431000042");
+  }
+}
+
 }  // namespace
 }  // namespace mos::test

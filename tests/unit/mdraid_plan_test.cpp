@@ -187,5 +187,46 @@ TEST(MdPlan, StaleMagicDoesNotHideTheRealSuperblock) {
   }
 }
 
+TEST(MdPlan, NewMemberFromLiveSuperblock) {
+  for (Metadata md : {Metadata::v0_90, Metadata::v1_2}) {
+    SCOPED_TRACE(std::string(metadata_text(md)));
+    TempFile live_file(64 * MiB), new_file(80 * MiB);
+    ArraySpec spec;
+    spec.metadata = md;
+    spec.uuid = random_uuid();
+    spec.bitmap = true;
+    spec.events = 9;
+    auto members = members_of({64 * MiB}, 512);  // degraded: slot 1 missing
+    engine::apply_plan(live_file.fd(), plan_member(spec, plan_geometry(spec, members), members, 0));
+    auto live = read_superblock(live_file.fd(), 64 * MiB);
+    ASSERT_TRUE(live && live->bitmap);
+
+    MemberSpec fresh;
+    fresh.size_bytes = 80 * MiB;
+    fresh.device_uuid = random_uuid();
+    fresh.role = 1;
+    Superblock sb = superblock_for_new_member(*live, fresh, 1, live->utime + 10);
+    engine::apply_plan(new_file.fd(), plan_superblock(sb, 80 * MiB));
+    auto back = read_superblock(new_file.fd(), 80 * MiB);
+    ASSERT_TRUE(back);
+    EXPECT_TRUE(back->checksum_ok);
+    EXPECT_EQ(back->array_uuid, spec.uuid);
+    EXPECT_EQ(back->dev_number, 1u);
+    EXPECT_EQ(back->role, 1);
+    EXPECT_EQ(back->events, 9u);
+    EXPECT_EQ(back->component_sectors, live->component_sectors);
+    EXPECT_EQ(back->superblock_offset, superblock_offset(md, 80 * MiB));
+    ASSERT_TRUE(back->bitmap);
+    EXPECT_EQ(back->bitmap->chunk_bytes, live->bitmap->chunk_bytes);
+    EXPECT_EQ(back->bitmap->uuid, live->bitmap->uuid);
+    // A 0.90 superblock of a 64 MiB member sits at the wrong place on an 80 MiB one.
+    if (md == Metadata::v0_90) {
+      EXPECT_THROW(plan_superblock(*live, 80 * MiB), Error);
+    }
+    // No member is too small for the array's data.
+    EXPECT_THROW(plan_superblock(sb, 32 * MiB), Error);
+  }
+}
+
 }  // namespace
 }  // namespace mos::mdraid
