@@ -76,7 +76,7 @@ TEST(VmBoot, ResolverLoadsStorageModulesIntoTheGuestKernel) {
   spec.scenario = {
       {"steps",
        {{{"op", "load_modules"},
-         {"names", {"md-mod", "raid1", "vfat", "nls_cp437", "nls_iso8859-1", "nls_utf8", "btrfs", "ext4"}}},
+         {"names", {"md-mod", "raid1", "vfat", "nls_cp437", "nls_ascii", "nls_iso8859-1", "nls_utf8", "btrfs", "ext4"}}},
         {{"op", "read_file"}, {"path", "/proc/filesystems"}, {"text", true}},
         {{"op", "read_file"}, {"path", "/proc/mdstat"}, {"text", true}},
         {{"op", "read_file"}, {"path", "/proc/modules"}, {"text", true}},
