@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -177,8 +178,34 @@ void crash_now() {
 
 }  // namespace mos::vmtest
 
-int main() {
+// `/init --echo|--exit N|--sleep MS`: a child for the harness's own test of the exec step
+// (the initramfs holds no other program to run).
+int helper_main(int argc, char** argv) {
+  using mos::vmtest::json;
+  std::string mode = argv[1];
+  if (mode == "--exit" && argc > 2) return std::atoi(argv[2]);
+  if (mode == "--sleep" && argc > 2) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(argv[2])));
+    return 0;
+  }
+  if (mode == "--echo") {
+    json out = {{"argv", json::array()}, {"env", json::object()}};
+    for (int i = 0; i < argc; ++i) out["argv"].push_back(argv[i]);
+    for (char** e = environ; *e; ++e) {
+      std::string kv = *e;
+      out["env"][kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+    }
+    std::printf("%s\n", out.dump().c_str());
+    std::fprintf(stderr, "echo to stderr\n");
+    return 0;
+  }
+  std::fprintf(stderr, "usage: %s --echo ARGS | --exit N | --sleep MS\n", argv[0]);
+  return 2;
+}
+
+int main(int argc, char** argv) {
   using namespace mos::vmtest;
+  if (argc > 1 && ::getpid() != 1) return helper_main(argc, argv);
   mount_api("proc", "/proc", "proc", nullptr);
   mount_api("sysfs", "/sys", "sysfs", nullptr);
   mount_api("devtmpfs", "/dev", "devtmpfs", "mode=0755");

@@ -32,17 +32,28 @@ inline json op_step(const std::string& op, const std::string& path = {}) {
   return s;
 }
 
-// Every step line present and ok; prints the failures and the console tail otherwise.
-inline void expect_all_steps_ok(const VmResult& r, size_t steps) {
+// Steps 0..steps-1 present and ok; prints the failures and the console tail otherwise.
+inline void expect_steps_ok(const VmResult& r, size_t steps) {
   EXPECT_FALSE(r.timed_out) << r.explain();
   for (size_t i = 0; i < steps; ++i) {
     const json* line = r.step(i);
     ASSERT_NE(line, nullptr) << "no result for step " << i << "\n" << r.explain();
     EXPECT_TRUE(line->value("ok", false)) << "step " << i << ": " << line->dump() << "\n" << r.explain();
   }
+}
+
+// Every step ok, then a clean shutdown without errors.
+inline void expect_all_steps_ok(const VmResult& r, size_t steps) {
+  expect_steps_ok(r, steps);
   const json* down = r.event("shutdown");
   ASSERT_NE(down, nullptr) << r.explain();
   EXPECT_TRUE((*down)["errors"].empty()) << down->dump();
+}
+
+// Steps 0..steps-1 ok, then a crash line (no clean shutdown).
+inline void expect_steps_ok_until_crash(const VmResult& r, size_t steps) {
+  expect_steps_ok(r, steps);
+  EXPECT_NE(r.event("crash"), nullptr) << r.explain();
 }
 
 inline void report_wall_time(const std::string& scenario, const VmResult& r) {
