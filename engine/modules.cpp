@@ -6,6 +6,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string_view>
 #include <unordered_map>
@@ -74,7 +75,19 @@ std::string normalize_alias(std::string_view alias) {
   return out;
 }
 
-bool has_glob(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
+// Does an alias pattern of modules.alias match a normalized name? The literal prefix is compared
+// in place ('-' as '_'), so the ~26000 device patterns cost no allocation; fnmatch only when a
+// pattern's literal prefix matches.
+bool alias_matches(std::string_view pattern, const std::string& name) {
+  size_t i = 0;
+  for (; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '*' || c == '?' || c == '[') break;
+    if (i >= name.size() || (c == '-' ? '_' : c) != name[i]) return false;
+  }
+  if (i == pattern.size()) return i == name.size();
+  return ::fnmatch(normalize_alias(pattern).c_str(), name.c_str(), 0) == 0;
+}
 
 bool is_success(const std::string& status) {
   return status == "loaded" || status == "already" || status == "builtin";
@@ -120,6 +133,7 @@ struct ModuleIndex::Impl {
   bool alias_files_read = false;
   std::string alias_text;
   std::string builtin_modinfo;
+  std::vector<std::pair<std::string_view, std::string_view>> aliases;  // (pattern, module), file order
   std::unordered_map<std::string, std::vector<std::string>> alias_memo;
 
   explicit Impl(const std::string& modules_dir) : dir(modules_dir) {
@@ -169,6 +183,16 @@ struct ModuleIndex::Impl {
     alias_files_read = true;
     alias_text = read_optional_file(dir + "/modules.alias");
     builtin_modinfo = read_optional_file(dir + "/modules.builtin.modinfo");
+    // One pass, no copies: "alias PATTERN MODULE" lines as views into alias_text.
+    for_each_line(alias_text, [&](std::string_view line) {
+      if (!line.starts_with("alias ")) return;
+      line.remove_prefix(6);
+      size_t sp = line.find(' ');
+      if (sp == std::string_view::npos || sp == 0) return;
+      std::string_view module = line.substr(sp + 1);
+      module = module.substr(0, module.find_first_of(" \t\r"));
+      if (!module.empty()) aliases.push_back({line.substr(0, sp), module});
+    });
   }
 
   // Modules whose alias matches `name` (normalized), in file order, without repeats.
@@ -176,22 +200,11 @@ struct ModuleIndex::Impl {
     if (auto it = alias_memo.find(name); it != alias_memo.end()) return it->second;
     read_alias_files();
     std::vector<std::string> found;
-    for_each_line(alias_text, [&](std::string_view line) {
-      if (!line.starts_with("alias ")) return;
-      auto words = split_words(line);
-      if (words.size() < 3) return;
-      std::string_view pattern = words[1];
-      // Cheap first-character filter: most aliases are pci:/usb:/acpi: device patterns.
-      char first = pattern[0] == '-' ? '_' : pattern[0];
-      if (!has_glob(pattern.substr(0, 1)) && first != name[0]) return;
-      std::string norm = normalize_alias(pattern);
-      bool match = has_glob(norm) ? ::fnmatch(norm.c_str(), name.c_str(), 0) == 0 : norm == name;
-      if (!match) return;
-      std::string module = normalize_module_name(std::string(words[2]));
-      for (const auto& f : found)
-        if (f == module) return;
-      found.push_back(std::move(module));
-    });
+    for (const auto& [pattern, module_view] : aliases) {
+      if (!alias_matches(pattern, name)) continue;
+      std::string module = normalize_module_name(std::string(module_view));
+      if (std::find(found.begin(), found.end(), module) == found.end()) found.push_back(std::move(module));
+    }
     return alias_memo.emplace(name, std::move(found)).first->second;
   }
 
