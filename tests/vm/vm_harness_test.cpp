@@ -85,5 +85,32 @@ TEST(VmHarness, RpcWaitExecThenCrashAndSecondBoot) {
   EXPECT_TRUE(copy.out == seeded_bytes(31, 3 * MiB + 1)) << "durable.bin differs when read by mtools";
 }
 
+// An unexpected failure stops the script: the error is emitted, the rest is skipped, and the
+// guest still shuts down cleanly (what was mounted is unmounted).
+TEST(VmHarness, UnexpectedFailureAbortsWithCleanShutdown) {
+  MOS_REQUIRE_VM();
+  VmSpec spec;
+  spec.name = "abort";
+  spec.scenario = {{"steps",
+                    {{{"op", "mkdir"}, {"path", "/mnt/a"}},
+                     rpc_step("storage.mount", {{"source", "/dev/vdz"}, {"target", "/mnt/a"}, {"fstype", "ext4"}}),
+                     {{"op", "list_dir"}, {"path", "/"}}}}};
+  VmResult r = run_vm(spec);
+  report_wall_time("abort", r);
+  ASSERT_NE(r.step(1), nullptr) << r.explain();
+  EXPECT_FALSE((*r.step(1))["ok"].get<bool>());
+  EXPECT_EQ((*r.step(1))["error"]["code"], -32002) << r.step(1)->dump();
+  EXPECT_EQ(r.step(2), nullptr) << "a step ran after the failure";
+  const json* aborted = r.event("aborted");
+  ASSERT_NE(aborted, nullptr) << r.explain();
+  EXPECT_EQ((*aborted)["step"], 1);
+  EXPECT_EQ((*aborted)["remaining"], 1);
+  const json* down = r.event("shutdown");
+  ASSERT_NE(down, nullptr) << r.explain();
+  EXPECT_EQ((*down)["reason"], "step 1 failed");
+  EXPECT_EQ(r.exit_status, 0);
+  EXPECT_FALSE(r.timed_out);
+}
+
 }  // namespace
 }  // namespace mos::vmtest
