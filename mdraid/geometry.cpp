@@ -18,6 +18,7 @@
 
 #include "ioctl/error.hpp"
 #include "mdraid/md_structs.hpp"
+#include "mdraid/super_internal.hpp"
 #include "mdraid/superblock.hpp"
 
 namespace mos::mdraid {
@@ -63,6 +64,11 @@ uint32_t bitmap_chunk_bytes(uint64_t component_sectors, uint64_t room_bytes) {
 std::string member_name(size_t i) { return "md member " + std::to_string(i); }
 
 }  // namespace
+
+uint64_t detail::bitmap_space_bytes(Metadata metadata, uint64_t bits) {
+  if (metadata == Metadata::v0_90) return kBitmapRoom090;
+  return round_up((bits + 7) / 8 + kBitmapSuperBytes, 4096);
+}
 
 uint64_t BitmapGeometry::bits() const {
   if (chunk_bytes == 0) return 0;
@@ -126,13 +132,13 @@ Geometry plan_geometry(Metadata metadata, std::span<const uint64_t> sizes,
       if (room <= 1) throw_validation("md members are too small for an internal bitmap");
       b.chunk_bytes = bitmap_chunk_bytes(g.component_sectors, room * kSector);
       b.offset_sectors = 8;  // 4 KiB after the superblock
-      b.space_bytes = round_up((b.bits() + 7) / 8 + kBitmapSuperBytes, 4096);
+      b.space_bytes = detail::bitmap_space_bytes(metadata, b.bits());
       if (8 + b.offset_sectors + b.space_bytes / kSector + 8 > g.data_offset_sectors)
         throw_validation("md internal bitmap and bad-block log do not fit before the data offset");
     } else {
       b.chunk_bytes = bitmap_chunk_bytes(g.component_sectors, kBitmapRoom090);
       b.offset_sectors = 8;  // right after the 4 KiB superblock, inside the reserved 64 KiB
-      b.space_bytes = kBitmapRoom090;
+      b.space_bytes = detail::bitmap_space_bytes(metadata, b.bits());
     }
     g.bitmap = b;
   }

@@ -54,7 +54,8 @@ Superblock parse_super090(std::span<const uint8_t> bytes, uint64_t device_size) 
       bad_superblock(v, "written by a big-endian host; only little-endian 0.90 is supported");
     bad_superblock(v, "no md magic in the last 64 KiB-aligned 64 KiB");
   }
-  if (d.major_version.get() != 0 || d.minor_version.get() < 90)
+  // The kernel takes 0.90 and 0.91 (0.91: mid-reshape).
+  if (d.major_version.get() != 0 || d.minor_version.get() < 90 || d.minor_version.get() > 91)
     bad_superblock(v, "version " + std::to_string(d.major_version.get()) + "." +
                           std::to_string(d.minor_version.get()) + ", expected 0.90");
   uint32_t raid_disks = d.raid_disks.get();

@@ -25,6 +25,10 @@ void check_spec(const ArraySpec& spec, const Geometry& g, std::span<const Member
 // the carry folded back (low 32 + high 32 bits).
 uint32_t folded_word_sum(std::span<const uint8_t> bytes, size_t len, size_t skip);
 
+// Bytes of a bitmap area with this many bits: v1.2 rounds superblock + bits up to 4 KiB
+// (calc_bitmap_size), v0.90 always uses the 60 KiB after its superblock.
+uint64_t bitmap_space_bytes(Metadata metadata, uint64_t bits);
+
 // The fields every new member's superblock shares, from the spec.
 Superblock common_fields(const ArraySpec& spec);
 

@@ -88,6 +88,8 @@ void check_spec(const ArraySpec& spec, const Geometry& g, std::span<const Member
 
 namespace {
 
+constexpr uint32_t kFeatureRecoveryOffset = 2, kFeatureBadBlocks = 8, kFeatureReplacement = 16;
+
 using detail::check_spec;
 using detail::dev_numbers;
 
@@ -175,6 +177,19 @@ std::vector<std::pair<uint64_t, std::string>> md_signature_places(uint64_t size)
   return places;
 }
 
+// Fills sb.bitmap from the device when the superblock announces one. A broken bitmap leaves
+// it empty while has_bitmap stays set: the engine reports that.
+void read_bitmap(const io::Fd& fd, Superblock& sb) {
+  if (!sb.has_bitmap) return;
+  int64_t at = static_cast<int64_t>(sb.superblock_offset) + sb.bitmap_offset_sectors * 512;
+  std::vector<uint8_t> bm(256);
+  if (at < 0 || fd.pread_some(bm.data(), bm.size(), static_cast<uint64_t>(at)) != bm.size()) return;
+  try {
+    sb.bitmap = parse_bitmap(bm);
+  } catch (const Error&) {
+  }
+}
+
 }  // namespace
 
 Superblock build_superblock(const ArraySpec& spec, const Geometry& g,
@@ -199,7 +214,10 @@ std::vector<uint8_t> serialize(const Superblock& sb) {
 }
 
 std::optional<Superblock> read_superblock(const io::Fd& fd, uint64_t device_size) {
-  // Same order as the prober (libblkid): 0.90 at the end first, then 1.2.
+  // Same order as the prober (libblkid): 0.90 at the end first, then 1.2. A magic whose
+  // superblock does not parse does not hide a valid one of the other version; with none
+  // valid, the first error is thrown.
+  std::optional<Error> first_error;
   for (Metadata m : {Metadata::v0_90, Metadata::v1_2}) {
     if (device_size < (m == Metadata::v0_90 ? 2 * disk::kReserved090 : 2 * 4096)) continue;
     uint64_t off = superblock_offset(m, device_size);
@@ -207,47 +225,62 @@ std::optional<Superblock> read_superblock(const io::Fd& fd, uint64_t device_size
     if (fd.pread_some(buf.data(), buf.size(), off) != buf.size()) continue;
     if (load_le32(buf.data()) != disk::kMagic) continue;
     if (m == Metadata::v1_2 && load_le32(buf.data() + 4) != 1) continue;
-    Superblock sb = parse_superblock(m, buf, device_size);
-    if (sb.has_bitmap) {
-      int64_t at = static_cast<int64_t>(sb.superblock_offset) + sb.bitmap_offset_sectors * 512;
-      std::vector<uint8_t> bm(256);
-      if (at >= 0 && fd.pread_some(bm.data(), bm.size(), static_cast<uint64_t>(at)) == bm.size()) {
-        try {
-          sb.bitmap = parse_bitmap(bm);
-        } catch (const Error&) {
-          // A broken bitmap leaves bitmap empty while has_bitmap stays set: the engine reports it.
-        }
-      }
+    try {
+      Superblock sb = parse_superblock(m, buf, device_size);
+      read_bitmap(fd, sb);
+      return sb;
+    } catch (const Error& e) {
+      if (!first_error) first_error = Error(e.code(), e.what(), fd.path());
     }
-    return sb;
   }
+  if (first_error) throw *first_error;
   return std::nullopt;
 }
 
 io::WritePlan plan_member(const ArraySpec& spec, const Geometry& g,
                           std::span<const MemberSpec> members, size_t index) {
-  Superblock sb = build_superblock(spec, g, members, index);
-  const MemberSpec& m = members[index];
+  return plan_superblock(build_superblock(spec, g, members, index), members[index].size_bytes);
+}
+
+io::WritePlan plan_superblock(const Superblock& sb, uint64_t device_size) {
+  const std::string version(metadata_text(sb.metadata));
+  if (sb.superblock_offset != superblock_offset(sb.metadata, device_size))
+    throw_validation("md " + version + " superblock belongs at byte " +
+                     std::to_string(superblock_offset(sb.metadata, device_size)) +
+                     " on a device of " + std::to_string(device_size) + " bytes, not at " +
+                     std::to_string(sb.superblock_offset));
+  if ((sb.data_offset_sectors + sb.component_sectors) * 512 > device_size)
+    throw_validation("md member of " + std::to_string(device_size) +
+                     " bytes is too small for the array's data area");
+  if (sb.has_bitmap && !sb.bitmap)
+    throw_validation("md superblock announces a bitmap whose superblock was not read");
   io::WritePlan plan;
   plan.name = "mdraid";
   auto& clear = plan.step("clear-stale-md");
-  for (auto& [off, what] : md_signature_places(m.size_bytes))
+  for (auto& [off, what] : md_signature_places(device_size))
     if (off != sb.superblock_offset) clear.zeroes.push_back({off, 4096, "stale " + what});
   auto& write = plan.step("superblock");
   std::vector<uint8_t> bytes = serialize(sb);
   bytes.resize(4096, 0);  // a whole 4 KiB block: sector-size independent, the rest of it is ours
-  write.writes.push_back({sb.superblock_offset, std::move(bytes),
-                          "md " + std::string(metadata_text(spec.metadata)) + " superblock"});
-  if (g.bitmap) {
-    uint64_t at = sb.superblock_offset + static_cast<uint64_t>(g.bitmap->offset_sectors) * 512;
+  write.writes.push_back({sb.superblock_offset, std::move(bytes), "md " + version + " superblock"});
+  if (sb.has_bitmap) {
+    BitmapGeometry bg;
+    bg.offset_sectors = sb.bitmap_offset_sectors;
+    bg.chunk_bytes = sb.bitmap->chunk_bytes;
+    bg.sync_size_sectors = sb.bitmap->sync_size_sectors;
+    bg.daemon_sleep = sb.bitmap->daemon_sleep;
+    bg.space_bytes = detail::bitmap_space_bytes(sb.metadata, bg.bits());
+    int64_t at = static_cast<int64_t>(sb.superblock_offset) + bg.offset_sectors * 512;
+    if (at < 0 || static_cast<uint64_t>(at) + bg.space_bytes > device_size)
+      throw_validation("md bitmap would lie outside the device");
     write.writes.push_back(
-        {at, bitmap_area(*g.bitmap, *sb.bitmap), "md internal bitmap (all dirty)"});
+        {static_cast<uint64_t>(at), bitmap_area(bg, *sb.bitmap), "md internal bitmap (all dirty)"});
   }
-  if (spec.metadata == Metadata::v1_2 && g.bblog_size_sectors) {
+  if (sb.metadata == Metadata::v1_2 && sb.bblog_size && sb.bblog_offset > 0) {
     // An empty bad-block log: entries are all-ones terminated (the feature bit stays clear).
-    uint64_t at = sb.superblock_offset + g.bblog_offset_sectors * 512;
+    uint64_t at = sb.superblock_offset + static_cast<uint64_t>(sb.bblog_offset) * 512;
     write.writes.push_back(
-        {at, std::vector<uint8_t>(g.bblog_size_sectors * 512u, 0xff), "md bad-block log"});
+        {at, std::vector<uint8_t>(size_t{sb.bblog_size} * 512, 0xff), "md bad-block log"});
   }
   return plan;
 }
@@ -288,6 +321,8 @@ Superblock superblock_for_new_member(const Superblock& live, const MemberSpec& m
     sb.device_uuid = member.device_uuid;
     sb.recovery_offset = 0;
     sb.devflags = 0;
+    // A fresh disk: no bad blocks, not mid-recovery, not a replacement (the kernel sets those).
+    sb.feature_map &= ~(kFeatureRecoveryOffset | kFeatureBadBlocks | kFeatureReplacement);
   } else {
     if (dev_number >= static_cast<uint32_t>(disk::kDisks090))
       throw_validation("md 0.90 dev number " + std::to_string(dev_number) + " exceeds 26");

@@ -191,6 +191,12 @@ uint32_t checksum_1(std::span<const uint8_t> sb);
 io::WritePlan plan_member(const ArraySpec& spec, const Geometry& geometry,
                           std::span<const MemberSpec> members, size_t index);
 
+// Writes an existing superblock (e.g. from superblock_for_new_member or bump_events) to a
+// member of device_size bytes, like plan_member: stale md places cleared, then the superblock,
+// its bitmap (all dirty: a new member is rebuilt in full) and an empty bad-block log.
+// sb.bitmap must be filled when sb.has_bitmap (read_superblock does that).
+io::WritePlan plan_superblock(const Superblock& sb, uint64_t device_size_bytes);
+
 // Updates for assemble/add/fail: a copy of sb with events+1 and utime; and the superblock of
 // a new member (spare or replacement for `role`) built from a live member's superblock.
 Superblock bump_events(const Superblock& sb, uint64_t utime);

@@ -427,6 +427,14 @@ TEST(MdSuperblock, GarbageNeverCrashes) {
     if (n >= 224 && iter % 3 == 0) store_le32(b.data() + 220, static_cast<uint32_t>(rng() % 400));
     if (n >= 152 && iter % 2) store_le64(b.data() + 144, 8);
     uint64_t dev = (rng() % 4 == 0) ? rng() % (1 << 20) : GiB;
+    if (n >= 4 && iter % 5 == 0) {
+      store_le32(b.data(), 0x6d746962);  // "bitm": the bitmap superblock parser too
+      try {
+        parse_bitmap(b);
+      } catch (const Error&) {
+      }
+      continue;
+    }
     for (Metadata m : {Metadata::v0_90, Metadata::v1_2}) {
       try {
         Superblock sb = parse_superblock(m, b, dev);
