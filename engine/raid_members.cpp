@@ -109,9 +109,8 @@ RaidAddResult raid_add_member(const RaidAddRequest& req, const Context& ctx) {
   spec.major = dev.major;
   spec.minor = dev.minor;
   mdraid::Superblock sb = mdraid::superblock_for_new_member(live, spec, free_dev_number(md, live.metadata), raid::now_seconds());
-  io::WritePlan plan{"md-member", {old_signature_wipe(facts.size_bytes)}};
-  plan.step("md-superblock").writes.push_back(
-      {mdraid::superblock_offset(live.metadata, facts.size_bytes), mdraid::serialize(sb), "md superblock (new member)"});
+  io::WritePlan plan = mdraid::plan_superblock(sb, facts.size_bytes);  // with the bitmap when the array has one
+  plan.steps.insert(plan.steps.begin(), old_signature_wipe(facts.size_bytes));
 
   RaidAddResult result;
   result.dry_run = req.dry_run;
