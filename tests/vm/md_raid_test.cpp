@@ -2,9 +2,9 @@
 // no mdadm in the guest). Two GPT disks, each with an MOSEFI partition (metadata 0.90 -> FAT32,
 // kernel vfat) and an MOSBOOT partition (metadata 1.2 -> ext4). Boots on the same images:
 // (1) create + mkfs + mount + write/read, (2) reboot: assemble, data intact, stop/assemble again,
-// remove a member, (3) one disk gone: degraded assemble, data intact, (4) a blank disk in its
-// place: partitioned like the survivor, members added, rebuilt as jobs; (5) all of it again on
-// 4096-byte-sector disks.
+// remove a member; both disks again: the removed member is left out and reported, (3) one disk
+// gone: degraded assemble, data intact, (4) a blank disk in its place: partitioned like the
+// survivor, members added, rebuilt as jobs; (5) all of it again on 4096-byte-sector disks.
 // After boots 1 and 4 the host judges the images: mdadm --examine per member, fsck.fat -n and
 // mtools on the FAT32 (data at 0 of the 0.90 member), e2fsck -fn + debugfs on the ext4 (at the
 // 1.2 data offset), and the members' data regions compared byte for byte; after boot 2 the
@@ -291,6 +291,28 @@ void mirror_scenario(const std::string& name, const Layout& l, bool full_lifecyc
   Member boot_b = judge_member(b, l.boot_start, l.boot_size, false, tmp);
   EXPECT_EQ(boot_a.ex["Array State"].substr(0, 2), "A.") << "the survivor records the removed member";
   EXPECT_GT(leading_number(boot_a.ex["Events"]), leading_number(boot_b.ex["Events"]));
+  if (::testing::Test::HasFailure()) return;
+
+  // Both disks again: b's removed mosboot member is left out and reported, never merged; the
+  // MOSEFI mirror assembles whole.
+  json s2b = json::array();
+  s2b.push_back(rpc_step("storage.assemble_raid"));
+  s2b.push_back(rpc_step("storage.list_raids"));
+  VmResult r2b = boot(name + "_left_out", {da, db}, s2b);
+  json again = result_of(r2b, s2b, "storage.assemble_raid");
+  ASSERT_EQ(again["arrays"].size(), 2u) << again.dump();
+  for (const auto& arr : again["arrays"]) {
+    if (arr["name"] == "MOSEFI") {
+      EXPECT_EQ(arr["outcome"], "started") << arr.dump();
+      continue;
+    }
+    EXPECT_EQ(arr["outcome"], "started_degraded") << arr.dump();
+    EXPECT_EQ(arr["members"], json::array({"/dev/vda2"})) << arr.dump();
+    ASSERT_EQ(arr["left_out"].size(), 1u) << arr.dump();
+    EXPECT_EQ(arr["left_out"][0]["device"], "/dev/vdb2") << arr.dump();
+    std::printf("[ md left out ] %s: %s\n", arr["left_out"][0]["device"].get<std::string>().c_str(),
+                arr["left_out"][0]["reason"].get<std::string>().c_str());
+  }
   if (::testing::Test::HasFailure()) return;
 
   // (3) disk b gone: degraded assembly, data intact, a new file written degraded.
