@@ -93,7 +93,7 @@ RaidAddResult raid_add_member(const RaidAddRequest& req, const Context& ctx) {
   raid::require_md_allowed(block, ctx);
   if (!raid::array_running(block)) throw_validation("/dev/" + block + " is not running; assemble it first", "/dev/" + block);
   const std::string path = raid::member_path(req.device, ctx);
-  Device dev = require_unused(path, req.force);
+  Device dev = raid::require_unused_member(path, req.force);
   const mdraid::Superblock live = live_superblock(block);
 
   OpenedMembers opened = open_members_locked({dev}, req.dry_run);
@@ -129,7 +129,7 @@ RaidAddResult raid_add_member(const RaidAddRequest& req, const Context& ctx) {
     result.job = ctx.jobs->start("raid_rebuild", "/dev/" + block,
                                  [block, member](JobHandle& h) { return follow_rebuild(block, member, h); });
   }
-  result.member->device = find_device(path);
+  result.member->device = find_device(path, DiscoverOptions{false});
   result.array = raid::read_array(block);
   return result;
 }
