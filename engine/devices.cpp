@@ -154,7 +154,15 @@ std::vector<Device> discover_devices(const DiscoverOptions& opts) {
     if (it != mounts.end()) d.mountpoints = it->second;
     out.push_back(std::move(d));
   }
-  if (opts.probe_content) fill_content(out);
+  if (opts.probe_content && !opts.probe_only) fill_content(out);
+  if (opts.probe_content && opts.probe_only) {
+    std::vector<Device> chosen;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < out.size(); ++i)
+      if (opts.probe_only(out[i])) chosen.push_back(out[i]), where.push_back(i);
+    fill_content(chosen);
+    for (size_t k = 0; k < where.size(); ++k) out[where[k]] = std::move(chosen[k]);
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 // prober and GPT reader, never from blkid or udev.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,7 +37,12 @@ struct Device {
 void to_json(json& j, const Device& d);
 
 struct DiscoverOptions {
+  DiscoverOptions(bool probe = true, std::function<bool(const Device&)> only = {})
+      : probe_content(probe), probe_only(std::move(only)) {}
   bool probe_content = true;  // read signatures and partition tables (small reads)
+  // When set, only devices it accepts are read (the rest keep null content facts): scans on
+  // behalf of a policy never open a device the policy leaves out.
+  std::function<bool(const Device&)> probe_only;
 };
 
 std::vector<Device> discover_devices(const DiscoverOptions& opts = {});

@@ -76,7 +76,8 @@ std::vector<Device> candidate_devices(const RaidAssembleRequest& req, const Cont
     for (const auto& given : req.devices) out.push_back(find_device(raid::member_path(given, ctx), DiscoverOptions{false}));
     return out;
   }
-  for (auto& d : discover_devices())
+  DiscoverOptions only_allowed{true, [&](const Device& dev) { return ctx.policy.allowed(dev.path); }};
+  for (auto& d : discover_devices(only_allowed))
     if (ctx.policy.allowed(d.path) && d.kind != "md" && !d.pttype && d.fstype == "linux_raid_member")
       out.push_back(std::move(d));
   return out;

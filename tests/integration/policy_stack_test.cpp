@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/context.hpp"
+#include "engine/devices.hpp"
 #include "engine/partition.hpp"
 #include "ioctl/error.hpp"
 #include "ioctl/loop.hpp"
@@ -60,6 +61,23 @@ TEST(PolicyStack, LoopOverABlockDeviceNeedsThatDeviceAllowed) {
   // A loop over a regular file stacks on no device: the file's own disk is not judged.
   EXPECT_TRUE(engine::Policy::from_globs(lower.dev()).allowed(lower.dev()));
   upper.detach();
+}
+
+// Scans made for a policy (btrfs member registration, md assembly) read only allowed devices.
+TEST(PolicyStack, DiscoveryReadsOnlyTheDevicesItIsAllowedTo) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(16 * MiB);
+  ASSERT_TRUE(run_tool({"mkswap", img.dev()}).ok());
+  auto fstype_of = [&](const engine::DiscoverOptions& o) -> std::optional<std::string> {
+    for (const auto& d : engine::discover_devices(o))
+      if (d.path == img.dev()) return d.fstype;
+    ADD_FAILURE() << img.dev() << " not discovered";
+    return std::nullopt;
+  };
+  auto policy = engine::Policy::from_globs(img.dev());
+  EXPECT_EQ(fstype_of({true, [&](const engine::Device& d) { return policy.allowed(d.path); }}), "swap");
+  EXPECT_EQ(fstype_of({true, [&](const engine::Device& d) { return d.path != img.dev(); }}), std::nullopt);
+  EXPECT_EQ(fstype_of({}), "swap");
 }
 
 TEST(PolicyStack, PathOutsideTheGlobsIsRefusedByName) {
