@@ -1,0 +1,112 @@
+// mos_sysvol's run: configuration, modules, then existing storage or a first boot, and the report.
+#include "engine/sysvol_run.hpp"
+
+#include "engine/devices.hpp"
+#include "engine/sysvol_disks.hpp"
+#include "engine/sysvol_steps.hpp"
+#include "ioctl/error.hpp"
+
+namespace mos::engine::sysvol {
+namespace {
+
+void load_needed_modules(const RunOptions& opts, Reporter& rep) {
+  if (!opts.load_modules) {
+    rep.skip("kernel modules", "--no-modules");
+    return;
+  }
+  // The module resolver (modules.dep/softdep/alias, finit_module) arrives with the VM harness.
+  rep.warn("kernel module loading is not in this build: btrfs, ext4 and vfat must already be available");
+}
+
+// Disks carrying only our own half-made layout, among the eligible ones.
+std::vector<Device> half_made_disks(const std::vector<Device>& all, const Policy& policy, Reporter& rep) {
+  std::vector<Device> out;
+  for (const auto& d : all) {
+    if (!eligible_kind(d, policy)) continue;
+    if (auto why = half_made_reason(d, all)) continue;
+    rep.warn(d.path + " carries an unfinished MOS layout (an interrupted first boot): starting it again");
+    out.push_back(d);
+  }
+  return out;
+}
+
+void first_boot(const std::vector<Device>& all, const Config& cfg, const RunOptions& opts, Reporter& rep) {
+  Report& report = rep.report();
+  std::vector<Device> disks = half_made_disks(all, opts.policy, rep);
+  bool resume = !disks.empty();
+  if (resume) {
+    report.mode = "resume";
+    if (disks.size() > 2) disks.resize(2);
+  } else {
+    Selection sel = select_disks(gather_disk_facts(all, opts.policy), cfg);
+    for (const auto& r : sel.refused) rep.skip(r.path, r.reason);
+    for (const auto& r : sel.unused) rep.skip(r.path, r.reason);
+    disks = sel.chosen;
+    report.mode = "fresh";
+  }
+  if (disks.empty()) {
+    rep.error("no MOS storage found and no blank disk to provision (see skipped)");
+    return;
+  }
+  report.plan = plan_json(disks, cfg);
+  for (const auto& p : report.plan) {
+    std::string line = "plan for " + p["disk"].get<std::string>() + ":";
+    for (const auto& part : p["partitions"]) {
+      line += " " + part["name"].get<std::string>() + "=";
+      line += part["size_bytes"].is_null() ? std::string("rest") : std::to_string(part["size_bytes"].get<uint64_t>() >> 20) + "MiB";
+      if (!part["fstype"].is_null()) line += "/" + part["fstype"].get<std::string>();
+    }
+    rep.info(line);
+  }
+  if (opts.dry_run) {
+    rep.skip("first-boot provisioning of " + disks.front().path + (disks.size() == 2 ? " and " + disks[1].path : ""), "dry run");
+    return;
+  }
+  provision(disks, resume, cfg, opts, rep);
+  Found found = find_mos_storage(discover_devices(), opts.policy);
+  bring_up(found, cfg, opts, rep);
+}
+
+}  // namespace
+
+void to_json(json& j, const Report& r) {
+  json skipped = json::array();
+  for (const auto& s : r.skipped) skipped.push_back({{"what", s.what}, {"why", s.why}});
+  j = {{"mode", r.mode},         {"found", r.found},       {"plan", r.plan},
+       {"done", r.done},         {"skipped", skipped},     {"warnings", r.warnings},
+       {"errors", r.errors},     {"degraded", r.degraded}, {"ready", r.ready},
+       {"dry_run", r.dry_run}};
+}
+
+Report run(const RunOptions& opts, const LogFn& log) {
+  Report report;
+  report.dry_run = opts.dry_run;
+  Reporter rep(report, log);
+  try {
+    Config cfg = load_config(opts.config_path, opts.cmdline_path);
+    for (const auto& w : cfg.warnings) rep.warn(w);
+    for (const auto& s : cfg.sources) rep.info("configuration: " + s);
+    load_needed_modules(opts, rep);
+    std::vector<Device> all = discover_devices();
+    Found found = find_mos_storage(all, opts.policy);
+    report.found = found_json(found);
+    if (!found.data.empty() || !found.md_members.empty()) {
+      report.mode = "existing";
+      rep.info("existing MOS storage found (" + std::to_string(report.found.size()) + " devices)");
+      bring_up(found, cfg, opts, rep);
+    } else {
+      first_boot(all, cfg, opts, rep);
+    }
+  } catch (const Error& e) {
+    rep.error(e.what());
+  } catch (const std::exception& e) {
+    rep.error(std::string("internal error: ") + e.what());
+  }
+  if (!report.errors.empty()) report.ready = false;
+  if (opts.dry_run) report.ready = false;
+  if (report.ready) rep.info(report.degraded ? "storage READY (DEGRADED)" : "storage ready");
+  else if (!opts.dry_run) rep.error("storage NOT ready");
+  return report;
+}
+
+}  // namespace mos::engine::sysvol
