@@ -131,7 +131,7 @@ TEST_P(SysvolCrash, NextBootFinishesTheJob) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Points, SysvolCrash,
-                         ::testing::Values("gpt:after-backup", "sysvol:after-gpt", "sysvol:after-efi-fs",
+                         ::testing::Values("gpt:after-backup", "gpt:after-primary", "sysvol:after-gpt", "sysvol:after-efi-fs",
                                            "sysvol:after-boot-fs", "sysvol:after-swap-fs", "sysvol:after-data-fs",
                                            "sysvol:after-subvolumes", "sysvol:after-mounts", "sysvol:after-swapon"),
                          [](const auto& info) {
