@@ -123,7 +123,8 @@ Report run(const RunOptions& opts, const LogFn& log) {
     std::vector<Device> all = discover_devices();
     Found found = find_mos_storage(all, opts.policy);
     report.found = found_json(found);
-    if (!found.data.empty() || !found.md_members.empty()) {
+    // MOSDATA is written last: without it, md members are at most a half-made first boot.
+    if (!found.data.empty()) {
       report.mode = "existing";
       rep.info("existing MOS storage found (" + std::to_string(report.found.size()) + " devices)");
       if (!found.md_members.empty()) {

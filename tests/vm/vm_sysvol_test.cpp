@@ -41,6 +41,14 @@ VmSpec sysvol_spec(const std::string& name, std::vector<VmDisk> disks, json step
   return spec;
 }
 
+// "sysvol:after-gpt" -> "sysvol_after_gpt" (gtest names allow only [A-Za-z0-9_]).
+std::string point_test_name(const ::testing::TestParamInfo<const char*>& info) {
+  std::string s = info.param;
+  for (auto& c : s)
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  return s;
+}
+
 const json& report_of(const VmResult& r, size_t step) {
   static const json null_json;
   const json* s = r.step(step);
@@ -327,16 +335,43 @@ TEST_P(VmSysvolCrash, NextBootEndsInTheSameLayout) {
   judge_mos_image(img, 512, 1 * GiB, 0, point == "sysvol:after-mounts" || point == "sysvol:after-swapon");
 }
 
+// The same on two disks at the md steps: the next boot finishes both disks, RAID1 and all.
+class VmSysvolDualCrash : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(VmSysvolDualCrash, NextBootFinishesBothDisks) {
+  MOS_REQUIRE_VM();
+  test::TempDir dir;
+  const std::string a = dir / "a.img", b = dir / "b.img";
+  json crash_steps = {{{"op", "exec"},
+                       {"argv", {"/bin/mos_sysvol", "--allow-devices", "/dev/vd*"}},
+                       {"env", {{"MOS_VOLMGR_CRASH_POINT", GetParam()}}},
+                       {"expect_exit", 1},
+                       {"timeout_ms", 240000}},
+                      {{"op", "crash"}}};
+  VmResult crashed = run_vm(sysvol_spec("sysvol_dual_crash", {{a, 8 * GiB, 512}, {b, 8 * GiB, 512}}, crash_steps));
+  expect_steps_ok_until_crash(crashed, 1);
+  json steps = {sysvol_step(), mounts_step(), {{"op", "read_file"}, {"path", "/proc/mdstat"}, {"text", true}}};
+  VmResult good = run_vm(sysvol_spec("sysvol_dual_after_crash", {{a, 8 * GiB, 512}, {b, 8 * GiB, 512}}, steps));
+  expect_all_steps_ok(good, steps.size());
+  const json& rep = report_of(good, 0);
+  EXPECT_EQ(rep.value("ready", false), true) << rep.dump(2);
+  EXPECT_EQ(rep.value("degraded", true), false) << rep.dump(2);
+  expect_guest_mounts(good, 1);
+  ASSERT_NE(good.step(2), nullptr);
+  EXPECT_NE(good.step(2)->value("text", "").find("md_mosboot : active raid1"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Points, VmSysvolDualCrash,
+                         ::testing::Values("sysvol:after-gpt", "sysvol:after-efi-raid", "sysvol:after-boot-fs",
+                                           "sysvol:after-data-fs"),
+                         point_test_name);
+
 INSTANTIATE_TEST_SUITE_P(Points, VmSysvolCrash,
                          ::testing::Values("gpt:after-backup", "gpt:after-primary", "sysvol:after-gpt",
                                            "sysvol:after-efi-fs", "sysvol:after-boot-fs", "sysvol:after-swap-fs",
                                            "sysvol:after-data-fs", "sysvol:after-subvolumes", "sysvol:after-mounts",
                                            "sysvol:after-swapon"),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           for (auto& c : s) if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-                           return s;
-                         });
+                         point_test_name);
 
 }  // namespace
 }  // namespace mos::vmtest
