@@ -1,17 +1,61 @@
-// mos_sysvol: boot-time oneshot. Provisioning arrives with its own issue; until then this
-// static binary states its role so the initramfs wiring can be tested.
+// mos_sysvol: boot-time oneshot (static). Options and output only; the job is
+// engine::sysvol::run. Exit 0 only when storage is ready (degraded included).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
 #include <cstdio>
-#include <cstring>
+#include <string>
+
+#include "engine/sysvol_run.hpp"
+
+namespace {
+
+// One write per line so the kernel keeps each as one record with its level.
+void to_kmsg(int fd, int level, const std::string& line) {
+  std::string rec = "<" + std::to_string(level) + ">mos_sysvol: " + line + "\n";
+  (void)!::write(fd, rec.data(), rec.size());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
-    std::puts("usage: mos_sysvol [--help]");
+  using namespace mos::engine::sysvol;
+  RunOptions opts;
+  std::string allow, log_mode = "auto";
+  bool json_out = false, no_modules = false;
+  CLI::App app{"mos_sysvol: boot-time storage provisioning for MOS nodes (first boot: partition and format blank "
+               "disks; later boots: assemble and mount MOS storage)"};
+  app.add_option("--config", opts.config_path, "configuration file")->capture_default_str();
+  app.add_option("--cmdline", opts.cmdline_path, "kernel command line (mossize=N, mosswap=N)")->capture_default_str();
+  app.add_option("--allow-devices", allow, "comma-separated globs: the only devices read or written, e.g. '/dev/vd*'");
+  app.add_option("--root", opts.root, "prefix for every mount point and [[dirs]] path (tests)");
+  app.add_option("--modules-dir", opts.modules_dir, "kernel modules directory (default /lib/modules/$(uname -r))");
+  app.add_flag("--no-modules", no_modules, "load no kernel modules");
+  app.add_flag("--json", json_out, "print the report as JSON on stdout (human lines go to stderr)");
+  app.add_flag("--dry-run", opts.dry_run, "print the plan, write and mount nothing");
+  app.add_option("--log", log_mode, "console | kmsg | auto (kmsg when started by PID 1 without a terminal)")
+      ->check(CLI::IsMember({"auto", "console", "kmsg"}))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (!allow.empty()) opts.policy = mos::engine::Policy::from_globs(allow);
+  opts.load_modules = !no_modules;
+  if (!opts.root.empty() && opts.root.back() == '/') opts.root.pop_back();
+
+  bool kmsg = log_mode == "kmsg" || (log_mode == "auto" && !::isatty(STDOUT_FILENO) && ::getppid() == 1);
+  int kmsg_fd = kmsg ? ::open("/dev/kmsg", O_WRONLY | O_CLOEXEC) : -1;
+  FILE* human = json_out ? stderr : stdout;
+  LogFn log = [&](int level, const std::string& line) {
+    if (kmsg_fd >= 0) to_kmsg(kmsg_fd, level, line);
+    std::fprintf(human, "mos_sysvol: %s\n", line.c_str());
+    std::fflush(human);
+  };
+
+  Report r = run(opts, log);
+  if (json_out) {
+    mos::engine::json j = r;
+    std::printf("%s\n", j.dump(2).c_str());
   }
-  std::puts(
-      "mos_sysvol: boot-time storage provisioning for MOS nodes (planned).\n"
-      "  first boot: partition empty disks (GPT), create FAT32/ext4/swap/btrfs natively,\n"
-      "              RAID1 on dual-disk nodes, create subvolumes and mount them;\n"
-      "  later boots: assemble and mount what carries the MOS labels.\n"
-      "Not implemented yet: this build only reports its role.");
-  return 0;
+  if (opts.dry_run) return r.errors.empty() ? 0 : 1;
+  return r.ready ? 0 : 1;
 }

@@ -1,0 +1,168 @@
+// mos_sysvol first and second boot on one loop disk (512- and 4096-byte sectors), judged by
+// sgdisk, fsck.fat, e2fsck, btrfs check, blkid, swapon and the kernel's mounts; and a crash at
+// every named crash point followed by a good boot.
+#include <gtest/gtest.h>
+
+#include "tests/integration/sysvol_support.hpp"
+
+namespace mos::test {
+namespace {
+
+constexpr uint64_t GiB = 1ull << 30;
+const char* kSubvols[] = {"system", "etc", "modules", "vm-meta", "mos-bin"};
+
+std::string part(const LoopImage& img, int n) { return img.dev() + "p" + std::to_string(n); }
+
+// Every oracle on the five partitions of a provisioned disk (nothing mounted, swap off).
+void expect_mos_layout_valid(const LoopImage& img, uint32_t sector) {
+  auto v = sgdisk_verify(img.dev());
+  EXPECT_TRUE(v.clean) << v.output;
+  auto t = sfdisk_json(img.dev());
+  ASSERT_EQ(t["partitions"].size(), 5u) << t.dump();
+  const char* names[] = {"mosbios", "mosefi", "mosboot", "mosswap", "mosdata"};
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(t["partitions"][i]["name"], names[i]);
+  EXPECT_EQ(t["partitions"][1]["size"].get<uint64_t>() * sector, (sector == 4096 ? 260 : 100) << 20);
+
+  auto fat = run_tool({"fsck.fat", "-n", part(img, 2)});
+  EXPECT_TRUE(fat.ok()) << fat.out << fat.err;
+  auto ext = run_tool({"e2fsck", "-fn", part(img, 3)});
+  EXPECT_TRUE(ext.ok()) << ext.out << ext.err;
+  auto swap = blkid_probe(part(img, 4));
+  EXPECT_EQ(swap["TYPE"], "swap");
+  EXPECT_EQ(swap["LABEL"], "MOSSWAP");
+  EXPECT_EQ(blkid_probe(part(img, 2))["LABEL"], "MOSEFI");
+  EXPECT_EQ(blkid_probe(part(img, 3))["LABEL"], "MOSBOOT");
+  EXPECT_EQ(blkid_probe(part(img, 5))["LABEL"], "MOSDATA");
+  ToolResult bc;
+  for (int i = 0; i < 20; ++i) {  // the namespace's mounts go away asynchronously
+    bc = run_tool({"btrfs", "check", "--readonly", part(img, 5)});
+    if (bc.ok() || bc.err.find("mounted") == std::string::npos) break;
+    usleep(100 * 1000);
+  }
+  EXPECT_TRUE(bc.ok()) << bc.out << bc.err;
+}
+
+void expect_mounted(const SysvolEnv& env, const SysvolRun& r) {
+  for (const char* s : kSubvols)
+    EXPECT_TRUE(mounted_in(r.mountinfo, env.root() + "/var/cache/" + s, "btrfs")) << s << "\n" << r.mountinfo;
+  EXPECT_TRUE(mounted_in(r.mountinfo, env.root() + "/boot", "ext4")) << r.mountinfo;
+}
+
+class SysvolBoot : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(SysvolBoot, FirstBootThenSecondBootChangesNoTable) {
+  MOS_REQUIRE_ROOT();
+  const uint32_t ss = GetParam();
+  LoopImage img(8 * GiB, ss);
+  SwapGuard swap(part(img, 4));
+  SysvolEnv env("[[dirs]]\npath = \"/var/cache/system/work\"\n");
+  const std::string allow = allow_list({&img});
+
+  auto first = env.run(allow);
+  ASSERT_EQ(first.exit_code, 0) << first.log;
+  EXPECT_EQ(first.report["mode"], "fresh");
+  EXPECT_EQ(first.report["ready"], true);
+  EXPECT_EQ(first.report["degraded"], false);
+  expect_mounted(env, first);
+  EXPECT_TRUE(std::filesystem::is_directory(env.root() + "/var/cache/system/work") ||
+              first.log.find("directory " + env.root() + "/var/cache/system/work") != std::string::npos)
+      << first.log;
+  EXPECT_TRUE(swap_active(part(img, 4))) << "swapon by mos_sysvol";
+  ASSERT_EQ(::swapoff(part(img, 4).c_str()), 0) << "swapoff of the area mos_sysvol activated";
+  expect_mos_layout_valid(img, ss);
+
+  // Second boot: existing storage; the partition tables (first and last MiB) stay byte-identical.
+  auto head = run_sh("dd if=" + img.dev() + " bs=1M count=1 status=none | sha256sum").out;
+  auto tail = run_sh("dd if=" + img.dev() + " bs=1M skip=" + std::to_string(img.size() / (1 << 20) - 1) +
+                     " status=none | sha256sum").out;
+  auto second = env.run(allow);
+  ASSERT_EQ(second.exit_code, 0) << second.log;
+  EXPECT_EQ(second.report["mode"], "existing");
+  EXPECT_EQ(second.report["ready"], true);
+  for (const auto& d : second.report["done"]) {
+    std::string s = d.get<std::string>();
+    EXPECT_EQ(s.find("wrote GPT"), std::string::npos) << s;
+    EXPECT_EQ(s.find("created"), std::string::npos) << s;
+  }
+  expect_mounted(env, second);
+  EXPECT_TRUE(swap_active(part(img, 4)));
+  ASSERT_EQ(::swapoff(part(img, 4).c_str()), 0);
+  EXPECT_EQ(run_sh("dd if=" + img.dev() + " bs=1M count=1 status=none | sha256sum").out, head);
+  EXPECT_EQ(run_sh("dd if=" + img.dev() + " bs=1M skip=" + std::to_string(img.size() / (1 << 20) - 1) +
+                   " status=none | sha256sum").out,
+            tail);
+  expect_mos_layout_valid(img, ss);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sectors, SysvolBoot, ::testing::Values(512u, 4096u));
+
+TEST(SysvolBoot, CmdlineSizesWinOverTheFile) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(16 * GiB);
+  SwapGuard swap(part(img, 4));
+  SysvolEnv env("[storage]\nswap_size_gb = 1\ndata_size_gb = 3\n", "ro mosswap=2 mossize=5");
+  auto r = env.run(allow_list({&img}));
+  ASSERT_EQ(r.exit_code, 0) << r.log;
+  auto t = sfdisk_json(img.dev());
+  ASSERT_EQ(t["partitions"].size(), 5u);
+  EXPECT_EQ(t["partitions"][3]["size"].get<uint64_t>() * 512, 2 * GiB);
+  EXPECT_EQ(t["partitions"][4]["size"].get<uint64_t>() * 512, 5 * GiB);
+}
+
+// Our partition names are not enough: a disk whose mosdata partition holds someone else's
+// filesystem is not "our half-made layout" and must not be rewritten.
+TEST(SysvolBoot, OurTableWithForeignDataIsNotOurs) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(8 * GiB);
+  SwapGuard swap(part(img, 4));
+  SysvolEnv env;
+  const std::string allow = allow_list({&img});
+  auto first = env.run(allow);
+  ASSERT_EQ(first.exit_code, 0) << first.log;
+  ASSERT_EQ(::swapoff(part(img, 4).c_str()), 0);
+  ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", "-L",
+                        "theirs", part(img, 5)}).ok());
+  run_tool({"sync"});
+  const std::string before = sparse_digest(img.file());
+  auto second = env.run(allow);
+  EXPECT_NE(second.exit_code, 0) << second.log;
+  EXPECT_EQ(second.report["ready"], false);
+  EXPECT_EQ(second.report["mode"], "fresh") << second.report.dump(2);
+  EXPECT_TRUE(second.report["plan"].empty()) << second.report.dump(2);
+  EXPECT_EQ(sparse_digest(img.file()), before) << "a disk with foreign data was written";
+  EXPECT_EQ(blkid_probe(part(img, 5))["LABEL"], "theirs");
+}
+
+// Power fails at each step of a first boot (abort in the child); the next run must finish the
+// job on our own half-made layout and end in the same, valid layout.
+class SysvolCrash : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SysvolCrash, NextBootFinishesTheJob) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(8 * GiB);
+  SwapGuard swap(part(img, 4));
+  SysvolEnv env;
+  const std::string allow = allow_list({&img});
+  auto crashed = env.run(allow, {}, {"MOS_VOLMGR_CRASH_POINT=" + std::string(GetParam()), "MOS_VOLMGR_CRASH_ABORT=1"});
+  EXPECT_NE(crashed.exit_code, 0) << crashed.log;
+  EXPECT_TRUE(crashed.report.is_null()) << "the crash must happen before the report: " << crashed.report.dump();
+  auto good = env.run(allow);
+  ASSERT_EQ(good.exit_code, 0) << good.log;
+  EXPECT_EQ(good.report["ready"], true);
+  expect_mounted(env, good);
+  ::swapoff(part(img, 4).c_str());
+  expect_mos_layout_valid(img, 512);
+}
+
+INSTANTIATE_TEST_SUITE_P(Points, SysvolCrash,
+                         ::testing::Values("gpt:after-backup", "gpt:after-primary", "sysvol:after-gpt", "sysvol:after-efi-fs",
+                                           "sysvol:after-boot-fs", "sysvol:after-swap-fs", "sysvol:after-data-fs",
+                                           "sysvol:after-subvolumes", "sysvol:after-mounts", "sysvol:after-swapon"),
+                         [](const auto& info) {
+                           std::string s = info.param;
+                           for (auto& c : s) if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return s;
+                         });
+
+}  // namespace
+}  // namespace mos::test

@@ -1,0 +1,134 @@
+// mos_sysvol host tests: run the built static binary in a private mount namespace (its mounts
+// vanish with it), limited to our own loop devices, with the host's /boot, ESP mount, kernel
+// command line and module loading kept out of it.
+#pragma once
+#include <gtest/gtest.h>
+#include <sys/swap.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/integration/gpt_support.hpp"
+#include "tests/support/harness.hpp"
+
+namespace mos::test {
+
+inline std::string sysvol_bin() { return std::string(MOS_BIN_DIR) + "/mos_sysvol"; }
+
+// Exact allow-list for the loop devices of a test: "/dev/loop7,/dev/loop7p*,...".
+inline std::string allow_list(const std::vector<const LoopImage*>& imgs) {
+  std::string s;
+  for (const auto* i : imgs) s += (s.empty() ? "" : ",") + i->dev() + "," + i->dev() + "p*";
+  return s;
+}
+
+struct SysvolRun {
+  int exit_code = -1;
+  nlohmann::json report;    // --json output (null if unparseable)
+  std::string log;          // human lines (stderr)
+  std::string mountinfo;    // /proc/self/mountinfo inside the namespace after the run
+};
+
+// A config directory with the ESP mount off (no vfat driver on the host) and an empty cmdline.
+class SysvolEnv {
+ public:
+  explicit SysvolEnv(const std::string& extra_toml = {}, const std::string& cmdline = "ro quiet") {
+    std::ofstream(dir_ / "mos_sysvol.toml") << "[mount]\nefi = \"off\"\n" << extra_toml;
+    std::ofstream(dir_ / "cmdline") << cmdline << "\n";
+    std::filesystem::create_directories(dir_ / "root");
+  }
+  std::string root() const { return dir_ / "root"; }
+  std::string config() const { return dir_ / "mos_sysvol.toml"; }
+
+  // env: extra VAR=value words (crash points). Runs `unshare -m` so mounts die with the process.
+  SysvolRun run(const std::string& allow, const std::vector<std::string>& extra_args = {},
+                const std::vector<std::string>& env = {}) const {
+    std::string cmd;
+    for (const auto& e : env) cmd += e + " ";
+    cmd += "unshare -m --propagation private sh -c '" + sysvol_bin() + " --json --no-modules --config " + config() +
+           " --cmdline " + (dir_ / "cmdline") + " --root " + root() + " --allow-devices \"" + allow + "\"";
+    for (const auto& a : extra_args) cmd += " " + a;
+    cmd += " > " + (dir_ / "report.json") + " 2> " + (dir_ / "log.txt") + "; rc=$?; cat /proc/self/mountinfo > " +
+           (dir_ / "mountinfo") + "; exit $rc'";
+    auto r = run_sh(cmd);
+    SysvolRun out;
+    out.exit_code = r.exit_code;
+    out.log = slurp(dir_ / "log.txt");
+    out.mountinfo = slurp(dir_ / "mountinfo");
+    out.report = nlohmann::json::parse(slurp(dir_ / "report.json"), nullptr, false);
+    if (out.report.is_discarded()) out.report = nullptr;
+    return out;
+  }
+
+ private:
+  static std::string slurp(const std::string& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  TempDir dir_;
+};
+
+// Swap areas we activated on our loops are turned off in every outcome.
+class SwapGuard {
+ public:
+  explicit SwapGuard(std::string dev) : dev_(std::move(dev)) {}
+  ~SwapGuard() { ::swapoff(dev_.c_str()); }
+  SwapGuard(const SwapGuard&) = delete;
+  SwapGuard& operator=(const SwapGuard&) = delete;
+
+ private:
+  std::string dev_;
+};
+
+// By kernel name: a swap activated inside a namespace that is gone shows a shortened path.
+inline bool swap_active(const std::string& dev) {
+  const std::string name = dev.substr(dev.rfind('/'));
+  std::ifstream in("/proc/swaps");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::string first = line.substr(0, line.find_first_of(" \t"));
+    if (first.size() >= name.size() && first.compare(first.size() - name.size(), name.size(), name) == 0) return true;
+  }
+  return false;
+}
+
+// sha256 of a sparse image's bytes, as (offset, 64 KiB chunk) for every chunk that is not all
+// zero: equal digests mean equal bytes (holes read as zeros), without hashing gigabytes of holes.
+// The host filesystem may turn a hole into a zero-filled extent on its own (late writeback of an
+// oracle tool's zeroing), which changes no byte and so no digest.
+inline std::string sparse_digest(const std::string& file) {
+  auto r = run_tool({"python3", "-c",
+                     "import hashlib,os,sys\n"
+                     "f=os.open(sys.argv[1],os.O_RDONLY);n=os.fstat(f).st_size;h=hashlib.sha256();o=0;Z=bytes(65536)\n"
+                     "while o<n:\n"
+                     "  try: d=os.lseek(f,o,os.SEEK_DATA)\n"
+                     "  except OSError: break\n"
+                     "  e=os.lseek(f,d,os.SEEK_HOLE);d-=d%65536\n"
+                     "  while d<e:\n"
+                     "    b=os.pread(f,65536,d)\n"
+                     "    if b!=Z[:len(b)]: h.update(b'%d;'%d);h.update(b)\n"
+                     "    d+=65536\n"
+                     "  o=e\n"
+                     "print(h.hexdigest())",
+                     file});
+  EXPECT_TRUE(r.ok()) << r.err;
+  return r.out;
+}
+
+inline bool mounted_in(const std::string& mountinfo, const std::string& target, const std::string& fstype) {
+  std::istringstream in(mountinfo);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, parent, devno, root, mp;
+    f >> id >> parent >> devno >> root >> mp;
+    if (mp != target) continue;
+    size_t dash = line.find(" - ");
+    if (dash != std::string::npos && line.compare(dash + 3, fstype.size() + 1, fstype + " ") == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace mos::test
