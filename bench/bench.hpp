@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@ struct Config {
   std::vector<std::string> only;  // scenario names; empty = all
   bool json = false;
   std::string workdir = "/var/tmp";
+  bool vm = false;  // the qemu scenarios (vm-*) instead of the host ones
 };
 
 // The device a scenario runs on.
@@ -75,6 +77,21 @@ struct Scenario {
   std::vector<Contender> peers;
 };
 
+// One contender's timed repetitions (seconds), as printed and reported.
+struct Measured {
+  std::string name;
+  bool ours = false;
+  std::vector<double> seconds;
+  std::string unavailable;  // non-empty: not run, with this reason
+  double median() const;
+  double min() const;
+  double max() const;
+};
+// The table (ours/peer ratios of medians) and the JSON object of one scenario's results;
+// only the scenario's name, description and bytes are used.
+void print_table(const Scenario& s, const std::vector<Measured>& m, const Config& cfg);
+nlohmann::json results_json(const Scenario& s, const std::vector<Measured>& m);
+
 // Set by SIGINT/SIGTERM; ours get it as their cancel flag, the runner stops between runs.
 std::atomic<bool>& interrupted();
 
@@ -93,10 +110,16 @@ Contender fio_peer(std::string name, std::string rw, unsigned iodepth, std::func
 std::vector<Scenario> all_scenarios(const Config& cfg);
 int run_bench(const Config& cfg);
 
+// VM scenarios (bench/vm_bench.cpp): names start with "vm-"; run in a qemu guest.
+bool is_vm_scenario(const std::string& name);
+void list_vm_scenarios();
+int run_vm_bench(const Config& cfg);
+
 // Scenario groups, one file each.
 void add_zero_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_checksum_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_format_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_gpt_scenarios(std::vector<Scenario>& out, const Config& cfg);
+void add_sysvol_scenarios(std::vector<Scenario>& out, const Config& cfg);
 
 }  // namespace mos::bench

@@ -1,0 +1,216 @@
+// sysvol-firstboot: mos_sysvol's single-disk first boot (GPT + FAT32 + ext4 + swap + btrfs + 5
+// subvolumes + mounts + swapon) through engine::sysvol::run, the entry point mos_sysvol calls,
+// against the same layout made by the shell tools in one script (sgdisk, partx -a, mkfs.vfat,
+// mkfs.ext4, mkswap, mkfs.btrfs, mount, btrfs subvolume create x5, mounts, swapon).
+// Both sides mount below a temp root in a private mount namespace (nothing on the host is
+// shadowed), with the ESP mount off (no vfat in the host kernel). Between repetitions, untimed:
+// unmount, swapoff, drop the partitions and punch the whole backing file (a blank disk again).
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "bench/bench.hpp"
+#include "engine/disk_access.hpp"
+#include "engine/sysvol_layout.hpp"
+#include "engine/sysvol_run.hpp"
+#include "ioctl/blkpg.hpp"
+#include "ioctl/blockdev.hpp"
+#include "ioctl/error.hpp"
+#include "ioctl/fd.hpp"
+#include "ioctl/mount.hpp"
+#include "ioctl/swap_control.hpp"
+
+namespace mos::bench {
+
+namespace {
+
+namespace sv = engine::sysvol;
+
+constexpr uint64_t kDiskBytes = 16ull << 30;
+
+// Once per process: our mounts and the script's (a child inherits it) die with the bench.
+void enter_private_mount_namespace() {
+  static bool done = false;
+  if (done) return;
+  if (::unshare(CLONE_NEWNS) != 0) throw_sys("unshare(CLONE_NEWNS)", "bench", errno);
+  if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) throw_sys("mount --make-rprivate", "/", errno);
+  done = true;
+}
+
+// Mount points at or below root in this namespace (octal escapes of mountinfo left as they are:
+// the root is ours and has no spaces).
+std::vector<std::string> mounts_below(const std::string& root) {
+  std::vector<std::string> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, parent, devno, fsroot, mp;
+    f >> id >> parent >> devno >> fsroot >> mp;
+    if (mp == root || mp.rfind(root + "/", 0) == 0) out.push_back(mp);
+  }
+  return out;
+}
+
+std::string part(const Target& t, int n) { return t.dev() + "p" + std::to_string(n); }
+
+// A fresh root prefix (config, cmdline, mount points) per repetition.
+struct Root {
+  std::string dir;
+  std::string config() const { return dir + "/mos_sysvol.toml"; }
+  std::string cmdline() const { return dir + "/cmdline"; }
+  std::string prefix() const { return dir + "/root"; }
+};
+
+Root make_root(const std::string& workdir) {
+  std::string tmpl = workdir + "/mos-bench-sysvol-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw_sys("mkdtemp", tmpl, errno);
+  Root r{tmpl};
+  std::ofstream(r.config()) << "[mount]\nefi = \"off\"\n";  // the host kernel has no vfat
+  std::ofstream(r.cmdline()) << "ro quiet\n";
+  std::filesystem::create_directories(r.prefix());
+  return r;
+}
+
+// Untimed, after either side: nothing mounted, swap off, no partitions, every byte a hole.
+void blank_again(Target& t, const Root& r) {
+  auto mps = mounts_below(r.dir);
+  for (auto it = mps.rbegin(); it != mps.rend(); ++it) {
+    try {
+      io::unmount(*it, false);
+    } catch (const Error&) {
+      io::unmount(*it, true);
+    }
+  }
+  if (!mounts_below(r.dir).empty()) throw std::runtime_error("still mounted below " + r.dir + "; left in place");
+  try {
+    io::swap_off(part(t, 4));
+  } catch (const Error&) {  // not active: the run failed before swapon
+  }
+  io::Fd disk = io::Fd::open(t.dev(), O_RDWR);
+  std::string name = t.dev().substr(t.dev().rfind('/') + 1);
+  for (const auto& p : engine::kernel_partitions(name)) io::blkpg_delete_partition(disk, static_cast<int>(p.number));
+  {
+    io::Fd file = io::Fd::open(t.file(), O_RDWR);
+    if (::fallocate(file.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(t.size())) != 0)
+      throw_sys("fallocate punch hole", t.file(), errno);
+  }
+  io::blk_flush_buffers(disk);
+  std::filesystem::remove_all(r.dir);
+}
+
+// sgdisk arguments for the layout mos_sysvol plans on this disk: the peer makes the same table.
+std::string sgdisk_layout(const Target& t) {
+  const auto layout = sv::plan_layout(t.dev(), t.size(), 512, sv::default_config());
+  std::string args = "-o";
+  int n = 1;
+  for (const auto& p : layout.partitions) {
+    std::string code = p.part_type == "bios_boot" ? "EF02" : p.part_type == "esp" ? "EF00"
+                       : p.part_type == "swap"    ? "8200" : "8300";
+    std::string num = std::to_string(n++);
+    args += " -n " + num + ":0:" + (p.size_bytes ? "+" + std::to_string(*p.size_bytes >> 20) + "M" : "0") + " -c " +
+            num + ":" + p.name + " -t " + num + ":" + code;
+  }
+  return args;
+}
+
+// The tools' first boot, as a provisioning script would do it: same labels, same mount options,
+// no discards (our writers never discard), ext4 lazy like ours.
+std::string peer_script(const Target& t, const Root& r) {
+  const std::string d = t.dev(), top = r.prefix() + "/run/top";
+  std::string s = "set -e\n";
+  s += "sgdisk " + sgdisk_layout(t) + " " + d + "\n";
+  s += "partx -a " + d + "\n";
+  s += "mkfs.vfat -F 32 -n MOSEFI " + part(t, 2) + "\n";
+  s += "mkfs.ext4 -F -q -L MOSBOOT -E lazy_itable_init=1,lazy_journal_init=1,nodiscard " + part(t, 3) + "\n";
+  s += "mkswap -L MOSSWAP " + part(t, 4) + "\n";
+  s += "mkfs.btrfs -f -K -L MOSDATA " + part(t, 5) + "\n";
+  s += "mkdir -p " + top + "\n";
+  s += "mount -t btrfs -o nosuid,nodev,noexec,subvolid=5 " + part(t, 5) + " " + top + "\n";
+  const auto cfg = sv::default_config();
+  for (const auto& v : cfg.subvolumes) s += "btrfs subvolume create " + top + "/" + v.name + "\n";
+  s += "umount " + top + "\n";
+  for (const auto& v : cfg.subvolumes)
+    s += "mkdir -p " + r.prefix() + v.mount_point + "\nmount -t btrfs -o subvol=" + v.name + "," + cfg.btrfs_options +
+         " " + part(t, 5) + " " + r.prefix() + v.mount_point + "\n";
+  s += "mkdir -p " + r.prefix() + cfg.boot_mount + "\n";
+  s += "mount -t ext4 -o nosuid,nodev " + part(t, 3) + " " + r.prefix() + cfg.boot_mount + "\n";
+  s += "swapon " + part(t, 4) + "\n";
+  return s;
+}
+
+// Both contenders share one root per repetition, made in prepare and removed in cleanup.
+struct Shared {
+  std::string workdir;
+  std::optional<Root> root;
+};
+
+// `also` (may be empty) finishes the untimed preparation once the root exists.
+Contender with_root(Contender c, std::shared_ptr<Shared> sh, std::function<void(Target&)> also = {}) {
+  c.prepare = [sh, also](Target& t) {
+    enter_private_mount_namespace();
+    sh->root = make_root(sh->workdir);
+    if (also) also(t);
+  };
+  c.cleanup = [sh](Target& t) {
+    if (!sh->root) return;
+    Root r = *sh->root;
+    sh->root.reset();
+    blank_again(t, r);
+  };
+  return c;
+}
+
+}  // namespace
+
+void add_sysvol_scenarios(std::vector<Scenario>& out, const Config& cfg) {
+  auto sh = std::make_shared<Shared>();
+  sh->workdir = cfg.workdir;
+  Scenario s;
+  s.name = "sysvol-firstboot";
+  s.description = "mos_sysvol single-disk first boot on a blank 16 GiB disk: GPT, FAT32, ext4, swap, btrfs, "
+                  "5 subvolumes, mounts, swapon (loop, direct_io, sparse; ESP mount off)";
+  s.target = TargetSpec{kDiskBytes, 512, true, false, false};
+
+  Contender ours;
+  ours.name = "ours (sysvol::run)";
+  ours.run = [sh](Target& t) -> std::optional<double> {
+    sv::RunOptions o;
+    o.config_path = sh->root->config();
+    o.cmdline_path = sh->root->cmdline();
+    o.root = sh->root->prefix();
+    o.policy = engine::Policy::from_globs(t.dev() + "," + t.dev() + "p*");  // exactly this disk
+    o.load_modules = false;
+    sv::Report r = sv::run(o, [](int, const std::string&) {});
+    if (!r.ready || r.mode != "fresh") {
+      std::string why = "mos_sysvol first boot not ready (mode " + r.mode + ")";
+      for (const auto& e : r.errors) why += "; " + e;
+      throw std::runtime_error(why);
+    }
+    return std::nullopt;
+  };
+  s.ours.push_back(with_root(std::move(ours), sh));
+
+  Contender tools;
+  tools.name = "tools (sgdisk..swapon)";
+  for (const char* tool : {"sgdisk", "partx", "mkfs.vfat", "mkfs.ext4", "mkswap", "mkfs.btrfs", "btrfs", "swapon"})
+    if (!have_tool(tool)) tools.unavailable = std::string(tool) + " not installed";
+  tools.run = [sh](Target&) -> std::optional<double> {
+    run_peer({"sh", sh->root->dir + "/firstboot.sh"});
+    return std::nullopt;
+  };
+  s.peers.push_back(with_root(std::move(tools), sh, [sh](Target& t) {
+    std::ofstream(sh->root->dir + "/firstboot.sh") << peer_script(t, *sh->root);
+  }));
+  out.push_back(std::move(s));
+}
+
+}  // namespace mos::bench

@@ -1,0 +1,285 @@
+// VM scenarios (vm-*): what the host kernel cannot do, timed inside a qemu guest booted through
+// the tests/vm harness. Times are the guest's own: every step line carries "ms", its wall time
+// inside the guest (rpc steps run our engine in-process in the guest init; exec steps fork+exec
+// the tool and wait for it). mdadm and its shared libraries go into the bench's initramfs only.
+//   vm-md-create / vm-md-assemble: one boot, repetitions interleaved: ours (storage.create_raid,
+//     storage.assemble_raid) vs mdadm --create / --assemble on two 1 GiB virtio disks, RAID1,
+//     metadata 1.2, assume-clean; each side stops its array and the superblocks are zeroed
+//     between repetitions (untimed).
+//   vm-sysvol-boot: mos_sysvol's first boot on a blank 16 GiB disk, then its second boot on the
+//     same disk (a fresh guest boot each), as mos_sysvol's exec step time; no peer (goal < 100 ms).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <stdexcept>
+
+#include "bench/bench.hpp"
+#include "rpc/registry.hpp"
+#include "tests/vm/vm.hpp"
+
+namespace mos::bench {
+
+namespace {
+
+using json = nlohmann::json;
+using vmtest::VmResult;
+using vmtest::VmSpec;
+
+// mdadm and what its loader needs (ldd /sbin/mdadm on Debian 12), at the same guest paths.
+const char* kMdadmFiles[] = {"/sbin/mdadm", "/lib/x86_64-linux-gnu/libudev.so.1", "/lib/x86_64-linux-gnu/libc.so.6",
+                             "/lib64/ld-linux-x86-64.so.2"};
+
+std::string self_dir() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : p.parent_path().string();
+}
+
+json rpc_step(const std::string& method, json params) {
+  return {{"op", "rpc"}, {"method", method}, {"params", std::move(params)}};
+}
+json exec_step(std::vector<std::string> argv, int timeout_ms = 60000) {
+  return {{"op", "exec"}, {"argv", std::move(argv)}, {"timeout_ms", timeout_ms}};
+}
+
+// A step script where some steps are timed repetitions of a contender.
+struct Script {
+  json steps = json::array();
+  struct Timed {
+    size_t step;
+    size_t contender;  // index into the Measured rows
+    unsigned rep;
+  };
+  std::vector<Timed> timed;
+  void add(json s) { steps.push_back(std::move(s)); }
+  void add_timed(json s, size_t contender, unsigned rep) {
+    timed.push_back({steps.size(), contender, rep});
+    steps.push_back(std::move(s));
+  }
+};
+
+// One line of a step that must have succeeded; throws with the guest's words otherwise.
+const json& step_line(const VmResult& r, size_t i, const json& step) {
+  const json* line = r.step(i);
+  if (!line) throw std::runtime_error("guest never reached step " + std::to_string(i) + " (" + step.dump() + ")\n" + r.explain());
+  if (!line->value("ok", false))
+    throw std::runtime_error("step " + std::to_string(i) + " failed: " + line->dump() + "\n" + r.console_tail(20));
+  return *line;
+}
+
+// Runs the boot and fills rows from the timed steps (warm-up repetitions dropped). `judge`
+// rejects a timed step whose result shows the work was not done.
+void run_script(VmSpec spec, const Script& sc, std::vector<Measured>& rows, unsigned warmup,
+                const std::function<void(size_t contender, const json& line)>& judge = {}) {
+  spec.scenario["steps"] = sc.steps;
+  VmResult r = vmtest::run_vm(spec);
+  if (r.timed_out) throw std::runtime_error("guest timed out after " + std::to_string(spec.timeout_s) + " s\n" + r.explain());
+  for (size_t i = 0; i < sc.steps.size(); ++i) step_line(r, i, sc.steps[i]);
+  for (const auto& t : sc.timed) {
+    const json& line = *r.step(t.step);
+    if (judge) judge(t.contender, line);
+    if (t.rep >= warmup) rows[t.contender].seconds.push_back(line.at("ms").get<double>() / 1000.0);
+  }
+}
+
+std::string vm_dir(const Config& cfg, const std::string& name) {
+  return cfg.workdir + "/mos-bench-" + name + "-" + std::to_string(::getpid());
+}
+
+// Removes the disk images of one scenario in every outcome.
+struct Images {
+  std::string dir;
+  explicit Images(std::string d) : dir(std::move(d)) { std::filesystem::create_directories(dir); }
+  ~Images() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+// ---- md: create and assemble, ours vs mdadm, one boot ----
+
+enum MdRow : size_t { kOursCreate, kMdadmCreate, kOursAssemble, kMdadmAssemble };
+
+std::string md_ours_unavailable() {
+  if (!rpc::make_registry().find("storage.create_raid"))
+    return "storage.create_raid is not in this build (md engine not merged yet)";
+  return "";
+}
+
+std::string mdadm_unavailable() {
+  for (const char* f : kMdadmFiles)
+    if (::access(f, R_OK) != 0) return std::string(f) + " missing on the host (apt-get install mdadm)";
+  return "";
+}
+
+void run_md(const Config& cfg, std::vector<Measured>& create, std::vector<Measured>& assemble) {
+  Images images(vm_dir(cfg, "md"));
+  VmSpec spec;
+  spec.name = "bench_md";
+  spec.disks = {{images.dir + "/a.img", 1ull << 30}, {images.dir + "/b.img", 1ull << 30}};
+  for (const char* f : kMdadmFiles) spec.binaries[f] = f;
+  spec.scenario = {{"modules", {"md-mod", "raid1"}}, {"allow_devices", "/dev/vda,/dev/vdb,/dev/md*"}};
+  spec.timeout_s = 120 + 30 * static_cast<int>(cfg.warmup + cfg.reps);
+
+  const bool ours = create[0].unavailable.empty();
+  const std::vector<std::string> members = {"/dev/vda", "/dev/vdb"};
+  json zero = exec_step({"/sbin/mdadm", "--zero-superblock", "/dev/vda", "/dev/vdb"});
+  Script sc;
+  for (unsigned rep = 0; rep < cfg.warmup + cfg.reps; ++rep) {
+    if (ours) {
+      sc.add_timed(rpc_step("storage.create_raid", {{"name", "bench"}, {"metadata", "1.2"}, {"members", members},
+                                                    {"assume_clean", true}}),
+                   kOursCreate, rep);
+      sc.add(rpc_step("storage.stop_raid", {{"array", "bench"}}));
+      sc.add_timed(rpc_step("storage.assemble_raid", {{"devices", members}}), kOursAssemble, rep);
+      sc.add(rpc_step("storage.stop_raid", {{"array", "bench"}}));
+      sc.add(zero);
+    }
+    sc.add_timed(exec_step({"/sbin/mdadm", "--create", "/dev/md0", "--run", "--assume-clean", "--level=1",
+                            "--raid-devices=2", "--metadata=1.2", "/dev/vda", "/dev/vdb"}),
+                 kMdadmCreate, rep);
+    sc.add(exec_step({"/sbin/mdadm", "--stop", "/dev/md0"}));
+    sc.add_timed(exec_step({"/sbin/mdadm", "--assemble", "/dev/md0", "/dev/vda", "/dev/vdb"}), kMdadmAssemble, rep);
+    sc.add(exec_step({"/sbin/mdadm", "--stop", "/dev/md0"}));
+    sc.add(zero);
+  }
+  std::vector<Measured> rows = {create[0], create[1], assemble[0], assemble[1]};
+  run_script(spec, sc, rows, cfg.warmup, [](size_t who, const json& line) {
+    // The stop steps after each prove an array was running; an assemble that found nothing is
+    // also an ok rpc step, so its result must name the array it started.
+    if (who == kOursAssemble) {
+      const json& arrays = line.at("result").at("arrays");
+      if (arrays.size() != 1 || arrays[0].value("outcome", "") != "started")
+        throw std::runtime_error("storage.assemble_raid did not start the array: " + line.dump());
+    }
+  });
+  create = {rows[kOursCreate], rows[kMdadmCreate]};
+  assemble = {rows[kOursAssemble], rows[kMdadmAssemble]};
+}
+
+// ---- mos_sysvol: first and second boot ----
+
+void run_sysvol(const Config& cfg, std::vector<Measured>& rows) {
+  const std::string sysvol = self_dir() + "/mos_sysvol";
+  if (::access(sysvol.c_str(), X_OK) != 0) throw std::runtime_error(sysvol + " not built");
+  const unsigned reps = cfg.reps;  // every boot is cold: no warm-up round
+  for (unsigned rep = 0; rep < reps; ++rep) {
+    Images images(vm_dir(cfg, "sysvol"));
+    VmSpec spec;
+    spec.name = "bench_sysvol";
+    spec.disks = {{images.dir + "/a.img", 16ull << 30}};
+    spec.binaries["/bin/mos_sysvol"] = sysvol;
+    // Loaded by the init before the steps: mos_sysvol finds them present (btrfs alone takes
+    // seconds to load under TCG, which is the kernel's time, not ours).
+    spec.scenario = {{"modules", {"vfat", "nls_cp437", "nls_ascii", "ext4", "btrfs"}}};
+    spec.timeout_s = 300;
+    for (size_t boot = 0; boot < 2; ++boot) {
+      Script sc;
+      sc.add_timed(exec_step({"/bin/mos_sysvol", "--json", "--log", "console", "--allow-devices", "/dev/vda,/dev/vda*"},
+                             120000),
+                   boot, rep);
+      const char* want = boot == 0 ? "fresh" : "existing";
+      run_script(spec, sc, rows, 0, [want](size_t, const json& line) {
+        const json& report = line.value("stdout_json", json());
+        if (!report.is_object() || report.value("mode", "") != want || !report.value("ready", false))
+          throw std::runtime_error(std::string("mos_sysvol did not report a ready ") + want + " boot: " + line.dump());
+      });
+    }
+  }
+}
+
+struct VmScenario {
+  std::string name, description;
+};
+
+const std::vector<VmScenario>& vm_scenarios() {
+  static const std::vector<VmScenario> all = {
+      {"vm-md-create", "md RAID1 create+start, 2 x 1 GiB virtio disks, metadata 1.2, assume-clean (qemu guest, step ms)"},
+      {"vm-md-assemble", "md RAID1 assemble of the array just created and stopped (qemu guest, step ms)"},
+      {"vm-sysvol-boot", "mos_sysvol first boot on a blank 16 GiB virtio disk, then second boot, a guest boot each (exec ms; goal: second < 100 ms)"},
+      {"vm-sysvol-dual", "mos_sysvol dual-disk first boot vs the tools (mdadm, mkfs.*) in the guest"},
+  };
+  return all;
+}
+
+bool wanted(const Config& cfg, const std::string& name) {
+  return cfg.only.empty() || std::find(cfg.only.begin(), cfg.only.end(), name) != cfg.only.end();
+}
+
+void report(const Config& cfg, const std::string& name, const std::vector<Measured>& rows, json& out) {
+  Scenario s;
+  s.name = name;
+  for (const auto& v : vm_scenarios())
+    if (v.name == name) s.description = v.description;
+  if (cfg.json) out.push_back(results_json(s, rows));
+  else print_table(s, rows, cfg);
+}
+
+void report_error(const Config& cfg, const std::string& name, const std::string& what, json& out) {
+  std::cerr << "mos-volmgr-bench: " << name << ": " << what << "\n";
+  if (cfg.json) out.push_back({{"name", name}, {"error", what}});
+}
+
+}  // namespace
+
+bool is_vm_scenario(const std::string& name) { return name.rfind("vm-", 0) == 0; }
+
+void list_vm_scenarios() {
+  for (const auto& s : vm_scenarios()) std::cout << s.name << "\t" << s.description << "\n";
+}
+
+int run_vm_bench(const Config& cfg) {
+  if (geteuid() != 0) {
+    std::cerr << "mos-volmgr-bench: needs root (qemu disk images, like the VM tests)\n";
+    return 1;
+  }
+  std::string why = vmtest::vm_unavailable_reason();
+  if (!why.empty()) {
+    std::cerr << "mos-volmgr-bench: VM scenarios unavailable: " << why << "\n";
+    return 1;
+  }
+  json out = json::array();
+  int rc = 0;
+  if (!cfg.json) std::printf("mos-volmgr-bench: VM scenarios (qemu TCG guest; times are the guest's step \"ms\")\n");
+
+  if (wanted(cfg, "vm-md-create") || wanted(cfg, "vm-md-assemble")) {
+    std::string ours_why = md_ours_unavailable(), mdadm_why = mdadm_unavailable();
+    std::vector<Measured> create = {{"ours (create_raid)", true, {}, ours_why},
+                                    {"mdadm --create", false, {}, mdadm_why}};
+    std::vector<Measured> assemble = {{"ours (assemble_raid)", true, {}, ours_why},
+                                      {"mdadm --assemble", false, {}, mdadm_why}};
+    try {
+      if (mdadm_why.empty()) run_md(cfg, create, assemble);
+      if (wanted(cfg, "vm-md-create")) report(cfg, "vm-md-create", create, out);
+      if (wanted(cfg, "vm-md-assemble")) report(cfg, "vm-md-assemble", assemble, out);
+    } catch (const std::exception& e) {
+      report_error(cfg, "vm-md", e.what(), out);
+      rc = 1;
+    }
+  }
+  if (wanted(cfg, "vm-sysvol-boot")) {
+    std::vector<Measured> rows = {{"mos_sysvol first boot", true, {}, ""}, {"mos_sysvol second boot", true, {}, ""}};
+    try {
+      run_sysvol(cfg, rows);
+      Config cold = cfg;
+      cold.warmup = 0;
+      report(cold, "vm-sysvol-boot", rows, out);
+    } catch (const std::exception& e) {
+      report_error(cfg, "vm-sysvol-boot", e.what(), out);
+      rc = 1;
+    }
+  }
+  if (wanted(cfg, "vm-sysvol-dual")) {
+    const std::string reason = "mos_sysvol's dual-disk first boot needs the md engine (not in this build)";
+    std::vector<Measured> rows = {{"ours (mos_sysvol, 2 disks)", true, {}, reason},
+                                  {"tools (mdadm, mkfs.*)", false, {}, "not in the bench initramfs yet"}};
+    report(cfg, "vm-sysvol-dual", rows, out);
+  }
+  if (cfg.json) std::cout << json{{"reps", cfg.reps}, {"warmup", cfg.warmup}, {"scenarios", out}}.dump(2) << "\n";
+  return rc;
+}
+
+}  // namespace mos::bench
