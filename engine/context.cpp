@@ -4,6 +4,7 @@
 
 #include "engine/jobs.hpp"
 #include "ioctl/error.hpp"
+#include "ioctl/sysfs.hpp"
 
 namespace mos::engine {
 
@@ -15,6 +16,18 @@ bool Policy::allowed(const std::string& device_path) const {
 }
 
 void Policy::require_allowed(const std::string& device_path) const {
+  require_allowed_stack(device_path, 0);
+}
+
+// A stacked device (md, dm) is allowed only when every device under it is (DESIGN.md).
+void Policy::require_allowed_stack(const std::string& device_path, int depth) const {
+  require_allowed_one(device_path);
+  if (allow_devices.empty() || device_path.rfind("/dev/", 0) != 0 || depth >= 8) return;
+  for (const auto& slave : io::list_dir("/sys/class/block/" + device_path.substr(5) + "/slaves"))
+    require_allowed_stack("/dev/" + slave, depth + 1);
+}
+
+void Policy::require_allowed_one(const std::string& device_path) const {
   if (allowed(device_path)) return;
   std::string globs;
   for (const auto& g : allow_devices) globs += (globs.empty() ? "" : ",") + g;

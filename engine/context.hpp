@@ -12,10 +12,15 @@ struct Policy {
   std::vector<std::string> allow_devices;  // fnmatch(3) globs; empty = every device
 
   bool allowed(const std::string& device_path) const;
-  // Throws -32001 naming the device and the globs when it is not allowed.
+  // Throws -32001 naming the device and the globs when it is not allowed; for an md or dm
+  // device also when one of the devices it stacks on (sysfs slaves) is not.
   void require_allowed(const std::string& device_path) const;
   // "a,b" -> {"a","b"}
   static Policy from_globs(const std::string& comma_separated);
+
+ private:
+  void require_allowed_stack(const std::string& device_path, int depth) const;
+  void require_allowed_one(const std::string& device_path) const;
 };
 
 struct Context {

@@ -15,6 +15,7 @@
 
 #include "engine/apply_plan.hpp"
 #include "engine/bulk.hpp"
+#include "engine/member_open.hpp"
 #include "engine/safety.hpp"
 #include "fsmake/fat32.hpp"
 #include "fsmake/swap.hpp"
@@ -272,24 +273,10 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
   std::vector<Device> devs;
   for (const auto& path : paths) devs.push_back(require_unused(path, req.force));
 
-  // udev convention: hold LOCK_EX on the whole-disk node while its content changes; members
-  // on one disk share the lock (a second flock on another open file would deadlock).
-  std::vector<io::Fd> fds, locks;
-  std::vector<std::string> locked_disks;
-  std::vector<io::BlockFacts> facts;
-  for (size_t i = 0; i < paths.size(); ++i) {
-    fds.push_back(io::Fd::open(paths[i], req.dry_run ? O_RDONLY : (O_RDWR | O_EXCL)));
-    std::string disk = devs[i].parent.value_or(paths[i]);
-    if (!req.dry_run && std::find(locked_disks.begin(), locked_disks.end(), disk) == locked_disks.end()) {
-      io::Fd lock = devs[i].parent ? io::Fd::open(disk, O_RDONLY) : io::Fd();
-      const io::Fd& lock_fd = lock.valid() ? lock : fds.back();
-      if (::flock(lock_fd.get(), LOCK_EX) != 0) throw_sys("flock", lock_fd.path(), errno);
-      locked_disks.push_back(disk);
-      locks.push_back(std::move(lock));
-    }
-    facts.push_back(io::block_facts(fds.back()));
-    if (facts.back().read_only) throw_validation(paths[i] + " is read-only", paths[i]);
-  }
+  // udev convention: hold LOCK_EX on the whole-disk node while its content changes.
+  OpenedMembers opened = open_members_locked(devs, req.dry_run);
+  std::vector<io::Fd>& fds = opened.fds;
+  const std::vector<io::BlockFacts>& facts = opened.facts;
 
   std::optional<std::string> uuid;
   std::vector<io::WritePlan> plans;
@@ -311,8 +298,7 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
     apply_plan(fds[i], plans[i], bulk_zero_fn());  // large zero ranges (ext4 full_init) at device speed
     io::blk_flush_buffers(fds[i]);  // readers through the page cache must see the new bytes
   }
-  fds.clear();
-  locks.clear();
+  opened.release();
   for (size_t i = 0; i < paths.size(); ++i) {
     announce_content_change(devs[i].name);
     // The kernel assembles a multi-device btrfs only from devices registered with it.

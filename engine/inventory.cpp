@@ -28,7 +28,7 @@ void to_json(json& j, const MountInfo& m) {
 }
 
 void to_json(json& j, const Inventory& i) {
-  j = json{{"disks", i.disks}, {"partitions", i.partitions}, {"filesystems", i.filesystems}, {"mounts", i.mounts}};
+  j = json{{"disks", i.disks}, {"partitions", i.partitions}, {"filesystems", i.filesystems}, {"mounts", i.mounts}, {"raids", i.raids}};
 }
 
 std::vector<Device> list_disks(const std::vector<Device>& all) {
@@ -82,7 +82,7 @@ std::vector<MountInfo> list_mounts(const std::vector<Device>& all) {
 
 Inventory inventory() {
   auto all = discover_devices();
-  return Inventory{list_disks(all), list_partitions(all), list_filesystems(all), list_mounts(all)};
+  return Inventory{list_disks(all), list_partitions(all), list_filesystems(all), list_mounts(all), list_raids(Context{})};
 }
 
 }  // namespace mos::engine

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/devices.hpp"
+#include "engine/raid.hpp"
 
 namespace mos::engine {
 
@@ -32,6 +33,7 @@ struct Inventory {
   std::vector<Device> disks, partitions;
   std::vector<Filesystem> filesystems;
   std::vector<MountInfo> mounts;
+  std::vector<RaidArray> raids;  // md arrays (engine/raid.hpp)
 };
 void to_json(json& j, const Inventory& i);
 

@@ -88,7 +88,6 @@ void create_missing_subvolumes(const std::string& dev, const Config& cfg, const 
     btrfs::create_subvolume(s.name, top);
     rep.done("created subvolume " + s.name + " on MOSDATA");
   }
-  crash_point("sysvol:after-subvolumes");
 }
 
 }  // namespace
@@ -178,6 +177,7 @@ void bring_up(const Found& found, const Config& cfg, const RunOptions& opts, Rep
     rep.error(std::string("subvolumes on MOSDATA: ") + e.what());
     ok = false;
   }
+  crash_point("sysvol:after-subvolumes");  // outside the try: an injected crash ends the run here
   for (const auto& s : cfg.subvolumes) {
     std::string o = join_options(join_options("subvol=" + s.name, s.options.empty() ? cfg.btrfs_options : s.options), degraded);
     ok = mount_one(data_dev, opts.root + s.mount_point, "btrfs", o, ctx, rep) && ok;

@@ -2,6 +2,7 @@
 #include "engine/sysvol_run.hpp"
 
 #include "engine/devices.hpp"
+#include "engine/modules.hpp"
 #include "engine/sysvol_disks.hpp"
 #include "engine/sysvol_steps.hpp"
 #include "ioctl/error.hpp"
@@ -9,13 +10,34 @@
 namespace mos::engine::sysvol {
 namespace {
 
-void load_needed_modules(const RunOptions& opts, Reporter& rep) {
+// btrfs and ext4 always; vfat with its code pages when the ESP is mounted.
+void load_needed_modules(const RunOptions& opts, const Config& cfg, Reporter& rep) {
   if (!opts.load_modules) {
     rep.skip("kernel modules", "--no-modules");
     return;
   }
-  // The module resolver (modules.dep/softdep/alias, finit_module) arrives with the VM harness.
-  rep.warn("kernel module loading is not in this build: btrfs, ext4 and vfat must already be available");
+  if (opts.dry_run) {
+    rep.skip("kernel modules", "dry run");
+    return;
+  }
+  struct Need {
+    std::string name;
+    bool required;
+  };
+  const bool esp = !cfg.efi_mount.empty();
+  // vfat mounts with codepage 437 and Debian's default iocharset (ascii).
+  const std::vector<Need> needs = {{"btrfs", true},    {"ext4", true},      {"vfat", esp},
+                                   {"nls_cp437", esp}, {"nls_ascii", esp}};
+  std::vector<std::string> names;
+  for (const auto& n : needs) names.push_back(n.name);
+  auto results = load_modules(names, opts.modules_dir);
+  for (size_t i = 0; i < results.size() && i < needs.size(); ++i) {
+    const auto& r = results[i];
+    if (r.status == "loaded") rep.done("loaded module " + r.name);
+    else if (r.status == "already" || r.status == "builtin") rep.info("module " + r.name + ": " + r.status);
+    else if (needs[i].required) rep.error("module " + r.name + " " + r.status + ": " + r.detail);
+    else rep.warn("module " + r.name + " " + r.status + ": " + r.detail);
+  }
 }
 
 // Disks carrying only our own half-made layout, among the eligible ones.
@@ -86,7 +108,7 @@ Report run(const RunOptions& opts, const LogFn& log) {
     Config cfg = load_config(opts.config_path, opts.cmdline_path);
     for (const auto& w : cfg.warnings) rep.warn(w);
     for (const auto& s : cfg.sources) rep.info("configuration: " + s);
-    load_needed_modules(opts, rep);
+    load_needed_modules(opts, cfg, rep);
     std::vector<Device> all = discover_devices();
     Found found = find_mos_storage(all, opts.policy);
     report.found = found_json(found);

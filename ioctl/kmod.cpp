@@ -30,6 +30,10 @@ std::string explain_finit_errno(int err, bool compressed) {
     case EKEYREJECTED: return "module signature rejected by the kernel";
     case ENOSYS: return "this kernel has no loadable module support";
     case EPERM: return "module loading is not permitted (not root, or modules disabled)";
+    case EOPNOTSUPP:
+      return compressed ? "this kernel cannot decompress modules (CONFIG_MODULE_DECOMPRESS is off): ship it "
+                          "uncompressed"
+                        : std::strerror(err);
     case EINVAL:
       return compressed ? "the kernel refused the compressed module (no in-kernel decompression "
                           "for this format, or bad parameters): ship it uncompressed"

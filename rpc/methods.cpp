@@ -11,6 +11,7 @@ Registry make_registry() {
   register_jobs_methods(r);
   register_partition_methods(r);
   register_btrfs_methods(r);
+  register_raid_methods(r);
   register_discover_method(r);
   return r;
 }

@@ -27,14 +27,15 @@ void register_inventory_methods(Registry& r) {
   r.add(Method{"storage.list_mounts", "Mounted block-device filesystems", "",
                obj_schema(json::object()), array_of(mount_schema(), "mounts"), false,
                [](const json&, engine::Context&) { return json(engine::list_mounts(engine::discover_devices())); }});
-  r.add(Method{"storage.inventory", "Disks, partitions, filesystems and mounts in one reply", "",
+  r.add(Method{"storage.inventory", "Disks, partitions, filesystems, mounts and md arrays in one reply", "",
                obj_schema(json::object()),
                {{"type", "object"},
                 {"properties",
                  {{"disks", array_of(device_schema(), "disks")},
                   {"partitions", array_of(device_schema(), "partitions")},
                   {"filesystems", array_of(filesystem_schema(), "filesystems")},
-                  {"mounts", array_of(mount_schema(), "mounts")}}}},
+                  {"mounts", array_of(mount_schema(), "mounts")},
+                  {"raids", array_of(raid_schema(), "md arrays")}}}},
                false, [](const json&, engine::Context&) { return json(engine::inventory()); }});
 }
 

@@ -56,6 +56,10 @@ void add_inventory_commands(CLI::App& app, Env& env) {
         print_filesystems(inv["filesystems"]);
         std::printf("\nMounts\n");
         print_mounts(inv["mounts"]);
+        if (inv.contains("raids")) {
+          std::printf("\nmd arrays\n");
+          print_raids(inv["raids"]);
+        }
       });
     };
   });

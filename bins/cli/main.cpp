@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   mos::cli::add_fs_commands(app, env);
   mos::cli::add_bulk_commands(app, env);
   mos::cli::add_btrfs_commands(app, env);
+  mos::cli::add_raid_commands(app, env);
 
   try {
     app.parse(argc, argv);

@@ -109,6 +109,30 @@ TEST(SysvolBoot, CmdlineSizesWinOverTheFile) {
   EXPECT_EQ(t["partitions"][4]["size"].get<uint64_t>() * 512, 5 * GiB);
 }
 
+// Our partition names are not enough: a disk whose mosdata partition holds someone else's
+// filesystem is not "our half-made layout" and must not be rewritten.
+TEST(SysvolBoot, OurTableWithForeignDataIsNotOurs) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(8 * GiB);
+  SwapGuard swap(part(img, 4));
+  SysvolEnv env;
+  const std::string allow = allow_list({&img});
+  auto first = env.run(allow);
+  ASSERT_EQ(first.exit_code, 0) << first.log;
+  ASSERT_EQ(::swapoff(part(img, 4).c_str()), 0);
+  ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", "-L",
+                        "theirs", part(img, 5)}).ok());
+  run_tool({"sync"});
+  const std::string before = sparse_digest(img.file());
+  auto second = env.run(allow);
+  EXPECT_NE(second.exit_code, 0) << second.log;
+  EXPECT_EQ(second.report["ready"], false);
+  EXPECT_EQ(second.report["mode"], "fresh") << second.report.dump(2);
+  EXPECT_TRUE(second.report["plan"].empty()) << second.report.dump(2);
+  EXPECT_EQ(sparse_digest(img.file()), before) << "a disk with foreign data was written";
+  EXPECT_EQ(blkid_probe(part(img, 5))["LABEL"], "theirs");
+}
+
 // Power fails at each step of a first boot (abort in the child); the next run must finish the
 // job on our own half-made layout and end in the same, valid layout.
 class SysvolCrash : public ::testing::TestWithParam<const char*> {};
@@ -131,7 +155,7 @@ TEST_P(SysvolCrash, NextBootFinishesTheJob) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Points, SysvolCrash,
-                         ::testing::Values("gpt:after-backup", "sysvol:after-gpt", "sysvol:after-efi-fs",
+                         ::testing::Values("gpt:after-backup", "gpt:after-primary", "sysvol:after-gpt", "sysvol:after-efi-fs",
                                            "sysvol:after-boot-fs", "sysvol:after-swap-fs", "sysvol:after-data-fs",
                                            "sysvol:after-subvolumes", "sysvol:after-mounts", "sysvol:after-swapon"),
                          [](const auto& info) {

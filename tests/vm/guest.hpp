@@ -22,8 +22,8 @@ void say(const std::string& text);
 // Powers off at once without sync (simulated power loss). Never returns.
 [[noreturn]] void crash_now();
 
-// Runs one step of the scenario; returns the line to emit (with "ok").
-// Sets `stop` for shutdown/crash steps (handled by the caller).
+// Runs one step of the scenario; returns the line to emit (with "ok"). The shutdown and crash
+// ops never reach it: main() handles them.
 class StepRunner {
  public:
   explicit StepRunner(const std::string& allow_devices);

@@ -157,6 +157,8 @@ json op_exec(const json& s) {
   pid_t pid = ::fork();
   if (pid < 0) return fail(sys_error("fork", argv[0]));
   if (pid == 0) {
+    int null = ::open("/dev/null", O_RDONLY);  // never the console: a child must not read it
+    if (null >= 0) ::dup2(null, 0);
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
     std::vector<char*> a, e;

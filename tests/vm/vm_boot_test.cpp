@@ -115,5 +115,46 @@ TEST(VmBoot, ResolverLoadsStorageModulesIntoTheGuestKernel) {
   for (const auto& m : (*r.step(4))["results"]) EXPECT_EQ(m["status"], "already") << m.dump();
 }
 
+// finit_module for real on a small modules directory of our own: a '-' named module loads and
+// is then "already" (read back from the guest's /proc/modules); an xz-compressed one goes with
+// MODULE_INIT_COMPRESSED_FILE, and a kernel without CONFIG_MODULE_DECOMPRESS refuses it clearly.
+TEST(VmBoot, OwnModulesDirectoryDashNamesAndCompressedModules) {
+  MOS_REQUIRE_VM();
+  auto kernel = find_guest_kernel();
+  const std::string nls = kernel->modules_dir + "/kernel/fs/nls/";
+  auto xz = test::run_tool({"xz", "-c", "--check=crc32", nls + "nls_cp850.ko"});
+  ASSERT_TRUE(xz.ok()) << xz.err;
+  auto config = test::run_tool({"grep", "-c", "^CONFIG_MODULE_DECOMPRESS=y", "/boot/config-" + kernel->version});
+  const bool kernel_decompresses = config.out.starts_with("1");
+
+  const std::string dir = "/lib/modules/synthetic";
+  VmSpec spec;
+  spec.name = "own_modules";
+  spec.extra_files[dir + "/modules.dep"] = "kernel/nls_cp850.ko.xz:\nkernel/mac-roman.ko:\n";
+  spec.extra_files[dir + "/kernel/nls_cp850.ko.xz"] = xz.out;
+  spec.extra_files[dir + "/kernel/mac-roman.ko"] = test::run_tool({"cat", nls + "mac-roman.ko"}).out;
+  spec.scenario = {{"steps",
+                    {{{"op", "load_modules"}, {"dir", dir}, {"names", {"mac-roman", "nls_cp850"}}, {"allow_failures", true}},
+                     {{"op", "load_modules"}, {"dir", dir}, {"names", {"mac_roman"}}},
+                     {{"op", "read_file"}, {"path", "/proc/modules"}, {"text", true}}}}};
+  VmResult r = run_vm(spec);
+  report_wall_time("own modules dir", r);
+  expect_all_steps_ok(r, 3);
+  ASSERT_NE(r.step(0), nullptr) << r.explain();
+  const json& first = (*r.step(0))["results"];
+  EXPECT_EQ(first[0]["status"], "loaded") << first.dump();
+  EXPECT_EQ(first[0]["detail"], dir + "/kernel/mac-roman.ko");
+  if (kernel_decompresses) {
+    EXPECT_EQ(first[1]["status"], "loaded") << first.dump();
+  } else {
+    EXPECT_EQ(first[1]["status"], "failed") << first.dump();
+    EXPECT_NE(first[1]["detail"].get<std::string>().find("cannot decompress"), std::string::npos) << first.dump();
+    EXPECT_NE(first[1]["detail"].get<std::string>().find("nls_cp850.ko.xz"), std::string::npos) << first.dump();
+  }
+  EXPECT_EQ((*r.step(1))["results"][0]["status"], "already") << r.step(1)->dump();
+  std::string proc_modules = (*r.step(2))["text"];
+  EXPECT_NE(proc_modules.find("mac_roman "), std::string::npos) << proc_modules;
+}
+
 }  // namespace
 }  // namespace mos::vmtest
