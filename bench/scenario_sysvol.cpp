@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -189,7 +192,16 @@ void add_sysvol_scenarios(std::vector<Scenario>& out, const Config& cfg) {
     o.root = sh->root->prefix();
     o.policy = engine::Policy::from_globs(t.dev() + "," + t.dev() + "p*");  // exactly this disk
     o.load_modules = false;
-    sv::Report r = sv::run(o, [](int, const std::string&) {});
+    // MOS_BENCH_TRACE=1: each line of the run with the ms since the previous one (stderr), to
+    // see where the time goes.
+    const bool trace = std::getenv("MOS_BENCH_TRACE") != nullptr;
+    auto last = std::chrono::steady_clock::now();
+    sv::Report r = sv::run(o, [&](int, const std::string& line) {
+      if (!trace) return;
+      auto now = std::chrono::steady_clock::now();
+      std::fprintf(stderr, "%8.1f ms  %s\n", std::chrono::duration<double, std::milli>(now - last).count(), line.c_str());
+      last = now;
+    });
     if (!r.ready || r.mode != "fresh") {
       std::string why = "mos_sysvol first boot not ready (mode " + r.mode + ")";
       for (const auto& e : r.errors) why += "; " + e;
