@@ -97,8 +97,12 @@ std::atomic<bool>& interrupted();
 
 // Peer tools (bench only: a measurement tool, not product code).
 bool have_tool(const std::string& name);
+// Full path of a tool on PATH (plus /usr/sbin, /sbin), or "" when missing.
+std::string tool_path(const std::string& name);
 // Runs argv to completion with stdout/stderr to /dev/null; throws if it fails.
 void run_peer(const std::vector<std::string>& argv);
+// Same, returning its stdout (first MiB).
+std::string peer_output(const std::vector<std::string>& argv);
 // A peer contender running `tool args(target)...`, marked unavailable when the tool is missing.
 Contender peer(std::string name, std::string tool,
                std::function<std::vector<std::string>(const Target&)> args,
@@ -109,6 +113,14 @@ Contender fio_peer(std::string name, std::string rw, unsigned iodepth, std::func
 // Registry (bench/scenarios.cpp) and runner (bench/runner.cpp). Returns the process exit code.
 std::vector<Scenario> all_scenarios(const Config& cfg);
 int run_bench(const Config& cfg);
+
+// The shell tools' version of mos_sysvol's single-disk first boot, one argv per command (tool
+// names bare; "mkdir -p" included): sgdisk with the layout mos_sysvol plans for disk_bytes, partx -a
+// when asked (loop devices without partition scanning), mkfs.*, subvolumes, mounts below root
+// (the ESP too when esp), swapon. bench/scenario_sysvol.cpp.
+std::vector<std::vector<std::string>> tools_firstboot_commands(const std::string& disk, const std::string& part_prefix,
+                                                               uint64_t disk_bytes, const std::string& root, bool esp,
+                                                               bool partx);
 
 // VM scenarios (bench/vm_bench.cpp): names start with "vm-"; run in a qemu guest.
 bool is_vm_scenario(const std::string& name);

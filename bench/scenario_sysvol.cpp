@@ -110,43 +110,13 @@ void blank_again(Target& t, const Root& r) {
   std::filesystem::remove_all(r.dir);
 }
 
-// sgdisk arguments for the layout mos_sysvol plans on this disk: the peer makes the same table.
-std::string sgdisk_layout(const Target& t) {
-  const auto layout = sv::plan_layout(t.dev(), t.size(), 512, sv::default_config());
-  std::string args = "-o";
-  int n = 1;
-  for (const auto& p : layout.partitions) {
-    std::string code = p.part_type == "bios_boot" ? "EF02" : p.part_type == "esp" ? "EF00"
-                       : p.part_type == "swap"    ? "8200" : "8300";
-    std::string num = std::to_string(n++);
-    args += " -n " + num + ":0:" + (p.size_bytes ? "+" + std::to_string(*p.size_bytes >> 20) + "M" : "0") + " -c " +
-            num + ":" + p.name + " -t " + num + ":" + code;
-  }
-  return args;
-}
-
-// The tools' first boot, as a provisioning script would do it: same labels, same mount options,
-// no discards (our writers never discard), ext4 lazy like ours.
+// The host script: the shared command list, one line each, stopping at the first failure.
 std::string peer_script(const Target& t, const Root& r) {
-  const std::string d = t.dev(), top = r.prefix() + "/run/top";
   std::string s = "set -e\n";
-  s += "sgdisk " + sgdisk_layout(t) + " " + d + "\n";
-  s += "partx -a " + d + "\n";
-  s += "mkfs.vfat -F 32 -n MOSEFI " + part(t, 2) + "\n";
-  s += "mkfs.ext4 -F -q -L MOSBOOT -E lazy_itable_init=1,lazy_journal_init=1,nodiscard " + part(t, 3) + "\n";
-  s += "mkswap -L MOSSWAP " + part(t, 4) + "\n";
-  s += "mkfs.btrfs -f -K -L MOSDATA " + part(t, 5) + "\n";
-  s += "mkdir -p " + top + "\n";
-  s += "mount -t btrfs -o nosuid,nodev,noexec,subvolid=5 " + part(t, 5) + " " + top + "\n";
-  const auto cfg = sv::default_config();
-  for (const auto& v : cfg.subvolumes) s += "btrfs subvolume create " + top + "/" + v.name + "\n";
-  s += "umount " + top + "\n";
-  for (const auto& v : cfg.subvolumes)
-    s += "mkdir -p " + r.prefix() + v.mount_point + "\nmount -t btrfs -o subvol=" + v.name + "," + cfg.btrfs_options +
-         " " + part(t, 5) + " " + r.prefix() + v.mount_point + "\n";
-  s += "mkdir -p " + r.prefix() + cfg.boot_mount + "\n";
-  s += "mount -t ext4 -o nosuid,nodev " + part(t, 3) + " " + r.prefix() + cfg.boot_mount + "\n";
-  s += "swapon " + part(t, 4) + "\n";
+  for (const auto& argv : tools_firstboot_commands(t.dev(), t.dev() + "p", t.size(), r.prefix(), false, true)) {
+    for (const auto& a : argv) s += a + " ";
+    s += "\n";
+  }
   return s;
 }
 
@@ -173,6 +143,47 @@ Contender with_root(Contender c, std::shared_ptr<Shared> sh, std::function<void(
 }
 
 }  // namespace
+
+std::vector<std::vector<std::string>> tools_firstboot_commands(const std::string& disk, const std::string& part_prefix,
+                                                               uint64_t disk_bytes, const std::string& root, bool esp,
+                                                               bool partx) {
+  const auto cfg = sv::default_config();
+  const auto layout = sv::plan_layout(disk, disk_bytes, 512, cfg);
+  auto part = [&](int n) { return part_prefix + std::to_string(n); };
+  std::vector<std::string> sgdisk = {"sgdisk", "-o"};
+  int n = 1;
+  for (const auto& p : layout.partitions) {
+    std::string code = p.part_type == "bios_boot" ? "EF02" : p.part_type == "esp" ? "EF00"
+                       : p.part_type == "swap"    ? "8200" : "8300";
+    std::string num = std::to_string(n++);
+    sgdisk.insert(sgdisk.end(), {"-n", num + ":0:" + (p.size_bytes ? "+" + std::to_string(*p.size_bytes >> 20) + "M" : "0"),
+                                 "-c", num + ":" + p.name, "-t", num + ":" + code});
+  }
+  sgdisk.push_back(disk);
+  std::vector<std::vector<std::string>> c = {sgdisk};
+  if (partx) c.push_back({"partx", "-a", disk});
+  c.push_back({"mkfs.vfat", "-F", "32", "-n", "MOSEFI", part(2)});
+  c.push_back({"mkfs.ext4", "-F", "-q", "-L", "MOSBOOT", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", part(3)});
+  c.push_back({"mkswap", "-L", "MOSSWAP", part(4)});
+  c.push_back({"mkfs.btrfs", "-f", "-K", "-L", "MOSDATA", part(5)});
+  const std::string top = root + "/run/top";
+  c.push_back({"mkdir", "-p", top});
+  c.push_back({"mount", "-t", "btrfs", "-o", "nosuid,nodev,noexec,subvolid=5", part(5), top});
+  for (const auto& v : cfg.subvolumes) c.push_back({"btrfs", "subvolume", "create", top + "/" + v.name});
+  c.push_back({"umount", top});
+  for (const auto& v : cfg.subvolumes) {
+    c.push_back({"mkdir", "-p", root + v.mount_point});
+    c.push_back({"mount", "-t", "btrfs", "-o", "subvol=" + v.name + "," + cfg.btrfs_options, part(5), root + v.mount_point});
+  }
+  c.push_back({"mkdir", "-p", root + cfg.boot_mount});
+  c.push_back({"mount", "-t", "ext4", "-o", "nosuid,nodev", part(3), root + cfg.boot_mount});
+  if (esp) {
+    c.push_back({"mkdir", "-p", root + cfg.efi_mount});
+    c.push_back({"mount", "-t", "vfat", "-o", "nosuid,nodev,noexec", part(2), root + cfg.efi_mount});
+  }
+  c.push_back({"swapon", part(4)});
+  return c;
+}
 
 void add_sysvol_scenarios(std::vector<Scenario>& out, const Config& cfg) {
   auto sh = std::make_shared<Shared>();
