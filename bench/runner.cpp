@@ -56,7 +56,18 @@ std::string size_text(uint64_t b) {
 double time_one(Contender& c, Target& t) {
   if (c.prepare) c.prepare(t);
   auto start = std::chrono::steady_clock::now();
-  std::optional<double> reported = c.run(t);
+  std::optional<double> reported;
+  try {
+    reported = c.run(t);
+  } catch (...) {
+    // Restore the target (unmount, swapoff...) before reporting the failure.
+    try {
+      if (c.cleanup) c.cleanup(t);
+    } catch (const std::exception& e) {
+      std::cerr << "mos-volmgr-bench: " << c.name << ": cleanup after a failed run: " << e.what() << "\n";
+    }
+    throw;
+  }
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (c.cleanup) c.cleanup(t);
   return reported.value_or(wall);
