@@ -117,10 +117,16 @@ int run_bench(const Config& cfg);
 // The shell tools' version of mos_sysvol's single-disk first boot, one argv per command (tool
 // names bare; "mkdir -p" included): sgdisk with the layout mos_sysvol plans for disk_bytes, partx -a
 // when asked (loop devices without partition scanning), mkfs.*, subvolumes, mounts below root
-// (the ESP too when esp), swapon. bench/scenario_sysvol.cpp.
+// (the ESP too when esp), swapon. bench/scenario_firstboot.cpp.
 std::vector<std::vector<std::string>> tools_firstboot_commands(const std::string& disk, const std::string& part_prefix,
                                                                uint64_t disk_bytes, const std::string& root, bool esp,
                                                                bool partx);
+// The same for mos_sysvol's dual-disk first boot on disks whose partitions are disk_a1.. and
+// disk_b1.. (virtio naming): both tables, mdadm RAID1 0.90 (/dev/md126, ESP) and 1.2 (/dev/md127,
+// boot) without --assume-clean (mos_sysvol starts both with a resync too), a swap area on each
+// disk, btrfs -d raid1 -m raid1 over the data pair, the mounts (ESP included), swapon both.
+std::vector<std::vector<std::string>> tools_dual_firstboot_commands(const std::string& disk_a, const std::string& disk_b,
+                                                                    uint64_t disk_bytes, const std::string& root);
 
 // VM scenarios (bench/vm_bench.cpp): names start with "vm-"; run in a qemu guest.
 bool is_vm_scenario(const std::string& name);
@@ -133,5 +139,6 @@ void add_checksum_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_format_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_gpt_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_sysvol_scenarios(std::vector<Scenario>& out, const Config& cfg);
+void add_firstboot_scenarios(std::vector<Scenario>& out, const Config& cfg);
 
 }  // namespace mos::bench

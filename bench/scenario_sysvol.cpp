@@ -1,238 +1,123 @@
-// sysvol-firstboot: mos_sysvol's single-disk first boot (GPT + FAT32 + ext4 + swap + btrfs + 5
-// subvolumes + mounts + swapon) through engine::sysvol::run, the entry point mos_sysvol calls,
-// against the same layout made by the shell tools in one script (sgdisk, partx -a, mkfs.vfat,
-// mkfs.ext4, mkswap, mkfs.btrfs, mount, btrfs subvolume create x5, mounts, swapon).
-// Both sides mount below a temp root in a private mount namespace (nothing on the host is
-// shadowed), with the ESP mount off (no vfat in the host kernel). Between repetitions, untimed:
-// unmount, swapoff, drop the partitions and punch the whole backing file (a blank disk again).
+// sysvol: mos_sysvol's first boot on one empty 16 GiB disk (GPT + FAT32 + ext4 + swap + btrfs,
+// 5 subvolumes, their mounts, /boot, swapon) by engine::sysvol::run in-process, against the same
+// layout made by the shell tools (sgdisk, partx, mkfs.vfat, mkfs.ext4, mkswap, mkfs.btrfs,
+// btrfs subvolume create, mount, swapon) in the same run. The ESP mount is off on both sides
+// (hosts without vfat). Everything runs in a private mount namespace; cleanup is untimed.
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/swap.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "bench/bench.hpp"
+#include "engine/apply_plan.hpp"
 #include "engine/disk_access.hpp"
-#include "engine/sysvol_layout.hpp"
 #include "engine/sysvol_run.hpp"
 #include "ioctl/blkpg.hpp"
-#include "ioctl/blockdev.hpp"
-#include "ioctl/error.hpp"
 #include "ioctl/fd.hpp"
-#include "ioctl/mount.hpp"
-#include "ioctl/swap_control.hpp"
+#include "ioctl/mountinfo.hpp"
 
 namespace mos::bench {
-
 namespace {
 
-namespace sv = engine::sysvol;
+constexpr uint64_t kMiB = 1ull << 20;
+const char* kSubvols[] = {"system", "etc", "modules", "vm-meta", "mos-bin"};
 
-constexpr uint64_t kDiskBytes = 16ull << 30;
+std::string root_dir(const Config& cfg) { return cfg.workdir + "/mos-bench-sysvol-" + std::to_string(::getpid()); }
 
-// Once per process: our mounts and the script's (a child inherits it) die with the bench.
-void enter_private_mount_namespace() {
-  static bool done = false;
-  if (done) return;
-  if (::unshare(CLONE_NEWNS) != 0) throw_sys("unshare(CLONE_NEWNS)", "bench", errno);
-  if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) throw_sys("mount --make-rprivate", "/", errno);
-  done = true;
-}
-
-// Mount points at or below root in this namespace (octal escapes of mountinfo left as they are:
-// the root is ours and has no spaces).
-std::vector<std::string> mounts_below(const std::string& root) {
-  std::vector<std::string> out;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::string id, parent, devno, fsroot, mp;
-    f >> id >> parent >> devno >> fsroot >> mp;
-    if (mp == root || mp.rfind(root + "/", 0) == 0) out.push_back(mp);
-  }
-  return out;
+// Once per process: our mounts and the tools' stay out of the host's namespace.
+void private_namespace() {
+  static bool done = [] {
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+      throw std::runtime_error("sysvol bench: cannot make a private mount namespace");
+    return true;
+  }();
+  (void)done;
 }
 
 std::string part(const Target& t, int n) { return t.dev() + "p" + std::to_string(n); }
 
-// A fresh root prefix (config, cmdline, mount points) per repetition.
-struct Root {
-  std::string dir;
-  std::string config() const { return dir + "/mos_sysvol.toml"; }
-  std::string cmdline() const { return dir + "/cmdline"; }
-  std::string prefix() const { return dir + "/root"; }
-};
-
-Root make_root(const std::string& workdir) {
-  std::string tmpl = workdir + "/mos-bench-sysvol-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) throw_sys("mkdtemp", tmpl, errno);
-  Root r{tmpl};
-  std::ofstream(r.config()) << "[mount]\nefi = \"off\"\n";  // the host kernel has no vfat
-  std::ofstream(r.cmdline()) << "ro quiet\n";
-  std::filesystem::create_directories(r.prefix());
-  return r;
-}
-
-// Untimed, after either side: nothing mounted, swap off, no partitions, every byte a hole.
-void blank_again(Target& t, const Root& r) {
-  auto mps = mounts_below(r.dir);
-  for (auto it = mps.rbegin(); it != mps.rend(); ++it) {
-    try {
-      io::unmount(*it, false);
-    } catch (const Error&) {
-      io::unmount(*it, true);
-    }
-  }
-  if (!mounts_below(r.dir).empty()) throw std::runtime_error("still mounted below " + r.dir + "; left in place");
-  try {
-    io::swap_off(part(t, 4));
-  } catch (const Error&) {  // not active: the run failed before swapon
-  }
+// Untimed: unmount what either side mounted under root, swap off, empty disk again.
+void reset(Target& t, const std::string& root) {
+  ::swapoff(part(t, 4).c_str());
+  std::vector<std::string> targets;
+  for (const auto& m : io::read_mountinfo("/proc/self/mountinfo"))
+    if (m.mount_point.rfind(root + "/", 0) == 0) targets.push_back(m.mount_point);
+  for (auto it = targets.rbegin(); it != targets.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
+  // Empty disk again: no table at either end, no kernel partitions.
   io::Fd disk = io::Fd::open(t.dev(), O_RDWR);
-  std::string name = t.dev().substr(t.dev().rfind('/') + 1);
-  for (const auto& p : engine::kernel_partitions(name)) io::blkpg_delete_partition(disk, static_cast<int>(p.number));
-  {
-    io::Fd file = io::Fd::open(t.file(), O_RDWR);
-    if (::fallocate(file.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(t.size())) != 0)
-      throw_sys("fallocate punch hole", t.file(), errno);
-  }
-  io::blk_flush_buffers(disk);
-  std::filesystem::remove_all(r.dir);
-}
-
-// The host script: the shared command list, one line each, stopping at the first failure.
-std::string peer_script(const Target& t, const Root& r) {
-  std::string s = "set -e\n";
-  for (const auto& argv : tools_firstboot_commands(t.dev(), t.dev() + "p", t.size(), r.prefix(), false, true)) {
-    for (const auto& a : argv) s += a + " ";
-    s += "\n";
-  }
-  return s;
-}
-
-// Both contenders share one root per repetition, made in prepare and removed in cleanup.
-struct Shared {
-  std::string workdir;
-  std::optional<Root> root;
-};
-
-// `also` (may be empty) finishes the untimed preparation once the root exists.
-Contender with_root(Contender c, std::shared_ptr<Shared> sh, std::function<void(Target&)> also = {}) {
-  c.prepare = [sh, also](Target& t) {
-    enter_private_mount_namespace();
-    sh->root = make_root(sh->workdir);
-    if (also) also(t);
-  };
-  c.cleanup = [sh](Target& t) {
-    if (!sh->root) return;
-    Root r = *sh->root;
-    sh->root.reset();
-    blank_again(t, r);
-  };
-  return c;
+  for (uint64_t off : {uint64_t{0}, t.size() - kMiB}) engine::zero_range_simple(disk, off, kMiB);
+  disk.fsync();
+  for (const auto& p : engine::kernel_partitions(t.dev().substr(5))) io::blkpg_delete_partition(disk, static_cast<int>(p.number));
 }
 
 }  // namespace
 
-std::vector<std::vector<std::string>> tools_firstboot_commands(const std::string& disk, const std::string& part_prefix,
-                                                               uint64_t disk_bytes, const std::string& root, bool esp,
-                                                               bool partx) {
-  const auto cfg = sv::default_config();
-  const auto layout = sv::plan_layout(disk, disk_bytes, 512, cfg);
-  auto part = [&](int n) { return part_prefix + std::to_string(n); };
-  std::vector<std::string> sgdisk = {"sgdisk", "-o"};
-  int n = 1;
-  for (const auto& p : layout.partitions) {
-    std::string code = p.part_type == "bios_boot" ? "EF02" : p.part_type == "esp" ? "EF00"
-                       : p.part_type == "swap"    ? "8200" : "8300";
-    std::string num = std::to_string(n++);
-    sgdisk.insert(sgdisk.end(), {"-n", num + ":0:" + (p.size_bytes ? "+" + std::to_string(*p.size_bytes >> 20) + "M" : "0"),
-                                 "-c", num + ":" + p.name, "-t", num + ":" + code});
-  }
-  sgdisk.push_back(disk);
-  std::vector<std::vector<std::string>> c = {sgdisk};
-  if (partx) c.push_back({"partx", "-a", disk});
-  c.push_back({"mkfs.vfat", "-F", "32", "-n", "MOSEFI", part(2)});
-  c.push_back({"mkfs.ext4", "-F", "-q", "-L", "MOSBOOT", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", part(3)});
-  c.push_back({"mkswap", "-L", "MOSSWAP", part(4)});
-  c.push_back({"mkfs.btrfs", "-f", "-K", "-L", "MOSDATA", part(5)});
-  const std::string top = root + "/run/top";
-  c.push_back({"mkdir", "-p", top});
-  c.push_back({"mount", "-t", "btrfs", "-o", "nosuid,nodev,noexec,subvolid=5", part(5), top});
-  for (const auto& v : cfg.subvolumes) c.push_back({"btrfs", "subvolume", "create", top + "/" + v.name});
-  c.push_back({"umount", top});
-  for (const auto& v : cfg.subvolumes) {
-    c.push_back({"mkdir", "-p", root + v.mount_point});
-    c.push_back({"mount", "-t", "btrfs", "-o", "subvol=" + v.name + "," + cfg.btrfs_options, part(5), root + v.mount_point});
-  }
-  c.push_back({"mkdir", "-p", root + cfg.boot_mount});
-  c.push_back({"mount", "-t", "ext4", "-o", "nosuid,nodev", part(3), root + cfg.boot_mount});
-  if (esp) {
-    c.push_back({"mkdir", "-p", root + cfg.efi_mount});
-    c.push_back({"mount", "-t", "vfat", "-o", "nosuid,nodev,noexec", part(2), root + cfg.efi_mount});
-  }
-  c.push_back({"swapon", part(4)});
-  return c;
-}
-
 void add_sysvol_scenarios(std::vector<Scenario>& out, const Config& cfg) {
-  auto sh = std::make_shared<Shared>();
-  sh->workdir = cfg.workdir;
   Scenario s;
-  s.name = "sysvol-firstboot";
-  s.description = "mos_sysvol single-disk first boot on a blank 16 GiB disk: GPT, FAT32, ext4, swap, btrfs, "
-                  "5 subvolumes, mounts, swapon (loop, direct_io, sparse; ESP mount off)";
-  s.target = TargetSpec{kDiskBytes, 512, true, false, false};
+  s.name = "sysvol";
+  s.description = "mos_sysvol first boot, single 16 GiB disk: GPT, FAT32, ext4, swap, btrfs, 5 subvolumes, mounts, swapon";
+  s.target = TargetSpec{16384 * kMiB, 512, false, false, false};
+  const std::string root = root_dir(cfg);
+  const std::string config = root + ".toml";
 
   Contender ours;
-  ours.name = "ours (sysvol::run)";
-  ours.run = [sh](Target& t) -> std::optional<double> {
-    sv::RunOptions o;
-    o.config_path = sh->root->config();
-    o.cmdline_path = sh->root->cmdline();
-    o.root = sh->root->prefix();
-    o.policy = engine::Policy::from_globs(t.dev() + "," + t.dev() + "p*");  // exactly this disk
-    o.load_modules = false;
-    // MOS_BENCH_TRACE=1: each line of the run with the ms since the previous one (stderr), to
-    // see where the time goes.
-    const bool trace = std::getenv("MOS_BENCH_TRACE") != nullptr;
-    auto last = std::chrono::steady_clock::now();
-    sv::Report r = sv::run(o, [&](int, const std::string& line) {
-      if (!trace) return;
-      auto now = std::chrono::steady_clock::now();
-      std::fprintf(stderr, "%8.1f ms  %s\n", std::chrono::duration<double, std::milli>(now - last).count(), line.c_str());
-      last = now;
-    });
-    if (!r.ready || r.mode != "fresh") {
-      std::string why = "mos_sysvol first boot not ready (mode " + r.mode + ")";
-      for (const auto& e : r.errors) why += "; " + e;
-      throw std::runtime_error(why);
-    }
+  ours.name = "ours (engine::sysvol::run)";
+  ours.prepare = [root, config](Target& t) {
+    private_namespace();
+    reset(t, root);
+    std::ofstream(config) << "[mount]\nefi = \"off\"\n";
+  };
+  ours.run = [root, config](Target& t) -> std::optional<double> {
+    engine::sysvol::RunOptions opts;
+    opts.config_path = config;
+    opts.cmdline_path = "/nonexistent";
+    opts.root = root;
+    opts.policy = engine::Policy::from_globs(t.dev() + "," + t.dev() + "p*");
+    opts.load_modules = false;
+    auto r = engine::sysvol::run(opts, [](int, const std::string&) {});
+    if (!r.ready) throw std::runtime_error("mos_sysvol run not ready: " + (r.errors.empty() ? "" : r.errors.front()));
     return std::nullopt;
   };
-  s.ours.push_back(with_root(std::move(ours), sh));
+  ours.cleanup = [root](Target& t) { reset(t, root); };
+  s.ours.push_back(std::move(ours));
 
   Contender tools;
-  tools.name = "tools (sgdisk..swapon)";
-  for (const char* tool : {"sgdisk", "partx", "mkfs.vfat", "mkfs.ext4", "mkswap", "mkfs.btrfs", "btrfs", "swapon"})
+  tools.name = "shell tools (sgdisk, partx, mkfs.*, btrfs, mount, swapon)";
+  for (const char* tool : {"sgdisk", "partx", "mkfs.vfat", "mkfs.ext4", "mkswap", "mkfs.btrfs", "btrfs", "mount", "swapon"})
     if (!have_tool(tool)) tools.unavailable = std::string(tool) + " not installed";
-  tools.run = [sh](Target&) -> std::optional<double> {
-    run_peer({"sh", sh->root->dir + "/firstboot.sh"});
+  tools.prepare = [root](Target& t) {
+    private_namespace();
+    reset(t, root);
+    for (const char* sv : kSubvols) std::filesystem::create_directories(root + "/var/cache/" + sv);
+    std::filesystem::create_directories(root + "/boot");
+    std::filesystem::create_directories(root + "/top");
+  };
+  tools.run = [root](Target& t) -> std::optional<double> {
+    // mos_sysvol's default sizes for 16 GiB: swap = 16/8 = 2 GiB, data = the rest.
+    run_peer({"sgdisk", "-o", "-n", "1:0:+1M", "-c", "1:mosbios", "-t", "1:EF02", "-n", "2:0:+100M", "-c", "2:mosefi",
+              "-t", "2:EF00", "-n", "3:0:+1024M", "-c", "3:mosboot", "-t", "3:8300", "-n", "4:0:+2048M", "-c",
+              "4:mosswap", "-t", "4:8200", "-n", "5:0:0", "-c", "5:mosdata", "-t", "5:8300", t.dev()});
+    run_peer({"partx", "-u", t.dev()});
+    run_peer({"mkfs.vfat", "-F", "32", "-n", "MOSEFI", part(t, 2)});
+    run_peer({"mkfs.ext4", "-q", "-F", "-L", "MOSBOOT", part(t, 3)});
+    run_peer({"mkswap", "-L", "MOSSWAP", part(t, 4)});
+    run_peer({"mkfs.btrfs", "-q", "-f", "-L", "MOSDATA", part(t, 5)});
+    run_peer({"mount", part(t, 5), root + "/top"});
+    for (const char* sv : kSubvols) run_peer({"btrfs", "subvolume", "create", root + "/top/" + sv});
+    run_peer({"umount", root + "/top"});
+    for (const char* sv : kSubvols)
+      run_peer({"mount", "-o", std::string("subvol=") + sv + ",noatime,compress=zstd", part(t, 5), root + "/var/cache/" + sv});
+    run_peer({"mount", "-o", "nosuid,nodev", part(t, 3), root + "/boot"});
+    run_peer({"swapon", part(t, 4)});
     return std::nullopt;
   };
-  s.peers.push_back(with_root(std::move(tools), sh, [sh](Target& t) {
-    std::ofstream(sh->root->dir + "/firstboot.sh") << peer_script(t, *sh->root);
-  }));
+  tools.cleanup = [root](Target& t) { reset(t, root); };
+  s.peers.push_back(std::move(tools));
   out.push_back(std::move(s));
 }
 

@@ -6,8 +6,9 @@
 //     storage.assemble_raid) vs mdadm --create / --assemble on two 1 GiB virtio disks, RAID1,
 //     metadata 1.2, assume-clean; each side stops its array and the superblocks are zeroed
 //     between repetitions (untimed).
-//   vm-sysvol-firstboot: mos_sysvol's first boot vs the tools' (bench/scenario_sysvol.cpp's command
+//   vm-sysvol-firstboot: mos_sysvol's first boot vs the tools' (bench/scenario_firstboot.cpp's command
 //     list) on a second disk in the same boot; the tools and their libraries in the initramfs.
+//   vm-sysvol-dual: the same for the dual-disk first boot (md RAID1 ESP and boot, btrfs raid1).
 //   vm-sysvol-boot: mos_sysvol's first boot on a blank 16 GiB disk, then its second boot on the
 //     same disk with the modules preloaded by the init, then again loading them itself (a fresh
 //     guest boot each), as mos_sysvol's exec step time; no peer (goal: second boot < 100 ms).
@@ -188,6 +189,9 @@ void run_md(const Config& cfg, std::vector<Measured>& create, std::vector<Measur
 
 // ---- mos_sysvol: first and second boot ----
 
+// What mos_sysvol mounts needs (loaded by the init unless a scenario leaves it to mos_sysvol).
+const std::vector<std::string> kFsModules = {"vfat", "nls_cp437", "nls_ascii", "ext4", "btrfs"};
+
 // One guest boot of a repetition: which row it fills, whether the init loads the modules first,
 // and the mode mos_sysvol must report.
 struct SysvolBoot {
@@ -199,7 +203,7 @@ struct SysvolBoot {
 void run_sysvol(const Config& cfg, std::vector<Measured>& rows) {
   const std::string sysvol = self_dir() + "/mos_sysvol";
   if (::access(sysvol.c_str(), X_OK) != 0) throw std::runtime_error(sysvol + " not built");
-  const std::vector<std::string> modules = {"vfat", "nls_cp437", "nls_ascii", "ext4", "btrfs"};
+  const std::vector<std::string>& modules = kFsModules;
   // Preloaded by the init (mos_sysvol finds them present), or left to mos_sysvol: loading btrfs
   // under TCG takes seconds of the kernel's time (raid6/xor benchmark their algorithms).
   const SysvolBoot boots[] = {{0, true, "fresh"}, {1, true, "existing"}, {2, false, "existing"}};
@@ -227,40 +231,59 @@ void run_sysvol(const Config& cfg, std::vector<Measured>& rows) {
   }
 }
 
-// mos_sysvol's first boot on /dev/vda vs the same layout by the tools on /dev/vdb (mounted below
-// /tools), in the same boot, modules preloaded, one boot per repetition. The tools' time is the
-// sum of their exec steps ("mkdir -p" is the init's mkdir op, untimed: microseconds).
-void run_sysvol_vs_tools(const Config& cfg, std::vector<Measured>& rows) {
+// mos_sysvol's first boot vs the same layout by the tools, in the same boot, one boot per
+// repetition, modules preloaded: ours on the first `disks` virtio disks, the tools on as many
+// more (mounted below /tools). The tools' time is the sum of their exec steps ("mkdir -p" is the
+// init's mkdir op, untimed: microseconds). With md in the layout, the side going first alternates
+// and the md resyncs it started must end before the other side runs (storage.list_raids, untimed).
+struct VsTools {
+  const char* name;
+  size_t disks;
+  std::vector<std::vector<std::string>> commands;
+  std::vector<std::string> modules;
+  bool md;
+};
+
+void run_vs_tools(const Config& cfg, std::vector<Measured>& rows, const VsTools& v) {
   const std::string sysvol = self_dir() + "/mos_sysvol";
   if (::access(sysvol.c_str(), X_OK) != 0) throw std::runtime_error(sysvol + " not built");
-  const uint64_t disk = 16ull << 30;
-  const auto commands = tools_firstboot_commands("/dev/vdb", "/dev/vdb", disk, "/tools", true, false);
   std::vector<std::string> tools;
-  for (const auto& c : commands)
+  for (const auto& c : v.commands)
     if (c[0] != "mkdir" && std::find(tools.begin(), tools.end(), c[0]) == tools.end()) tools.push_back(c[0]);
+  std::vector<std::string> ours_argv = {"/bin/mos_sysvol", "--json", "--log", "console", "--allow-devices", ""};
+  for (size_t i = 0; i < v.disks; ++i) {
+    std::string d = std::string("/dev/vd") + char('a' + i);
+    ours_argv.back() += (i ? "," : "") + d + "," + d + "*";
+  }
+  const json resynced = {{"op", "wait"}, {"method", "storage.list_raids"}, {"params", json::object()},
+                         {"until", {{"/0/sync_action", "idle"}, {"/1/sync_action", "idle"}}},
+                         {"timeout_ms", 600000}, {"interval_ms", 500}};
   for (unsigned rep = 0; rep < cfg.reps; ++rep) {
-    Images images(vm_dir(cfg, "sysvol-tools"));
+    Images images(vm_dir(cfg, v.name));
     VmSpec spec;
-    spec.name = "bench_sysvol_tools";
-    spec.disks = {{images.dir + "/a.img", disk}, {images.dir + "/b.img", disk}};
+    spec.name = std::string("bench_") + v.name;
+    for (size_t i = 0; i < 2 * v.disks; ++i) spec.disks.push_back({images.dir + "/" + char('a' + i) + ".img", 16ull << 30});
     spec.binaries["/bin/mos_sysvol"] = sysvol;
     ship_tools(spec, tools);
     if (::access("/etc/mke2fs.conf", R_OK) == 0) spec.binaries["/etc/mke2fs.conf"] = "/etc/mke2fs.conf";
-    spec.scenario = {{"modules", {"vfat", "nls_cp437", "nls_ascii", "ext4", "btrfs"}}};
-    spec.timeout_s = 300;
+    spec.scenario = {{"modules", v.modules}};
+    spec.timeout_s = v.md ? 1200 : 300;
     Script sc;
-    sc.add_timed(exec_step({"/bin/mos_sysvol", "--json", "--log", "console", "--allow-devices", "/dev/vda,/dev/vda*"},
-                           120000),
-                 0, rep);
-    for (const auto& c : commands) {
-      if (c[0] == "mkdir") {
-        sc.add({{"op", "mkdir"}, {"path", c.back()}});
-        continue;
+    auto ours = [&] { sc.add_timed(exec_step(ours_argv, 240000), 0, rep); };
+    auto theirs = [&] {
+      for (const auto& c : v.commands) {
+        if (c[0] == "mkdir") {
+          sc.add({{"op", "mkdir"}, {"path", c.back()}});
+          continue;
+        }
+        std::vector<std::string> argv = c;
+        argv[0] = tool_path(c[0]);
+        sc.add_timed(exec_step(argv, 120000), 1, rep);
       }
-      std::vector<std::string> argv = c;
-      argv[0] = tool_path(c[0]);
-      sc.add_timed(exec_step(argv, 120000), 1, rep);
-    }
+    };
+    if (!v.md) ours(), theirs();
+    else if (rep % 2 == 0) ours(), sc.add(resynced), theirs();
+    else theirs(), sc.add(resynced), ours();
     run_script(spec, sc, rows, 0, [](size_t who, const json& line) {
       if (who != 0) return;  // the tools: exit 0 (the exec step's own check)
       const json& report = line.value("stdout_json", json());
@@ -268,6 +291,20 @@ void run_sysvol_vs_tools(const Config& cfg, std::vector<Measured>& rows) {
         throw std::runtime_error("mos_sysvol did not report a ready first boot: " + line.dump());
     });
   }
+}
+
+void run_sysvol_vs_tools(const Config& cfg, std::vector<Measured>& rows) {
+  run_vs_tools(cfg, rows,
+               {"sysvol-tools", 1, tools_firstboot_commands("/dev/vdb", "/dev/vdb", 16ull << 30, "/tools", true, false),
+                kFsModules, false});
+}
+
+void run_dual_vs_tools(const Config& cfg, std::vector<Measured>& rows) {
+  std::vector<std::string> modules = kFsModules;
+  modules.insert(modules.end(), {"md-mod", "raid1"});
+  run_vs_tools(cfg, rows,
+               {"sysvol-dual", 2, tools_dual_firstboot_commands("/dev/vdc", "/dev/vdd", 16ull << 30, "/tools"), modules,
+                true});
 }
 
 struct VmScenario {
@@ -281,7 +318,8 @@ const std::vector<VmScenario>& vm_scenarios() {
       {"vm-sysvol-boot", "mos_sysvol first boot on a blank 16 GiB virtio disk, then second boots, a guest boot each (exec ms; modules preloaded unless noted; goal: second < 100 ms)"},
       {"vm-sysvol-firstboot", "mos_sysvol first boot vs the same layout by the tools (sgdisk, mkfs.*, btrfs, mount, "
                               "swapon), 16 GiB virtio disks, ESP mounted, same boot (exec ms)"},
-      {"vm-sysvol-dual", "mos_sysvol dual-disk first boot vs the tools (mdadm, mkfs.*) in the guest"},
+      {"vm-sysvol-dual", "mos_sysvol dual-disk first boot vs the tools (sgdisk x2, mdadm 0.90 + 1.2, mkfs.*, btrfs "
+                         "raid1, mounts, swapon x2), 4 x 16 GiB virtio disks, same boot (exec ms)"},
   };
   return all;
 }
@@ -360,13 +398,9 @@ int run_vm_bench(const Config& cfg) {
                 run_sysvol);
   cold_scenario("vm-sysvol-firstboot",
                 {{"ours (mos_sysvol)", true, {}, ""}, {"tools (sgdisk..swapon)", false, {}, ""}}, run_sysvol_vs_tools);
-  if (wanted(cfg, "vm-sysvol-dual")) {
-    const std::string reason = "mos_sysvol does not provision two disks yet (its first boot refuses, writing nothing)";
-    std::vector<Measured> rows = {
-        {"ours (mos_sysvol, 2 disks)", true, {}, reason},
-        {"tools (mdadm, mkfs.*)", false, {}, "not wired: waits for the dual layout mos_sysvol will make"}};
-    report(cfg, "vm-sysvol-dual", rows, out);
-  }
+  cold_scenario("vm-sysvol-dual",
+                {{"ours (mos_sysvol, 2 disks)", true, {}, ""}, {"tools (sgdisk, mdadm, mkfs.*..)", false, {}, ""}},
+                run_dual_vs_tools);
   if (cfg.json) std::cout << json{{"reps", cfg.reps}, {"warmup", cfg.warmup}, {"scenarios", out}}.dump(2) << "\n";
   return rc;
 }

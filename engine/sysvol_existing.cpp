@@ -124,7 +124,7 @@ json found_json(const Found& f) {
 
 Context engine_context(const RunOptions& opts) {
   Context ctx;
-  ctx.policy = opts.policy;
+  ctx.policy = md_policy(opts.policy);
   ctx.run_dir = opts.root + "/run/mos_sysvol";
   return ctx;
 }
@@ -132,10 +132,6 @@ Context engine_context(const RunOptions& opts) {
 void bring_up(const Found& found, const Config& cfg, const RunOptions& opts, Reporter& rep) {
   const Context ctx = engine_context(opts);
   Report& report = rep.report();
-  if (!found.md_members.empty()) {
-    rep.error("md RAID1 members found (" + found.md_members.front().path +
-              ", ...): assembling them needs the md engine, which is not in this build");
-  }
   if (found.data.empty()) {
     rep.error("no MOSDATA btrfs found among the allowed devices");
     return;

@@ -1,5 +1,6 @@
 // mos_sysvol's first boot: recognise our own half-made layout, plan and write the MOS layout
 // (GPT, FAT32, ext4, swap, btrfs), each step behind a named crash point.
+#include <algorithm>
 #include <optional>
 
 #include "engine/apply_plan.hpp"
@@ -62,8 +63,15 @@ std::optional<std::string> half_made_reason(const Device& disk, const std::vecto
 
 json plan_json(const std::vector<Device>& disks, const Config& cfg) {
   json out = json::array();
+  // Two disks share one layout: sized by the smaller disk and the larger sector size.
+  Config c = cfg;
+  uint64_t smallest = disks.empty() ? 0 : disks[0].size_bytes;
+  uint32_t sector = 0;
+  for (const auto& d : disks) smallest = std::min(smallest, d.size_bytes), sector = std::max(sector, d.logical_sector_size);
+  if (disks.size() == 2 && !c.swap_size_gib) c.swap_size_gib = default_swap_gib(smallest);
   for (const auto& d : disks) {
-    Layout l = plan_layout(d.path, d.size_bytes, d.logical_sector_size, cfg);
+    Layout l = disks.size() == 2 ? plan_layout(d.path, smallest, sector, c)
+                                 : plan_layout(d.path, d.size_bytes, d.logical_sector_size, c);
     json parts = json::array();
     for (size_t i = 0; i < l.partitions.size(); ++i) {
       const auto& p = l.partitions[i];
@@ -78,10 +86,7 @@ json plan_json(const std::vector<Device>& disks, const Config& cfg) {
 }
 
 void provision(const std::vector<Device>& disks, bool resume, const Config& cfg, const RunOptions& opts, Reporter& rep) {
-  if (disks.size() != 1)
-    throw Error(ErrorCode::storage_failed,
-                "dual-disk provisioning (" + disks[0].path + " + " + disks[1].path +
-                    ") needs the md engine, which is not in this build; nothing was written");
+  if (disks.size() == 2) return provision_dual(disks, resume, cfg, opts, rep);
   const Device& disk = disks.front();
   const Context ctx = engine_context(opts);
   Layout l = plan_layout(disk.path, disk.size_bytes, disk.logical_sector_size, cfg);

@@ -59,7 +59,17 @@ void first_boot(const std::vector<Device>& all, const Config& cfg, const RunOpti
   if (resume) {
     report.mode = "resume";
     if (disks.size() > 2) disks.resize(2);
-  } else {
+  }
+  if (resume && disks.size() == 1) {
+    // A dual-disk first boot may have stopped after the first disk's GPT: its partner is blank.
+    Selection sel = select_disks(gather_disk_facts(all, opts.policy), cfg);
+    for (const auto& d : sel.chosen)
+      if (d.path != disks[0].path) {
+        rep.warn(d.path + " is blank next to the unfinished " + disks[0].path + ": provisioning both (dual-disk)");
+        disks.push_back(d);
+        break;
+      }
+  } else if (!resume) {
     Selection sel = select_disks(gather_disk_facts(all, opts.policy), cfg);
     for (const auto& r : sel.refused) rep.skip(r.path, r.reason);
     for (const auto& r : sel.unused) rep.skip(r.path, r.reason);
@@ -85,7 +95,8 @@ void first_boot(const std::vector<Device>& all, const Config& cfg, const RunOpti
     return;
   }
   provision(disks, resume, cfg, opts, rep);
-  Found found = find_mos_storage(discover_devices(), opts.policy);
+  Found found = find_mos_storage(discover_devices(), md_policy(opts.policy));
+  assemble_md(found, opts, rep);  // created arrays already run: reported as such
   bring_up(found, cfg, opts, rep);
 }
 
@@ -112,9 +123,14 @@ Report run(const RunOptions& opts, const LogFn& log) {
     std::vector<Device> all = discover_devices();
     Found found = find_mos_storage(all, opts.policy);
     report.found = found_json(found);
-    if (!found.data.empty() || !found.md_members.empty()) {
+    // MOSDATA is written last: without it, md members are at most a half-made first boot.
+    if (!found.data.empty()) {
       report.mode = "existing";
       rep.info("existing MOS storage found (" + std::to_string(report.found.size()) + " devices)");
+      if (!found.md_members.empty()) {
+        assemble_md(found, opts, rep);
+        found = find_mos_storage(discover_devices(), md_policy(opts.policy));  // now with the md devices
+      }
       bring_up(found, cfg, opts, rep);
     } else {
       first_boot(all, cfg, opts, rep);

@@ -50,6 +50,16 @@ std::optional<std::string> half_made_reason(const Device& disk, const std::vecto
 // `resume`: the disks carry our half-made layout and are rewritten from the start.
 void provision(const std::vector<Device>& disks, bool resume, const Config& cfg, const RunOptions& opts, Reporter& rep);
 
+// Two disks: the layout on both, md RAID1 for mosefi (0.90) and mosboot (1.2), swap on each,
+// btrfs RAID1 over the mosdata pair (engine/sysvol_dual.cpp).
+void provision_dual(const std::vector<Device>& disks, bool resume, const Config& cfg, const RunOptions& opts,
+                    Reporter& rep);
+// Assembles the md arrays whose members were found (degraded when a member is missing: said loudly).
+void assemble_md(const Found& found, const RunOptions& opts, Reporter& rep);
+// The policy plus our md devices (/dev/md_mosefi, /dev/md_mosboot and their /dev/md/ links); an
+// md device stays refused unless its members (sysfs slaves) are allowed too.
+Policy md_policy(const Policy& p);
+
 // The plan of a first boot on these disks, for the report and --dry-run.
 json plan_json(const std::vector<Device>& disks, const Config& cfg);
 
