@@ -39,11 +39,13 @@ bool valid_name(const std::string& name) {
 
 // v1.2: the superblock's name (mdadm writes "host:name"; the part after the colon names it).
 // v0.90: the partition name its members share, else "md<preferred minor>".
-std::string array_name(const std::vector<Candidate>& group, const mdraid::Superblock& best) {
+std::string array_name(std::vector<Candidate>& group, const mdraid::Superblock& best) {
   if (best.metadata == mdraid::Metadata::v1_2) {
     std::string n = best.name.substr(best.name.rfind(':') == std::string::npos ? 0 : best.name.rfind(':') + 1);
     if (valid_name(n)) return n;
   } else {
+    for (auto& c : group)
+      if (!c.dev.partlabel && c.dev.kind == "partition") c.dev.partlabel = find_device(c.dev.path).partlabel;
     const auto& first = group.front().dev.partlabel;
     bool common = first && std::all_of(group.begin(), group.end(), [&](const Candidate& c) { return c.dev.partlabel == first; });
     if (common && valid_name(*first)) return *first;
@@ -70,7 +72,8 @@ std::optional<std::string> running_block_of(const std::vector<Candidate>& group)
 std::vector<Device> candidate_devices(const RaidAssembleRequest& req, const Context& ctx) {
   std::vector<Device> out;
   if (!req.devices.empty()) {
-    for (const auto& given : req.devices) out.push_back(find_device(raid::member_path(given, ctx)));
+    // The superblock is read directly; content probing (partition names) only when naming needs it.
+    for (const auto& given : req.devices) out.push_back(find_device(raid::member_path(given, ctx), DiscoverOptions{false}));
     return out;
   }
   for (auto& d : discover_devices())

@@ -101,7 +101,7 @@ RaidCreateResult create_raid(const RaidCreateRequest& req, const Context& ctx) {
     if (!req.dry_run) raid::require_md_driver();  // before any byte is written
   }
   std::vector<Device> devs;
-  for (const auto& path : slots.paths) devs.push_back(require_unused(path, req.force));
+  for (const auto& path : slots.paths) devs.push_back(raid::require_unused_member(path, req.force));
 
   // Exclusive opens keep the kernel and other programs off the members while we write.
   OpenedMembers opened = open_members_locked(devs, req.dry_run);
@@ -148,7 +148,7 @@ RaidCreateResult create_raid(const RaidCreateRequest& req, const Context& ctx) {
   opened.release();  // the kernel claims the members exclusively next
   for (size_t i = 0; i < devs.size(); ++i) {
     announce_content_change(devs[i].name);
-    result.members[i].device = find_device(slots.paths[i]);
+    result.members[i].device = find_device(slots.paths[i], DiscoverOptions{false});
   }
   if (!req.start) return result;
 

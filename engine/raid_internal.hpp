@@ -37,6 +37,11 @@ void require_md_driver();
 // Member path as /dev/NAME, resolved (by-id links) and allowed by the policy.
 std::string member_path(const std::string& given, const Context& ctx);
 
+// The safety gate for a device about to become a member: never mounted, held or in use; a
+// signature refused unless force. With force the content is not probed (nothing it could
+// report would change the answer), which keeps create and add cheap.
+Device require_unused_member(const std::string& path, bool force);
+
 // Seconds since the epoch (superblock ctime/utime).
 uint64_t now_seconds();
 

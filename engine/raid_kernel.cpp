@@ -86,6 +86,14 @@ std::string member_path(const std::string& given, const Context& ctx) {
   return path;
 }
 
+Device require_unused_member(const std::string& path, bool force) {
+  if (!force) return require_unused(path, false);
+  Device d = find_device(path, DiscoverOptions{false});
+  if (d.read_only) throw_validation(d.path + " is read-only", d.path);
+  require_not_in_use(d);
+  return d;
+}
+
 std::string start_array(const std::string& name, const std::string& metadata, const std::vector<Device>& members) {
   auto [major_version, minor_version] = version_numbers(metadata);
   const std::string block = raid_block_name(name);

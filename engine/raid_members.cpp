@@ -93,7 +93,7 @@ RaidAddResult raid_add_member(const RaidAddRequest& req, const Context& ctx) {
   raid::require_md_allowed(block, ctx);
   if (!raid::array_running(block)) throw_validation("/dev/" + block + " is not running; assemble it first", "/dev/" + block);
   const std::string path = raid::member_path(req.device, ctx);
-  Device dev = require_unused(path, req.force);
+  Device dev = raid::require_unused_member(path, req.force);
   const mdraid::Superblock live = live_superblock(block);
 
   OpenedMembers opened = open_members_locked({dev}, req.dry_run);
@@ -109,9 +109,8 @@ RaidAddResult raid_add_member(const RaidAddRequest& req, const Context& ctx) {
   spec.major = dev.major;
   spec.minor = dev.minor;
   mdraid::Superblock sb = mdraid::superblock_for_new_member(live, spec, free_dev_number(md, live.metadata), raid::now_seconds());
-  io::WritePlan plan{"md-member", {old_signature_wipe(facts.size_bytes)}};
-  plan.step("md-superblock").writes.push_back(
-      {mdraid::superblock_offset(live.metadata, facts.size_bytes), mdraid::serialize(sb), "md superblock (new member)"});
+  io::WritePlan plan = mdraid::plan_superblock(sb, facts.size_bytes);  // with the bitmap when the array has one
+  plan.steps.insert(plan.steps.begin(), old_signature_wipe(facts.size_bytes));
 
   RaidAddResult result;
   result.dry_run = req.dry_run;
@@ -130,7 +129,7 @@ RaidAddResult raid_add_member(const RaidAddRequest& req, const Context& ctx) {
     result.job = ctx.jobs->start("raid_rebuild", "/dev/" + block,
                                  [block, member](JobHandle& h) { return follow_rebuild(block, member, h); });
   }
-  result.member->device = find_device(path);
+  result.member->device = find_device(path, DiscoverOptions{false});
   result.array = raid::read_array(block);
   return result;
 }

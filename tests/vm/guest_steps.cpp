@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/swap.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -289,6 +290,10 @@ json StepRunner::run(const json& s) {
     } else if (op == "sync") {
       ::sync();
       out = {{"ok", true}};
+    } else if (op == "swapon") {
+      const std::string path = s.at("path");
+      if (::swapon(path.c_str(), 0) != 0) out = fail(sys_error("swapon", path));
+      else out = {{"ok", true}, {"path", path}};
     } else if (op == "sleep") {
       std::this_thread::sleep_for(std::chrono::milliseconds(s.at("ms").get<int>()));
       out = {{"ok", true}};

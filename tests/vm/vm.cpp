@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -201,6 +202,7 @@ VmResult run_vm(const VmSpec& spec) {
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a test killed by ctest's timeout takes its guest with it
     int log = ::open(qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int null = ::open("/dev/null", O_RDONLY);
     ::dup2(null, 0);
