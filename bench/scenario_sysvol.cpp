@@ -48,6 +48,8 @@ void reset(Target& t, const std::string& root) {
   for (const auto& m : io::read_mountinfo("/proc/self/mountinfo"))
     if (m.mount_point.rfind(root + "/", 0) == 0) targets.push_back(m.mount_point);
   for (auto it = targets.rbegin(); it != targets.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
+  std::error_code ec;
+  std::filesystem::remove_all(root, ec);  // nothing is mounted below it any more
   // Empty disk again: no table at either end, no kernel partitions.
   io::Fd disk = io::Fd::open(t.dev(), O_RDWR);
   for (uint64_t off : {uint64_t{0}, t.size() - kMiB}) engine::zero_range_simple(disk, off, kMiB);
@@ -63,13 +65,14 @@ void add_sysvol_scenarios(std::vector<Scenario>& out, const Config& cfg) {
   s.description = "mos_sysvol first boot, single 16 GiB disk: GPT, FAT32, ext4, swap, btrfs, 5 subvolumes, mounts, swapon";
   s.target = TargetSpec{16384 * kMiB, 512, false, false, false};
   const std::string root = root_dir(cfg);
-  const std::string config = root + ".toml";
+  const std::string config = root + "/mos_sysvol.toml";
 
   Contender ours;
   ours.name = "ours (engine::sysvol::run)";
   ours.prepare = [root, config](Target& t) {
     private_namespace();
     reset(t, root);
+    std::filesystem::create_directories(root);
     std::ofstream(config) << "[mount]\nefi = \"off\"\n";
   };
   ours.run = [root, config](Target& t) -> std::optional<double> {

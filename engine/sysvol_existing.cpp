@@ -9,6 +9,7 @@
 
 #include "engine/apply_plan.hpp"
 #include "engine/btrfs_subvolumes.hpp"
+#include "engine/content.hpp"
 #include "engine/mount.hpp"
 #include "engine/sysvol_steps.hpp"
 #include "fsmake/btrfs_read.hpp"
@@ -95,6 +96,19 @@ void create_missing_subvolumes(const std::string& dev, const Config& cfg, const 
 bool device_allowed(const Device& d, const Policy& policy) {
   if (!policy.allowed(d.path)) return false;
   return !d.parent || policy.allowed(*d.parent);
+}
+
+std::vector<Device> discover_allowed(const Policy& policy) {
+  DiscoverOptions sysfs_only;
+  sysfs_only.probe_content = false;
+  std::vector<Device> all = discover_devices(sysfs_only), allowed;
+  for (const auto& d : all)
+    if (device_allowed(d, policy)) allowed.push_back(d);
+  fill_content(allowed);
+  for (auto& d : all)
+    for (const auto& a : allowed)
+      if (a.path == d.path) d = a;
+  return all;
 }
 
 Found find_mos_storage(const std::vector<Device>& all, const Policy& policy) {

@@ -95,7 +95,7 @@ void first_boot(const std::vector<Device>& all, const Config& cfg, const RunOpti
     return;
   }
   provision(disks, resume, cfg, opts, rep);
-  Found found = find_mos_storage(discover_devices(), md_policy(opts.policy));
+  Found found = find_mos_storage(discover_allowed(md_policy(opts.policy)), md_policy(opts.policy));
   assemble_md(found, opts, rep);  // created arrays already run: reported as such
   bring_up(found, cfg, opts, rep);
 }
@@ -120,7 +120,7 @@ Report run(const RunOptions& opts, const LogFn& log) {
     for (const auto& w : cfg.warnings) rep.warn(w);
     for (const auto& s : cfg.sources) rep.info("configuration: " + s);
     load_needed_modules(opts, cfg, rep);
-    std::vector<Device> all = discover_devices();
+    std::vector<Device> all = discover_allowed(md_policy(opts.policy));
     Found found = find_mos_storage(all, opts.policy);
     report.found = found_json(found);
     // MOSDATA is written last: without it, md members are at most a half-made first boot.
@@ -129,7 +129,7 @@ Report run(const RunOptions& opts, const LogFn& log) {
       rep.info("existing MOS storage found (" + std::to_string(report.found.size()) + " devices)");
       if (!found.md_members.empty()) {
         assemble_md(found, opts, rep);
-        found = find_mos_storage(discover_devices(), md_policy(opts.policy));  // now with the md devices
+        found = find_mos_storage(discover_allowed(md_policy(opts.policy)), md_policy(opts.policy));  // now with the md devices
       }
       bring_up(found, cfg, opts, rep);
     } else {

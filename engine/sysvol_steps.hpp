@@ -35,6 +35,9 @@ struct Found {
 
 // A device and everything it sits on (partition → disk) match the policy.
 bool device_allowed(const Device& d, const Policy& policy);
+// Every block device from sysfs; content (signatures, GPT names) read only for the allowed ones:
+// mos_sysvol reads no device the policy does not name.
+std::vector<Device> discover_allowed(const Policy& policy);
 Found find_mos_storage(const std::vector<Device>& all, const Policy& policy);
 json found_json(const Found& f);
 
