@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@ struct Config {
   std::vector<std::string> only;  // scenario names; empty = all
   bool json = false;
   std::string workdir = "/var/tmp";
+  bool vm = false;  // the qemu scenarios (vm-*) instead of the host ones
 };
 
 // The device a scenario runs on.
@@ -75,13 +77,32 @@ struct Scenario {
   std::vector<Contender> peers;
 };
 
+// One contender's timed repetitions (seconds), as printed and reported.
+struct Measured {
+  std::string name;
+  bool ours = false;
+  std::vector<double> seconds;
+  std::string unavailable;  // non-empty: not run, with this reason
+  double median() const;
+  double min() const;
+  double max() const;
+};
+// The table (ours/peer ratios of medians) and the JSON object of one scenario's results;
+// only the scenario's name, description and bytes are used.
+void print_table(const Scenario& s, const std::vector<Measured>& m, const Config& cfg);
+nlohmann::json results_json(const Scenario& s, const std::vector<Measured>& m);
+
 // Set by SIGINT/SIGTERM; ours get it as their cancel flag, the runner stops between runs.
 std::atomic<bool>& interrupted();
 
 // Peer tools (bench only: a measurement tool, not product code).
 bool have_tool(const std::string& name);
+// Full path of a tool on PATH (plus /usr/sbin, /sbin), or "" when missing.
+std::string tool_path(const std::string& name);
 // Runs argv to completion with stdout/stderr to /dev/null; throws if it fails.
 void run_peer(const std::vector<std::string>& argv);
+// Same, returning its stdout (first MiB).
+std::string peer_output(const std::vector<std::string>& argv);
 // A peer contender running `tool args(target)...`, marked unavailable when the tool is missing.
 Contender peer(std::string name, std::string tool,
                std::function<std::vector<std::string>(const Target&)> args,
@@ -93,11 +114,31 @@ Contender fio_peer(std::string name, std::string rw, unsigned iodepth, std::func
 std::vector<Scenario> all_scenarios(const Config& cfg);
 int run_bench(const Config& cfg);
 
+// The shell tools' version of mos_sysvol's single-disk first boot, one argv per command (tool
+// names bare; "mkdir -p" included): sgdisk with the layout mos_sysvol plans for disk_bytes, partx -a
+// when asked (loop devices without partition scanning), mkfs.*, subvolumes, mounts below root
+// (the ESP too when esp), swapon. bench/scenario_firstboot.cpp.
+std::vector<std::vector<std::string>> tools_firstboot_commands(const std::string& disk, const std::string& part_prefix,
+                                                               uint64_t disk_bytes, const std::string& root, bool esp,
+                                                               bool partx);
+// The same for mos_sysvol's dual-disk first boot on disks whose partitions are disk_a1.. and
+// disk_b1.. (virtio naming): both tables, mdadm RAID1 0.90 (/dev/md126, ESP) and 1.2 (/dev/md127,
+// boot) without --assume-clean (mos_sysvol starts both with a resync too), a swap area on each
+// disk, btrfs -d raid1 -m raid1 over the data pair, the mounts (ESP included), swapon both.
+std::vector<std::vector<std::string>> tools_dual_firstboot_commands(const std::string& disk_a, const std::string& disk_b,
+                                                                    uint64_t disk_bytes, const std::string& root);
+
+// VM scenarios (bench/vm_bench.cpp): names start with "vm-"; run in a qemu guest.
+bool is_vm_scenario(const std::string& name);
+void list_vm_scenarios();
+int run_vm_bench(const Config& cfg);
+
 // Scenario groups, one file each.
 void add_zero_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_checksum_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_format_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_gpt_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_sysvol_scenarios(std::vector<Scenario>& out, const Config& cfg);
+void add_firstboot_scenarios(std::vector<Scenario>& out, const Config& cfg);
 
 }  // namespace mos::bench

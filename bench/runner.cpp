@@ -18,28 +18,30 @@ std::atomic<bool>& interrupted() {
   return flag;
 }
 
-namespace {
+double Measured::median() const {
+  std::vector<double> s = seconds;
+  std::sort(s.begin(), s.end());
+  if (s.empty()) return 0;
+  return s.size() % 2 ? s[s.size() / 2] : (s[s.size() / 2 - 1] + s[s.size() / 2]) / 2;
+}
+double Measured::min() const { return seconds.empty() ? 0 : *std::min_element(seconds.begin(), seconds.end()); }
+double Measured::max() const { return seconds.empty() ? 0 : *std::max_element(seconds.begin(), seconds.end()); }
 
-struct Measured {
-  const Contender* who;
-  bool ours;
-  std::vector<double> seconds;
-  double median() const {
-    std::vector<double> s = seconds;
-    std::sort(s.begin(), s.end());
-    if (s.empty()) return 0;
-    return s.size() % 2 ? s[s.size() / 2] : (s[s.size() / 2 - 1] + s[s.size() / 2]) / 2;
-  }
-  double min() const { return seconds.empty() ? 0 : *std::min_element(seconds.begin(), seconds.end()); }
-  double max() const { return seconds.empty() ? 0 : *std::max_element(seconds.begin(), seconds.end()); }
-};
+namespace {
 
 // Column title for a peer: its tool name, or its full name when two peers share the tool.
 std::string peer_column(const std::vector<Measured>& m, const Measured& p) {
-  auto tool = [](const Measured& x) { return x.who->name.substr(0, x.who->name.find(' ')); };
+  auto tool = [](const Measured& x) { return x.name.substr(0, x.name.find(' ')); };
   int same = 0;
   for (auto& o : m) same += !o.ours && tool(o) == tool(p);
-  return "vs " + (same > 1 ? p.who->name : tool(p));
+  return "vs " + (same > 1 ? p.name : tool(p));
+}
+
+// Timed repetitions actually measured (a VM run may end early), else the configured count.
+size_t repetitions(const std::vector<Measured>& m, const Config& cfg) {
+  size_t most = 0;
+  for (auto& x : m) most = std::max(most, x.seconds.size());
+  return most ? most : cfg.reps;
 }
 
 double mib_per_s(uint64_t bytes, double seconds) { return seconds > 0 ? bytes / seconds / (1 << 20) : 0; }
@@ -54,7 +56,18 @@ std::string size_text(uint64_t b) {
 double time_one(Contender& c, Target& t) {
   if (c.prepare) c.prepare(t);
   auto start = std::chrono::steady_clock::now();
-  std::optional<double> reported = c.run(t);
+  std::optional<double> reported;
+  try {
+    reported = c.run(t);
+  } catch (...) {
+    // Restore the target (unmount, swapoff...) before reporting the failure.
+    try {
+      if (c.cleanup) c.cleanup(t);
+    } catch (const std::exception& e) {
+      std::cerr << "mos-volmgr-bench: " << c.name << ": cleanup after a failed run: " << e.what() << "\n";
+    }
+    throw;
+  }
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (c.cleanup) c.cleanup(t);
   return reported.value_or(wall);
@@ -62,33 +75,36 @@ double time_one(Contender& c, Target& t) {
 
 std::vector<Measured> measure(Scenario& s, const Config& cfg) {
   Target target(s.target, cfg.workdir);
+  std::vector<Contender*> who;
   std::vector<Measured> m;
-  for (auto& c : s.ours) m.push_back({&c, true, {}});
-  for (auto& c : s.peers) m.push_back({&c, false, {}});
+  for (auto& c : s.ours) who.push_back(&c), m.push_back({c.name, true, {}, c.unavailable});
+  for (auto& c : s.peers) who.push_back(&c), m.push_back({c.name, false, {}, c.unavailable});
   for (unsigned rep = 0; rep < cfg.warmup + cfg.reps; ++rep)
-    for (auto& x : m) {
-      if (!x.who->unavailable.empty()) continue;
+    for (size_t i = 0; i < m.size(); ++i) {
+      if (!m[i].unavailable.empty()) continue;
       if (interrupted()) throw std::runtime_error("interrupted");
-      double sec = time_one(const_cast<Contender&>(*x.who), target);
-      if (rep >= cfg.warmup) x.seconds.push_back(sec);
+      double sec = time_one(*who[i], target);
+      if (rep >= cfg.warmup) m[i].seconds.push_back(sec);
     }
   return m;
 }
 
+}  // namespace
+
 void print_table(const Scenario& s, const std::vector<Measured>& m, const Config& cfg) {
-  std::printf("\n== %s: %s (%u reps after %u warm-up, median)\n", s.name.c_str(), s.description.c_str(),
-              cfg.reps, cfg.warmup);
+  std::printf("\n== %s: %s (%zu reps after %u warm-up, median)\n", s.name.c_str(), s.description.c_str(),
+              repetitions(m, cfg), cfg.warmup);
   std::printf("%-28s %10s %17s %10s", "contender", "median s", "min-max s", s.bytes ? "MiB/s" : "");
   for (auto& p : m)
     if (!p.ours) std::printf(" %*s", std::max(12, int(peer_column(m, p).size())), peer_column(m, p).c_str());
   std::printf("\n");
   for (auto& x : m) {
-    if (!x.who->unavailable.empty()) {
-      std::printf("%-28s %s\n", x.who->name.c_str(), ("skipped: " + x.who->unavailable).c_str());
+    if (!x.unavailable.empty()) {
+      std::printf("%-28s %s\n", x.name.c_str(), ("skipped: " + x.unavailable).c_str());
       continue;
     }
     double med = x.median();
-    std::printf(med < 0.1 ? "%-28s %10.4f" : "%-28s %10.3f", x.who->name.c_str(), med);
+    std::printf(med < 0.1 ? "%-28s %10.4f" : "%-28s %10.3f", x.name.c_str(), med);
     std::printf(med < 0.1 ? " %8.4f-%-8.4f" : " %8.3f-%-8.3f", x.min(), x.max());
     if (s.bytes) std::printf(" %10.1f", mib_per_s(s.bytes, med)); else std::printf(" %10s", "");
     if (x.ours)
@@ -103,12 +119,12 @@ void print_table(const Scenario& s, const std::vector<Measured>& m, const Config
   std::fflush(stdout);
 }
 
-nlohmann::json to_json(const Scenario& s, const std::vector<Measured>& m) {
+nlohmann::json results_json(const Scenario& s, const std::vector<Measured>& m) {
   nlohmann::json j{{"name", s.name}, {"description", s.description}, {"bytes", s.bytes},
                    {"contenders", nlohmann::json::array()}, {"ratios", nlohmann::json::array()}};
   for (auto& x : m) {
-    nlohmann::json c{{"name", x.who->name}, {"ours", x.ours}, {"seconds", x.seconds}};
-    if (!x.who->unavailable.empty()) c["skipped"] = x.who->unavailable;
+    nlohmann::json c{{"name", x.name}, {"ours", x.ours}, {"seconds", x.seconds}};
+    if (!x.unavailable.empty()) c["skipped"] = x.unavailable;
     if (!x.seconds.empty()) {
       c["median_seconds"] = x.median();
       if (s.bytes) c["mib_per_s"] = mib_per_s(s.bytes, x.median());
@@ -118,10 +134,12 @@ nlohmann::json to_json(const Scenario& s, const std::vector<Measured>& m) {
   for (auto& o : m)
     for (auto& p : m)
       if (o.ours && !p.ours && !o.seconds.empty() && !p.seconds.empty())
-        j["ratios"].push_back({{"ours", o.who->name}, {"peer", p.who->name},
+        j["ratios"].push_back({{"ours", o.name}, {"peer", p.name},
                                {"speedup", p.median() / o.median()}});  // >1: ours is faster
   return j;
 }
+
+namespace {
 
 void on_signal(int) { interrupted() = true; }
 
@@ -152,7 +170,7 @@ int run_bench(const Config& cfg) {
     if (!cfg.only.empty() && std::find(cfg.only.begin(), cfg.only.end(), s.name) == cfg.only.end()) continue;
     try {
       auto m = measure(s, cfg);
-      if (cfg.json) report["scenarios"].push_back(to_json(s, m));
+      if (cfg.json) report["scenarios"].push_back(results_json(s, m));
       else print_table(s, m, cfg);
     } catch (const std::exception& e) {
       std::cerr << "mos-volmgr-bench: " << s.name << ": " << e.what() << "\n";

@@ -28,20 +28,28 @@ std::string join(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-bool have_tool(const std::string& name) {
+std::string tool_path(const std::string& name) {
   const char* path = std::getenv("PATH");
   std::istringstream dirs(std::string(path ? path : "") + ":/usr/sbin:/sbin");
   std::string d;
   while (std::getline(dirs, d, ':'))
-    if (!d.empty() && access((d + "/" + name).c_str(), X_OK) == 0) return true;
-  return false;
+    if (!d.empty() && access((d + "/" + name).c_str(), X_OK) == 0) return d + "/" + name;
+  return "";
 }
 
-void run_peer(const std::vector<std::string>& argv) {
+bool have_tool(const std::string& name) { return !tool_path(name).empty(); }
+
+namespace {
+
+// Runs argv to completion, stdout into `out` when given (else /dev/null), stderr to /dev/null.
+void spawn_and_wait(const std::vector<std::string>& argv, std::string* out) {
+  int pipe_fds[2] = {-1, -1};
+  if (out && pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  if (out) posix_spawn_file_actions_adddup2(&fa, pipe_fds[1], 1);
+  else posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -49,12 +57,33 @@ void run_peer(const std::vector<std::string>& argv) {
   pid_t pid = 0;
   int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  if (out) close(pipe_fds[1]);
+  if (rc != 0) {
+    if (out) close(pipe_fds[0]);
+    throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  }
+  if (out) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(pipe_fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+      if (n > 0 && out->size() < (1u << 20)) out->append(buf, static_cast<size_t>(n));
+    close(pipe_fds[0]);
+  }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw std::runtime_error("peer failed (status " + std::to_string(status) + "): " + join(argv));
+}
+
+}  // namespace
+
+void run_peer(const std::vector<std::string>& argv) { spawn_and_wait(argv, nullptr); }
+
+std::string peer_output(const std::vector<std::string>& argv) {
+  std::string out;
+  spawn_and_wait(argv, &out);
+  return out;
 }
 
 Contender peer(std::string name, std::string tool,

@@ -31,7 +31,7 @@ uint64_t parse_size(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"mos-volmgr-bench: our bulk engine vs dd, fio, xxhsum (root; loop devices in /var/tmp)"};
+  CLI::App app{"mos-volmgr-bench: our engine vs the usual tools (root; loop devices in /var/tmp; --vm: qemu guest)"};
   mos::bench::Config cfg;
   std::string size = "1G";
   bool list = false;
@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   app.add_option("--only", cfg.only, "run only these scenarios (repeatable)");
   app.add_flag("--json", cfg.json, "print results as JSON");
   app.add_flag("--list", list, "list the scenarios and exit");
+  app.add_flag("--vm", cfg.vm, "run the VM scenarios (vm-*: md RAID, mos_sysvol boots) in a qemu guest");
   CLI11_PARSE(app, argc, argv);
 
   cfg.size = parse_size(size);
@@ -50,7 +51,15 @@ int main(int argc, char** argv) {
   }
   if (list) {
     for (auto& s : mos::bench::all_scenarios(cfg)) std::cout << s.name << "\t" << s.description << "\n";
+    mos::bench::list_vm_scenarios();
     return 0;
   }
+  bool any_vm = false, any_host = false;
+  for (const auto& n : cfg.only) (mos::bench::is_vm_scenario(n) ? any_vm : any_host) = true;
+  if (any_vm && any_host) {
+    std::cerr << "mos-volmgr-bench: name either vm-* scenarios or host ones in one run, not both\n";
+    return 2;
+  }
+  if (cfg.vm || any_vm) return mos::bench::run_vm_bench(cfg);
   return mos::bench::run_bench(cfg);
 }
