@@ -138,7 +138,6 @@ void add_zero_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_checksum_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_format_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_gpt_scenarios(std::vector<Scenario>& out, const Config& cfg);
-void add_sysvol_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_firstboot_scenarios(std::vector<Scenario>& out, const Config& cfg);
 
 }  // namespace mos::bench

@@ -2,8 +2,7 @@
 // subvolumes + mounts + swapon) through engine::sysvol::run, the entry point mos_sysvol calls,
 // against the same layout made by the shell tools in one script (sgdisk, partx -a, mkfs.vfat,
 // mkfs.ext4, mkswap, mkfs.btrfs, mount, btrfs subvolume create x5, mounts, swapon).
-// Beside bench/scenario_sysvol.cpp's "sysvol" (the same comparison, written at the same time on
-// branch sysvol), this one gives both sides identical work: no discards on either side (our
+// Both sides get identical work: no discards on either side (our
 // writers never discard), every byte of the disk a hole again between runs, the layout the peer
 // makes taken from mos_sysvol's own plan, and ours must report a fresh, ready boot.
 // Both sides mount below a temp root in a private mount namespace (nothing on the host is

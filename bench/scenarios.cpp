@@ -8,7 +8,6 @@ std::vector<Scenario> all_scenarios(const Config& cfg) {
   add_checksum_scenarios(all, cfg);
   add_gpt_scenarios(all, cfg);
   add_format_scenarios(all, cfg);
-  add_sysvol_scenarios(all, cfg);
   add_firstboot_scenarios(all, cfg);
   return all;
 }

@@ -12,6 +12,7 @@
 #include "ioctl/error.hpp"
 #include "ioctl/mount.hpp"
 #include "ioctl/mountinfo.hpp"
+#include "ioctl/sysfs.hpp"
 
 namespace mos::engine {
 namespace {
@@ -76,6 +77,8 @@ MountInfo mount_info_at(const std::string& target, const std::string& device) {
 void register_btrfs_members(const std::string& source, const Context& ctx) {
   Device d = find_device(source);
   if (d.fstype != "btrfs" || !d.uuid) return;  // let the kernel's own error speak
+  // Mounted already (another subvolume): the kernel holds every member it needs.
+  if (io::sysfs_exists("/sys/fs/btrfs/" + *d.uuid)) return;
   DiscoverOptions only_allowed{true, [&](const Device& dev) { return ctx.policy.allowed(dev.path); }};
   for (const auto& member : discover_devices(only_allowed))
     if (member.fstype == "btrfs" && member.uuid == d.uuid && ctx.policy.allowed(member.path)) io::btrfs_scan_device(member.path);
