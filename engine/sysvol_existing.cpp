@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "engine/apply_plan.hpp"
@@ -64,23 +65,31 @@ std::vector<Device> data_members(const Found& f, Reporter& rep) {
   return by_uuid[f.data.front().uuid.value_or("")];
 }
 
-void create_missing_subvolumes(const std::string& dev, const Config& cfg, const RunOptions& opts,
-                               const std::string& degraded, Reporter& rep) {
+// The private top-level (subvolid=5) mount used to list and create subvolumes; unmounted when
+// dropped. Held until the subvolumes are mounted, so the filesystem is opened once, not twice.
+struct TopMount {
+  std::string path;
+  TopMount() = default;
+  TopMount(const TopMount&) = delete;
+  TopMount& operator=(const TopMount&) = delete;
+  ~TopMount() {
+    if (path.empty()) return;
+    try {
+      io::unmount(path, false);
+    } catch (const Error&) {
+      try { io::unmount(path, true); } catch (const Error&) {}
+    }
+    ::rmdir(path.c_str());
+  }
+};
+
+std::unique_ptr<TopMount> create_missing_subvolumes(const std::string& dev, const Config& cfg, const RunOptions& opts,
+                                                    const std::string& degraded, Reporter& rep) {
   const Context ctx = engine_context(opts);
   const std::string top = ctx.run_dir + "/mosdata-top";
   auto r = engine::mount({dev, top, "btrfs", join_options("nosuid,nodev,noexec,subvolid=5", degraded)}, ctx);
-  struct Unmount {
-    std::string path;
-    ~Unmount() {
-      if (path.empty()) return;
-      try {
-        io::unmount(path, false);
-      } catch (const Error&) {
-        try { io::unmount(path, true); } catch (const Error&) {}
-      }
-      ::rmdir(path.c_str());
-    }
-  } guard{r.already_mounted ? std::string() : top};
+  auto guard = std::make_unique<TopMount>();  // built in place: a moved-from copy would unmount too
+  if (!r.already_mounted) guard->path = top;
   std::set<std::string> have;
   for (const auto& s : btrfs::list_subvolumes(top).subvolumes)
     if (s.parent_id == 5) have.insert(s.path);
@@ -89,6 +98,7 @@ void create_missing_subvolumes(const std::string& dev, const Config& cfg, const 
     btrfs::create_subvolume(s.name, top);
     rep.done("created subvolume " + s.name + " on MOSDATA");
   }
+  return guard;
 }
 
 }  // namespace
@@ -181,8 +191,9 @@ void bring_up(const Found& found, const Config& cfg, const RunOptions& opts, Rep
   }
 
   bool ok = true;
+  std::unique_ptr<TopMount> top;
   try {
-    create_missing_subvolumes(data_dev, cfg, opts, degraded, rep);
+    top = create_missing_subvolumes(data_dev, cfg, opts, degraded, rep);
   } catch (const Error& e) {
     rep.error(std::string("subvolumes on MOSDATA: ") + e.what());
     ok = false;
@@ -192,6 +203,7 @@ void bring_up(const Found& found, const Config& cfg, const RunOptions& opts, Rep
     std::string o = join_options(join_options("subvol=" + s.name, s.options.empty() ? cfg.btrfs_options : s.options), degraded);
     ok = mount_one(data_dev, opts.root + s.mount_point, "btrfs", o, ctx, rep) && ok;
   }
+  top.reset();
   if (cfg.boot_mount.empty()) rep.skip("mount MOSBOOT", "off in the configuration");
   else if (found.boot.empty()) rep.error("no MOSBOOT ext4 found; " + cfg.boot_mount + " not mounted"), ok = false;
   else ok = mount_one(found.boot.front().path, opts.root + cfg.boot_mount, "ext4", "nosuid,nodev", ctx, rep) && ok;
