@@ -10,6 +10,7 @@
 #include "engine/raid.hpp"
 #include "engine/sysvol_steps.hpp"
 #include "ioctl/error.hpp"
+#include "ioctl/sysfs.hpp"
 
 namespace mos::engine::sysvol {
 namespace {
@@ -40,8 +41,17 @@ std::string make_raid(const std::string& name, const char* metadata, const std::
   req.metadata = metadata;
   req.members = members;
   req.force = true;  // partitions we just created on disks judged blank (or ours)
+  // Where both disks zero in the device (write-zeroes offload), zeroing the data areas is cheap
+  // and makes the mirrors identical: no initial resync competing with the first boot's writes.
+  // Elsewhere (e.g. disks without offload) the kernel's background resync is cheaper.
+  req.zero_members = std::all_of(members.begin(), members.end(), [](const std::string& m) {
+    Device d = find_device(m, DiscoverOptions{false});
+    std::string disk = d.parent.value_or(d.path).substr(5);
+    return io::sysfs_u64("/sys/class/block/" + disk + "/queue/write_zeroes_max_bytes").value_or(0) > 0;
+  });
   auto r = create_raid(req, ctx);
-  rep.done("created md RAID1 " + r.array.device + " (metadata " + metadata + ") over " + members[0] + " + " + members[1]);
+  rep.done("created md RAID1 " + r.array.device + " (metadata " + metadata + ") over " + members[0] + " + " + members[1] +
+           (req.zero_members ? " (data areas zeroed by the devices: no resync)" : " (initial resync by the kernel)"));
   return r.array.device;
 }
 
