@@ -99,6 +99,16 @@ std::optional<std::string> busy_reason(const std::string& name) {
   return std::nullopt;
 }
 
+std::optional<uint64_t> nonzero_edge(const io::Fd& fd, uint64_t size_bytes) {
+  constexpr uint64_t kEdgeBytes = 1ull << 20;
+  const uint64_t window = std::min(kEdgeBytes, size_bytes);
+  for (uint64_t off : {uint64_t{0}, size_bytes - window}) {
+    auto bytes = fd.pread_vec(static_cast<size_t>(window), off);
+    if (std::any_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b != 0; })) return off;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> disk_busy_reason(const std::string& disk_name) {
   for (const auto& p : kernel_partitions(disk_name))
     if (auto why = busy_reason(p.name)) return why;

@@ -40,6 +40,11 @@ std::string partition_name(const std::string& disk_name, uint32_t number);
 // "in use as swap", "opened exclusively by another program"; nullopt when idle.
 std::optional<std::string> busy_reason(const std::string& block_name);
 
+// Where data we may not be able to name sits: the offset of the first of the two edge windows
+// (the first and the last MiB, where formats keep their superblocks and tables) holding a
+// non-zero byte; nullopt when both are all zeroes.
+std::optional<uint64_t> nonzero_edge(const io::Fd& fd, uint64_t size_bytes);
+
 // The first busy reason among the disk itself and all its kernel partitions.
 std::optional<std::string> disk_busy_reason(const std::string& disk_name);
 

@@ -62,12 +62,8 @@ std::optional<std::string> content_reason(const Disk& d, const gpt::ReadResult& 
   if (!r.primary_error.empty() && r.primary_error.find("no 'EFI PART' signature") == std::string::npos)
     return d.path + " has a damaged GPT (" + r.primary_error + ")";
   if (r.mbr_kind == "mbr" || r.mbr_kind == "hybrid" || r.mbr_kind == "protective") return d.path + " has an MBR partition table";
-  uint64_t window = std::min<uint64_t>(kMiB, d.facts.size_bytes);
-  for (uint64_t off : {uint64_t{0}, d.facts.size_bytes - window}) {
-    auto bytes = d.fd.pread_vec(window, off);
-    if (std::any_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b != 0; }))
-      return d.path + " is not empty (data or a signature at byte " + std::to_string(off) + "+)";
-  }
+  if (auto off = nonzero_edge(d.fd, d.facts.size_bytes))
+    return d.path + " is not empty (data or a signature at byte " + std::to_string(*off) + "+)";
   return std::nullopt;
 }
 

@@ -31,7 +31,7 @@ Selection select_disks(const std::vector<DiskFacts>& disks, const Config& cfg) {
     auto refuse = [&](const std::string& why) { s.refused.push_back({d.path, why}); };
     if (d.removable) { refuse("removable"); continue; }
     if (d.read_only) { refuse("read-only"); continue; }
-    if (f.holds_root) { refuse("holds the running system (/)"); continue; }
+    if (f.holds_root) { refuse("holds the root filesystem (/) of the running node"); continue; }
     if (f.busy) { refuse("in use: " + *f.busy); continue; }
     if (!d.holders.empty()) { refuse("held by " + d.holders.front()); continue; }
     if (!d.mountpoints.empty()) { refuse("mounted at " + d.mountpoints.front()); continue; }
@@ -70,16 +70,6 @@ Selection select_disks(const std::vector<DiskFacts>& disks, const Config& cfg) {
   return s;
 }
 
-bool edges_are_zero(const std::string& dev_path, uint64_t size_bytes) {
-  io::Fd fd = io::Fd::open(dev_path, O_RDONLY);
-  const uint64_t span = std::min<uint64_t>(kMiB, size_bytes);
-  for (uint64_t off : {uint64_t{0}, size_bytes - span}) {
-    auto buf = fd.pread_vec(static_cast<size_t>(span), off);
-    if (std::any_of(buf.begin(), buf.end(), [](uint8_t b) { return b != 0; })) return false;
-  }
-  return true;
-}
-
 std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const Policy& policy) {
   struct stat root{};
   bool have_root = ::stat("/", &root) == 0;
@@ -95,7 +85,7 @@ std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const P
       if (mine && have_root && p.major == major(root.st_dev) && p.minor == minor(root.st_dev)) f.holds_root = true;
     }
     try {
-      f.edges_zero = d.size_bytes > 0 && edges_are_zero(d.path, d.size_bytes);
+      f.edges_zero = d.size_bytes > 0 && !nonzero_edge(io::Fd::open(d.path, O_RDONLY), d.size_bytes);
     } catch (const Error& e) {
       f.read_error = e.what();
     }

@@ -42,7 +42,4 @@ Selection select_disks(const std::vector<DiskFacts>& disks, const Config& cfg);
 // Facts for every eligible device of `all` (reads only those).
 std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const Policy& policy);
 
-// Reads the first and last MiB of a device; true when every byte is zero.
-bool edges_are_zero(const std::string& dev_path, uint64_t size_bytes);
-
 }  // namespace mos::engine::sysvol
