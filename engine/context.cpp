@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "engine/events.hpp"
 #include "engine/jobs.hpp"
 #include "ioctl/error.hpp"
 #include "ioctl/sysfs.hpp"
@@ -104,6 +105,10 @@ Policy Policy::from_globs(const std::string& s) {
 Jobs& Context::job_registry() const {
   if (!jobs) throw Error(ErrorCode::internal, "no job registry in this context");
   return *jobs;
+}
+
+void Context::publish(const Event& e) const {
+  if (events) events->publish(e);
 }
 
 }  // namespace mos::engine

@@ -6,6 +6,8 @@
 namespace mos::engine {
 
 class Jobs;
+class EventBus;
+struct Event;
 
 // --allow-devices: operations only touch devices matching one of these globs — the device itself
 // and everything it stacks on (partition → whole disk, md/dm → slaves, loop → a backing file
@@ -28,8 +30,11 @@ struct Context {
   Policy policy;
   std::string run_dir = "/run/mos_volmgrd";
   Jobs* jobs = nullptr;
+  EventBus* events = nullptr;  // null: changes are not published (tools, tests, mos_sysvol)
 
   Jobs& job_registry() const;
+  // Publishes on events when set; a no-op otherwise.
+  void publish(const Event& e) const;
 };
 
 }  // namespace mos::engine

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include "engine/context.hpp"
+#include "engine/events.hpp"
 #include "engine/jobs.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/server.hpp"
@@ -19,10 +20,12 @@ void run_daemon(const DaemonOptions& options) {
   signal(SIGPIPE, SIG_IGN);
 
   engine::Jobs jobs;
+  engine::EventBus events;
   engine::Context ctx;
   ctx.policy = engine::Policy::from_globs(options.allow_devices);
   ctx.run_dir = options.run_dir;
   ctx.jobs = &jobs;
+  ctx.events = &events;
   Registry registry = make_registry();
   ServerOptions server_options;
   server_options.socket_path = options.socket_path;

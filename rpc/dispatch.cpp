@@ -1,7 +1,10 @@
 #include "rpc/dispatch.hpp"
 
+#include <future>
+
 #include "ioctl/error.hpp"
 #include "rpc/params.hpp"
+#include "rpc/request_stats.hpp"
 
 namespace mos::rpc {
 namespace {
@@ -13,6 +16,20 @@ json error_data(const Error& e) {
   if (!e.path().empty()) d["path"] = e.path();
   if (e.sys_errno()) d["errno"] = e.sys_errno();
   return d.empty() ? json(nullptr) : d;
+}
+
+// Runs a deferred method and waits for its answer on this thread (the server may instead answer
+// when the Reply is delivered).
+json call_deferred(const Method& m, const json& params, engine::Context& ctx) {
+  std::promise<json> answer;
+  auto done = answer.get_future();
+  m.deferred(params, ctx, Reply([&answer](json result, const Error* error) {
+    if (error)
+      answer.set_exception(std::make_exception_ptr(*error));
+    else
+      answer.set_value(std::move(result));
+  }));
+  return done.get();
 }
 
 // Returns nullopt for notifications.
@@ -41,7 +58,7 @@ std::optional<json> handle_one(const json& req, const Registry& registry, engine
   } else {
     try {
       validate_params(m->params, params);
-      json result = m->handler(params, ctx);
+      json result = m->deferred ? call_deferred(*m, params, ctx) : m->handler(params, ctx);
       response = json{{"jsonrpc", "2.0"}, {"result", std::move(result)}, {"id", id}};
     } catch (const Error& e) {
       response = make_error(static_cast<int>(e.code()), e.what(), id, error_data(e));
@@ -51,6 +68,7 @@ std::optional<json> handle_one(const json& req, const Registry& registry, engine
       response = make_error(-32603, std::string("Internal error: ") + e.what(), id);
     }
   }
+  record_request(m ? name : std::string(), response.contains("error") ? response["error"]["code"].get<int>() : 0);
   if (is_notification) return std::nullopt;
   return response;
 }

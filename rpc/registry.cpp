@@ -1,12 +1,41 @@
 #include "rpc/registry.hpp"
 
+#include <mutex>
 #include <stdexcept>
+#include <utility>
 
 namespace mos::rpc {
+
+struct Reply::Slot {
+  std::mutex mu;
+  Deliver deliver;
+  ~Slot() {
+    if (deliver) {
+      Error e(ErrorCode::internal, "method ended without an answer");
+      deliver(nullptr, &e);
+    }
+  }
+  Deliver take() {
+    std::lock_guard lock(mu);
+    return std::exchange(deliver, nullptr);
+  }
+};
+
+Reply::Reply(Deliver deliver) : slot_(std::make_shared<Slot>()) { slot_->deliver = std::move(deliver); }
+
+void Reply::result(json r) const {
+  if (auto d = slot_->take()) d(std::move(r), nullptr);
+}
+
+void Reply::fail(const Error& e) const {
+  if (auto d = slot_->take()) d(nullptr, &e);
+}
 
 void Registry::add(Method m) {
   if (find(m.name)) throw std::logic_error("duplicate RPC method " + m.name);
   if (m.params.is_null()) m.params = obj_schema(json::object());
+  if (static_cast<bool>(m.handler) == static_cast<bool>(m.deferred))
+    throw std::logic_error("RPC method " + m.name + " needs exactly one of handler and deferred");
   methods_.push_back(std::move(m));
 }
 

@@ -2,15 +2,32 @@
 // The OpenRPC document and parameter validation are both generated from these entries.
 #pragma once
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "engine/context.hpp"
+#include "ioctl/error.hpp"
 
 namespace mos::rpc {
 
 using json = nlohmann::json;
+
+// The answer to one call, given later and from any thread (a long operation answers when its job
+// ends, while the request path is already free). Copies share one slot: the first result() or
+// fail() is delivered, later ones are ignored; a Reply dropped unanswered delivers an internal error.
+class Reply {
+ public:
+  using Deliver = std::function<void(json result, const Error* error)>;
+  explicit Reply(Deliver deliver);
+  void result(json r) const;
+  void fail(const Error& e) const;
+
+ private:
+  struct Slot;
+  std::shared_ptr<Slot> slot_;
+};
 
 struct Method {
   std::string name;         // "storage.create_partition"
@@ -20,6 +37,9 @@ struct Method {
   json result;              // JSON Schema of the result
   bool mutating = false;
   std::function<json(const json& params, engine::Context& ctx)> handler;
+  // Set instead of handler by methods that may answer later (e.g. waiting for a job): the
+  // handler must call reply.result() or reply.fail() exactly once, now or from another thread.
+  std::function<void(const json& params, engine::Context& ctx, Reply reply)> deferred = {};
 };
 
 class Registry {
