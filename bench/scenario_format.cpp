@@ -52,9 +52,9 @@ Scenario ext4_scenario(std::string name, std::string what, bool full_init, const
   s.description = std::move(what);
   s.target = TargetSpec{kExt4Size, 512, true, false, false};
   PlanFn plan = [full_init](uint64_t size, uint32_t ss) {
-    ext4::Ext4Options o;
+    fsmake::ext4::Ext4Options o;
     o.full_init = full_init;
-    return ext4::plan_mkfs(o, size, ss);
+    return fsmake::ext4::plan_mkfs(o, size, ss);
   };
   s.ours.push_back(ours_format(full_init ? "ours (full_init)" : "ours (lazy)", plan, true));
   s.peers.push_back(peer(peer_name, "mkfs.ext4", [peer_extended](const Target& t) {
@@ -71,7 +71,7 @@ Scenario ext4_scenario(std::string name, std::string what, bool full_init, const
 }  // namespace
 
 void add_format_scenarios(std::vector<Scenario>& out, const Config& cfg) {
-  PlanFn fat32 = [](uint64_t size, uint32_t ss) { return fat32::plan_mkfs({}, size, ss); };
+  PlanFn fat32 = [](uint64_t size, uint32_t ss) { return fsmake::fat32::plan_mkfs({}, size, ss); };
   Scenario f = format_scenario("fat32", "FAT32 on the whole device (loop, direct_io, preallocated)", cfg);
   f.ours.push_back(ours_format("ours (offload)", fat32, true));
   f.ours.push_back(ours_format("ours (data path)", fat32, false));
@@ -80,7 +80,7 @@ void add_format_scenarios(std::vector<Scenario>& out, const Config& cfg) {
   }));
   out.push_back(std::move(f));
 
-  PlanFn swap = [](uint64_t size, uint32_t) { return swap::plan_mkswap({}, size); };
+  PlanFn swap = [](uint64_t size, uint32_t) { return fsmake::swap::plan_mkswap({}, size); };
   Scenario w = format_scenario("swap", "swap area on the whole device (loop, direct_io, preallocated)", cfg);
   w.ours.push_back(ours_format("ours", swap, true));
   w.peers.push_back(peer("mkswap", "mkswap", [](const Target& t) { return std::vector<std::string>{t.dev()}; }));

@@ -7,28 +7,8 @@
 #include <string>
 
 #include "bench/bench.hpp"
-
-namespace {
-
-// "2G", "512M", "1GiB", "1048576" -> bytes; 0 when unreadable.
-uint64_t parse_size(const std::string& text) {
-  size_t used = 0;
-  uint64_t n = 0;
-  try {
-    n = std::stoull(text, &used);
-  } catch (...) {
-    return 0;
-  }
-  std::string unit = text.substr(used);
-  if (unit == "" || unit == "B") return n;
-  const std::string units = "KMGT";
-  size_t k = units.find(unit.empty() ? ' ' : unit[0]);
-  std::string rest = unit.substr(1);
-  if (k == std::string::npos || !(rest == "" || rest == "iB" || rest == "B")) return 0;
-  return n << (10 * (k + 1));
-}
-
-}  // namespace
+#include "ioctl/error.hpp"
+#include "ioctl/text.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"mos-volmgr-bench: our engine vs the usual tools (root; loop devices in /var/tmp; --vm: qemu guest)"};
@@ -44,7 +24,12 @@ int main(int argc, char** argv) {
   app.add_flag("--vm", cfg.vm, "run the VM scenarios (vm-*: md RAID, mos_sysvol boots) in a qemu guest");
   CLI11_PARSE(app, argc, argv);
 
-  cfg.size = parse_size(size);
+  try {
+    cfg.size = mos::io::parse_size(size, "--size");
+  } catch (const mos::Error& e) {
+    std::cerr << "mos-volmgr-bench: " << e.what() << "\n";
+    return 2;
+  }
   if (cfg.size < (16ull << 20) || cfg.size % (1ull << 20)) {
     std::cerr << "mos-volmgr-bench: --size must be a whole number of MiB, at least 16M (got '" << size << "')\n";
     return 2;

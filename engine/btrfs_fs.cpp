@@ -21,6 +21,7 @@
 #include "ioctl/mount.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
+#include "ioctl/text.hpp"
 
 namespace mos::engine::btrfs {
 
@@ -48,7 +49,7 @@ std::optional<SuperFacts> read_super(const std::string& dev) {
   if (load_le16(sb + kSbCsumType) == 0 &&
       crc32c(sb + 0x20, kSuperSize - 0x20) != load_le32(sb)) return std::nullopt;
   SuperFacts s;
-  s.fsid = uuid_text(sb + kSbFsid);
+  s.fsid = io::uuid_text(std::span<const uint8_t, 16>(sb + kSbFsid, 16));
   const char* label = reinterpret_cast<const char*>(sb + kSbLabel);
   s.label.assign(label, strnlen(label, 256));
   return s;
@@ -75,7 +76,7 @@ std::vector<BtrfsMount> btrfs_mounts() {
     io::Fd f(fd, e.mount_point);
     btrfs_ioctl_fs_info_args fi{};
     if (ioctl(fd, BTRFS_IOC_FS_INFO, &fi) < 0) continue;
-    out.push_back({e, uuid_text(fi.fsid)});
+    out.push_back({e, io::uuid_text(fi.fsid)});
   }
   return out;
 }
@@ -144,14 +145,6 @@ Located locate_by_label(const std::string& label, const LocateOptions& opts) {
 
 }  // namespace
 
-std::string uuid_text(const uint8_t* u) {
-  char buf[37];
-  std::snprintf(buf, sizeof buf,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
-                u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-  return buf;
-}
-
 io::Fd open_btrfs_path(const std::string& path) {
   if (path.empty() || path[0] != '/') throw_validation("expected an absolute path, got '" + path + "'", path);
   io::Fd fd = io::Fd::open(path, O_RDONLY | O_DIRECTORY);
@@ -174,7 +167,7 @@ FsFacts fs_facts(const io::Fd& fs) {
   btrfs_ioctl_fs_info_args fi{};
   if (ioctl(fs.get(), BTRFS_IOC_FS_INFO, &fi) < 0) throw_sys("BTRFS_IOC_FS_INFO", fs.path(), errno);
   FsFacts f;
-  f.fsid = uuid_text(fi.fsid);
+  f.fsid = io::uuid_text(fi.fsid);
   f.label = read_label(fs);
   f.num_devices = fi.num_devices;
   f.max_devid = fi.max_id;
@@ -198,7 +191,7 @@ std::vector<DeviceFacts> device_facts(const io::Fd& fs) {
     }
     DeviceFacts d;
     d.devid = di->devid;
-    d.uuid = uuid_text(di->uuid);
+    d.uuid = io::uuid_text(di->uuid);
     d.path.assign(reinterpret_cast<const char*>(di->path), strnlen(reinterpret_cast<const char*>(di->path), sizeof di->path));
     d.total_bytes = di->total_bytes;
     d.bytes_used = di->bytes_used;

@@ -46,8 +46,6 @@ std::vector<DeviceFacts> device_facts(const io::Fd& fs);
 // Device size from BLKGETSIZE64, 0 if it cannot be opened.
 uint64_t block_device_size(const std::string& dev);
 
-std::string uuid_text(const uint8_t* uuid16);
-
 // Where to look for a filesystem named by label, and where to mount privately.
 struct LocateOptions {
   std::string run_dir = "/run/mos_volmgrd";

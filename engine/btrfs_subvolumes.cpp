@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "ioctl/error.hpp"
+#include "ioctl/text.hpp"
 
 namespace mos::engine::btrfs {
 
@@ -34,8 +35,8 @@ SubvolumeInfo to_info(const struct btrfs_util_subvolume_info& s, std::string pat
   i.id = s.id;
   i.parent_id = s.parent_id;
   i.path = std::move(path);
-  i.uuid = uuid_text(s.uuid);
-  if (!all_zero(s.parent_uuid, 16)) i.parent_uuid = uuid_text(s.parent_uuid);
+  i.uuid = io::uuid_text(s.uuid);
+  if (!all_zero(s.parent_uuid, 16)) i.parent_uuid = io::uuid_text(s.parent_uuid);
   i.read_only = s.flags & kRootSubvolRdonly;
   i.generation = s.generation;
   i.created_unix = s.otime.tv_sec;

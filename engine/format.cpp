@@ -18,6 +18,7 @@
 #include "engine/member_open.hpp"
 #include "engine/safety.hpp"
 #include "fsmake/fat32.hpp"
+#include "fsmake/label.hpp"
 #include "fsmake/swap.hpp"
 #include "ioctl/blockdev.hpp"
 #include "ioctl/btrfs_control.hpp"
@@ -27,11 +28,8 @@
 
 #include "fsmake/btrfs.hpp"
 #include "fsmake/ext4.hpp"
-// The native prober arrives on its own branch; wired here once present.
-#if __has_include("fsmake/probe.hpp")
 #include "fsmake/probe.hpp"
-#define MOS_HAVE_PROBER 1
-#endif
+#include "ioctl/text.hpp"
 
 namespace mos::engine {
 namespace {
@@ -48,18 +46,10 @@ Uuid random_uuid() {
   return u;
 }
 
-std::string uuid_text(const Uuid& u) {
-  char buf[37];
-  uuid_unparse_lower(u.data(), buf);
-  return buf;
-}
-
 Uuid parse_uuid(const std::string& text, const std::string& fstype) {
-  Uuid u{};
-  if (text.size() != 36 || uuid_parse(text.c_str(), u.data()) != 0)
-    throw_validation("uuid '" + text + "' for " + fstype +
+  if (auto u = io::parse_uuid(text)) return *u;
+  throw_validation("uuid '" + text + "' for " + fstype +
                      " must look like 01234567-89ab-cdef-0123-456789abcdef (36 characters)");
-  return u;
 }
 
 // FAT volume ids are 32-bit; blkid prints them as XXXX-XXXX.
@@ -87,18 +77,18 @@ void require_no_ext4_options(const FormatRequest& req) {
 void validate_request(const FormatRequest& req) {
   if (req.fstype == "vfat") {
     require_no_ext4_options(req);
-    fat32::validate_label(req.label);
+    fsmake::fat32::validate_label(req.label);
     if (req.uuid) parse_volume_id(*req.uuid);
   } else if (req.fstype == "swap") {
     require_no_ext4_options(req);
-    swap::validate_label(req.label);
+    fsmake::validate_label("swap", req.label, fsmake::swap::kLabelBytes);
     if (req.uuid) parse_uuid(*req.uuid, "swap");
   } else if (req.fstype == "ext4") {
-    if (req.label.size() > 16) throw_validation("ext4 label '" + req.label + "' is longer than 16 bytes");
+    fsmake::validate_label("ext4", req.label, 16);
     if (req.uuid) parse_uuid(*req.uuid, "ext4");
   } else if (req.fstype == "btrfs") {
     require_no_ext4_options(req);
-    if (req.label.size() > 255) throw_validation("btrfs label is longer than 255 bytes");
+    fsmake::validate_label("btrfs", req.label, 255);
     if (req.uuid) parse_uuid(*req.uuid, "btrfs");
   } else {
     throw Error(ErrorCode::invalid_params, "fstype '" + req.fstype + "' is not one of vfat, ext4, swap, btrfs");
@@ -121,7 +111,7 @@ std::vector<io::WritePlan> btrfs_plans(const FormatRequest& req, const std::vect
   if (req.metadata_profile) o.metadata_profile = *req.metadata_profile;
   std::vector<fsmake::btrfs::BtrfsDevice> devices;
   for (const auto& f : facts) devices.push_back({f.size_bytes, f.logical_sector_size});
-  uuid = uuid_text(*o.fsid);
+  uuid = io::uuid_text(*o.fsid);
   return fsmake::btrfs::plan_mkfs(o, devices);
 }
 
@@ -153,34 +143,33 @@ std::vector<std::string> member_paths(const FormatRequest& req, const Context& c
 io::WritePlan writer_plan(const FormatRequest& req, const Device& dev, const io::BlockFacts& facts,
                           std::optional<std::string>& uuid) {
   if (req.fstype == "vfat") {
-    fat32::Fat32Options o;
+    fsmake::fat32::Fat32Options o;
     o.label = req.label;
     o.volume_id = req.uuid ? parse_volume_id(*req.uuid) : random_volume_id();
     // BPB_HiddSec: where the partition starts, in logical sectors (0 for a whole device).
     if (dev.kind == "partition" && dev.start_bytes) o.hidden_sectors = static_cast<uint32_t>(*dev.start_bytes / facts.logical_sector_size);
-    uuid = fat32::volume_id_string(*o.volume_id);
-    return fat32::plan_mkfs(o, facts.size_bytes, facts.logical_sector_size);
+    uuid = fsmake::fat32::volume_id_string(*o.volume_id);
+    return fsmake::fat32::plan_mkfs(o, facts.size_bytes, facts.logical_sector_size);
   }
   if (req.fstype == "swap") {
-    swap::SwapOptions o;
+    fsmake::swap::SwapOptions o;
     o.label = req.label;
     o.uuid = req.uuid ? parse_uuid(*req.uuid, "swap") : random_uuid();
-    uuid = uuid_text(*o.uuid);
-    return swap::plan_mkswap(o, facts.size_bytes);
+    uuid = io::uuid_text(*o.uuid);
+    return fsmake::swap::plan_mkswap(o, facts.size_bytes);
   }
   if (req.fstype == "ext4") {
-    ext4::Ext4Options o;
+    fsmake::ext4::Ext4Options o;
     o.label = req.label;
     o.uuid = req.uuid ? parse_uuid(*req.uuid, "ext4") : random_uuid();
     o.full_init = req.full_init.value_or(false);
     o.block_size = req.block_size.value_or(0);
-    uuid = uuid_text(*o.uuid);
-    return ext4::plan_mkfs(o, facts.size_bytes, facts.logical_sector_size);
+    uuid = io::uuid_text(*o.uuid);
+    return fsmake::ext4::plan_mkfs(o, facts.size_bytes, facts.logical_sector_size);
   }
   throw Error(ErrorCode::invalid_params, "fstype '" + req.fstype + "' is not one of vfat, ext4, swap, btrfs");
 }
 
-#ifdef MOS_HAVE_PROBER
 // Every signature the prober finds (wipefs --all) is refused without force and, with force,
 // erased sector-wise where the first/last-MiB wipe does not reach (btrfs mirrors, ...).
 void handle_old_signatures(const io::Fd& fd, const io::BlockFacts& facts, const FormatRequest& req,
@@ -202,7 +191,6 @@ void handle_old_signatures(const io::Fd& fd, const io::BlockFacts& facts, const 
     if (!covered) wipe.zeroes.push_back({start, end - start, "old " + sig.type + " signature"});
   }
 }
-#endif
 
 }  // namespace
 
@@ -284,9 +272,7 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
   else plans.push_back(writer_plan(req, devs[0], facts[0], uuid));
   for (size_t i = 0; i < paths.size(); ++i) {
     io::PlanStep wipe = old_signature_wipe(facts[i].size_bytes);
-#ifdef MOS_HAVE_PROBER
     handle_old_signatures(fds[i], facts[i], req, paths[i], wipe);
-#endif
     plans[i].steps.insert(plans[i].steps.begin(), std::move(wipe));
   }
 

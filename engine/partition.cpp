@@ -9,6 +9,7 @@
 #include "gpt/serialize.hpp"
 #include "gpt/types.hpp"
 #include "gpt/utf16.hpp"
+#include "ioctl/text.hpp"
 #include "ioctl/error.hpp"
 #include "ioctl/flock.hpp"
 
@@ -49,10 +50,6 @@ std::vector<FreeSpan> aligned_gaps(const gpt::Table& t, uint64_t align) {
 
 uint64_t alignment_of(const Disk& d) {
   return partition_alignment(d.facts.logical_sector_size, d.facts.optimal_io_size);
-}
-
-std::string bytes_text(uint64_t b) {
-  return std::to_string(b) + " bytes (" + std::to_string(b / kMiB) + " MiB)";
 }
 
 // Why the disk may not be overwritten without force: a partition table or any non-zero byte
@@ -156,7 +153,7 @@ uint32_t place_partition(const Disk& d, gpt::Table& t, const CreatePartitionRequ
     if (!found) throw_validation("start_bytes " + std::to_string(*req.start_bytes) + " is not in free space of " + d.path);
     last_lba = req.size_bytes ? first_lba + (*req.size_bytes + ss - 1) / ss - 1 : found->last_lba;
     if (last_lba > found->last_lba)
-      throw_validation("a partition of " + bytes_text(*req.size_bytes) + " at " + std::to_string(*req.start_bytes) +
+      throw_validation("a partition of " + io::bytes_text(*req.size_bytes) + " at " + std::to_string(*req.start_bytes) +
                        " does not fit: the free space there ends at byte " + std::to_string((found->last_lba + 1) * ss));
   } else {
     auto gaps = aligned_gaps(t, alignment_of(d));
@@ -168,8 +165,8 @@ uint32_t place_partition(const Disk& d, gpt::Table& t, const CreatePartitionRequ
       if (!pick) {
         uint64_t largest = 0;
         for (const auto& g : gaps) largest = std::max(largest, g.size_bytes);
-        throw_validation("no free space of " + bytes_text(*req.size_bytes) + " on " + d.path + " (largest aligned gap: " +
-                         bytes_text(largest) + ")", d.path);
+        throw_validation("no free space of " + io::bytes_text(*req.size_bytes) + " on " + d.path + " (largest aligned gap: " +
+                         io::bytes_text(largest) + ")", d.path);
       }
     } else {
       pick = &*std::max_element(gaps.begin(), gaps.end(), [](auto& a, auto& b) { return a.size_bytes < b.size_bytes; });
@@ -252,8 +249,8 @@ PartitionOpResult resize_partition(const std::string& path, uint32_t number, std
       if (o.first_lba > e->last_lba) new_last = std::min(new_last, o.first_lba - 1);
   }
   if (new_last < e->last_lba)
-    throw_validation("shrinking partition " + std::to_string(number) + " from " + bytes_text(e->sectors() * ss) + " to " +
-                     bytes_text((new_last - e->first_lba + 1) * ss) + " would cut off its data; only growing is supported", d.path);
+    throw_validation("shrinking partition " + std::to_string(number) + " from " + io::bytes_text(e->sectors() * ss) + " to " +
+                     io::bytes_text((new_last - e->first_lba + 1) * ss) + " would cut off its data; only growing is supported", d.path);
   gpt::resize_partition(t, number, new_last);
   auto res = begin(d, dry_run);
   res.partition = partition_info(d, t, *t.find(number));

@@ -13,6 +13,7 @@
 #include "ioctl/error.hpp"
 #include "ioctl/md.hpp"
 #include "mdraid/superblock.hpp"
+#include "ioctl/text.hpp"
 
 namespace mos::engine {
 namespace {
@@ -129,7 +130,7 @@ RaidAssembly assemble_group(std::vector<Candidate>& group, const std::string& na
                             const Context& ctx) {
   RaidAssembly out;
   out.name = name;
-  out.uuid = mdraid::blkid_uuid_text(group.front().sb.array_uuid);
+  out.uuid = io::uuid_text(group.front().sb.array_uuid);
   if (auto block = running_block_of(group)) {
     out.outcome = "already_running";
     out.array = raid::read_array(*block);

@@ -16,6 +16,7 @@
 #include "ioctl/error.hpp"
 #include "ioctl/md.hpp"
 #include "mdraid/superblock.hpp"
+#include "ioctl/text.hpp"
 
 namespace mos::engine {
 namespace {
@@ -54,7 +55,7 @@ RaidArray planned_array(const RaidCreateRequest& req, const mdraid::ArraySpec& s
   a.name = req.name;
   a.device = raid_device_path(req.name);
   a.metadata = std::string(mdraid::metadata_text(spec.metadata));
-  a.uuid = mdraid::blkid_uuid_text(spec.uuid);
+  a.uuid = io::uuid_text(spec.uuid);
   a.level = "raid1";
   a.state = "not started";
   a.raid_disks = spec.raid_disks;

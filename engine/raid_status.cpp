@@ -14,6 +14,7 @@
 #include "ioctl/md.hpp"
 #include "ioctl/sysfs.hpp"
 #include "mdraid/superblock.hpp"
+#include "ioctl/text.hpp"
 
 namespace mos::engine {
 
@@ -121,7 +122,7 @@ RaidArray read_array(const std::string& block) {
     RaidMember rm{"/dev/" + m.block_name, m.slot, member_state(m), std::nullopt};
     if (auto sb = member_superblock(*rm.device)) {
       rm.events = sb->events;
-      if (!a.uuid) a.uuid = mdraid::blkid_uuid_text(sb->array_uuid);
+      if (!a.uuid) a.uuid = io::uuid_text(sb->array_uuid);
     }
     if (m.slot && *m.slot >= 0 && static_cast<unsigned>(*m.slot) < a.raid_disks && rm.state != "faulty")
       slot_taken[static_cast<size_t>(*m.slot)] = true;

@@ -13,6 +13,7 @@
 #include "fsmake/btrfs_structs.hpp"
 #include "fsmake/btrfs_tree_builder.hpp"
 #include "fsmake/btrfs_trees.hpp"
+#include "fsmake/label.hpp"
 #include "ioctl/error.hpp"
 
 namespace mos::fsmake::btrfs {
@@ -41,9 +42,7 @@ Request validate(const BtrfsOptions& o, const std::vector<BtrfsDevice>& devices)
   if (devices.size() > kMaxDevices)
     throw_validation("btrfs mkfs supports at most " + std::to_string(kMaxDevices) + " devices, got " +
                      std::to_string(devices.size()));
-  if (o.label.size() >= 256)
-    throw_validation("btrfs label is " + std::to_string(o.label.size()) + " bytes; it must be shorter than 256");
-  if (o.label.find('\0') != std::string::npos) throw_validation("btrfs label must not contain NUL bytes");
+  fsmake::validate_label("btrfs", o.label, 255);  // label[256], NUL-terminated
   if (o.fsid && is_zero(*o.fsid)) throw_validation("btrfs fsid must not be all zeroes");
   if (o.dev_uuids && o.dev_uuids->size() != devices.size())
     throw_validation("btrfs: one device UUID per device is required when device UUIDs are given");

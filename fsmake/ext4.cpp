@@ -12,9 +12,10 @@
 
 #include "fsmake/ext4_csum.hpp"
 #include "fsmake/ext4_internal.hpp"
+#include "fsmake/label.hpp"
 #include "ioctl/error.hpp"
 
-namespace mos::ext4 {
+namespace mos::fsmake::ext4 {
 
 void ChunkList::add(uint64_t offset, io::SharedBytes data, std::string what) {
   chunks_.push_back(io::PlannedWrite{offset, std::move(data), std::move(what)});
@@ -64,12 +65,7 @@ void ChunkList::emit(io::PlanStep& step, uint64_t max_gap) {
 namespace {
 
 void validate_options(const Ext4Options& o) {
-  if (o.label.size() > 16)
-    throw_validation("ext4: label \"" + o.label + "\" is " + std::to_string(o.label.size()) +
-                     " bytes; ext4 labels hold at most 16 bytes");
-  for (unsigned char c : o.label)
-    if (c < 0x20 || c == 0x7F)
-      throw_validation("ext4: label \"" + o.label + "\" contains a control character; use printable text");
+  fsmake::validate_label("ext4", o.label, 16);  // s_volume_name[16]
   if (o.uuid) {
     static const std::array<uint8_t, 16> nil{};
     if (*o.uuid == nil) throw_validation("ext4: the nil UUID (all zeros) cannot identify a filesystem");
@@ -150,4 +146,4 @@ io::WritePlan plan_mkfs(const Ext4Options& options, uint64_t device_size_bytes, 
   return plan;
 }
 
-}  // namespace mos::ext4
+}  // namespace mos::fsmake::ext4

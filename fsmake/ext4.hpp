@@ -1,7 +1,7 @@
 // Native ext4 writer: builds the same filesystem mke2fs 1.47 builds for "mkfs.ext4" with the
 // stock mke2fs.conf (features, geometry, journal size, resize inode, flex_bg placement, block
-// allocation of root, lost+found and journal), as a WritePlan the engine applies. Plus a
-// reader/validator used by tests and the prober.
+// allocation of root, lost+found and journal), as a WritePlan the engine applies. The reader/
+// validator used by tests lives in fsmake/readers/ext4_read.hpp.
 //
 // Differences from mke2fs, on purpose:
 // - default (lazy) mode equals `mkfs.ext4 -E lazy_itable_init=1,lazy_journal_init=1`: inode
@@ -21,7 +21,7 @@
 #include "ioctl/fd.hpp"
 #include "ioctl/write_plan.hpp"
 
-namespace mos::ext4 {
+namespace mos::fsmake::ext4 {
 
 struct Ext4Options {
   std::string label;                             // up to 16 bytes
@@ -37,40 +37,4 @@ inline constexpr uint64_t kMaxDeviceBytes = 16ull << 40;
 io::WritePlan plan_mkfs(const Ext4Options& options, uint64_t device_size_bytes,
                         uint32_t logical_sector_size);
 
-// The fields tests and the prober care about, decoded from the primary superblock.
-struct SuperblockInfo {
-  uint64_t blocks_count = 0;
-  uint64_t free_blocks = 0;
-  uint64_t reserved_blocks = 0;
-  uint32_t inodes_count = 0;
-  uint32_t free_inodes = 0;
-  uint32_t block_size = 0;
-  uint32_t first_data_block = 0;
-  uint32_t blocks_per_group = 0;
-  uint32_t inodes_per_group = 0;
-  uint32_t inode_size = 0;
-  uint32_t reserved_gdt_blocks = 0;
-  uint32_t desc_size = 0;
-  uint32_t log_groups_per_flex = 0;
-  uint32_t feature_compat = 0;
-  uint32_t feature_incompat = 0;
-  uint32_t feature_ro_compat = 0;
-  uint32_t journal_inum = 0;
-  uint32_t overhead_clusters = 0;
-  std::array<uint8_t, 16> uuid{};
-  std::string label;
-  bool checksum_ok = false;
-  uint32_t group_count() const;
-};
-
-// Parses the 1024-byte primary superblock; throws validation if the magic is wrong.
-SuperblockInfo parse_superblock(const uint8_t* sb1024);
-SuperblockInfo read_superblock(const io::Fd& fd);
-
-// Structural check of a freshly made filesystem (not a full fsck): superblock and backup
-// superblocks, group descriptor checksums and counts, initialized bitmaps and their checksums,
-// reserved inodes 1..11 checksums, root and lost+found directory blocks, journal superblock.
-// Returns the problems found (empty = valid).
-std::vector<std::string> validate(const io::Fd& fd);
-
-}  // namespace mos::ext4
+}  // namespace mos::fsmake::ext4

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-namespace mos::ext4 {
+namespace mos::fsmake::ext4 {
 
 namespace {
 uint32_t crc_le32(uint32_t crc, uint32_t v) {
@@ -66,4 +66,4 @@ uint32_t extent_block_csum(uint32_t iseed, const uint8_t* block) {
   return crc32c_update(iseed, block, tail);
 }
 
-}  // namespace mos::ext4
+}  // namespace mos::fsmake::ext4

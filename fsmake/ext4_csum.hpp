@@ -6,7 +6,7 @@
 
 #include "fsmake/ext4_structs.hpp"
 
-namespace mos::ext4 {
+namespace mos::fsmake::ext4 {
 
 uint32_t csum_seed(const uint8_t uuid[16]);
 void set_superblock_csum(Superblock& sb);
@@ -22,4 +22,4 @@ uint32_t dir_block_csum(uint32_t iseed, const uint8_t* block, uint32_t block_siz
 // Extent tree block whose header says eh_max entries; the tail follows them.
 uint32_t extent_block_csum(uint32_t iseed, const uint8_t* block);
 
-}  // namespace mos::ext4
+}  // namespace mos::fsmake::ext4

@@ -6,7 +6,7 @@
 #include "fsmake/ext4_internal.hpp"
 #include "ioctl/error.hpp"
 
-namespace mos::ext4 {
+namespace mos::fsmake::ext4 {
 
 namespace {
 
@@ -83,4 +83,4 @@ void build_directories(const BuildContext& ctx, ChunkList& out, std::vector<Inod
   inodes.push_back({kLostFoundIno, li});
 }
 
-}  // namespace mos::ext4
+}  // namespace mos::fsmake::ext4

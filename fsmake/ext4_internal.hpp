@@ -10,7 +10,7 @@
 #include "fsmake/ext4_structs.hpp"
 #include "ioctl/write_plan.hpp"
 
-namespace mos::ext4 {
+namespace mos::fsmake::ext4 {
 
 struct BuildContext {
   const Layout& layout;
@@ -56,4 +56,4 @@ void build_resize_inode(const BuildContext& ctx, ChunkList& out, std::vector<Ino
 void build_groups_and_super(const BuildContext& ctx, const std::string& label, ChunkList& metadata,
                             ChunkList& supers, std::vector<InodeSlot>& inodes, Superblock& sb);
 
-}  // namespace mos::ext4
+}  // namespace mos::fsmake::ext4

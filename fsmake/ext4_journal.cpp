@@ -5,7 +5,7 @@
 #include "fsmake/ext4_csum.hpp"
 #include "fsmake/ext4_internal.hpp"
 
-namespace mos::ext4 {
+namespace mos::fsmake::ext4 {
 
 void build_journal(const BuildContext& ctx, ChunkList& out, std::vector<InodeSlot>& inodes, Superblock& sb) {
   const Geometry& g = ctx.geo();
@@ -73,4 +73,4 @@ void build_journal(const BuildContext& ctx, ChunkList& out, std::vector<InodeSlo
   sb.s_journal_inum = kJournalIno;
 }
 
-}  // namespace mos::ext4
+}  // namespace mos::fsmake::ext4

@@ -7,7 +7,7 @@
 #include "fsmake/ext4_structs.hpp"
 #include "ioctl/error.hpp"
 
-namespace mos::ext4 {
+namespace mos::fsmake::ext4 {
 
 namespace {
 
@@ -392,4 +392,4 @@ Layout compute_layout(const Geometry& geo) {
   return L;
 }
 
-}  // namespace mos::ext4
+}  // namespace mos::fsmake::ext4

@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-namespace mos::ext4 {
+namespace mos::fsmake::ext4 {
 
 struct Geometry {
   uint32_t block_size = 0;
@@ -93,4 +93,4 @@ struct Layout {
 bool group_has_super(uint32_t group);  // sparse_super: 0, 1 and powers of 3, 5, 7
 Layout compute_layout(const Geometry& geo);
 
-}  // namespace mos::ext4
+}  // namespace mos::fsmake::ext4

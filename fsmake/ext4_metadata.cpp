@@ -8,7 +8,7 @@
 #include "fsmake/ext4_csum.hpp"
 #include "fsmake/ext4_internal.hpp"
 
-namespace mos::ext4 {
+namespace mos::fsmake::ext4 {
 
 Inode new_inode(const BuildContext& ctx, uint16_t mode, uint16_t links) {
   Inode in{};
@@ -230,4 +230,4 @@ void build_groups_and_super(const BuildContext& ctx, const std::string& label, C
   }
 }
 
-}  // namespace mos::ext4
+}  // namespace mos::fsmake::ext4

@@ -6,7 +6,7 @@
 
 #include "ioctl/bytes.hpp"
 
-namespace mos::ext4 {
+namespace mos::fsmake::ext4 {
 
 inline constexpr uint16_t kSuperMagic = 0xEF53;
 inline constexpr uint64_t kSuperOffset = 1024;  // bytes from the start of the device
@@ -313,4 +313,4 @@ struct JournalSuperblock {
 };
 static_assert(sizeof(JournalSuperblock) == 1024);
 
-}  // namespace mos::ext4
+}  // namespace mos::fsmake::ext4

@@ -10,10 +10,10 @@
 #include <ctime>
 
 #include "fsmake/fat32_disk.hpp"
-#include "fsmake/size_text.hpp"
+#include "ioctl/text.hpp"
 #include "ioctl/error.hpp"
 
-namespace mos::fat32 {
+namespace mos::fsmake::fat32 {
 namespace {
 
 constexpr uint32_t kReservedSectors = 32;
@@ -97,8 +97,8 @@ std::string at_sectors(uint32_t ss) { return " at " + std::to_string(ss) + "-byt
   }
   throw_validation("FAT32 needs at least " + std::to_string(kMinClusters) +
                    " clusters (fewer make it FAT12/16): the smallest FAT32 volume" + at_sectors(ss) +
-                   " needs a device of " + fsmake::bytes_text(lo * ss) + ", this one has " +
-                   fsmake::bytes_text(size));
+                   " needs a device of " + io::bytes_text(lo * ss) + ", this one has " +
+                   io::bytes_text(size));
 }
 
 // Largest device (in sectors) whose 32 KiB-cluster layout stays within the FAT32 limits.
@@ -118,8 +118,8 @@ uint64_t max_device_sectors(uint32_t ss) {
       ? "FAT32 counts sectors in 32 bits"
       : "FAT32 holds at most " + std::to_string(kMaxClusters) + " clusters of 32 KiB";
   throw_validation(why + ": the largest FAT32 device" + at_sectors(ss) + " is " +
-                   fsmake::bytes_text(max_sectors * ss) + ", this one has " +
-                   fsmake::bytes_text(size) + " (use a partition of at most that size)");
+                   io::bytes_text(max_sectors * ss) + ", this one has " +
+                   io::bytes_text(size) + " (use a partition of at most that size)");
 }
 
 uint32_t random_volume_id() {
@@ -288,4 +288,4 @@ std::string volume_id_string(uint32_t id) {
   return buf;
 }
 
-}  // namespace mos::fat32
+}  // namespace mos::fsmake::fat32

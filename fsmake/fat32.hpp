@@ -1,4 +1,4 @@
-// Native FAT32 writer (mkfs.vfat -F 32 equivalent) and reader/validator.
+// Native FAT32 writer (mkfs.vfat -F 32 equivalent); its test reader: fsmake/readers/.
 //
 // Decisions (see also fat32.cpp):
 // - Cluster size follows Microsoft's FAT32 default table (fatgen103), read in bytes of
@@ -23,7 +23,7 @@
 
 #include "ioctl/write_plan.hpp"
 
-namespace mos::fat32 {
+namespace mos::fsmake::fat32 {
 
 struct Fat32Options {
   std::string label;
@@ -64,27 +64,7 @@ void validate_label(const std::string& label);
 io::WritePlan plan_mkfs(const Fat32Options& opts, uint64_t device_size_bytes,
                         uint32_t logical_sector_size);
 
-// ---- reading back (fat32_read.cpp) ----
-
-struct VolumeInfo {
-  Layout layout;
-  uint32_t volume_id = 0;
-  std::string boot_label;             // trailing spaces removed; "NO NAME" when none
-  std::optional<std::string> root_label;  // the volume-label entry in the root directory
-  uint32_t hidden_sectors = 0;
-  uint32_t free_count = 0;            // from FSInfo
-  uint32_t next_free = 0;
-  uint32_t root_cluster = 0;
-};
-
-// Reads len bytes at offset of the volume into buf (a device, an image, a plan in memory).
-using ReadFn = std::function<void(uint64_t offset, void* buf, size_t len)>;
-
-// Parses and checks a FAT32 volume's boot sector, FSInfo, backups, FAT heads and root
-// directory cluster; throws mos::Error(validation) describing the first inconsistency.
-VolumeInfo read_volume(const ReadFn& read);
-
 // "XXXX-XXXX" as blkid prints a FAT volume id.
 std::string volume_id_string(uint32_t volume_id);
 
-}  // namespace mos::fat32
+}  // namespace mos::fsmake::fat32

@@ -5,7 +5,7 @@
 
 #include "ioctl/bytes.hpp"
 
-namespace mos::fat32 {
+namespace mos::fsmake::fat32 {
 
 #pragma pack(push, 1)
 struct BootSector {
@@ -79,4 +79,4 @@ inline constexpr uint32_t kEndOfChain = 0x0FFFFFF8;     // any value >= this end
 inline constexpr uint32_t kMinClusters = 65525;         // fewer clusters make it FAT12/16
 inline constexpr uint32_t kMaxClusters = 0x0FFFFFF5;    // cluster numbers 2..0x0FFFFFF6
 
-}  // namespace mos::fat32
+}  // namespace mos::fsmake::fat32

@@ -7,26 +7,15 @@
 #include <algorithm>
 #include <cstring>
 
-#include "fsmake/size_text.hpp"
+#include "ioctl/text.hpp"
+#include "fsmake/label.hpp"
 #include "fsmake/swap_disk.hpp"
 #include "ioctl/error.hpp"
 
-namespace mos::swap {
-
-void validate_label(const std::string& label) {
-  if (label.size() > 16)
-    throw_validation("swap label '" + label + "' is " + std::to_string(label.size()) +
-                     " bytes; swap labels hold at most 16");
-  for (size_t i = 0; i < label.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(label[i]);
-    if (c < 0x20 || c == 0x7F)
-      throw_validation("control character at position " + std::to_string(i + 1) +
-                       " of swap label is not allowed");
-  }
-}
+namespace mos::fsmake::swap {
 
 io::WritePlan plan_mkswap(const SwapOptions& opts, uint64_t size) {
-  validate_label(opts.label);
+  fsmake::validate_label("swap", opts.label, kLabelBytes);
   const uint32_t page = opts.page_size ? opts.page_size : static_cast<uint32_t>(getpagesize());
   if (page < 4096 || page > 65536 || (page & (page - 1)))
     throw_validation("swap page size must be a power of two from 4096 to 65536, not " + std::to_string(page));
@@ -34,10 +23,10 @@ io::WritePlan plan_mkswap(const SwapOptions& opts, uint64_t size) {
   const std::string ps = " with " + std::to_string(page) + "-byte pages";
   if (pages < kMinPages)
     throw_validation("swap area needs at least " + std::to_string(kMinPages) + " pages" + ps + " (" +
-                     fsmake::bytes_text(kMinPages * page) + "), this device has " + fsmake::bytes_text(size));
+                     io::bytes_text(kMinPages * page) + "), this device has " + io::bytes_text(size));
   if (pages > kMaxPages)
     throw_validation("swap area can hold at most " + std::to_string(kMaxPages) + " pages" + ps + " (" +
-                     fsmake::bytes_text(kMaxPages * page) + "), this device has " + fsmake::bytes_text(size) +
+                     io::bytes_text(kMaxPages * page) + "), this device has " + io::bytes_text(size) +
                      " (use a partition of at most that size)");
 
   std::vector<uint8_t> first(page, 0);
@@ -59,10 +48,4 @@ io::WritePlan plan_mkswap(const SwapOptions& opts, uint64_t size) {
   return plan;
 }
 
-std::string uuid_string(const std::array<uint8_t, 16>& uuid) {
-  char buf[37];
-  uuid_unparse_lower(uuid.data(), buf);
-  return buf;
-}
-
-}  // namespace mos::swap
+}  // namespace mos::fsmake::swap

@@ -1,4 +1,4 @@
-// Native Linux swap area writer (mkswap equivalent) and header reader.
+// Native Linux swap area writer (mkswap equivalent); its test reader: fsmake/readers/.
 //
 // Layout (include/linux/swap.h, union swap_header): the first page holds 1024 bytes of
 // "boot bits", the v1 header (version, last_page, nr_badpages, uuid, label), and the magic
@@ -8,13 +8,14 @@
 // older filesystems (btrfs at 64 KiB, ISO 9660 at 32 KiB) cannot shadow the swap signature.
 #pragma once
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 
 #include "ioctl/write_plan.hpp"
 
-namespace mos::swap {
+namespace mos::fsmake::swap {
 
 struct SwapOptions {
   std::string label;                                // at most 16 bytes, no control characters
@@ -25,26 +26,9 @@ struct SwapOptions {
 inline constexpr uint64_t kMinPages = 10;           // mkswap's minimum (MIN_GOODPAGES)
 inline constexpr uint64_t kMaxPages = 1ull << 32;   // last_page is a 32-bit field
 
-// Throws mos::Error(validation) naming the problem.
-void validate_label(const std::string& label);
+inline constexpr size_t kLabelBytes = 16;          // the header's volume_name field
 
 // The bytes of a fresh swap area using floor(size / page_size) pages. Validates first.
 io::WritePlan plan_mkswap(const SwapOptions& opts, uint64_t device_size_bytes);
 
-struct HeaderInfo {
-  uint32_t page_size = 0;       // where the magic was found
-  uint32_t version = 0;
-  uint32_t last_page = 0;
-  uint32_t nr_badpages = 0;
-  std::array<uint8_t, 16> uuid{};
-  std::string label;
-};
-
-// Parses a swap v1 header from the start of a device (page must cover its first page; 64 KiB
-// covers every page size). Throws mos::Error(validation) if it is not a valid v1 header.
-HeaderInfo read_header(const uint8_t* page, size_t len);
-
-// "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lower case, as blkid prints it.
-std::string uuid_string(const std::array<uint8_t, 16>& uuid);
-
-}  // namespace mos::swap
+}  // namespace mos::fsmake::swap

@@ -4,7 +4,7 @@
 
 #include "ioctl/bytes.hpp"
 
-namespace mos::swap {
+namespace mos::fsmake::swap {
 
 #pragma pack(push, 1)
 struct HeaderV1 {
@@ -23,4 +23,4 @@ static_assert(sizeof(HeaderV1) == 1540);
 inline constexpr char kMagicV1[] = "SWAPSPACE2";  // last 10 bytes of the first page
 inline constexpr size_t kMagicLen = 10;
 
-}  // namespace mos::swap
+}  // namespace mos::fsmake::swap

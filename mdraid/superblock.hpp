@@ -203,9 +203,8 @@ Superblock bump_events(const Superblock& sb, uint64_t utime);
 Superblock superblock_for_new_member(const Superblock& live, const MemberSpec& member,
                                      uint32_t dev_number, uint64_t utime);
 
-// "xxxxxxxx:xxxxxxxx:xxxxxxxx:xxxxxxxx" as mdadm prints UUIDs; "8-4-4-4-12" as blkid does.
+// "xxxxxxxx:xxxxxxxx:xxxxxxxx:xxxxxxxx" as mdadm prints UUIDs (blkid's form: io::uuid_text).
 std::string mdadm_uuid_text(const Uuid& uuid);
-std::string blkid_uuid_text(const Uuid& uuid);
 // Parses either text form; nullopt if malformed.
 std::optional<Uuid> parse_uuid(std::string_view text);
 // Version-4 random UUID (libuuid).

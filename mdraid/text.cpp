@@ -28,17 +28,6 @@ std::string mdadm_uuid_text(const Uuid& uuid) {
   return s;
 }
 
-std::string blkid_uuid_text(const Uuid& uuid) {
-  std::string s;
-  char hex[3];
-  for (size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    std::snprintf(hex, sizeof hex, "%02x", uuid[i]);
-    s += hex;
-  }
-  return s;
-}
-
 std::optional<Uuid> parse_uuid(std::string_view text) {
   Uuid out{};
   size_t n = 0;

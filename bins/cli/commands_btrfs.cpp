@@ -5,6 +5,7 @@
 
 #include "bins/cli/env.hpp"
 #include "ioctl/error.hpp"
+#include "ioctl/text.hpp"
 
 namespace mos::cli {
 namespace {
@@ -18,22 +19,6 @@ struct Args {
 json with_filesystem(json p, const Args& a) {
   if (!a.filesystem.empty()) p["filesystem"] = a.filesystem;
   return p;
-}
-
-// "1048576", "512M", "10G", "1T" -> bytes.
-uint64_t parse_bytes(const std::string& text) {
-  size_t used = 0;
-  unsigned long long v = 0;
-  try {
-    v = std::stoull(text, &used);
-  } catch (const std::exception&) {
-    throw_validation("not a size: '" + text + "' (use bytes or a K/M/G/T suffix)");
-  }
-  std::string suffix = text.substr(used);
-  int shift = suffix.empty() ? 0 : suffix == "K" || suffix == "k" ? 10 : suffix == "M" ? 20 : suffix == "G" ? 30
-            : suffix == "T" ? 40 : -1;
-  if (shift < 0) throw_validation("not a size: '" + text + "' (use bytes or a K/M/G/T suffix)");
-  return static_cast<uint64_t>(v) << shift;
 }
 
 void print_subvolume(const json& s) {
@@ -156,11 +141,11 @@ void add_subvolume_commands(CLI::App& app, Env& env, std::shared_ptr<Args> a) {
   });
   c = app.add_subcommand("set-quota", "limit the referenced bytes of a subvolume (0 = no limit)");
   c->add_option("name", a->name, "subvolume name")->required();
-  c->add_option("bytes", a->bytes, "limit (bytes, or K/M/G/T suffix)")->required();
+  c->add_option("bytes", a->bytes, "limit (bytes, or a K/M/G/T/P suffix)")->required();
   fs_opt(c);
   c->callback([&env, a] {
     env.action = [&env, a] {
-      json p = with_filesystem({{"name", a->name}, {"max_bytes", parse_bytes(a->bytes)}}, *a);
+      json p = with_filesystem({{"name", a->name}, {"max_bytes", io::parse_size(a->bytes, "quota size")}}, *a);
       env.print(env.call("storage.set_quota", p), [](const json& q) {
         print_table({"QGROUP", "SUBVOLUME", "LIMIT", "REFERENCED", "EXCLUSIVE"},
                     {{cell(q["qgroupid"]), cell(q["subvolume"]),

@@ -5,6 +5,7 @@
 
 #include "bins/cli/env.hpp"
 #include "ioctl/error.hpp"
+#include "ioctl/text.hpp"
 
 namespace mos::cli {
 namespace {
@@ -25,26 +26,40 @@ void print_plan(const json& plan) {
   for (auto& n : plan["notes"]) std::printf("note: %s\n", n.get<std::string>().c_str());
 }
 
-void print_partition(const json& d) {
+void print_partition_only(const json& d) {
   print_table({"PARTITION", "#", "START", "SIZE", "PARTLABEL", "TYPE", "PARTUUID"},
               {{d["path"], cell(d["partnum"]), cell(d["start_bytes"]), human_size(d["size_bytes"]), cell(d["partlabel"]),
                 cell(d["parttype_name"].is_null() ? d["parttype"] : d["parttype_name"]), cell(d["partuuid"])}});
-  if (d.contains("plan")) print_plan(d["plan"]);
 }
 
-// "123", "max" -> JSON for size_bytes.
-json size_arg(const std::string& text, bool allow_max) {
-  if (allow_max && text == "max") return "max";
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
-    throw Error(ErrorCode::invalid_params, "--size must be a byte count" + std::string(allow_max ? " or 'max'" : "") + ", got '" + text + "'");
-  return std::stoull(text);
+void print_partition(const json& d) {
+  print_partition_only(d);
+  if (d.contains("plan")) print_plan(d["plan"]);
 }
 
 struct Args {
   std::string disk, device, name, part_type, size, start;
   uint32_t number = 0;
-  bool force = false, dry_run = false;
+  bool force = false, dry_run = false, verbose = false;
 };
+
+// The partition; its write plan only when asked (--verbose) or when nothing was written (--dry-run).
+std::function<void(const json&)> partition_printer(const Args& a) {
+  if (a.verbose || a.dry_run) return print_partition;
+  return print_partition_only;
+}
+
+// "123", "512M", "10G", "25%" (of the disk), "max" (resize only) -> JSON for size_bytes.
+json size_arg(Env& env, const Args& a, const std::string& text, bool allow_max) {
+  if (allow_max && text == "max") return "max";
+  std::optional<uint64_t> whole;
+  if (!text.empty() && text.back() == '%') {
+    for (auto& d : env.call("storage.list_disks", json::object()))
+      if (d["path"] == a.disk) whole = d["size_bytes"].get<uint64_t>();
+    if (!whole) throw Error(ErrorCode::not_found, "disk " + a.disk + " not found (needed for a size in %)", a.disk);
+  }
+  return io::parse_size(text, "--size", whole);
+}
 
 }  // namespace
 
@@ -93,15 +108,16 @@ void add_partition_commands(CLI::App& app, Env& env) {
   cp->add_option("--disk", a->disk, "whole-disk device")->required();
   cp->add_option("--name", a->name, "partition name (PARTLABEL)")->required();
   cp->add_option("--part-type", a->part_type, "linux, esp, swap, bios_boot, linux_raid, ... or a type GUID")->required();
-  cp->add_option("--size", a->size, "size in bytes");
-  cp->add_option("--start", a->start, "start offset in bytes");
+  cp->add_option("--size", a->size, "size: bytes, K/M/G/T/P suffix (binary) or N% of the disk");
+  cp->add_option("--start", a->start, "start offset: bytes or K/M/G/T/P suffix");
   cp->add_flag("--dry-run", a->dry_run, "show the plan, write nothing");
+  cp->add_flag("--verbose,-v", a->verbose, "also show the write plan");
   cp->callback([&env, a] {
     env.action = [&env, a] {
       json params = {{"disk", a->disk}, {"name", a->name}, {"part_type", a->part_type}, {"dry_run", a->dry_run}};
-      if (!a->size.empty()) params["size_bytes"] = size_arg(a->size, false);
-      if (!a->start.empty()) params["start_bytes"] = size_arg(a->start, false);
-      env.print(env.call("storage.create_partition", params), print_partition);
+      if (!a->size.empty()) params["size_bytes"] = size_arg(env, *a, a->size, false);
+      if (!a->start.empty()) params["start_bytes"] = io::parse_size(a->start, "--start");
+      env.print(env.call("storage.create_partition", params), partition_printer(*a));
     };
   });
 
@@ -118,12 +134,13 @@ void add_partition_commands(CLI::App& app, Env& env) {
   auto* rp = app.add_subcommand("resize-partition", "grow a partition to --size BYTES or 'max'");
   rp->add_option("--disk", a->disk, "whole-disk device")->required();
   rp->add_option("--number", a->number, "partition number")->required();
-  rp->add_option("--size", a->size, "new size in bytes, or max")->required();
+  rp->add_option("--size", a->size, "new size: bytes, K/M/G/T/P suffix, N% of the disk, or max")->required();
   rp->add_flag("--dry-run", a->dry_run, "show the plan, write nothing");
+  rp->add_flag("--verbose,-v", a->verbose, "also show the write plan");
   rp->callback([&env, a] {
     env.action = [&env, a] {
-      json params = {{"disk", a->disk}, {"number", a->number}, {"size_bytes", size_arg(a->size, true)}, {"dry_run", a->dry_run}};
-      env.print(env.call("storage.resize_partition", params), print_partition);
+      json params = {{"disk", a->disk}, {"number", a->number}, {"size_bytes", size_arg(env, *a, a->size, true)}, {"dry_run", a->dry_run}};
+      env.print(env.call("storage.resize_partition", params), partition_printer(*a));
     };
   });
 

@@ -21,6 +21,7 @@
 #include "ioctl/error.hpp"
 #include "ioctl/fd.hpp"
 #include "tests/support/harness.hpp"
+#include "ioctl/text.hpp"
 
 namespace mos::test {
 namespace {
@@ -28,13 +29,6 @@ namespace {
 using fsmake::btrfs::BtrfsOptions;
 constexpr uint64_t MiB = 1ull << 20;
 constexpr uint64_t GiB = 1ull << 30;
-
-std::string uuid_text(const std::array<uint8_t, 16>& u) {
-  char s[37];
-  snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2],
-           u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-  return s;
-}
 
 // Known to the test, but different in every run: tests running in parallel must never present
 // the kernel two filesystems with the same fsid and devid (SCAN_DEV then fails with EEXIST).
@@ -182,8 +176,8 @@ TEST_P(BtrfsMkfsSingle, CheckBlkidMountScrubDf) {
   auto b = blkid_probe(img.dev());
   EXPECT_EQ(b["TYPE"], "btrfs");
   EXPECT_EQ(b["LABEL"], "MOSTEST");
-  EXPECT_EQ(b["UUID"], uuid_text(test_uuid(1)));
-  EXPECT_EQ(b["UUID_SUB"], uuid_text(test_uuid(2)));
+  EXPECT_EQ(b["UUID"], io::uuid_text(test_uuid(1)));
+  EXPECT_EQ(b["UUID_SUB"], io::uuid_text(test_uuid(2)));
   exercise_with_kernel(img.dev(), {img.dev()}, {"Data, single", "Metadata, DUP", "System, DUP"});
 }
 
@@ -212,7 +206,7 @@ TEST(BtrfsMkfsOverOld, ReplacesAPreviousBtrfsIncludingItsMirrors) {
   for (int mirror : {0, 1}) {  // 64 KiB and 64 MiB; every copy must be ours now
     auto s = run_tool({"btrfs", "inspect-internal", "dump-super", "-s", std::to_string(mirror), img.dev()});
     ASSERT_TRUE(s.ok()) << s.err;
-    EXPECT_NE(s.out.find(uuid_text(test_uuid(6))), std::string::npos) << s.out;
+    EXPECT_NE(s.out.find(io::uuid_text(test_uuid(6))), std::string::npos) << s.out;
     EXPECT_NE(s.out.find("[match]"), std::string::npos) << s.out;
   }
   exercise_with_kernel(img.dev(), {img.dev()}, {"Data, single", "Metadata, single", "System, single"});
@@ -253,8 +247,8 @@ void two_devices_mount_after_scan_dev(const std::string& data_profile, const std
     auto p = blkid_probe(dev->dev());
     EXPECT_EQ(p["TYPE"], "btrfs");
     EXPECT_EQ(p["LABEL"], "MOSRAID");
-    EXPECT_EQ(p["UUID"], uuid_text(test_uuid(3)));
-    EXPECT_EQ(p["UUID_SUB"], uuid_text(test_uuid(static_cast<uint8_t>(sub))));
+    EXPECT_EQ(p["UUID"], io::uuid_text(test_uuid(3)));
+    EXPECT_EQ(p["UUID_SUB"], io::uuid_text(test_uuid(static_cast<uint8_t>(sub))));
   }
 
   // Forget whatever registered the members (udev rules, btrfs check): without SCAN_DEV the

@@ -11,11 +11,6 @@ namespace mos::test {
 namespace {
 
 constexpr uint64_t MiB = 1ull << 20;
-#if __has_include("fsmake/probe.hpp")
-constexpr bool kHaveProber = true;
-#else
-constexpr bool kHaveProber = false;
-#endif
 
 engine::FormatRequest request(const std::string& dev, const std::string& fstype, const std::string& label,
                               std::optional<std::string> uuid = std::nullopt) {
@@ -114,8 +109,6 @@ TEST(CreateFilesystem, SignatureRefusedWithoutForceAcceptedWithForce) {
   MOS_REQUIRE_ROOT();
   LoopImage img(64 * MiB);
   ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", "-L", "OLDFS", img.dev()}).ok());
-  if (!kHaveProber && !engine::find_device(img.dev()).fstype)
-    GTEST_SKIP() << "this build has no native signature prober yet (branch probe)";
   std::string before = sha256_of(img.dev());
   EngineOutcome refused = create(request(img.dev(), "swap", "NEW"));
   ASSERT_FALSE(refused.ok);

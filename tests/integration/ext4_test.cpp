@@ -20,6 +20,7 @@
 #include "ioctl/blockdev.hpp"
 #include "ioctl/fd.hpp"
 #include "tests/support/harness.hpp"
+#include "ioctl/text.hpp"
 
 namespace mos::test {
 namespace {
@@ -35,22 +36,15 @@ std::array<uint8_t, 16> uuid_for(uint64_t salt) {
   return u;
 }
 
-std::string uuid_text(const std::array<uint8_t, 16>& u) {
-  char s[37];
-  std::snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
-                u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-  return s;
-}
-
 // Formats dev the way the engine will: block facts from the kernel, plan, apply — no exec.
-SandboxResult format_sandboxed(const std::string& dev, const ext4::Ext4Options& o,
+SandboxResult format_sandboxed(const std::string& dev, const fsmake::ext4::Ext4Options& o,
                                std::optional<uint64_t> claimed_size = std::nullopt,
                                const char* crash_point = nullptr) {
   return run_sandboxed([&] {
     if (crash_point) setenv("MOS_VOLMGR_CRASH_POINT", crash_point, 1);
     io::Fd fd = io::Fd::open(dev, O_RDWR);
     io::BlockFacts f = io::block_facts(fd);
-    io::WritePlan plan = ext4::plan_mkfs(o, claimed_size.value_or(f.size_bytes), f.logical_sector_size);
+    io::WritePlan plan = fsmake::ext4::plan_mkfs(o, claimed_size.value_or(f.size_bytes), f.logical_sector_size);
     engine::apply_plan(fd, plan);
     return std::to_string(plan.bytes_written());
   });
@@ -175,7 +169,7 @@ TEST_P(Ext4Oracle, FsckGeometryBlkidAndKernelAgree) {
   MOS_REQUIRE_ROOT();
   const Case& c = GetParam();
   LoopImage img(c.size, c.sector);
-  ext4::Ext4Options o;
+  fsmake::ext4::Ext4Options o;
   o.label = kLabel;
   o.uuid = uuid_for(c.size);
   o.full_init = c.full_init;
@@ -187,7 +181,7 @@ TEST_P(Ext4Oracle, FsckGeometryBlkidAndKernelAgree) {
   auto id = blkid_probe(img.dev());
   EXPECT_EQ(id["TYPE"], "ext4");
   EXPECT_EQ(id["LABEL"], kLabel);
-  EXPECT_EQ(id["UUID"], uuid_text(*o.uuid));
+  EXPECT_EQ(id["UUID"], io::uuid_text(*o.uuid));
   if (c.full_init) {
     ToolResult d = run_tool({"dumpe2fs", img.dev()});
     std::regex group(R"(^Group \d+: .*)"), zeroed(R"(ITABLE_ZEROED)");
@@ -231,7 +225,7 @@ TEST(Ext4DirtyDevice, FullInitZeroesInodeTables) {
   MOS_REQUIRE_ROOT();
   LoopImage img(64 * MiB, 512);
   fill_pattern(img.dev(), 0xA5);
-  ext4::Ext4Options o;
+  fsmake::ext4::Ext4Options o;
   o.full_init = true;
   ASSERT_TRUE(format_sandboxed(img.dev(), o).ok);
   expect_fsck_clean(img.dev());
@@ -287,7 +281,7 @@ TEST(Ext4BadInput, RefusedWithPreciseErrorAndNothingWritten) {
     EXPECT_TRUE(all_zero(tiny.dev()));
   }
   LoopImage img(64 * MiB, 512);
-  ext4::Ext4Options long_label;
+  fsmake::ext4::Ext4Options long_label;
   long_label.label = "this-label-is-too-long";
   SandboxResult r = format_sandboxed(img.dev(), long_label);
   EXPECT_FALSE(r.ok);
@@ -333,7 +327,7 @@ TEST_P(Ext4Identical, ByteForByteLikeMkfsExt4) {
   MOS_REQUIRE_ROOT();
   const Case& c = GetParam();
   LoopImage ours(c.size, c.sector), ref(c.size, c.sector);
-  ext4::Ext4Options o;
+  fsmake::ext4::Ext4Options o;
   o.label = kLabel;
   o.uuid = uuid_for(c.size + 7);
   o.full_init = c.full_init;
@@ -345,7 +339,7 @@ TEST_P(Ext4Identical, ByteForByteLikeMkfsExt4) {
   auto h = dumpe2fs_header(ours.dev());
   std::string lazy = c.full_init ? "0" : "1";
   ToolResult mk = run_sh("E2FSPROGS_FAKE_TIME=" + std::to_string(mkfs_time) + " mkfs.ext4 -q -F -L " + kLabel +
-                         " -U " + uuid_text(*o.uuid) + " -E hash_seed=" + h["Directory Hash Seed"] +
+                         " -U " + io::uuid_text(*o.uuid) + " -E hash_seed=" + h["Directory Hash Seed"] +
                          ",lazy_itable_init=" + lazy + ",lazy_journal_init=" + lazy + " " + ref.dev());
   ASSERT_EQ(mk.exit_code, 0) << mk.err;
 

@@ -18,7 +18,7 @@ constexpr uint32_t kVolumeId = 0x4D4F5321;
 
 SandboxResult make_fat32(const std::string& dev, const std::string& label) {
   return format_in_sandbox(dev, [&](const io::BlockFacts& f) {
-    return fat32::plan_mkfs({label, kVolumeId, 0}, f.size_bytes, f.logical_sector_size);
+    return fsmake::fat32::plan_mkfs({label, kVolumeId, 0}, f.size_bytes, f.logical_sector_size);
   });
 }
 

@@ -225,7 +225,7 @@ TEST(BtrfsMkfs, RejectsBadRequests) {
   expect_rejected(o, {{GiB, 8192}}, "logical sector size 8192");
   BtrfsOptions label = o;
   label.label = std::string(256, 'x');
-  expect_rejected(label, {{GiB, 512}}, "shorter than 256");
+  expect_rejected(label, {{GiB, 512}}, "btrfs labels hold at most 255");
   label.label = std::string(255, 'x');
   EXPECT_NO_THROW(plan_mkfs(label, {{GiB, 512}}));
   BtrfsOptions raid = o;

@@ -13,12 +13,13 @@
 
 #include "engine/apply_plan.hpp"
 #include "fsmake/ext4.hpp"
+#include "fsmake/readers/ext4_read.hpp"
 #include "fsmake/ext4_internal.hpp"
 #include "fsmake/ext4_layout.hpp"
 #include "fsmake/ext4_structs.hpp"
 #include "ioctl/error.hpp"
 
-namespace mos::ext4 {
+namespace mos::fsmake::ext4 {
 namespace {
 
 constexpr uint64_t MiB = 1ull << 20, GiB = 1ull << 30, TiB = 1ull << 40;
@@ -226,4 +227,4 @@ TEST(Ext4Plan, RejectsBadInput) {
 }
 
 }  // namespace
-}  // namespace mos::ext4
+}  // namespace mos::fsmake::ext4

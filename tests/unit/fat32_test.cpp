@@ -1,12 +1,13 @@
 #include <gtest/gtest.h>
 
 #include "fsmake/fat32.hpp"
+#include "fsmake/readers/fat32_read.hpp"
 #include "ioctl/bytes.hpp"
 #include "ioctl/error.hpp"
 #include "tests/support/error_text.hpp"
 #include "tests/support/plan_image.hpp"
 
-namespace mos::fat32 {
+namespace mos::fsmake::fat32 {
 namespace {
 
 constexpr uint64_t MiB = 1ull << 20, GiB = 1ull << 30;
@@ -189,4 +190,4 @@ TEST(Fat32Read, DetectsCorruption) {
 }
 
 }  // namespace
-}  // namespace mos::fat32
+}  // namespace mos::fsmake::fat32

@@ -10,6 +10,7 @@
 #include "ioctl/bytes.hpp"
 #include "ioctl/error.hpp"
 #include "mdraid/superblock.hpp"
+#include "ioctl/text.hpp"
 
 namespace mos::mdraid {
 namespace {
@@ -405,7 +406,7 @@ TEST(MdSuperblock, PlanClearsOtherVersionsOnly) {
 
 TEST(MdSuperblock, UuidText) {
   EXPECT_EQ(mdadm_uuid_text(kArray), "11223344:55667788:99aabbcc:ddeeff01");
-  EXPECT_EQ(blkid_uuid_text(kArray), "11223344-5566-7788-99aa-bbccddeeff01");
+  EXPECT_EQ(io::uuid_text(kArray), "11223344-5566-7788-99aa-bbccddeeff01");
   EXPECT_EQ(parse_uuid("11223344:55667788:99aabbcc:ddeeff01"), kArray);
   EXPECT_EQ(parse_uuid("11223344-5566-7788-99aa-bbccddeeff01"), kArray);
   EXPECT_FALSE(parse_uuid("1122"));

@@ -5,12 +5,14 @@
 #include <cstring>
 
 #include "fsmake/swap.hpp"
+#include "fsmake/readers/swap_read.hpp"
 #include "ioctl/bytes.hpp"
 #include "ioctl/error.hpp"
 #include "tests/support/error_text.hpp"
 #include "tests/support/plan_image.hpp"
+#include "ioctl/text.hpp"
 
-namespace mos::swap {
+namespace mos::fsmake::swap {
 namespace {
 
 constexpr uint64_t MiB = 1ull << 20;
@@ -40,7 +42,7 @@ TEST(Swap, HeaderRoundTrips) {
     EXPECT_EQ(h.uuid, kUuid);
     EXPECT_EQ(h.label, "MOSSWAP");
   }
-  EXPECT_EQ(uuid_string(kUuid), "12345678-9abc-def0-0123-456789abcdef");
+  EXPECT_EQ(io::uuid_text(kUuid), "12345678-9abc-def0-0123-456789abcdef");
 }
 
 TEST(Swap, DefaultsToThisMachinesPageAndARandomUuid) {
@@ -90,4 +92,4 @@ TEST(Swap, PlanWipesTheFirstMiBAndWritesOnePage) {
 }
 
 }  // namespace
-}  // namespace mos::swap
+}  // namespace mos::fsmake::swap

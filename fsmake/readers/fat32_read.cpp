@@ -2,11 +2,11 @@
 #include <cstring>
 #include <vector>
 
-#include "fsmake/fat32.hpp"
+#include "fsmake/readers/fat32_read.hpp"
 #include "fsmake/fat32_disk.hpp"
 #include "ioctl/error.hpp"
 
-namespace mos::fat32 {
+namespace mos::fsmake::fat32 {
 namespace {
 
 [[noreturn]] void bad(const std::string& what) { throw_validation("not a valid FAT32 volume: " + what); }
@@ -119,4 +119,4 @@ VolumeInfo read_volume(const ReadFn& read) {
   return v;
 }
 
-}  // namespace mos::fat32
+}  // namespace mos::fsmake::fat32

@@ -1,11 +1,11 @@
 // Swap v1 header reader: finds the magic at the end of the first page, checks the header.
 #include <cstring>
 
-#include "fsmake/swap.hpp"
+#include "fsmake/readers/swap_read.hpp"
 #include "fsmake/swap_disk.hpp"
 #include "ioctl/error.hpp"
 
-namespace mos::swap {
+namespace mos::fsmake::swap {
 
 HeaderInfo read_header(const uint8_t* data, size_t len) {
   HeaderInfo info;
@@ -29,4 +29,4 @@ HeaderInfo read_header(const uint8_t* data, size_t len) {
   return info;
 }
 
-}  // namespace mos::swap
+}  // namespace mos::fsmake::swap

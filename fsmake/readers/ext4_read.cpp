@@ -4,13 +4,13 @@
 #include <cstring>
 #include <string>
 
-#include "fsmake/ext4.hpp"
+#include "fsmake/readers/ext4_read.hpp"
 #include "fsmake/ext4_csum.hpp"
 #include "fsmake/ext4_layout.hpp"
 #include "fsmake/ext4_structs.hpp"
 #include "ioctl/error.hpp"
 
-namespace mos::ext4 {
+namespace mos::fsmake::ext4 {
 
 uint32_t SuperblockInfo::group_count() const {
   if (!blocks_per_group) return 0;
@@ -261,4 +261,4 @@ std::vector<std::string> validate(const io::Fd& fd) {
   return r.problems;
 }
 
-}  // namespace mos::ext4
+}  // namespace mos::fsmake::ext4
