@@ -17,6 +17,7 @@
 #include "engine/bulk.hpp"
 #include "engine/member_open.hpp"
 #include "engine/safety.hpp"
+#include "engine/topologies.hpp"
 #include "fsmake/fat32.hpp"
 #include "fsmake/label.hpp"
 #include "fsmake/swap.hpp"
@@ -90,8 +91,15 @@ void validate_request(const FormatRequest& req) {
     require_no_ext4_options(req);
     fsmake::validate_label("btrfs", req.label, 255);
     if (req.uuid) parse_uuid(*req.uuid, "btrfs");
+  } else if (req.fstype == "bcachefs") {
+    // A known filesystem we cannot make: a storage failure with the reason, not a bad parameter.
+    std::string why = kernel_filesystems({}).bcachefs ? "" : "kernel has no bcachefs (neither in /proc/filesystems "
+                                                             "nor as a module); ";
+    throw Error(ErrorCode::storage_failed, "cannot create bcachefs on " + req.device + ": " + why +
+                                               "mos_volmgr has no native bcachefs writer yet (use btrfs)",
+                req.device);
   } else {
-    throw Error(ErrorCode::invalid_params, "fstype '" + req.fstype + "' is not one of vfat, ext4, swap, btrfs");
+    throw Error(ErrorCode::invalid_params, "fstype '" + req.fstype + "' is not one of vfat, ext4, swap, btrfs, bcachefs");
   }
   if (req.fstype != "btrfs") {
     if (!req.devices.empty()) throw_validation("devices (more than one member) applies to btrfs only, not " + req.fstype);

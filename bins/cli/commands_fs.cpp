@@ -30,7 +30,7 @@ void add_create_filesystem(CLI::App& app, Env& env) {
   auto args = std::make_shared<CreateFilesystemArgs>();
   auto* cmd = app.add_subcommand("create-filesystem", "create a vfat, ext4, swap or btrfs filesystem on a device");
   cmd->add_option("--device", args->device, "block device")->required();
-  cmd->add_option("--fstype", args->fstype, "vfat | ext4 | swap | btrfs")->required();
+  cmd->add_option("--fstype", args->fstype, "vfat | ext4 | swap | btrfs (bcachefs: refused, no writer yet)")->required();
   cmd->add_option("--label", args->label, "filesystem label (\"\" for none)")->required();
   cmd->add_option("--uuid", args->uuid, "vfat: XXXX-XXXX volume id; others: UUID (default: random)");
   cmd->add_option("--devices", args->devices, "btrfs: further member devices, e.g. /dev/sdc[,/dev/sdd]")->delimiter(',');

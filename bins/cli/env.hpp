@@ -46,6 +46,7 @@ void add_fs_commands(CLI::App& app, Env& env);
 void add_bulk_commands(CLI::App& app, Env& env);
 void add_btrfs_commands(CLI::App& app, Env& env);
 void add_raid_commands(CLI::App& app, Env& env);
+void add_topology_commands(CLI::App& app, Env& env);
 
 // md arrays as a table (raids, status).
 void print_raids(const json& arrays);
