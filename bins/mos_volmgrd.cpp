@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "bins/version.hpp"
 #include "rpc/daemon.hpp"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
                  "Comma-separated globs of devices mutating methods may touch (default: all)");
   app.add_option("--run-dir", run_dir, "Runtime directory (private mounts)")->capture_default_str();
   app.add_option("--workers", workers, "Request worker threads")->check(CLI::Range(1u, 64u))->capture_default_str();
+  app.set_version_flag("--version", "mos_volmgrd " MOS_VERSION);
   CLI11_PARSE(app, argc, argv);
 
   try {

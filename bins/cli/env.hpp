@@ -47,6 +47,8 @@ void add_bulk_commands(CLI::App& app, Env& env);
 void add_btrfs_commands(CLI::App& app, Env& env);
 void add_raid_commands(CLI::App& app, Env& env);
 void add_topology_commands(CLI::App& app, Env& env);
+// Last: it lists every command registered before it.
+void add_completion_command(CLI::App& app, Env& env);
 
 // md arrays as a table (raids, status).
 void print_raids(const json& arrays);

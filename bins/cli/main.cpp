@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "bins/cli/env.hpp"
+#include "bins/version.hpp"
 #include "ioctl/error.hpp"
 #include "rpc/client.hpp"
 
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   std::string socket;
   app.add_option("--socket", socket, "daemon socket (default: $MOS_VOLMGR_SOCKET or /run/mos_volmgrd/mos_volmgrd.sock)");
   app.add_flag("--json", env.json_output, "print the RPC result as JSON");
+  app.set_version_flag("--version", "mos-volmgr " MOS_VERSION);
 
   mos::cli::add_inventory_commands(app, env);
   mos::cli::add_partition_commands(app, env);
@@ -23,6 +25,7 @@ int main(int argc, char** argv) {
   mos::cli::add_btrfs_commands(app, env);
   mos::cli::add_raid_commands(app, env);
   mos::cli::add_topology_commands(app, env);
+  mos::cli::add_completion_command(app, env);
 
   try {
     app.parse(argc, argv);
