@@ -39,6 +39,9 @@ struct Prober {
 
 // Label bytes as blkid stores them: up to the first NUL, trailing whitespace removed.
 std::string label_text(std::span<const uint8_t> raw);
+// A FAT short-name label (bytes in the volume's OEM code page) as UTF-8: like label_text, with
+// bytes 0x80-0xFF mapped through code page 437 (blkid prints them raw, which is not valid text).
+std::string oem_label_text(std::span<const uint8_t> raw);
 // 16 bytes as 8-4-4-4-12 lowercase hex (blkid_unparse_uuid); "" when all zero.
 std::string uuid_text(std::span<const uint8_t> raw);
 bool all_zero(std::span<const uint8_t> raw);
