@@ -2,7 +2,8 @@
 // image format (fuzz_image.hpp) holding IMAGE's non-zero 512-byte blocks, merged into runs and
 // taken alternately from the start and the end of the image until the budget (default 64 KiB)
 // is spent, so the seed keeps both the head superblocks and the tail metadata (GPT backup, md
-// 0.90) of a large image.
+// 0.90) of a large image. Each run is cut at 32 KiB so one large structure (a journal, a log)
+// cannot eat the budget of the small ones after it.
 //
 // fuzz_make_seed --md-member 1.2|0.90 SIZE IMAGE writes IMAGE as the first member of a fresh
 // two-member RAID1 (our writer's plan_member; mdadm --create cannot run on this host's kernel).
@@ -51,6 +52,8 @@ int write_md_member(const char* metadata, uint64_t size, const char* path) {
   }
   return 0;
 }
+
+constexpr uint64_t kMaxRun = 32 * 1024;
 
 struct Run {
   uint64_t offset = 0, len = 0;
@@ -105,7 +108,7 @@ int main(int argc, char** argv) {
       Run r = from_front ? runs.front() : runs.back();
       from_front ? runs.pop_front() : runs.pop_back();
       from_front = !from_front;
-      r.len = std::min(r.len, budget);
+      r.len = std::min({r.len, budget, kMaxRun});
       budget -= r.len;
       size_t at = out.size();
       out.resize(at + 12 + r.len);
