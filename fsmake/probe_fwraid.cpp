@@ -51,8 +51,7 @@ bool probe_isw_raid(ProbeSource& src, uint64_t, Found& out) {
   auto b = src.get(off, 32);
   static constexpr char kSig[] = "Intel Raid ISM Cfg Sig. ";
   if (b.empty() || std::memcmp(b.data(), kSig, sizeof kSig - 1) != 0) return false;
-  out.version = std::string(reinterpret_cast<const char*>(b.data()) + sizeof kSig - 1, 6);
-  if (auto nul = out.version.find('\0'); nul != std::string::npos) out.version.resize(nul);
+  out.version = label_text(b.subspan(sizeof kSig - 1, 6));
   return found_at(src, "isw_raid_member", off, 32, out);
 }
 

@@ -37,7 +37,8 @@ struct Prober {
   ProbeFn fn;
 };
 
-// Label bytes as blkid stores them: up to the first NUL, trailing whitespace removed.
+// Label bytes as blkid stores them: up to the first NUL, trailing whitespace removed; a byte
+// that is not part of well-formed UTF-8 becomes U+FFFD (the result travels as JSON text).
 std::string label_text(std::span<const uint8_t> raw);
 // A FAT short-name label (bytes in the volume's OEM code page) as UTF-8: like label_text, with
 // bytes 0x80-0xFF mapped through code page 437 (blkid prints them raw, which is not valid text).

@@ -6,7 +6,8 @@
 
 namespace mos::fsmake::probe {
 
-std::string label_text(std::span<const uint8_t> raw) {
+// Up to the first NUL, trailing whitespace removed; bytes as they are.
+static std::string label_bytes(std::span<const uint8_t> raw) {
   std::string s;
   for (uint8_t c : raw) {
     if (c == 0) break;
@@ -14,6 +15,38 @@ std::string label_text(std::span<const uint8_t> raw) {
   }
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
   return s;
+}
+
+// Length of the well-formed UTF-8 sequence at s[i] (no overlongs, surrogates or > U+10FFFF);
+// 0 when it is not one.
+static size_t utf8_sequence(const std::string& s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<uint8_t>(s[i + k]); };
+  uint8_t c = b(0);
+  if (c < 0x80) return 1;
+  size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  if (!len || i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k)
+    if ((b(k) & 0xC0) != 0x80) return 0;
+  if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
+  if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogate
+  if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
+  if (c == 0xF4 && b(1) >= 0x90) return 0;  // above U+10FFFF
+  return len;
+}
+
+std::string label_text(std::span<const uint8_t> raw) {
+  std::string in = label_bytes(raw), out;
+  for (size_t i = 0; i < in.size();) {
+    size_t n = utf8_sequence(in, i);
+    if (n) {
+      out.append(in, i, n);
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD for a byte that is not UTF-8: results go out as JSON
+      ++i;
+    }
+  }
+  return out;
 }
 
 bool all_zero(std::span<const uint8_t> raw) {
@@ -70,7 +103,7 @@ std::string utf16_to_utf8(std::span<const uint8_t> raw, bool big_endian) {
         continue;
       }
     }
-    append_utf8(s, c);
+    append_utf8(s, c >= 0xD800 && c <= 0xDFFF ? 0xFFFD : c);  // a lone surrogate is not text
   }
   return s;
 }
@@ -91,7 +124,7 @@ static constexpr char16_t kCp437High[128] = {
 };
 
 std::string oem_label_text(std::span<const uint8_t> raw) {
-  std::string ascii = label_text(raw);  // NUL and trailing blanks as blkid
+  std::string ascii = label_bytes(raw);  // NUL and trailing blanks as blkid
   std::string s;
   for (char ch : ascii) {
     auto c = static_cast<uint8_t>(ch);

@@ -1,8 +1,11 @@
 // The signature prober over arbitrary device images (sparse image input, fuzz_image.hpp):
 // probe_device and find_signatures through the windowed fd source, and for images that fit in
 // the windows the in-memory source too, which must agree. Every signature must lie inside the
-// device and hold the bytes that are there (wipe erases exactly these).
+// device and hold the bytes that are there (wipe erases exactly these), and every text field
+// must be valid UTF-8 (the inventory sends them as JSON, whose dump throws otherwise).
 #include <cstring>
+
+#include <nlohmann/json.hpp>
 
 #include "fsmake/probe.hpp"
 #include "tests/fuzz/fuzz_image.hpp"
@@ -14,6 +17,10 @@ namespace {
 void probe_both_ways(const fuzz::SparseImage& img, const io::Fd& fd) {
   auto r = fsmake::probe_device(fd, img.size, img.sector_size);
   auto sigs = fsmake::find_signatures(fd, img.size, img.sector_size);
+  (void)nlohmann::json{{"type", r.type},       {"usage", r.usage},     {"label", r.label},
+                       {"uuid", r.uuid},       {"uuid_sub", r.uuid_sub}, {"version", r.version},
+                       {"sec_type", r.sec_type}, {"pttype", r.pttype}, {"ptuuid", r.ptuuid}}
+      .dump();
   for (const auto& s : sigs) {
     if (s.offset > img.size || s.length > img.size - s.offset || s.bytes.size() != s.length)
       __builtin_trap();
