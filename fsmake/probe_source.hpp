@@ -15,9 +15,10 @@ namespace mos::fsmake {
 class ProbeSource {
  public:
   // Head covers md 1.x, bcachefs at 1 MiB, zfs L0/L1, iso9660 descriptors, btrfs at 64 KiB;
-  // tail covers md 0.90/1.0, zfs L2/L3 and the GPT backup header.
+  // tail covers md 0.90/1.0, zfs L2/L3, the GPT backup header, the firmware-RAID metadata
+  // (Promise's farthest copy: 3087 sectors from the end) and UDF's closing anchor.
   static constexpr uint64_t kHeadWindow = 1024 * 1024 + 64 * 1024;
-  static constexpr uint64_t kTailWindow = 1024 * 1024;
+  static constexpr uint64_t kTailWindow = 1024 * 1024 + 576 * 1024;
   static constexpr uint64_t kMaxExtraRead = 1024 * 1024;
 
   ProbeSource(const io::Fd& fd, uint64_t size, uint32_t sector_size);

@@ -192,7 +192,7 @@ bool parse(ProbeSource& src, uint64_t magic_offset, Found* out) {
     }
   }
   // The boot-sector label is blkid's LABEL_FATBOOT; LABEL is only the root-directory entry.
-  if (have_label) out->label = label_text(vol_label);
+  if (have_label) out->label = oem_label_text(vol_label);
   if (serno && !all_zero({serno, 4})) {
     char u[16];
     std::snprintf(u, sizeof u, "%02X%02X-%02X%02X", serno[3], serno[2], serno[1], serno[0]);

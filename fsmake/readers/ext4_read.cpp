@@ -85,16 +85,24 @@ struct Reader {
     return in;
   }
 
-  // Leaf extents of a depth-0 or depth-1 extent tree.
+  // Leaf extents of a depth-0 or depth-1 extent tree. Entry counts come from the disk: each is
+  // checked against the room its node has (60 bytes in the inode, a block otherwise).
   std::vector<FileExtent> extents(uint32_t ino, const Inode& in) {
     std::vector<FileExtent> out;
-    auto read_leaf = [&](const uint8_t* p) {
+    auto entries_fit = [&](const ExtentHeader& h, size_t room) {
+      if (sizeof h + size_t{h.eh_entries.get()} * sizeof(Extent) <= room) return true;
+      problem("inode " + std::to_string(ino) + ": extent node claims " +
+              std::to_string(h.eh_entries.get()) + " entries, more than fit");
+      return false;
+    };
+    auto read_leaf = [&](const uint8_t* p, size_t room) {
       ExtentHeader h;
       std::memcpy(&h, p, sizeof h);
       if (h.eh_magic.get() != kExtentMagic) {
         problem("inode " + std::to_string(ino) + ": bad extent magic");
         return;
       }
+      if (!entries_fit(h, room)) return;
       for (uint32_t e = 0; e < h.eh_entries.get(); ++e) {
         Extent x;
         std::memcpy(&x, p + sizeof h + e * sizeof x, sizeof x);
@@ -104,9 +112,10 @@ struct Reader {
     ExtentHeader root;
     std::memcpy(&root, in.i_block, sizeof root);
     if (root.eh_depth.get() == 0) {
-      read_leaf(reinterpret_cast<const uint8_t*>(in.i_block));
+      read_leaf(reinterpret_cast<const uint8_t*>(in.i_block), sizeof in.i_block);
       return out;
     }
+    if (!entries_fit(root, sizeof in.i_block)) return out;
     for (uint32_t e = 0; e < root.eh_entries.get(); ++e) {
       ExtentIdx idx;
       std::memcpy(&idx, reinterpret_cast<const uint8_t*>(in.i_block) + sizeof root + e * sizeof idx, sizeof idx);
@@ -114,11 +123,17 @@ struct Reader {
       auto blk = block(leaf);
       ExtentHeader h;
       std::memcpy(&h, blk.data(), sizeof h);
+      size_t tail_at = sizeof h + sizeof(Extent) * size_t{h.eh_max.get()};
+      if (tail_at + sizeof(ExtentTail) > blk.size()) {
+        problem("inode " + std::to_string(ino) + ": extent block eh_max " +
+                std::to_string(h.eh_max.get()) + " does not fit the block");
+        continue;
+      }
       ExtentTail t;
-      std::memcpy(&t, blk.data() + sizeof h + sizeof(Extent) * h.eh_max.get(), sizeof t);
+      std::memcpy(&t, blk.data() + tail_at, sizeof t);
       if (t.et_checksum.get() != extent_block_csum(inode_csum_seed(seed, ino, in.i_generation), blk.data()))
         problem("inode " + std::to_string(ino) + ": extent block checksum mismatch");
-      read_leaf(blk.data());
+      read_leaf(blk.data(), tail_at);
     }
     return out;
   }
