@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   mos::cli::add_bulk_commands(app, env);
   mos::cli::add_btrfs_commands(app, env);
   mos::cli::add_raid_commands(app, env);
+  mos::cli::add_watch_commands(app, env);
 
   try {
     app.parse(argc, argv);
