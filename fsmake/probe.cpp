@@ -33,15 +33,33 @@ std::vector<Magic> swap_magics() {
 const std::vector<Prober>& prober_table() {
   static const std::vector<Prober> table = {
       {"linux_raid_member", "raid", 0, {}, probe::probe_md},
+      {"ddf_raid_member", "raid", 0, {}, probe::probe_ddf_raid},
+      {"isw_raid_member", "raid", 0, {}, probe::probe_isw_raid},
+      {"lsi_mega_raid_member", "raid", 0, {}, probe::probe_lsi_raid},
+      {"via_raid_member", "raid", 0, {}, probe::probe_via_raid},
+      {"silicon_medley_raid_member", "raid", 0, {}, probe::probe_silicon_raid},
+      {"nvidia_raid_member", "raid", 0, {}, probe::probe_nvidia_raid},
+      {"promise_fasttrack_raid_member", "raid", 0, {}, probe::probe_promise_raid},
+      {"hpt45x_raid_member", "raid", 0, {}, probe::probe_hpt45x_raid},
+      {"hpt37x_raid_member", "raid", 0,
+       {{{"\xf0\x16\x78\x5a", 4}, 4096 + 544}, {{"\xfd\x16\x78\x5a", 4}, 4096 + 544}},
+       probe::magic_only},
+      {"adaptec_raid_member", "raid", 0, {}, probe::probe_adaptec_raid},
+      {"jmicron_raid_member", "raid", 0, {}, probe::probe_jmicron_raid},
+      {"bcache", "other", 8192, {{kBcacheMagic, 4096 + 24}}, probe::probe_bcache},
       {"bcachefs", "filesystem", 256 * 512,
        {{kBcacheMagic, 4096 + 24}, {kBcachefsMagic, 4096 + 24}, {kBcachefsMagic, MiB + 24},
         {kBcachefsMagic, MiB - 24, true}},
        probe::probe_bcachefs},
+      {"ceph_bluestore", "other", 0, {{"bluestore block device", 0}}, probe::magic_only},
+      {"drbd", "raid", 0, {}, probe::probe_drbd},
       {"LVM2_member", "raid", 0,
        {{"LVM2 001", 0x218}, {"LVM2 001", 0x018}, {"LVM2 001", 1024 + 0x018},
         {"LVM2 001", 1024 + 0x218}},
        probe::probe_lvm2},
       {"crypto_LUKS", "crypto", 0, {}, probe::probe_luks},
+      {"VMFS_volume_member", "raid", 0, {{{"\x0d\xd0\x01\xc0", 4}, MiB}}, probe::magic_only},
+      {"BitLocker", "crypto", 0, {}, probe::probe_bitlocker},
       {"vfat", "filesystem", 0,
        {{"MSWIN", 0x52}, {"FAT32   ", 0x52}, {"MSDOS", 0x36}, {"FAT16   ", 0x36},
         {"FAT12   ", 0x36}, {"FAT     ", 0x36}, {"\353", 0}, {"\351", 0}, {"\125\252", 0x1fe}},
@@ -51,10 +69,24 @@ const std::vector<Prober>& prober_table() {
       {"ext4", "filesystem", 0, {{kExtMagic, 0x438}}, probe::probe_ext4},
       {"ext3", "filesystem", 0, {{kExtMagic, 0x438}}, probe::probe_ext3},
       {"ext2", "filesystem", 0, {{kExtMagic, 0x438}}, probe::probe_ext2},
+      {"reiserfs", "filesystem", 128 * 1024,
+       {{"ReIsErFs", 0x2000 + 0x34}, {"ReIsEr2Fs", 0x10000 + 0x34}, {"ReIsEr3Fs", 0x10000 + 0x34},
+        {"ReIsErFs", 0x10000 + 0x34}, {"ReIsErFs", 0x2000 + 20}},
+       probe::probe_reiserfs},
+      {"jfs", "filesystem", 16 * MiB, {{"JFS1", 0x8000}}, probe::probe_jfs},
+      {"udf", "filesystem", 0, {}, probe::probe_udf},
       {"iso9660", "filesystem", 0, {{"CD001", 0x8001}}, probe::probe_iso9660},
       {"zfs_member", "filesystem", 64 * MiB, {}, probe::probe_zfs},
+      {"hfsplus", "filesystem", 0, {{"BD", 1024}, {"H+", 1024}, {"HX", 1024}}, probe::probe_hfsplus},
+      {"hfs", "filesystem", 0, {{"BD", 1024}}, probe::probe_hfs},
+      {"ntfs", "filesystem", 0, {{"NTFS    ", 3}}, probe::probe_ntfs},
+      {"ReFS", "filesystem", 0, {{{"\0\0\0ReFS\0", 8}, 0}}, probe::magic_only},
       {"squashfs", "filesystem", 0, {{"hsqs", 0}}, probe::probe_squashfs},
       {"btrfs", "filesystem", MiB, {{"_BHRfS_M", 0x10040}}, probe::probe_btrfs},
+      {"nilfs2", "filesystem", MiB, {}, probe::probe_nilfs2},
+      {"exfat", "filesystem", 0, {{"EXFAT   ", 3}}, probe::probe_exfat},
+      {"f2fs", "filesystem", 0, {{{"\x10\x20\xF5\xF2", 4}, 1024}}, probe::probe_f2fs},
+      {"apfs", "filesystem", 0, {{"NXSB", 32}}, probe::probe_apfs},
   };
   return table;
 }
@@ -91,6 +123,8 @@ bool run_prober(ProbeSource& src, const Prober& p, probe::Found& out) {
 }
 
 }  // namespace
+
+bool probe::magic_only(ProbeSource&, uint64_t, probe::Found&) { return true; }
 
 ProbeResult probe::probe_from(ProbeSource& src) {
   ProbeResult r;

@@ -13,7 +13,10 @@ namespace mos::fsmake {
 
 struct ProbeResult {
   // blkid TYPE: ext2|ext3|ext4|btrfs|vfat|swap|xfs|linux_raid_member|LVM2_member|crypto_LUKS|
-  // squashfs|iso9660|bcachefs|zfs_member; "" when no signature was recognised.
+  // squashfs|iso9660|bcachefs|zfs_member, the foreign formats named for the safety gate (ntfs,
+  // exfat, BitLocker, hfsplus, hfs, apfs, f2fs, udf, ReFS, jfs, nilfs2, reiserfs, bcache, drbd,
+  // ceph_bluestore, VMFS_volume_member) and firmware-RAID members (isw_raid_member,
+  // ddf_raid_member, ...); "" when no signature was recognised.
   std::string type;
   std::string usage;  // filesystem|raid|crypto|other (blkid USAGE)
   std::string label, uuid, uuid_sub, version, sec_type;

@@ -46,6 +46,9 @@ bool all_zero(std::span<const uint8_t> raw);
 std::string utf16_to_utf8(std::span<const uint8_t> raw, bool big_endian);
 Signature make_signature(std::string_view type, uint64_t offset, std::span<const uint8_t> bytes);
 inline uint16_t be16_at(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+inline uint32_t be32_at(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
 inline uint64_t be64_at(const uint8_t* p) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
@@ -71,6 +74,39 @@ bool probe_iso9660(ProbeSource&, uint64_t, Found&);
 bool probe_zfs(ProbeSource&, uint64_t, Found&);
 bool probe_squashfs(ProbeSource&, uint64_t, Found&);
 bool probe_btrfs(ProbeSource&, uint64_t, Found&);
+
+// Foreign formats: recognised by their magic (and libblkid's sanity checks) so that refusals
+// and inventories can name them; LABEL/UUID only where noted in their files.
+bool probe_bcache(ProbeSource&, uint64_t, Found&);
+bool probe_drbd(ProbeSource&, uint64_t, Found&);
+bool probe_bitlocker(ProbeSource&, uint64_t, Found&);
+bool probe_reiserfs(ProbeSource&, uint64_t, Found&);
+bool probe_jfs(ProbeSource&, uint64_t, Found&);
+bool probe_udf(ProbeSource&, uint64_t, Found&);
+bool probe_hfsplus(ProbeSource&, uint64_t, Found&);
+bool probe_hfs(ProbeSource&, uint64_t, Found&);
+bool probe_ntfs(ProbeSource&, uint64_t, Found&);
+bool probe_nilfs2(ProbeSource&, uint64_t, Found&);
+bool probe_exfat(ProbeSource&, uint64_t, Found&);
+bool probe_f2fs(ProbeSource&, uint64_t, Found&);
+bool probe_apfs(ProbeSource&, uint64_t, Found&);
+// Formats whose magic alone identifies them (libblkid has no further check either).
+bool magic_only(ProbeSource&, uint64_t, Found&);
+// Firmware (BIOS) RAID members, metadata at the end of the disk (probe_fwraid.cpp).
+bool probe_ddf_raid(ProbeSource&, uint64_t, Found&);
+bool probe_isw_raid(ProbeSource&, uint64_t, Found&);
+bool probe_lsi_raid(ProbeSource&, uint64_t, Found&);
+bool probe_via_raid(ProbeSource&, uint64_t, Found&);
+bool probe_silicon_raid(ProbeSource&, uint64_t, Found&);
+bool probe_nvidia_raid(ProbeSource&, uint64_t, Found&);
+bool probe_promise_raid(ProbeSource&, uint64_t, Found&);
+bool probe_hpt45x_raid(ProbeSource&, uint64_t, Found&);
+bool probe_adaptec_raid(ProbeSource&, uint64_t, Found&);
+bool probe_jmicron_raid(ProbeSource&, uint64_t, Found&);
+
+// Records the bytes [off, off+len) as the signature that identified `type` (probers whose
+// magic position depends on the device size). False when the bytes are out of range.
+bool found_at(ProbeSource& src, std::string_view type, uint64_t off, uint32_t len, Found& out);
 
 // vfat's boot-sector check, which the dos prober uses to tell a FAT boot sector from an MBR.
 bool is_vfat(ProbeSource& src);

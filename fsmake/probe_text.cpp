@@ -80,4 +80,11 @@ Signature make_signature(std::string_view type, uint64_t offset, std::span<const
                    std::vector<uint8_t>(bytes.begin(), bytes.end())};
 }
 
+bool found_at(ProbeSource& src, std::string_view type, uint64_t off, uint32_t len, Found& out) {
+  auto b = src.get(off, len);
+  if (b.empty()) return false;
+  out.sigs.push_back(make_signature(type, off, b));
+  return true;
+}
+
 }  // namespace mos::fsmake::probe

@@ -32,8 +32,8 @@ std::vector<uint16_t> encode_name(std::string_view s) {
   auto bad = [&] { throw_validation("partition name is not valid UTF-8"); };
   while (i < s.size()) {
     auto c = static_cast<uint8_t>(s[i]);
-    uint32_t cp;
-    size_t len;
+    uint32_t cp = 0;
+    size_t len = 0;
     if (c < 0x80) { cp = c; len = 1; }
     else if ((c & 0xE0) == 0xC0) { cp = c & 0x1F; len = 2; }
     else if ((c & 0xF0) == 0xE0) { cp = c & 0x0F; len = 3; }
