@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 
 #include "engine/context.hpp"
 #include "engine/events.hpp"
@@ -15,7 +16,10 @@
 
 namespace mos::rpc {
 
-void run_daemon(const DaemonOptions& options) {
+void run_daemon(const DaemonOptions& given) {
+  DaemonOptions options = given;
+  options.socket_path = std::filesystem::absolute(given.socket_path).lexically_normal();
+  options.run_dir = std::filesystem::absolute(given.run_dir).lexically_normal();
   // Relative names (mount tables, fd links) must never resolve against where we were started.
   if (chdir("/") != 0) throw_sys("chdir", "/", errno);
   sigset_t set;

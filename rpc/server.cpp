@@ -315,7 +315,8 @@ void Server::Impl::accept_all() {
 
 void Server::Impl::schedule(uint64_t id) {
   Conn& c = conns.at(id);
-  if (c.busy || c.lines.empty() || c.closing) return;
+  // Unread answers over budget: the next request waits until the peer reads (flush resumes it).
+  if (c.busy || c.lines.empty() || c.closing || c.pending_out() >= opts.limits.max_connection_output) return;
   c.busy = true;
   Task t{id, c.caller, std::move(c.lines.front())};
   c.lines_bytes -= t.line.size() + kLineOverhead;
@@ -351,6 +352,7 @@ void Server::Impl::flush(uint64_t id) {
     close_conn(id);
     return;
   }
+  schedule(id);
   update_events(id);
 }
 
@@ -473,8 +475,9 @@ void Server::Impl::sweep() {
   std::vector<uint64_t> idle;
   {
     std::lock_guard lk(shared->mu);
+    // Idle: nothing in flight and no subscription, or answers the peer has not read for as long.
     for (auto& [id, c] : conns)
-      if (!c.busy && c.lines.empty() && !c.pending_out() && !shared->subs.count(id) && now - c.last_active > limit)
+      if (!c.busy && now - c.last_active > limit && (c.pending_out() || (c.lines.empty() && !shared->subs.count(id))))
         idle.push_back(id);
   }
   for (uint64_t id : idle) close_conn(id);

@@ -127,8 +127,16 @@ TEST(RpcHostile, IdleConnectionsAreClosedSubscribersAreNot) {
   int sub = connect_raw(d.socket());
   ASSERT_TRUE(send_all(sub, R"({"jsonrpc":"2.0","id":1,"method":"storage.subscribe","params":{"topics":["devices"]}})" "\n"));
   EXPECT_TRUE(json::parse(recv_line(sub)).contains("result"));
+  // A reader that stopped reading: answers pile up unread, then nothing moves for the timeout.
+  int stalled = connect_raw(d.socket());
+  std::string req;
+  for (int i = 0; i < 2000; ++i) req += R"({"jsonrpc":"2.0","id":1,"method":"rpc.discover"})" "\n";
+  (void)!send(stalled, req.data(), req.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   pollfd p{idle, POLLIN, 0};
   ASSERT_EQ(poll(&p, 1, 4000), 1) << "idle connection still open after 4 s";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_LT(send(stalled, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT), 0) << "a stalled reader was never closed";
+  close(stalled);
   char b;
   EXPECT_EQ(recv(idle, &b, 1, 0), 0);
   pollfd q{sub, POLLIN, 0};
