@@ -19,9 +19,9 @@ int main(int argc, char** argv) {
   app.add_option("--admin-group", o.admin_group, "Members may call mutating methods (default: uid 0 only)");
   app.add_option("--max-json-depth", o.limits.max_json_depth, "Deepest JSON nesting accepted in a request")->check(CLI::Range(2u, 1000u))->capture_default_str();
   app.add_option("--max-batch", o.limits.max_batch, "Most calls in one batch")->check(CLI::Range(size_t{1}, size_t{100000}))->capture_default_str();
-  app.add_option("--max-response-bytes", o.limits.max_response_bytes, "Largest answer to one message (a whole batch); larger: one error")->capture_default_str();
-  app.add_option("--max-line-bytes", o.limits.max_line_bytes, "Longest request line; longer: error and disconnect")->capture_default_str();
-  app.add_option("--max-connection-output", o.limits.max_connection_output, "Unread bytes per connection before it is no longer read (or its event subscription dropped)")->capture_default_str();
+  app.add_option("--max-response-bytes", o.limits.max_response_bytes, "Largest answer to one message (a whole batch); larger: one error")->check(CLI::Range(size_t{65536}, size_t{1} << 34))->capture_default_str();
+  app.add_option("--max-line-bytes", o.limits.max_line_bytes, "Longest request line; longer: error and disconnect")->check(CLI::Range(size_t{1024}, size_t{1} << 30))->capture_default_str();
+  app.add_option("--max-connection-output", o.limits.max_connection_output, "Unread bytes per connection before it is no longer read (or its event subscription dropped)")->check(CLI::Range(size_t{65536}, size_t{1} << 34))->capture_default_str();
   app.add_option("--max-connections", o.limits.max_connections, "Most simultaneous client connections")->check(CLI::Range(1u, 1000000u))->capture_default_str();
   app.add_option("--idle-timeout", o.limits.idle_timeout_seconds, "Seconds before an idle, unsubscribed connection is closed (0 = never)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
