@@ -7,20 +7,34 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"mos_volmgrd: MOS volume manager daemon (JSON-RPC 2.0 over a Unix socket)"};
-  std::string socket_path = "/run/mos_volmgrd/mos_volmgrd.sock";
-  std::string allow = "";
-  std::string run_dir = "/run/mos_volmgrd";
-  unsigned workers = 8;
-  app.add_option("--socket", socket_path, "Unix socket path")->capture_default_str();
-  app.add_option("--allow-devices", allow,
-                 "Comma-separated globs of devices mutating methods may touch (default: all)");
-  app.add_option("--run-dir", run_dir, "Runtime directory (private mounts)")->capture_default_str();
-  app.add_option("--workers", workers, "Request worker threads")->check(CLI::Range(1u, 64u))->capture_default_str();
+  mos::rpc::DaemonOptions o;
+  o.log = stderr;
+  std::string mode = "0660";
+  // One option per line.
+  app.add_option("--socket", o.socket_path, "Unix socket path (its directory must be ours and not group/other-writable)")->capture_default_str();
+  app.add_option("--allow-devices", o.allow_devices, "Comma-separated globs of devices mutating methods may touch (default: all)");
+  app.add_option("--run-dir", o.run_dir, "Runtime directory (private mounts)")->capture_default_str();
+  app.add_option("--workers", o.workers, "Request worker threads")->check(CLI::Range(1u, 64u))->capture_default_str();
+  app.add_option("--socket-mode", mode, "Final mode of the socket, octal")->capture_default_str();
+  app.add_option("--socket-group", o.socket_group, "Group owning the socket (default: the daemon's)");
+  app.add_option("--admin-group", o.admin_group, "Members may call mutating methods (default: uid 0 only)");
+  app.add_option("--max-json-depth", o.limits.max_json_depth, "Deepest JSON nesting accepted in a request")->check(CLI::Range(2u, 1000u))->capture_default_str();
+  app.add_option("--max-batch", o.limits.max_batch, "Most calls in one batch")->check(CLI::Range(size_t{1}, size_t{100000}))->capture_default_str();
+  app.add_option("--max-response-bytes", o.limits.max_response_bytes, "Largest answer to one message (a whole batch); larger: one error")->check(CLI::Range(size_t{65536}, size_t{1} << 34))->capture_default_str();
+  app.add_option("--max-line-bytes", o.limits.max_line_bytes, "Longest request line; longer: error and disconnect")->check(CLI::Range(size_t{1024}, size_t{1} << 30))->capture_default_str();
+  app.add_option("--max-connection-output", o.limits.max_connection_output, "Unread bytes per connection before it is no longer read (or its event subscription dropped)")->check(CLI::Range(size_t{65536}, size_t{1} << 34))->capture_default_str();
+  app.add_option("--max-connections", o.limits.max_connections, "Most simultaneous client connections")->check(CLI::Range(1u, 1000000u))->capture_default_str();
+  app.add_option("--idle-timeout", o.limits.idle_timeout_seconds, "Seconds before an idle, unsubscribed connection is closed (0 = never)")->capture_default_str();
   app.set_version_flag("--version", "mos_volmgrd " MOS_VERSION);
   CLI11_PARSE(app, argc, argv);
-
   try {
-    mos::rpc::run_daemon({socket_path, allow, run_dir, workers, stderr});
+    o.socket_mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8)) & 0777u;
+  } catch (const std::exception&) {
+    std::fprintf(stderr, "mos_volmgrd: --socket-mode %s is not an octal mode\n", mode.c_str());
+    return 2;
+  }
+  try {
+    mos::rpc::run_daemon(o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mos_volmgrd: %s\n", e.what());
     return 1;

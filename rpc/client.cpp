@@ -52,6 +52,10 @@ std::string Client::exchange(const std::string& line) {
     }
     done += static_cast<size_t>(n);
   }
+  return read_line();
+}
+
+std::string Client::read_line() {
   for (;;) {
     auto nl = buf_.find('\n');
     if (nl != std::string::npos) {
@@ -73,6 +77,11 @@ std::string Client::exchange(const std::string& line) {
 nlohmann::json Client::call(const std::string& method, const nlohmann::json& params) {
   nlohmann::json req = {{"jsonrpc", "2.0"}, {"id", next_id_++}, {"method", method}, {"params", params}};
   auto resp = nlohmann::json::parse(exchange(req.dump()));
+  // Event notifications of a subscribed connection may come before the answer: keep them.
+  while (resp.is_object() && resp.contains("method") && !resp.contains("id")) {
+    if (notifications_.size() < 4096) notifications_.push_back(std::move(resp));
+    resp = nlohmann::json::parse(read_line());
+  }
   if (resp.contains("error")) {
     const auto& e = resp["error"];
     std::string path;
@@ -80,6 +89,22 @@ nlohmann::json Client::call(const std::string& method, const nlohmann::json& par
     throw Error(static_cast<ErrorCode>(e.value("code", -32603)), e.value("message", "unknown error"), path);
   }
   return resp["result"];
+}
+
+}  // namespace mos::rpc
+
+namespace mos::rpc {
+
+nlohmann::json Client::next_notification() {
+  for (;;) {
+    if (!notifications_.empty()) {
+      auto n = std::move(notifications_.front());
+      notifications_.pop_front();
+      return n;
+    }
+    auto msg = nlohmann::json::parse(read_line());
+    if (msg.is_object() && msg.contains("method") && !msg.contains("id")) return msg;
+  }
 }
 
 }  // namespace mos::rpc

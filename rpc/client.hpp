@@ -1,5 +1,6 @@
 // Minimal JSON-RPC client over the daemon's Unix socket (used by the CLI and tests).
 #pragma once
+#include <deque>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -17,8 +18,13 @@ class Client {
   nlohmann::json call(const std::string& method, const nlohmann::json& params = nlohmann::json::object());
   // Raw exchange: one line out, one line back.
   std::string exchange(const std::string& line);
+  // The next notification (e.g. storage.event params included) the daemon sent, waiting for one;
+  // notifications that arrived while call() waited for its answer come first.
+  nlohmann::json next_notification();
 
  private:
+  std::string read_line();
+  std::deque<nlohmann::json> notifications_;  // bounded by what arrives during one call()
   int fd_ = -1;
   std::string path_;
   std::string buf_;

@@ -2,16 +2,26 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
 
 #include "engine/context.hpp"
 #include "engine/events.hpp"
 #include "engine/jobs.hpp"
+#include "ioctl/error.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/server.hpp"
 
 namespace mos::rpc {
 
-void run_daemon(const DaemonOptions& options) {
+void run_daemon(const DaemonOptions& given) {
+  DaemonOptions options = given;
+  options.socket_path = std::filesystem::absolute(given.socket_path).lexically_normal();
+  options.run_dir = std::filesystem::absolute(given.run_dir).lexically_normal();
+  // Relative names (mount tables, fd links) must never resolve against where we were started.
+  if (chdir("/") != 0) throw_sys("chdir", "/", errno);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -31,7 +41,13 @@ void run_daemon(const DaemonOptions& options) {
   server_options.socket_path = options.socket_path;
   server_options.workers = options.workers;
   server_options.handle_signals = true;
+  server_options.limits = options.limits;
+  server_options.socket_mode = options.socket_mode;
+  server_options.socket_group = options.socket_group;
+  server_options.admin_group = options.admin_group;
+  server_options.audit = options.log;
   Server server(server_options, registry, ctx);
+  server.listen();
   if (options.log)
     std::fprintf(options.log, "mos_volmgrd: listening on %s (%zu methods)\n", options.socket_path.c_str(),
                  registry.methods().size());

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <string>
 
+#include "rpc/limits.hpp"
+
 namespace mos::rpc {
 
 struct DaemonOptions {
@@ -10,11 +12,16 @@ struct DaemonOptions {
   std::string allow_devices;  // comma-separated globs; empty = every device
   std::string run_dir = "/run/mos_volmgrd";
   unsigned workers = 8;
-  std::FILE* log = nullptr;  // "listening"/"shut down" lines go here when set
+  std::FILE* log = nullptr;  // "listening"/"shut down" and audit lines go here when set
+  Limits limits = {};
+  unsigned socket_mode = 0660;
+  std::string socket_group;  // "" = the daemon's group
+  std::string admin_group;   // "" = only uid 0 may call mutating methods
 };
 
-// Blocks SIGTERM/SIGINT in every thread (the server takes them through signalfd), ignores
-// SIGPIPE, then serves until a signal arrives. Throws mos::Error when the socket cannot be bound.
+// chdir("/"), blocks SIGTERM/SIGINT in every thread (the server takes them through signalfd),
+// ignores SIGPIPE, binds, then serves until a signal arrives. Throws mos::Error when the socket
+// cannot be bound.
 void run_daemon(const DaemonOptions& options);
 
 }  // namespace mos::rpc

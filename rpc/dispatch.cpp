@@ -1,6 +1,10 @@
 #include "rpc/dispatch.hpp"
 
+#include <atomic>
 #include <future>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include "ioctl/error.hpp"
 #include "rpc/params.hpp"
@@ -18,28 +22,116 @@ json error_data(const Error& e) {
   return d.empty() ? json(nullptr) : d;
 }
 
-// Runs a deferred method and waits for its answer on this thread (the server may instead answer
-// when the Reply is delivered).
-json call_deferred(const Method& m, const json& params, engine::Context& ctx) {
-  std::promise<json> answer;
-  auto done = answer.get_future();
-  m.deferred(params, ctx, Reply([&answer](json result, const Error* error) {
-    if (error)
-      answer.set_exception(std::make_exception_ptr(*error));
-    else
-      answer.set_value(std::move(result));
-  }));
-  return done.get();
+std::string serialize(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// Printable, bounded text for a log line (caller-controlled strings must not forge lines).
+std::string log_safe(const std::string& s) {
+  std::string out;
+  for (char ch : s.substr(0, 256)) out += (ch >= 0x20 && ch < 0x7f && ch != '"') ? ch : '?';
+  return out;
 }
 
-// Returns nullopt for notifications.
-std::optional<json> handle_one(const json& req, const Registry& registry, engine::Context& ctx) {
-  if (!req.is_object()) return make_error(-32600, "Invalid Request: not an object", nullptr);
+// The devices/paths a call names: top-level string (or string-array) params whose name says so.
+std::string audit_targets(const json& params) {
+  std::string out;
+  if (!params.is_object()) return out;
+  for (auto it = params.begin(); it != params.end(); ++it) {
+    const std::string& k = it.key();
+    bool named = false;
+    for (const char* w : {"device", "disk", "path", "target", "member", "mountpoint", "source"})
+      named = named || k.find(w) != std::string::npos;
+    if (!named) continue;
+    std::vector<std::string> values;
+    if (it->is_string()) values.push_back(it->get<std::string>());
+    if (it->is_array())
+      for (const auto& v : *it)
+        if (v.is_string() && values.size() < 16) values.push_back(v.get<std::string>());
+    for (const auto& v : values) out += (out.empty() ? "" : ",") + log_safe(v);
+  }
+  return out.empty() ? "-" : out;
+}
+
+// Collects the answers of one message (one request, or every call of a batch) as they arrive
+// from any thread, within the response budget, and sends the message's answer after the last.
+struct Collector {
+  std::mutex mu;
+  std::vector<std::optional<std::string>> slots;
+  std::vector<bool> answered;  // a deferred method that throws after dropping its Reply answers twice
+  size_t outstanding;
+  size_t bytes = 0;
+  size_t started = 0;
+  bool batch;
+  json single_id;  // the id of a lone request, for an over-budget error
+  size_t budget;
+  Answer answer;
+
+  Collector(size_t n, bool is_batch, size_t budget_bytes, Answer a)
+      : slots(n), answered(n), outstanding(n + 1), batch(is_batch), budget(budget_bytes), answer(std::move(a)) {}
+
+  bool over_budget() {
+    std::lock_guard lk(mu);
+    return bytes > budget;
+  }
+  // Slot i answered (nullopt: a notification); the extra count is released by finish_start().
+  void put(size_t i, std::optional<std::string> s) {
+    {
+      std::lock_guard lk(mu);
+      if (answered[i]) return;
+      answered[i] = true;
+      if (s) bytes += s->size() + 1;
+      slots[i] = std::move(s);
+      if (--outstanding) return;
+    }
+    complete();
+  }
+  void finish_start(size_t started_calls) {
+    {
+      std::lock_guard lk(mu);
+      started = started_calls;
+      outstanding -= (slots.size() - started_calls);  // calls never started answer nothing
+      if (--outstanding) return;
+    }
+    complete();
+  }
+  void complete() {
+    if (bytes > budget) {
+      std::string why = "response exceeds the " + std::to_string(budget) + "-byte budget (--max-response-bytes)";
+      if (batch)
+        why += "; " + std::to_string(started) + " of " + std::to_string(slots.size()) +
+               " calls were run, the rest were not: send smaller batches";
+      answer(serialize(make_error(static_cast<int>(ErrorCode::internal), "Internal error: " + why,
+                                  batch ? json(nullptr) : single_id)));
+      return;
+    }
+    if (!batch) {
+      answer(std::move(slots[0]));
+      return;
+    }
+    std::string out = "[";
+    for (auto& s : slots)
+      if (s) out += (out.size() > 1 ? "," : "") + *s;
+    if (out.size() == 1) return answer(std::nullopt);
+    answer(out + "]");
+  }
+};
+
+void finish_call(const std::shared_ptr<Collector>& col, size_t slot, const std::string& method, bool notification,
+                 const json& response) {
+  record_request(method, response.contains("error") ? response["error"]["code"].get<int>() : 0);
+  col->put(slot, notification ? std::nullopt : std::optional<std::string>(serialize(response)));
+}
+
+// Runs one call; its answer goes to col's slot now or, for a deferred method, when it replies.
+void handle_one(const Dispatcher& d, const CallEnv& env, const json& req, const std::shared_ptr<Collector>& col,
+                size_t slot) {
+  auto answer_now = [&](const json& response, const std::string& method = {}) {
+    finish_call(col, slot, method, false, response);
+  };
+  if (!req.is_object()) return answer_now(make_error(-32600, "Invalid Request: not an object", nullptr));
   bool is_notification = !req.contains("id");
   json id = req.contains("id") && valid_id(req["id"]) ? req["id"] : json(nullptr);
-  auto invalid = [&](const std::string& why) -> std::optional<json> {
-    return make_error(-32600, "Invalid Request: " + why, id);
-  };
+  if (!col->batch) col->single_id = id;
+  auto invalid = [&](const std::string& why) { answer_now(make_error(-32600, "Invalid Request: " + why, id)); };
   if (req.contains("id") && !valid_id(req["id"])) return invalid("id must be a string, number or null");
   // A malformed request is answered even without an id (spec section 5: id null); only a
   // well-formed request without id is a notification.
@@ -48,30 +140,45 @@ std::optional<json> handle_one(const json& req, const Registry& registry, engine
   for (auto it = req.begin(); it != req.end(); ++it)
     if (it.key() != "jsonrpc" && it.key() != "method" && it.key() != "params" && it.key() != "id")
       return invalid("unknown member \"" + it.key() + "\"");
-  json params = req.contains("params") ? req["params"] : json::object();
+  static const json no_params = json::object();
+  const json& params = req.contains("params") ? req["params"] : no_params;  // a reference: no deep copy
   if (!params.is_object() && !params.is_array()) return invalid("\"params\" must be an object or an array");
   const std::string& name = req["method"].get_ref<const std::string&>();
-  const Method* m = registry.find(name);
-  json response;
-  if (!m) {
-    response = make_error(-32601, "Method not found: " + name, id);
-  } else {
-    try {
-      validate_params(m->params, params);
-      json result = m->deferred ? call_deferred(*m, params, ctx) : m->handler(params, ctx);
-      response = json{{"jsonrpc", "2.0"}, {"result", std::move(result)}, {"id", id}};
-    } catch (const Error& e) {
-      response = make_error(static_cast<int>(e.code()), e.what(), id, error_data(e));
-    } catch (const json::exception& e) {
-      response = make_error(-32603, std::string("Internal error: ") + e.what(), id);
-    } catch (const std::exception& e) {
-      response = make_error(-32603, std::string("Internal error: ") + e.what(), id);
+  const Method* m = d.registry.find(name);
+  auto fail = [&](const Error& e) {
+    finish_call(col, slot, m ? name : std::string(), is_notification,
+                make_error(static_cast<int>(e.code()), e.what(), id, error_data(e)));
+  };
+  if (!m) return finish_call(col, slot, "", is_notification, make_error(-32601, "Method not found: " + name, id));
+  if (m->mutating && !env.caller.admin)
+    return fail(Error(ErrorCode::validation,
+                      "permission denied: " + name + " changes storage and is allowed only to uid 0 and members of "
+                      "the daemon's --admin-group (caller uid " + std::to_string(env.caller.uid) + ", pid " +
+                      std::to_string(env.caller.pid) + ")"));
+  if (m->mutating && d.audit)
+    std::fprintf(d.audit, "mos_volmgrd: audit pid=%d uid=%u method=%s target=%s\n", static_cast<int>(env.caller.pid),
+                 static_cast<unsigned>(env.caller.uid), name.c_str(), audit_targets(params).c_str());
+  CallScope scope(env);
+  try {
+    validate_params(m->params, params);
+    if (!m->deferred) {
+      json result = m->handler(params, d.ctx);
+      return finish_call(col, slot, name, is_notification, json{{"jsonrpc", "2.0"}, {"result", std::move(result)}, {"id", id}});
     }
+    m->deferred(params, d.ctx, Reply([col, slot, name, is_notification, id](json result, const Error* error) {
+      if (error)
+        finish_call(col, slot, name, is_notification, make_error(static_cast<int>(error->code()), error->what(), id, error_data(*error)));
+      else
+        finish_call(col, slot, name, is_notification, json{{"jsonrpc", "2.0"}, {"result", std::move(result)}, {"id", id}});
+    }));
+  } catch (const Error& e) {
+    fail(e);
+  } catch (const std::exception& e) {
+    fail(Error(ErrorCode::internal, std::string("Internal error: ") + e.what()));
   }
-  record_request(m ? name : std::string(), response.contains("error") ? response["error"]["code"].get<int>() : 0);
-  if (is_notification) return std::nullopt;
-  return response;
 }
+
+struct TooDeep {};
 
 }  // namespace
 
@@ -81,25 +188,56 @@ json make_error(int code, const std::string& message, const json& id, const json
   return json{{"jsonrpc", "2.0"}, {"error", err}, {"id", id}};
 }
 
-std::optional<std::string> handle_message(const std::string& text, const Registry& registry,
-                                          engine::Context& ctx) {
+json parse_bounded(const std::string& text, unsigned max_depth) {
+  // depth counts the containers already open around the one starting.
+  json::parser_callback_t cb = [max_depth](int depth, json::parse_event_t ev, json&) {
+    if ((ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start) &&
+        static_cast<unsigned>(depth) >= max_depth)
+      throw TooDeep{};
+    return true;
+  };
+  try {
+    return json::parse(text, cb);
+  } catch (const TooDeep&) {
+    throw Error(ErrorCode::invalid_request, "Invalid Request: JSON nested deeper than " + std::to_string(max_depth) +
+                                                " levels (--max-json-depth)");
+  }
+}
+
+void Dispatcher::dispatch(const std::string& text, const CallEnv& env, Answer answer) const {
   json req;
   try {
-    req = json::parse(text);
+    req = parse_bounded(text, limits.max_json_depth);
   } catch (const json::parse_error& e) {
-    return make_error(-32700, "Parse error: " + std::string(e.what()), nullptr).dump(-1, ' ', false, json::error_handler_t::replace);
+    return answer(serialize(make_error(-32700, "Parse error: " + std::string(e.what()), nullptr)));
+  } catch (const Error& e) {
+    return answer(serialize(make_error(static_cast<int>(e.code()), e.what(), nullptr)));
   }
   if (req.is_array()) {
-    if (req.empty()) return make_error(-32600, "Invalid Request: empty batch", nullptr).dump(-1, ' ', false, json::error_handler_t::replace);
-    json out = json::array();
-    for (const auto& r : req)
-      if (auto resp = handle_one(r, registry, ctx)) out.push_back(std::move(*resp));
-    if (out.empty()) return std::nullopt;
-    return out.dump(-1, ' ', false, json::error_handler_t::replace);
+    if (req.empty()) return answer(serialize(make_error(-32600, "Invalid Request: empty batch", nullptr)));
+    if (req.size() > limits.max_batch)
+      return answer(serialize(make_error(-32600, "Invalid Request: batch of " + std::to_string(req.size()) +
+                                                     " calls exceeds " + std::to_string(limits.max_batch) +
+                                                     " (--max-batch); nothing was run", nullptr)));
+    auto col = std::make_shared<Collector>(req.size(), true, limits.max_response_bytes, std::move(answer));
+    size_t i = 0;
+    for (; i < req.size() && !col->over_budget(); ++i) handle_one(*this, env, req[i], col, i);
+    col->finish_start(i);
+    return;
   }
-  auto resp = handle_one(req, registry, ctx);
-  if (!resp) return std::nullopt;
-  return resp->dump();
+  auto col = std::make_shared<Collector>(1, false, limits.max_response_bytes, std::move(answer));
+  handle_one(*this, env, req, col, 0);
+  col->finish_start(1);
+}
+
+std::optional<std::string> handle_message(const std::string& text, const Registry& registry, engine::Context& ctx,
+                                          const Limits& limits) {
+  std::promise<std::optional<std::string>> p;
+  auto f = p.get_future();
+  Dispatcher{registry, ctx, limits, nullptr}.dispatch(text, CallEnv{}, [&p](std::optional<std::string> r) {
+    p.set_value(std::move(r));
+  });
+  return f.get();
 }
 
 }  // namespace mos::rpc

@@ -1,18 +1,41 @@
 // JSON-RPC 2.0 message handling (spec section 4-6): single requests, batches, notifications,
-// id echo, standard and storage error codes. Transport-independent.
+// id echo, standard and storage error codes, authorization of mutating methods, and the bounds
+// of rpc/limits.hpp (nesting depth while parsing, batch length, response budget). Transport-
+// independent; deferred methods answer later, from any thread.
 #pragma once
+#include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 
+#include "rpc/call.hpp"
+#include "rpc/limits.hpp"
 #include "rpc/registry.hpp"
 
 namespace mos::rpc {
 
-// Handles one newline-delimited message; returns the serialized response, or nullopt when
-// nothing must be sent (a notification, or a batch of notifications only).
+// The serialized response, or nullopt when nothing must be sent (notifications only).
+using Answer = std::function<void(std::optional<std::string> response)>;
+
+struct Dispatcher {
+  const Registry& registry;
+  engine::Context& ctx;
+  Limits limits = {};
+  std::FILE* audit = nullptr;  // one line per mutating call (pid, uid, method, targets) when set
+
+  // Handles one message as env's caller; answer is called exactly once, on this thread or
+  // (when a deferred method answers later) on the thread that answers.
+  void dispatch(const std::string& text, const CallEnv& env, Answer answer) const;
+};
+
+// Handles one message synchronously as a trusted in-process caller (tests, tools, fuzzing).
 std::optional<std::string> handle_message(const std::string& text, const Registry& registry,
-                                          engine::Context& ctx);
+                                          engine::Context& ctx, const Limits& limits = {});
 
 json make_error(int code, const std::string& message, const json& id, const json& data = nullptr);
+
+// Parses text, refusing (mos::Error invalid_request) nesting deeper than max_depth while parsing,
+// before any deep value exists; a syntax error throws json::parse_error.
+json parse_bounded(const std::string& text, unsigned max_depth);
 
 }  // namespace mos::rpc

@@ -13,6 +13,7 @@ Registry make_registry() {
   register_btrfs_methods(r);
   register_raid_methods(r);
   register_topology_methods(r);
+  register_events_methods(r);
   register_discover_method(r);
   return r;
 }

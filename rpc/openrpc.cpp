@@ -1,4 +1,5 @@
 // rpc.discover: the OpenRPC 1.2.6 service document, generated from the registry.
+#include "rpc/call.hpp"
 #include "rpc/registry.hpp"
 
 namespace mos::rpc {
@@ -43,7 +44,8 @@ json openrpc_document(const Registry& r) {
                 {"version", "0.1.0"},
                 {"description", "MOS volume manager: storage inventory and management over JSON-RPC 2.0"}}},
               {"methods", methods},
-              {"components", {{"x-error-codes", errors}}}};
+              {"components", {{"x-error-codes", errors}}},
+              {"x-limits", current_call().limits ? current_call().limits->to_json() : json(nullptr)}};
 }
 
 }  // namespace

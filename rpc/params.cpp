@@ -30,6 +30,8 @@ std::string article(const std::string& t) {
   return (t == "integer" || t == "object" || t == "array") ? "an " + t : "a " + t;
 }
 
+// Recursion follows the schema (items, properties), never the data: a value nested deeper than
+// its schema is only type-checked, so hostile depth costs nothing here.
 void check(const json& s, const json& v, const std::string& where) {
   if (s.contains("type")) {
     const json& t = s["type"];

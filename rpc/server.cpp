@@ -1,47 +1,60 @@
 #include "rpc/server.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
-#include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
+#include "engine/events.hpp"
 #include "engine/jobs.hpp"
 #include "ioctl/error.hpp"
+#include "rpc/auth.hpp"
 #include "rpc/dispatch.hpp"
+#include "rpc/listen_socket.hpp"
 
 namespace mos::rpc {
 namespace {
 
+using Clock = std::chrono::steady_clock;
 constexpr uint64_t kListenTag = 1, kWakeTag = 2, kSignalTag = 3, kFirstConn = 16;
+constexpr size_t kLineOverhead = 64;  // bookkeeping bytes charged per queued request line
 
 struct Conn {
   int fd = -1;
-  std::string in, out;
+  Caller caller;
+  std::string in;
   std::deque<std::string> lines;  // complete requests waiting for this connection's turn
-  bool busy = false;              // one request of this connection is on the worker pool
+  size_t lines_bytes = 0;
+  std::string out;
+  size_t out_off = 0;             // bytes of `out` already sent
+  bool busy = false;              // one request of this connection is being answered
   bool read_closed = false;       // peer shut down its side: answer what we have, then close
   bool closing = false;           // close as soon as `out` is flushed
-  uint32_t armed = EPOLLIN | EPOLLRDHUP;  // events currently registered with epoll
+  uint32_t armed = EPOLLIN | EPOLLRDHUP;
+  Clock::time_point last_active = Clock::now();
+
+  size_t pending_out() const { return out.size() - out_off; }
 };
 
 struct Task {
   uint64_t conn;
+  Caller caller;
   std::string line;
 };
 
@@ -50,69 +63,147 @@ struct Done {
   std::optional<std::string> response;
 };
 
+// State shared with worker threads, deferred repliers and event publishers; it outlives the
+// server when a late reply or event still holds it (then everything is dropped).
+struct Shared {
+  std::mutex mu;
+  int wake_fd = -1;
+  bool closed = false;
+  std::deque<Done> done;
+  // Events: topics per connection, notifications queued for the loop, connections to tell that
+  // their subscription was dropped.
+  std::set<uint64_t> live;
+  std::map<uint64_t, std::set<std::string>> subs;
+  std::deque<std::pair<uint64_t, std::shared_ptr<const std::string>>> events;
+  std::map<uint64_t, size_t> queued_bytes;
+  std::set<uint64_t> dropped;
+  size_t event_budget = 0;
+
+  void wake() {
+    uint64_t one = 1;
+    (void)!write(wake_fd, &one, sizeof one);
+  }
+  void answer(uint64_t conn, std::optional<std::string> r) {
+    std::lock_guard lk(mu);
+    if (closed) return;
+    done.push_back(Done{conn, std::move(r)});
+    wake();
+  }
+  void publish(const engine::Event& e) {
+    std::shared_ptr<const std::string> line;
+    try {
+      json n = {{"jsonrpc", "2.0"},
+                {"method", "storage.event"},
+                {"params", {{"topic", e.topic}, {"kind", e.kind}, {"data", e.data}}}};
+      line = std::make_shared<const std::string>(n.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+    } catch (const std::exception&) {
+      return;  // an event we cannot serialize is not delivered
+    }
+    std::lock_guard lk(mu);
+    if (closed) return;
+    bool any = false;
+    for (auto it = subs.begin(); it != subs.end();) {
+      uint64_t conn = it->first;
+      if (!it->second.count(e.topic)) {
+        ++it;
+        continue;
+      }
+      size_t& q = queued_bytes[conn];
+      if (q + line->size() > event_budget) {  // the loop has not even taken its events: drop it
+        dropped.insert(conn);
+        it = subs.erase(it);
+        any = true;
+        continue;
+      }
+      q += line->size();
+      events.emplace_back(conn, line);
+      any = true;
+      ++it;
+    }
+    if (any) wake();
+  }
+};
+
+// The calling connection's subscriptions, valid while its request is handled.
+class ConnSubscriptions : public Subscriptions {
+ public:
+  ConnSubscriptions(Shared& s, uint64_t conn) : s_(s), conn_(conn) {}
+  std::vector<std::string> change(const std::vector<std::string>& topics, bool subscribe) override {
+    std::lock_guard lk(s_.mu);
+    if (!s_.live.count(conn_)) return {};
+    if (subscribe) {
+      s_.subs[conn_].insert(topics.begin(), topics.end());
+    } else if (auto it = s_.subs.find(conn_); it != s_.subs.end()) {
+      if (topics.empty()) it->second.clear();
+      for (const auto& t : topics) it->second.erase(t);
+    }
+    auto it = s_.subs.find(conn_);
+    if (it == s_.subs.end()) return {};
+    if (it->second.empty()) {
+      s_.subs.erase(it);
+      return {};
+    }
+    return {it->second.begin(), it->second.end()};
+  }
+
+ private:
+  Shared& s_;
+  uint64_t conn_;
+};
+
+std::string error_line(int code, const std::string& message) {
+  return make_error(code, message, nullptr).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string dropped_notice(const std::string& why) {
+  json n = {{"jsonrpc", "2.0"},
+            {"method", "storage.event"},
+            {"params", {{"topic", "subscription"}, {"kind", "dropped"}, {"data", {{"reason", why}}}}}};
+  return n.dump() + "\n";
+}
+
 }  // namespace
 
 struct Server::Impl {
   ServerOptions opts;
   const Registry& registry;
   engine::Context& ctx;
-  int listen_fd = -1, epoll_fd = -1, wake_fd = -1, signal_fd = -1;
+  Dispatcher dispatcher;
+  std::optional<gid_t> admin_gid;
+  ListenSocket listener;
+  int epoll_fd = -1, signal_fd = -1, reserve_fd = -1;
+  std::shared_ptr<Shared> shared = std::make_shared<Shared>();
   std::map<uint64_t, Conn> conns;
   uint64_t next_conn = kFirstConn;
+  uint64_t bus_token = 0;
+  Clock::time_point accept_paused_until{}, last_sweep = Clock::now();
+  bool accept_paused = false;
 
-  std::mutex mu;
+  std::mutex mu;  // the task queue
   std::condition_variable cv;
   std::deque<Task> tasks;
-  std::deque<Done> done;
   bool stopping = false;
   std::atomic<bool> stop_requested{false};
   std::vector<std::thread> workers;
 
-  Impl(ServerOptions o, const Registry& r, engine::Context& c) : opts(std::move(o)), registry(r), ctx(c) {}
+  Impl(ServerOptions o, const Registry& r, engine::Context& c)
+      : opts(std::move(o)), registry(r), ctx(c), dispatcher{r, c, opts.limits, opts.audit} {}
 
-  void bind_socket();
   void worker_loop();
   void accept_all();
+  void set_accept_interest(bool on);
+  void refuse(int fd, const std::string& why);
   void on_readable(uint64_t id);
-  void on_writable(uint64_t id);
-  void drain_done();
+  void drain();
+  void take_events();
   void schedule(uint64_t id);
   void flush(uint64_t id);
+  void append(Conn& c, const std::string& s) { c.out += s; }
   void close_conn(uint64_t id);
   void update_events(uint64_t id);
+  void sweep();
   void shutdown_all();
 };
-
-void Server::Impl::bind_socket() {
-  std::filesystem::path p(opts.socket_path);
-  if (opts.socket_path.size() >= sizeof(sockaddr_un{}.sun_path))
-    throw Error(ErrorCode::validation, "socket path too long: " + opts.socket_path, opts.socket_path);
-  if (p.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(p.parent_path(), ec);
-  }
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, opts.socket_path.c_str(), sizeof addr.sun_path - 1);
-  struct stat st {};
-  if (lstat(opts.socket_path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode))
-      throw Error(ErrorCode::validation, opts.socket_path + " exists and is not a socket; refusing to replace it",
-                  opts.socket_path);
-    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    bool live = probe >= 0 && connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    if (probe >= 0) close(probe);
-    if (live)
-      throw Error(ErrorCode::storage_failed, "another daemon is already listening on " + opts.socket_path,
-                  opts.socket_path);
-    unlink(opts.socket_path.c_str());  // stale socket from a previous run
-  }
-  listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (listen_fd < 0) throw_sys("socket", opts.socket_path, errno);
-  if (bind(listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) throw_sys("bind", opts.socket_path, errno);
-  if (chmod(opts.socket_path.c_str(), opts.socket_mode) < 0) throw_sys("chmod", opts.socket_path, errno);
-  if (listen(listen_fd, 512) < 0) throw_sys("listen", opts.socket_path, errno);
-}
 
 void Server::Impl::worker_loop() {
   for (;;) {
@@ -124,25 +215,25 @@ void Server::Impl::worker_loop() {
       t = std::move(tasks.front());
       tasks.pop_front();
     }
-    std::optional<std::string> resp;
+    ConnSubscriptions subs(*shared, t.conn);
+    CallEnv env{t.caller, &subs, &opts.limits};
+    auto sh = shared;
+    uint64_t conn = t.conn;
     try {
-      resp = handle_message(t.line, registry, ctx);
+      dispatcher.dispatch(t.line, env, [sh, conn](std::optional<std::string> r) { sh->answer(conn, std::move(r)); });
     } catch (const std::exception& e) {
-      resp = make_error(-32603, std::string("Internal error: ") + e.what(), nullptr).dump(-1, ' ', false, json::error_handler_t::replace);
+      sh->answer(conn, error_line(-32603, std::string("Internal error: ") + e.what()));
     }
-    {
-      std::lock_guard lk(mu);
-      done.push_back(Done{t.conn, std::move(resp)});
-    }
-    uint64_t one = 1;
-    (void)!write(wake_fd, &one, sizeof one);
   }
 }
 
 void Server::Impl::update_events(uint64_t id) {
   Conn& c = conns.at(id);
-  // After the peer's EOF, EPOLLIN/RDHUP would fire forever: only watch for writability.
-  uint32_t want = (c.read_closed ? 0u : uint32_t{EPOLLIN | EPOLLRDHUP}) | (c.out.empty() ? 0u : uint32_t{EPOLLOUT});
+  const Limits& l = opts.limits;
+  // Backpressure: a connection whose answers pile up unread, or whose requests queue up, is not
+  // read until they drain. After the peer's EOF, EPOLLIN/RDHUP would fire forever.
+  bool read = !c.read_closed && !c.closing && c.pending_out() < l.max_connection_output && c.lines_bytes < l.max_line_bytes;
+  uint32_t want = (read ? uint32_t{EPOLLIN | EPOLLRDHUP} : 0u) | (c.pending_out() ? uint32_t{EPOLLOUT} : 0u);
   if (want == c.armed) return;
   c.armed = want;
   epoll_event ev{};
@@ -154,19 +245,67 @@ void Server::Impl::update_events(uint64_t id) {
 void Server::Impl::close_conn(uint64_t id) {
   auto it = conns.find(id);
   if (it == conns.end()) return;
+  size_t held = it->second.in.capacity() + it->second.out.capacity() + it->second.lines_bytes;
   epoll_ctl(epoll_fd, EPOLL_CTL_DEL, it->second.fd, nullptr);
   close(it->second.fd);
   conns.erase(it);
+  {
+    std::lock_guard lk(shared->mu);
+    shared->live.erase(id);
+    shared->subs.erase(id);
+    shared->queued_bytes.erase(id);
+    shared->dropped.erase(id);
+  }
+  if (held > (1u << 20)) malloc_trim(0);  // give a big client's buffers back to the system
+}
+
+void Server::Impl::refuse(int fd, const std::string& why) {
+  std::string line = error_line(static_cast<int>(ErrorCode::storage_failed), why);
+  (void)!send(fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  close(fd);
+}
+
+void Server::Impl::set_accept_interest(bool on) {
+  epoll_event ev{};
+  ev.events = on ? uint32_t{EPOLLIN} : 0u;
+  ev.data.u64 = kListenTag;
+  epoll_ctl(epoll_fd, EPOLL_CTL_MOD, listener.fd, &ev);
+  accept_paused = !on;
+  if (!on) accept_paused_until = Clock::now() + std::chrono::milliseconds(200);
 }
 
 void Server::Impl::accept_all() {
   for (;;) {
-    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a transient error (EMFILE): try again on the next event
+    int fd = accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if ((errno == EMFILE || errno == ENFILE) && reserve_fd >= 0) {
+        // Out of descriptors: free the reserved one to tell the newcomer and close it, so the
+        // backlog drains instead of waking us forever.
+        close(reserve_fd);
+        reserve_fd = -1;
+        int late = accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (late >= 0) refuse(late, "mos_volmgrd is out of file descriptors; try again later");
+        reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (late >= 0) continue;
+      }
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) set_accept_interest(false);
+      return;  // EAGAIN: backlog empty
+    }
+    if (conns.size() >= opts.limits.max_connections) {
+      refuse(fd, "mos_volmgrd serves at most " + std::to_string(opts.limits.max_connections) +
+                     " connections (--max-connections); try again later");
+      continue;
+    }
     uint64_t id = next_conn++;
     Conn c;
     c.fd = fd;
+    c.caller = peer_caller(fd, admin_gid);
     conns.emplace(id, std::move(c));
+    {
+      std::lock_guard lk(shared->mu);
+      shared->live.insert(id);
+    }
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.u64 = id;
@@ -176,9 +315,11 @@ void Server::Impl::accept_all() {
 
 void Server::Impl::schedule(uint64_t id) {
   Conn& c = conns.at(id);
-  if (c.busy || c.lines.empty() || c.closing) return;
+  // Unread answers over budget: the next request waits until the peer reads (flush resumes it).
+  if (c.busy || c.lines.empty() || c.closing || c.pending_out() >= opts.limits.max_connection_output) return;
   c.busy = true;
-  Task t{id, std::move(c.lines.front())};
+  Task t{id, c.caller, std::move(c.lines.front())};
+  c.lines_bytes -= t.line.size() + kLineOverhead;
   c.lines.pop_front();
   {
     std::lock_guard lk(mu);
@@ -189,30 +330,45 @@ void Server::Impl::schedule(uint64_t id) {
 
 void Server::Impl::flush(uint64_t id) {
   Conn& c = conns.at(id);
-  while (!c.out.empty()) {
-    ssize_t n = send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+  while (c.pending_out()) {
+    ssize_t n = send(c.fd, c.out.data() + c.out_off, c.pending_out(), MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
       close_conn(id);  // peer vanished
       return;
     }
-    c.out.erase(0, static_cast<size_t>(n));
+    c.out_off += static_cast<size_t>(n);
+    c.last_active = Clock::now();
   }
-  if (c.out.size() > opts.max_pending_output) {  // client stopped reading its answers
+  if (!c.pending_out()) {
+    if (c.out.capacity() > (256u << 10)) c.out = std::string();  // release a drained big buffer
+    c.out.clear();
+    c.out_off = 0;
+  } else if (c.out_off > (64u << 10) && c.out_off > c.out.size() / 2) {
+    c.out.erase(0, c.out_off);
+    c.out_off = 0;
+  }
+  if (!c.pending_out() && (c.closing || (c.read_closed && !c.busy && c.lines.empty()))) {
     close_conn(id);
     return;
   }
-  if (c.out.empty() && (c.closing || (c.read_closed && !c.busy && c.lines.empty()))) {
-    close_conn(id);
-    return;
-  }
+  schedule(id);
   update_events(id);
 }
 
 void Server::Impl::on_readable(uint64_t id) {
   Conn& c = conns.at(id);
+  const Limits& l = opts.limits;
   char buf[65536];
-  for (;;) {
+  auto too_long = [&] {
+    c.in.clear();
+    c.lines.clear();
+    c.lines_bytes = 0;
+    append(c, error_line(-32600, "Invalid Request: request line exceeds " + std::to_string(l.max_line_bytes) +
+                                     " bytes (--max-line-bytes); closing connection"));
+    c.closing = true;
+  };
+  while (!c.closing && c.pending_out() < l.max_connection_output && c.lines_bytes < l.max_line_bytes) {
     ssize_t n = recv(c.fd, buf, sizeof buf, 0);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
@@ -223,72 +379,118 @@ void Server::Impl::on_readable(uint64_t id) {
       c.read_closed = true;
       break;
     }
+    c.last_active = Clock::now();
     c.in.append(buf, static_cast<size_t>(n));
     size_t start = 0;
     for (size_t nl; (nl = c.in.find('\n', start)) != std::string::npos; start = nl + 1) {
-      std::string line = c.in.substr(start, nl - start);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.size() > opts.max_line_bytes) {
-        c.in.clear();
-        start = 0;
-        c.lines.clear();
-        c.out += make_error(-32600, "Invalid Request: request line exceeds " + std::to_string(opts.max_line_bytes) +
-                                        " bytes; closing connection", nullptr).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-        c.closing = true;
+      size_t len = nl - start;
+      if (len > 0 && c.in[nl - 1] == '\r') --len;
+      if (len > l.max_line_bytes) {
+        too_long();
         break;
       }
-      if (line.find_first_not_of(" \t") != std::string::npos) c.lines.push_back(std::move(line));
+      std::string line = c.in.substr(start, len);
+      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+      c.lines_bytes += line.size() + kLineOverhead;
+      c.lines.push_back(std::move(line));
     }
     if (c.closing) break;
     c.in.erase(0, start);
-    if (c.in.size() > opts.max_line_bytes) {
-      c.in.clear();
-      c.lines.clear();
-      c.out += make_error(-32600, "Invalid Request: request line exceeds " + std::to_string(opts.max_line_bytes) +
-                                      " bytes; closing connection", nullptr).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-      c.closing = true;
-      break;
-    }
+    if (c.in.size() > l.max_line_bytes) too_long();
   }
   if (c.read_closed && !c.closing) {
     // A final request without a trailing newline still counts.
-    if (!c.in.empty() && c.in.find_first_not_of(" \t\r") != std::string::npos) c.lines.push_back(std::move(c.in));
-    c.in.clear();
+    if (c.in.find_first_not_of(" \t\r") != std::string::npos) {
+      c.lines_bytes += c.in.size() + kLineOverhead;
+      c.lines.push_back(std::move(c.in));
+    }
+    c.in = std::string();
   }
   schedule(id);
   flush(id);
 }
 
-void Server::Impl::on_writable(uint64_t id) { flush(id); }
+void Server::Impl::take_events() {
+  std::deque<std::pair<uint64_t, std::shared_ptr<const std::string>>> events;
+  std::set<uint64_t> dropped;
+  {
+    std::lock_guard lk(shared->mu);
+    events.swap(shared->events);
+    dropped.swap(shared->dropped);
+    shared->queued_bytes.clear();
+  }
+  std::set<uint64_t> touched;
+  auto drop = [&](uint64_t id) {
+    {
+      std::lock_guard lk(shared->mu);
+      shared->subs.erase(id);
+    }
+    dropped.insert(id);
+  };
+  for (auto& [id, line] : events) {
+    auto it = conns.find(id);
+    if (it == conns.end() || dropped.count(id)) continue;
+    if (it->second.pending_out() + line->size() > opts.limits.max_connection_output) {
+      drop(id);
+      continue;
+    }
+    append(it->second, *line);
+    touched.insert(id);
+  }
+  for (uint64_t id : dropped)
+    if (auto it = conns.find(id); it != conns.end()) {
+      append(it->second, dropped_notice("unread events passed " + std::to_string(opts.limits.max_connection_output) +
+                                        " bytes (--max-connection-output); subscription cancelled, subscribe again"));
+      touched.insert(id);
+    }
+  for (uint64_t id : touched)
+    if (conns.count(id)) flush(id);
+}
 
-void Server::Impl::drain_done() {
+void Server::Impl::drain() {
   uint64_t v;
-  (void)!read(wake_fd, &v, sizeof v);
+  (void)!read(shared->wake_fd, &v, sizeof v);
   std::deque<Done> batch;
   {
-    std::lock_guard lk(mu);
-    batch.swap(done);
+    std::lock_guard lk(shared->mu);
+    batch.swap(shared->done);
   }
   for (auto& d : batch) {
     auto it = conns.find(d.conn);
     if (it == conns.end()) continue;  // client left; its answer is dropped
     it->second.busy = false;
-    if (d.response) it->second.out += *d.response + "\n";
+    if (d.response) append(it->second, *d.response + "\n");
     schedule(d.conn);
     flush(d.conn);
   }
+  take_events();
+}
+
+void Server::Impl::sweep() {
+  auto now = Clock::now();
+  if (accept_paused && now >= accept_paused_until) set_accept_interest(true);
+  if (now - last_sweep < std::chrono::seconds(1) || opts.limits.idle_timeout_seconds == 0) return;
+  last_sweep = now;
+  auto limit = std::chrono::seconds(opts.limits.idle_timeout_seconds);
+  std::vector<uint64_t> idle;
+  {
+    std::lock_guard lk(shared->mu);
+    // Idle: nothing in flight and no subscription, or answers the peer has not read for as long.
+    for (auto& [id, c] : conns)
+      if (!c.busy && now - c.last_active > limit && (c.pending_out() || (c.lines.empty() && !shared->subs.count(id))))
+        idle.push_back(id);
+  }
+  for (uint64_t id : idle) close_conn(id);
 }
 
 void Server::Impl::shutdown_all() {
-  for (auto it = conns.begin(); it != conns.end();) {
-    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, it->second.fd, nullptr);
-    close(it->second.fd);
-    it = conns.erase(it);
-  }
-  if (listen_fd >= 0) {
-    close(listen_fd);
-    listen_fd = -1;
-    unlink(opts.socket_path.c_str());
+  if (bus_token && ctx.events) ctx.events->unsubscribe(bus_token);
+  bus_token = 0;
+  while (!conns.empty()) close_conn(conns.begin()->first);
+  if (listener.fd >= 0) {
+    close(listener.fd);
+    if (!listener.activated) unlink(opts.socket_path.c_str());
+    listener.fd = -1;
   }
   if (ctx.jobs) ctx.jobs->cancel_all();  // running handlers waiting on jobs return promptly
   {
@@ -303,34 +505,46 @@ void Server::Impl::shutdown_all() {
 
 Server::Server(ServerOptions opts, const Registry& registry, engine::Context& ctx)
     : impl_(new Impl(std::move(opts), registry, ctx)) {
-  impl_->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  impl_->shared->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  impl_->shared->event_budget = impl_->opts.limits.max_connection_output;
   impl_->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  if (impl_->wake_fd < 0 || impl_->epoll_fd < 0) throw_sys("epoll/eventfd", "", errno);
+  if (impl_->shared->wake_fd < 0 || impl_->epoll_fd < 0) throw_sys("epoll/eventfd", "", errno);
+  if (!impl_->opts.admin_group.empty()) impl_->admin_gid = group_id(impl_->opts.admin_group);
 }
 
 Server::~Server() {
-  if (impl_->listen_fd >= 0) impl_->shutdown_all();
+  if (impl_->listener.fd >= 0) impl_->shutdown_all();
   if (impl_->signal_fd >= 0) close(impl_->signal_fd);
-  close(impl_->wake_fd);
+  if (impl_->reserve_fd >= 0) close(impl_->reserve_fd);
+  {
+    std::lock_guard lk(impl_->shared->mu);
+    impl_->shared->closed = true;  // late deferred replies and events are dropped from now on
+    close(impl_->shared->wake_fd);
+  }
   close(impl_->epoll_fd);
   delete impl_;
 }
 
 void Server::stop() {
   impl_->stop_requested.store(true);
-  uint64_t one = 1;
-  (void)!write(impl_->wake_fd, &one, sizeof one);
+  impl_->shared->wake();
+}
+
+void Server::listen() {
+  if (impl_->listener.fd < 0)
+    impl_->listener = open_listen_socket(impl_->opts.socket_path, impl_->opts.socket_mode, impl_->opts.socket_group);
 }
 
 void Server::run() {
   Impl& s = *impl_;
-  s.bind_socket();
+  listen();
+  s.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kListenTag;
-  epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.listen_fd, &ev);
+  epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.listener.fd, &ev);
   ev.data.u64 = kWakeTag;
-  epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.wake_fd, &ev);
+  epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.shared->wake_fd, &ev);
   if (s.opts.handle_signals) {
     sigset_t set;
     sigemptyset(&set);
@@ -341,22 +555,23 @@ void Server::run() {
     ev.data.u64 = kSignalTag;
     epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.signal_fd, &ev);
   }
+  if (s.ctx.events) {
+    auto sh = s.shared;
+    s.bus_token = s.ctx.events->subscribe([sh](const engine::Event& e) { sh->publish(e); });
+  }
   for (unsigned i = 0; i < std::max(1u, s.opts.workers); ++i) s.workers.emplace_back([&s] { s.worker_loop(); });
   ready_.store(true);
 
   epoll_event events[64];
   while (!s.stop_requested.load()) {
-    int n = epoll_wait(s.epoll_fd, events, 64, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
+    int n = epoll_wait(s.epoll_fd, events, 64, s.accept_paused ? 100 : 1000);
+    if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n && !s.stop_requested.load(); ++i) {
       uint64_t tag = events[i].data.u64;
       if (tag == kListenTag) {
         s.accept_all();
       } else if (tag == kWakeTag) {
-        s.drain_done();
+        s.drain();
       } else if (tag == kSignalTag) {
         signalfd_siginfo si;
         (void)!read(s.signal_fd, &si, sizeof si);
@@ -370,9 +585,10 @@ void Server::run() {
           }
           s.on_readable(tag);
         }
-        if (s.conns.count(tag) && (e & EPOLLOUT)) s.on_writable(tag);
+        if (s.conns.count(tag) && (e & EPOLLOUT)) s.flush(tag);
       }
     }
+    s.sweep();
   }
   s.shutdown_all();
   ready_.store(false);

@@ -1,22 +1,28 @@
 // The JSON-RPC server: newline-delimited JSON over a Unix stream socket. One epoll loop owns all
-// connections (no thread per client); requests run on a small worker pool so a long operation
-// or a stalled client never blocks the others. Per connection, requests are answered in order.
+// connections (no thread per client); requests run on a small worker pool, and deferred methods
+// answer later from any thread without holding a worker. Per connection, requests are answered
+// in order. Every buffer and count is bounded by rpc/limits.hpp; events from ctx.events are
+// delivered to subscribed connections as "storage.event" notifications.
 #pragma once
 #include <atomic>
 #include <cstddef>
+#include <cstdio>
 #include <string>
 
+#include "rpc/limits.hpp"
 #include "rpc/registry.hpp"
 
 namespace mos::rpc {
 
 struct ServerOptions {
   std::string socket_path = "/run/mos_volmgrd/mos_volmgrd.sock";
-  size_t max_line_bytes = 1 << 20;       // longer request line: error reply, connection closed
-  size_t max_pending_output = 64 << 20;  // a client that stops reading is dropped past this
+  Limits limits = {};
   unsigned workers = 8;
   unsigned socket_mode = 0660;
+  std::string socket_group;     // group owner of the socket; "" = the daemon's
+  std::string admin_group;      // members may call mutating methods; "" = uid 0 only
   bool handle_signals = false;  // SIGTERM/SIGINT via signalfd (caller blocks them first)
+  std::FILE* audit = nullptr;   // one line per mutating call when set
 };
 
 class Server {
@@ -26,7 +32,10 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds (replacing a stale socket, refusing a live one), then serves until stop() or a signal.
+  // Binds (or takes the systemd-activated socket); throws mos::Error when it cannot. run() calls
+  // it when the caller did not.
+  void listen();
+  // Serves until stop() or a signal.
   void run();
   // Thread-safe; makes run() return after closing every connection and removing the socket.
   void stop();

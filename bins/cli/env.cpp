@@ -11,10 +11,12 @@
 
 namespace mos::cli {
 
-json Env::call(const std::string& method, const json& params) {
+rpc::Client& Env::client() {
   if (!client_) client_ = std::make_unique<rpc::Client>(socket);
-  return client_->call(method, params);
+  return *client_;
 }
+
+json Env::call(const std::string& method, const json& params) { return client().call(method, params); }
 
 void Env::print(const json& result, const std::function<void(const json&)>& human) {
   if (json_output) {

@@ -28,6 +28,8 @@ struct Env {
   // Runs a long method: background:true, then wait_job; returns the job's result or throws
   // with the job's error.
   json run_long(const std::string& method, json params, const std::string& title);
+  // The connection (opened on first use), for commands that read notifications.
+  rpc::Client& client();
 
  private:
   std::unique_ptr<rpc::Client> client_;
@@ -46,6 +48,7 @@ void add_fs_commands(CLI::App& app, Env& env);
 void add_bulk_commands(CLI::App& app, Env& env);
 void add_btrfs_commands(CLI::App& app, Env& env);
 void add_raid_commands(CLI::App& app, Env& env);
+void add_watch_commands(CLI::App& app, Env& env);
 void add_topology_commands(CLI::App& app, Env& env);
 // Last: it lists every command registered before it.
 void add_completion_command(CLI::App& app, Env& env);

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   mos::cli::add_bulk_commands(app, env);
   mos::cli::add_btrfs_commands(app, env);
   mos::cli::add_raid_commands(app, env);
+  mos::cli::add_watch_commands(app, env);
   mos::cli::add_topology_commands(app, env);
   mos::cli::add_completion_command(app, env);
 

@@ -1,5 +1,6 @@
 // The swap v1 header reader over the first 64 KiB of arbitrary device images (every page size).
-#include "fsmake/swap.hpp"
+#include "fsmake/readers/swap_read.hpp"
+#include "ioctl/text.hpp"
 #include "tests/fuzz/fuzz_image.hpp"
 
 using namespace mos;
@@ -7,7 +8,7 @@ using namespace mos;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   return fuzz::run_on_image(data, size, [](const fuzz::SparseImage& img, const io::Fd&) {
     auto head = fuzz::flat_image(img, 64 * 1024);
-    auto h = swap::read_header(head.data(), head.size());
-    (void)swap::uuid_string(h.uuid);
+    auto h = fsmake::swap::read_header(head.data(), head.size());
+    (void)io::uuid_text(h.uuid);
   });
 }

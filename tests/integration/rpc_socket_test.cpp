@@ -22,6 +22,7 @@
 #include "rpc/client.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/server.hpp"
+#include "tests/integration/rpc_test_support.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
 
@@ -29,18 +30,6 @@ namespace mos::test {
 namespace {
 
 using json = nlohmann::json;
-
-int connect_raw(const std::string& path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 std::string socat(const std::string& sock, const std::string& input) {
   auto r = run_tool({"socat", "-t", "5", "-", "UNIX-CONNECT:" + sock}, input);
