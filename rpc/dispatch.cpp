@@ -208,7 +208,7 @@ void Dispatcher::dispatch(const std::string& text, const CallEnv& env, Answer an
   json req;
   try {
     req = parse_bounded(text, limits.max_json_depth);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number too large
     return answer(serialize(make_error(-32700, "Parse error: " + std::string(e.what()), nullptr)));
   } catch (const Error& e) {
     return answer(serialize(make_error(static_cast<int>(e.code()), e.what(), nullptr)));

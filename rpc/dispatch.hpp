@@ -35,7 +35,8 @@ std::optional<std::string> handle_message(const std::string& text, const Registr
 json make_error(int code, const std::string& message, const json& id, const json& data = nullptr);
 
 // Parses text, refusing (mos::Error invalid_request) nesting deeper than max_depth while parsing,
-// before any deep value exists; a syntax error throws json::parse_error.
+// before any deep value exists; malformed text throws json::parse_error (json::out_of_range for
+// a number too large).
 json parse_bounded(const std::string& text, unsigned max_depth);
 
 }  // namespace mos::rpc

@@ -66,6 +66,11 @@ TEST(RpcLimits, DeepParamsAreRefusedWhileParsing) {
   EXPECT_EQ(run(R"({"jsonrpc":"2.0","id":1,"method":"echo","params":{"x":[[1]]}})", shallow)["error"]["code"], -32600);
 }
 
+TEST(RpcLimits, NumberTooLargeIsAParseError) {
+  // Found by fuzz_rpc: nlohmann reports 1e999 as out_of_range, not parse_error.
+  EXPECT_EQ(run(R"({"jsonrpc":"2.0","id":1e999,"method":"echo"})")["error"]["code"], -32700);
+}
+
 TEST(RpcLimits, LongBatchIsRefusedWithoutRunningAnything) {
   std::string batch = "[";
   for (int i = 0; i < 2000; ++i) batch += std::string(i ? "," : "") + R"({"jsonrpc":"2.0","id":1,"method":"echo"})";
