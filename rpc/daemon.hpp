@@ -11,6 +11,12 @@ struct DaemonOptions {
   std::string run_dir = "/run/mos_volmgrd";
   unsigned workers = 8;
   std::FILE* log = nullptr;  // "listening"/"shut down" lines go here when set
+  // Job scheduler (engine/jobs.hpp): worker threads, queued jobs, finished jobs kept.
+  unsigned job_workers = 4;
+  size_t job_queue = 64;
+  size_t job_history = 256;
+  int64_t job_history_seconds = 3600;
+  std::string state_dir = "/var/lib/mos_volmgrd";  // jobs and scrub results across restarts; "" = none
 };
 
 // Blocks SIGTERM/SIGINT in every thread (the server takes them through signalfd), ignores

@@ -12,6 +12,7 @@ Registry make_registry() {
   register_partition_methods(r);
   register_btrfs_methods(r);
   register_raid_methods(r);
+  register_metrics_methods(r);
   register_discover_method(r);
   return r;
 }
