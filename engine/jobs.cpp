@@ -59,11 +59,11 @@ Jobs::Jobs(JobsOptions options, EventBus* events) : options_(std::move(options))
 }
 
 Jobs::~Jobs() {
-  cancel_all();
   {
     std::lock_guard lk(mu_);
-    stopping_ = true;
+    stopping_ = true;  // no new jobs from here on
   }
+  cancel_all();
   work_cv_.notify_all();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
@@ -114,8 +114,8 @@ uint64_t Jobs::submit(Spec spec) {
     queue_.push_back(id);
     assign_locked(notices);
   }
+  persist();  // durable before anyone hears of it
   announce(std::move(notices));
-  persist();
   return id;
 }
 
@@ -203,8 +203,8 @@ void Jobs::worker_loop() {
     finish_locked(e, state, std::move(result), err, code, notices);
     assign_locked(notices);
     lk.unlock();
+    persist();  // durable before the waiting caller is answered
     announce(std::move(notices));
-    persist();
     lk.lock();
   }
 }
@@ -338,8 +338,8 @@ bool Jobs::cancel(uint64_t id) {
     }
   }
   if (hook) hook();
+  persist();  // durable before anyone hears of it
   announce(std::move(notices));
-  persist();
   return true;
 }
 

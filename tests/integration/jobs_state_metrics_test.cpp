@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -164,8 +166,11 @@ TEST(Metrics, StrictFormatAndFiguresMatchDfAndJobs) {
   EXPECT_EQ(m["mos_rpc_requests_total{method=\"storage.checksum\",code=\"0\",outcome=\"success\"}"], 1);
   EXPECT_EQ(m["mos_rpc_requests_total{method=\"storage.jobs\",code=\"-32002\",outcome=\"error\"}"], 1);
   // Only allowed devices appear: no other filesystem of this machine is described.
-  for (auto& [series, v] : m)
-    if (series.rfind("mos_filesystem_", 0) == 0) EXPECT_NE(series.find(img.dev() + "\""), std::string::npos) << series;
+  for (auto& [series, v] : m) {
+    if (series.rfind("mos_filesystem_", 0) == 0) {
+      EXPECT_NE(series.find(img.dev() + "\""), std::string::npos) << series;
+    }
+  }
 
   // The CLI prints the same text.
   auto r = server.cli({"metrics"});
