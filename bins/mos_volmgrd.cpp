@@ -25,6 +25,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-connection-output", o.limits.max_connection_output, "Unread bytes per connection before it is no longer read (or its event subscription dropped)")->check(CLI::Range(size_t{65536}, size_t{1} << 34))->capture_default_str();
   app.add_option("--max-connections", o.limits.max_connections, "Most simultaneous client connections")->check(CLI::Range(1u, 1000000u))->capture_default_str();
   app.add_option("--idle-timeout", o.limits.idle_timeout_seconds, "Seconds before an idle, unsubscribed connection is closed (0 = never)")->capture_default_str();
+  app.add_option("--job-workers", o.job_workers, "Job worker threads (scrub, balance, zero, checksum, ...)")->check(CLI::Range(1u, 64u))->capture_default_str();
+  app.add_option("--job-queue", o.job_queue, "Jobs that may wait for a worker; beyond: -32000 busy")->check(CLI::Range(size_t{1}, size_t{4096}))->capture_default_str();
+  app.add_option("--job-history", o.job_history, "Finished jobs kept for storage.jobs")->check(CLI::Range(size_t{0}, size_t{4096}))->capture_default_str();
+  app.add_option("--job-history-seconds", o.job_history_seconds, "Finished jobs are pruned after this many seconds")->check(CLI::Range(int64_t{0}, int64_t{30} * 86400))->capture_default_str();
+  app.add_option("--state-dir", o.state_dir, "Jobs and scrub results kept across restarts (\"\" = none)")->capture_default_str();
   app.set_version_flag("--version", "mos_volmgrd " MOS_VERSION);
   CLI11_PARSE(app, argc, argv);
   try {

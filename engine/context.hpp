@@ -7,6 +7,7 @@ namespace mos::engine {
 
 class Jobs;
 class EventBus;
+class StateStore;
 struct Event;
 
 // --allow-devices: operations only touch devices matching one of these globs — the device itself
@@ -31,6 +32,7 @@ struct Context {
   std::string run_dir = "/run/mos_volmgrd";
   Jobs* jobs = nullptr;
   EventBus* events = nullptr;  // null: changes are not published (tools, tests, mos_sysvol)
+  StateStore* state = nullptr;  // null: nothing survives a restart (tools, tests, mos_sysvol)
 
   Jobs& job_registry() const;
   // Publishes on events when set; a no-op otherwise.

@@ -19,6 +19,38 @@ void to_json(json& j, const ChecksumResult& r) {
   j = json{{"device", r.device}, {"algo", r.algo}, {"digest", r.digest}, {"bytes", r.bytes}};
 }
 
+namespace {
+
+// A detached loop device still opens and reads as 0 bytes, like empty media: both are "not
+// found", never an empty success.
+void require_present(const std::string& path, uint64_t size) {
+  if (size == 0)
+    throw Error(ErrorCode::not_found, path + " has no content (size 0): a detached loop device or empty media", path);
+}
+
+uint64_t size_now(const std::string& path) {
+  try {
+    return io::block_facts(io::Fd::open(path, O_RDONLY)).size_bytes;
+  } catch (const Error&) {
+    return 0;
+  }
+}
+
+// Runs bulk work over [0, size); an I/O failure on a device that meanwhile shrank or went away
+// is reported as -32002 naming what happened.
+template <class Work>
+auto while_present(const std::string& path, uint64_t size, Work work) {
+  try {
+    return work();
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::not_found || size_now(path) >= size) throw;
+    throw Error(ErrorCode::not_found,
+                path + " was detached or shrank while in use (" + e.what() + "); nothing more was done", path);
+  }
+}
+
+}  // namespace
+
 std::string check_zero_allowed(const std::string& device, bool force, const Context& ctx) {
   const std::string path = "/dev/" + device_name_from_path(device);
   ctx.policy.require_allowed(path);
@@ -35,7 +67,8 @@ ZeroResult zero_device(const std::string& device, bool force, const Context& ctx
   if (::flock(disk_lock.valid() ? disk_lock.get() : fd.get(), LOCK_EX) != 0) throw_sys("flock", path, errno);
   io::BlockFacts facts = io::block_facts(fd);
   if (facts.read_only) throw_validation(path + " is read-only", path);
-  zero(fd, 0, facts.size_bytes, opts);
+  require_present(path, facts.size_bytes);
+  while_present(path, facts.size_bytes, [&] { zero(fd, 0, facts.size_bytes, opts); return 0; });
   io::blk_flush_buffers(fd);
   fd.close();
   disk_lock.close();
@@ -53,7 +86,9 @@ ChecksumResult checksum_device(const std::string& device, Algo algo, const BulkO
   const std::string path = check_checksum_allowed(device);
   io::Fd fd = io::Fd::open(path, O_RDONLY);
   uint64_t size = io::block_facts(fd).size_bytes;
-  return ChecksumResult{path, std::string(algo_name(algo)), checksum(fd, 0, size, algo, opts), size};
+  require_present(path, size);
+  std::string digest = while_present(path, size, [&] { return checksum(fd, 0, size, algo, opts); });
+  return ChecksumResult{path, std::string(algo_name(algo)), digest, size};
 }
 
 }  // namespace mos::engine

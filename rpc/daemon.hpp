@@ -17,6 +17,12 @@ struct DaemonOptions {
   unsigned socket_mode = 0660;
   std::string socket_group;  // "" = the daemon's group
   std::string admin_group;   // "" = only uid 0 may call mutating methods
+  // Job scheduler (engine/jobs.hpp): worker threads, queued jobs, finished jobs kept.
+  unsigned job_workers = 4;
+  size_t job_queue = 64;
+  size_t job_history = 256;
+  int64_t job_history_seconds = 3600;
+  std::string state_dir = "/var/lib/mos_volmgrd";  // jobs and scrub results across restarts; "" = none
 };
 
 // chdir("/"), blocks SIGTERM/SIGINT in every thread (the server takes them through signalfd),

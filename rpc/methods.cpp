@@ -14,6 +14,7 @@ Registry make_registry() {
   register_raid_methods(r);
   register_topology_methods(r);
   register_events_methods(r);
+  register_metrics_methods(r);
   register_discover_method(r);
   return r;
 }

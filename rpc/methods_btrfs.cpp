@@ -3,7 +3,9 @@
 #include "engine/btrfs_json.hpp"
 #include "engine/jobs.hpp"
 #include "engine/safety.hpp"
+#include "engine/state_scrub.hpp"
 #include "ioctl/error.hpp"
+#include "rpc/job_runner.hpp"
 #include "rpc/registry.hpp"
 
 namespace mos::rpc {
@@ -36,7 +38,6 @@ json object_result(const std::string& description, json properties = json::objec
 }
 json int_prop() { return {{"type", "integer"}}; }
 json str_prop() { return {{"type", "string"}}; }
-json job_started_schema() { return object_result("with background: the job id", {{"job_id", int_prop()}}); }
 
 json subvolume_schema() {
   return object_result("a subvolume", {{"id", int_prop()},
@@ -49,25 +50,22 @@ json subvolume_schema() {
                                        {"created_unix", int_prop()}});
 }
 
-// Runs fn as a job on target; waits and returns its result unless background.
-json run_job(engine::Context& ctx, const std::string& kind, const std::string& target, bool background,
-             std::function<json(engine::JobHandle&)> fn) {
+// Marks queued and running jobs of this kind on target cancelled (the kernel operation is
+// cancelled separately); returns how many were still queued (never started in the kernel).
+size_t cancel_jobs(engine::Context& ctx, const std::string& kind, const std::string& target) {
   auto& jobs = ctx.job_registry();
-  if (jobs.running(kind, target))
-    throw Error(ErrorCode::storage_failed, "a " + kind + " job is already running on " + target, target);
-  uint64_t id = jobs.start(kind, target, std::move(fn));
-  if (background) return {{"job_id", id}};
-  engine::JobInfo done = jobs.wait(id);
-  if (done.state == "succeeded" || (done.state == "cancelled" && !done.result.is_null())) return done.result;
-  throw Error(static_cast<ErrorCode>(done.error_code.value_or(static_cast<int>(ErrorCode::storage_failed))),
-              done.error.value_or(kind + " job " + done.state), target);
+  size_t queued = 0;
+  for (auto& j : jobs.list())
+    if (j.kind == kind && j.target == target && j.active()) {
+      queued += j.state == "queued";
+      jobs.cancel(j.id);
+    }
+  return queued;
 }
 
-// Marks running jobs of this kind on target cancelled (the kernel operation is cancelled separately).
-void cancel_jobs(engine::Context& ctx, const std::string& kind, const std::string& target) {
-  auto& jobs = ctx.job_registry();
-  for (auto& j : jobs.list())
-    if (j.kind == kind && j.target == target && j.state == "running") jobs.cancel(j.id);
+// Progress and cancel flag of a job in the shape the btrfs engine takes.
+bt::ProgressFn job_progress(engine::JobHandle& h) {
+  return [&h](uint64_t d, uint64_t t) { h.progress(d, t); };
 }
 
 void register_subvolume_methods(Registry& r) {
@@ -137,28 +135,37 @@ void register_scrub_balance_methods(Registry& r) {
                            {"read_only", bool_schema("only report errors, do not repair")},
                            {"background", background_param()}},
                           {"mount_point"}),
-               {{"oneOf", json::array({scrub_schema(), job_started_schema()})}}, true,
-               [](const json& p, engine::Context& ctx) -> json {
+               job_result_schema(scrub_schema()), true, nullptr,
+               job_method([](const json& p, engine::Context& ctx) {
                  std::string mp = p["mount_point"];
                  bt::require_members_allowed(mp, ctx.policy);
                  bt::scrub_check_can_start(mp);
                  bool ro = p.value("read_only", false);
-                 return run_job(ctx, "scrub", mp, p.value("background", false), [mp, ro](engine::JobHandle& h) {
-                   return json(bt::scrub_run(mp, ro, [&h](uint64_t d, uint64_t t) { h.progress(d, t); },
-                                             h.cancel_flag()));
-                 });
-               }});
+                 return JobCall{"scrub", mp, mp, [mp, ro, job_ctx = ctx](engine::JobHandle& h) {
+                                  return json(engine::scrub_run_recorded(job_ctx, mp, ro, job_progress(h),
+                                                                         h.cancel_flag(), h.id()));
+                                }, {}, true};
+               })});
   r.add(Method{"storage.scrub_status", "Scrub state of a mounted btrfs with its counters",
-               "running (live counters), finished/cancelled/failed (last scrub run by this daemon), or none.",
+               "running (live counters), finished/cancelled/failed (last scrub run by this daemon, or recorded in "
+               "the state directory by an earlier run; interrupted when that run died mid-scrub), or none.",
                obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}), scrub_schema(), false,
-               [](const json& p, engine::Context&) -> json { return bt::scrub_status(p["mount_point"]); }});
+               [](const json& p, engine::Context& ctx) -> json {
+                 return engine::scrub_status_recorded(ctx, p["mount_point"]);
+               }});
   r.add(Method{"storage.scrub_cancel", "Cancel the running scrub of a mounted btrfs",
                "Error -32002 when no scrub runs. Returns the state just before cancelling.",
                obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}), scrub_schema(), true,
                [](const json& p, engine::Context& ctx) -> json {
                  std::string mp = p["mount_point"];
                  bt::require_members_allowed(mp, ctx.policy);
-                 json before = bt::scrub_cancel(mp);
+                 json before;
+                 try {
+                   before = bt::scrub_cancel(mp);
+                 } catch (const Error& e) {  // no kernel scrub: a queued job is still cancellable
+                   if (e.code() != ErrorCode::not_found || cancel_jobs(ctx, "scrub", mp) == 0) throw;
+                   return bt::scrub_status(mp);
+                 }
                  cancel_jobs(ctx, "scrub", mp);
                  return before;
                }});
@@ -173,17 +180,15 @@ void register_scrub_balance_methods(Registry& r) {
                            {"force", bool_schema("allow lowering metadata redundancy")},
                            {"background", background_param()}},
                           {"mount_point"}),
-               {{"oneOf", json::array({balance_schema(), job_started_schema()})}}, true,
-               [](const json& p, engine::Context& ctx) -> json {
+               job_result_schema(balance_schema()), true, nullptr,
+               job_method([](const json& p, engine::Context& ctx) {
                  bt::BalanceRequest req{p["mount_point"], opt_string(p, "convert"), p.value("force", false)};
                  bt::require_members_allowed(req.mount_point, ctx.policy);
                  bt::balance_check_can_start(req);
-                 return run_job(ctx, "balance", req.mount_point, p.value("background", false),
-                                [req](engine::JobHandle& h) {
-                                  return json(bt::balance_run(req, [&h](uint64_t d, uint64_t t) { h.progress(d, t); },
-                                                              h.cancel_flag()));
-                                });
-               }});
+                 return JobCall{"balance", req.mount_point, req.mount_point, [req](engine::JobHandle& h) {
+                                  return json(bt::balance_run(req, job_progress(h), h.cancel_flag()));
+                                }, {}, true};
+               })});
   r.add(Method{"storage.balance_status", "Balance state of a mounted btrfs (running, paused, idle)", "",
                obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}), balance_schema(), false,
                [](const json& p, engine::Context&) -> json { return bt::balance_status(p["mount_point"]); }});
@@ -193,8 +198,13 @@ void register_scrub_balance_methods(Registry& r) {
                [](const json& p, engine::Context& ctx) -> json {
                  std::string mp = p["mount_point"];
                  bt::require_members_allowed(mp, ctx.policy);
-                 cancel_jobs(ctx, "balance", mp);
-                 return bt::balance_cancel(mp);
+                 size_t queued = cancel_jobs(ctx, "balance", mp);
+                 try {
+                   return bt::balance_cancel(mp);
+                 } catch (const Error& e) {  // only a queued job, never started in the kernel
+                   if (e.code() != ErrorCode::not_found || queued == 0) throw;
+                   return bt::balance_status(mp);
+                 }
                }});
 }
 
@@ -204,17 +214,17 @@ void register_maintenance_methods(Registry& r) {
                "Progress counts files.",
                obj_schema({{"path", str_schema("file or directory on a mounted btrfs")}, {"background", background_param()}},
                           {"path"}),
-               {{"oneOf", json::array({object_result("files defragmented", {{"files_defragmented", int_prop()},
-                                                                            {"files_failed", int_prop()},
-                                                                            {"bytes", int_prop()}}),
-                                       job_started_schema()})}},
-               true, [](const json& p, engine::Context& ctx) -> json {
+               job_result_schema(object_result("files defragmented", {{"files_defragmented", int_prop()},
+                                                                      {"files_failed", int_prop()},
+                                                                      {"bytes", int_prop()}})),
+               true, nullptr,
+               job_method([](const json& p, engine::Context& ctx) {
                  std::string path = p["path"];
                  bt::require_members_allowed(path, ctx.policy);
-                 return run_job(ctx, "defrag", path, p.value("background", false), [path](engine::JobHandle& h) {
-                   return json(bt::defrag(path, [&h](uint64_t d, uint64_t t) { h.progress(d, t); }, h.cancel_flag()));
-                 });
-               }});
+                 return JobCall{"defrag", path, path, [path](engine::JobHandle& h) {
+                                  return json(bt::defrag(path, job_progress(h), h.cancel_flag()));
+                                }};
+               })});
   r.add(Method{"storage.resize_max", "Grow every device of a mounted btrfs to its full size", "",
                obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}),
                {{"type", "array"}, {"items", object_result("device", {{"devid", int_prop()},

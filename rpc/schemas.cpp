@@ -69,13 +69,14 @@ json job_schema() {
            {{"id", plain("integer")},
             {"kind", plain("string")},
             {"target", plain("string")},
-            {"state", {{"type", "string"}, {"enum", {"running", "succeeded", "failed", "cancelled"}}}},
+            {"state", {{"type", "string"}, {"enum", {"queued", "running", "succeeded", "failed", "cancelled", "interrupted"}}}},
             {"done", plain("integer")},
             {"total", plain("integer")},
             {"percent", plain("number")},
             {"error", nullable("string")},
             {"error_code", nullable("integer")},
             {"result", json::object()},
+            {"queued_unix", plain("integer")},
             {"started_unix", plain("integer")},
             {"finished_unix", nullable("integer")}}}};
 }

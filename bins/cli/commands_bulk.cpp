@@ -1,4 +1,5 @@
-// zero, checksum: whole-device jobs with a progress bar on a terminal.
+// zero, checksum: whole-device jobs with a progress bar on a terminal; metrics: the daemon's
+// Prometheus text (for node_exporter's textfile collector).
 #include <memory>
 
 #include "bins/cli/env.hpp"
@@ -37,6 +38,14 @@ void add_bulk_commands(CLI::App& app, Env& env) {
       env.print(r, [](const json& res) {
         std::printf("%s  %s\n", res["digest"].get<std::string>().c_str(), res["device"].get<std::string>().c_str());
       });
+    };
+  });
+
+  auto* m = app.add_subcommand("metrics", "metrics in the Prometheus text exposition format");
+  m->callback([&env] {
+    env.action = [&env] {
+      json text = env.call("storage.metrics");
+      env.print(text, [](const json& t) { std::fputs(t.get<std::string>().c_str(), stdout); });
     };
   });
 }

@@ -39,7 +39,7 @@ json Env::wait_job(uint64_t id, const std::string& title) {
                   human_size(job.value("done", 0ull)).c_str(), human_size(job.value("total", 0ull)).c_str());
       std::fflush(stdout);
     }
-    if (job["state"] != "running") {
+    if (job["state"] != "running" && job["state"] != "queued") {
       if (bar) std::printf("\n");
       return job;
     }

@@ -3,6 +3,7 @@
 #pragma once
 #include <unistd.h>
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -28,12 +29,16 @@ inline std::pair<int, std::string> rpc_error(rpc::Client& c, const std::string& 
 
 class SandboxedDaemon {
  public:
-  explicit SandboxedDaemon(const std::string& allow_devices = "/dev/loop*")
+  // tweak adjusts the options (job limits, a state directory shared across restarts).
+  explicit SandboxedDaemon(const std::string& allow_devices = "/dev/loop*",
+                           const std::function<void(rpc::DaemonOptions&)>& tweak = {})
       : socket_(dir_ / "volmgrd.sock"), run_dir_(dir_ / "run") {
     rpc::DaemonOptions opts;
     opts.socket_path = socket_;
     opts.allow_devices = allow_devices;
     opts.run_dir = run_dir_;
+    opts.state_dir = dir_ / "state";  // never the host's /var/lib/mos_volmgrd
+    if (tweak) tweak(opts);
     child_ = std::make_unique<SandboxedChild>([opts] {
       rpc::run_daemon(opts);
       return 0;
@@ -54,6 +59,8 @@ class SandboxedDaemon {
 
   const std::string& socket() const { return socket_; }
   bool ready() const { return ready_; }
+  int pid() const { return child_->pid(); }
+  const std::string& dir() const { return dir_.path(); }
   // Sends sig and waits; the daemon's exit code (0 after a clean SIGTERM shutdown).
   int stop(int sig) { return child_->stop(sig); }
 
