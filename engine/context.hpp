@@ -7,6 +7,7 @@ namespace mos::engine {
 
 class Jobs;
 class EventBus;
+class InventoryCache;
 struct Event;
 
 // --allow-devices: operations only touch devices matching one of these globs — the device itself
@@ -31,6 +32,8 @@ struct Context {
   std::string run_dir = "/run/mos_volmgrd";
   Jobs* jobs = nullptr;
   EventBus* events = nullptr;  // null: changes are not published (tools, tests, mos_sysvol)
+  // The daemon's in-memory model (engine/inventory_cache.hpp); null: scan directly.
+  InventoryCache* inventory = nullptr;
 
   Jobs& job_registry() const;
   // Publishes on events when set; a no-op otherwise.

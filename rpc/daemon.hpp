@@ -11,6 +11,7 @@ struct DaemonOptions {
   std::string run_dir = "/run/mos_volmgrd";
   unsigned workers = 8;
   std::FILE* log = nullptr;  // "listening"/"shut down" lines go here when set
+  unsigned inventory_revalidate_ms = 2000;  // re-probe period of the in-memory inventory
 };
 
 // Blocks SIGTERM/SIGINT in every thread (the server takes them through signalfd), ignores
