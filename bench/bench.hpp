@@ -143,5 +143,6 @@ void add_checksum_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_format_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_gpt_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_firstboot_scenarios(std::vector<Scenario>& out, const Config& cfg);
+void add_cli_scenarios(std::vector<Scenario>& out, const Config& cfg);
 
 }  // namespace mos::bench

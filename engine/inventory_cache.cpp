@@ -1,6 +1,9 @@
 #include "engine/inventory_cache.hpp"
 
+#include <sys/stat.h>
+
 #include <map>
+#include <optional>
 
 #include "engine/btrfs_json.hpp"
 #include "engine/content.hpp"
@@ -44,6 +47,24 @@ void publish_diff(const EventBus& bus, const std::string& topic, const std::vect
     if (!new_by_key.count(k)) bus.publish(Event{topic, removed, j});
 }
 
+// (mtime ns, size) of the file behind a loop device; nullopt when it cannot be seen from here.
+std::optional<std::pair<int64_t, int64_t>> backing_stamp(const std::optional<std::string>& file) {
+  struct stat st {};
+  if (!file || ::stat(file->c_str(), &st) != 0) return std::nullopt;
+  return std::pair<int64_t, int64_t>{static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                                     static_cast<int64_t>(st.st_size)};
+}
+
+// The backing file of a loop device or of the loop device a partition belongs to.
+std::optional<std::string> backing_of(const Device& d, const std::map<std::string, const Device*>& by_name) {
+  if (d.kind == "loop") return d.backing_file;
+  if (d.kind == "partition" && d.parent) {
+    auto it = by_name.find(d.parent->substr(5));
+    if (it != by_name.end() && it->second->kind == "loop") return it->second->backing_file;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<FilesystemSubvolumes> mounted_subvolumes(const std::vector<MountInfo>& mounts) {
@@ -85,6 +106,30 @@ InventoryCache::InventoryCache(EventBus* events, Options opts) : events_(events)
 InventoryCache::~InventoryCache() { monitor_.reset(); }
 
 void InventoryCache::rescan() { rebuild(nullptr); }
+
+void InventoryCache::revalidate() {
+  // Backstop for writes still in the loop device's page cache (they reach the backing file only
+  // at the writer's fsync or at writeback): everything is re-probed every tenth period.
+  if (++revalidations_ % 10 == 0) return rebuild(nullptr);
+  std::set<std::string> reprobe;
+  {
+    std::lock_guard writer(write_mu_);  // loop_stamps_ belongs to the writer
+    std::shared_lock lock(mu_);
+    std::map<std::string, const Device*> by_name;
+    for (const auto& d : snap_->devices) by_name[d.name] = &d;
+    for (const auto& d : snap_->devices) {
+      auto file = backing_of(d, by_name);
+      if (!file) {
+        reprobe.insert(d.name);  // a real disk, md, zram: nothing cheaper than reading it
+        continue;
+      }
+      auto stamp = backing_stamp(file);
+      auto it = loop_stamps_.find(d.name);
+      if (!stamp || it == loop_stamps_.end() || it->second != *stamp) reprobe.insert(d.name);
+    }
+  }
+  rebuild(&reprobe);  // sysfs, mounts, md arrays and subvolumes are re-read whatever the set
+}
 
 void InventoryCache::settle() {
   if (monitor_) {
@@ -137,18 +182,26 @@ void InventoryCache::rebuild(const std::set<std::string>* reprobe) {
       where.push_back(i);
     }
   }
+  std::map<std::string, const Device*> by_name;
+  for (const auto& d : next->devices) by_name[d.name] = &d;
+  for (const auto& d : to_probe)  // stamped before reading: a write racing the probe shows next time
+    if (auto file = backing_of(d, by_name)) {
+      if (auto stamp = backing_stamp(file)) loop_stamps_[d.name] = *stamp;
+      else loop_stamps_.erase(d.name);
+    }
   fill_content(to_probe);
   for (size_t k = 0; k < where.size(); ++k) next->devices[where[k]] = std::move(to_probe[k]);
 
   next->inventory = inventory_of(next->devices);
   next->generation = old ? old->generation + 1 : 1;
   const Inventory& inv = next->inventory;
-  next->disks = inv.disks;
-  next->partitions = inv.partitions;
-  next->filesystems = inv.filesystems;
-  next->mounts = inv.mounts;
-  next->raids = inv.raids;
-  next->all = inv;
+  auto text = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+  next->disks = text(inv.disks);
+  next->partitions = text(inv.partitions);
+  next->filesystems = text(inv.filesystems);
+  next->mounts = text(inv.mounts);
+  next->raids = text(inv.raids);
+  next->all = text(inv);
   install(std::move(next));
 }
 

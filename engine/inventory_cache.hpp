@@ -17,6 +17,7 @@
 #pragma once
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -36,8 +37,8 @@ struct InventorySnapshot {
   uint64_t generation = 0;
   std::vector<Device> devices;  // every device, discovery order
   Inventory inventory;
-  // Query results rendered once per change.
-  json disks, partitions, filesystems, mounts, raids, all;
+  // Query results as JSON text, rendered once per change (invalid UTF-8 in labels replaced).
+  std::string disks, partitions, filesystems, mounts, raids, all;
 };
 
 class InventoryCache {
@@ -57,8 +58,13 @@ class InventoryCache {
   std::shared_ptr<const InventorySnapshot> snapshot();
   // Our own mutation wrote somewhere: the next snapshot() rebuilds from scratch.
   void invalidate() { dirty_.store(true); }
-  // Full rebuild now (start-up, revalidation, after invalidate()).
+  // Full rebuild now (start-up, after invalidate()).
   void rescan();
+  // The periodic check for changes nobody announced: loop devices (and their partitions) are
+  // re-probed only when their backing file's mtime or size moved (so other programs' loop
+  // devices are not opened every period), and all of them every tenth period; every other
+  // device is re-probed each time.
+  void revalidate();
 
   // For pre-write checks (btrfs fsid uniqueness): {device path, btrfs fsid} of every known
   // device carrying btrfs, from the model.
@@ -78,6 +84,9 @@ class InventoryCache {
   mutable std::shared_mutex mu_;
   std::shared_ptr<const InventorySnapshot> snap_;
   std::atomic<bool> dirty_{false};
+  // Backing-file stamps (mtime ns, size) of loop devices, taken just before they were probed.
+  std::map<std::string, std::pair<int64_t, int64_t>> loop_stamps_;
+  uint64_t revalidations_ = 0;  // monitor thread only
   std::unique_ptr<Monitor> monitor_;
 };
 

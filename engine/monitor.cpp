@@ -144,7 +144,7 @@ void Monitor::run() {
         if ((p[0].revents & POLLIN) || mounts_pending_.load()) apply();
       }
       if (revalidate_.count() > 0 && clock::now() >= next_revalidation) {
-        cache_.rebuild(nullptr);  // what nobody announced: a tool's mkfs without udev, subvolumes
+        cache_.revalidate();  // what nobody announced: a tool's mkfs without udev, subvolumes
         next_revalidation = clock::now() + revalidate_;
       }
     } catch (const std::exception&) {

@@ -60,7 +60,9 @@ void run_daemon(const DaemonOptions& options) {
   ctx.events = &events;
   engine::InventoryCache inventory(&events, {std::chrono::milliseconds(options.inventory_revalidate_ms), true});
   ctx.inventory = &inventory;
-  Registry registry = invalidating_after_mutations(make_registry(), inventory);
+  // `plain` stays alive: rpc.discover documents the registry it was registered in.
+  const Registry plain = make_registry();
+  Registry registry = invalidating_after_mutations(plain, inventory);
   ServerOptions server_options;
   server_options.socket_path = options.socket_path;
   server_options.workers = options.workers;

@@ -32,8 +32,10 @@ json call_deferred(const Method& m, const json& params, engine::Context& ctx) {
   return done.get();
 }
 
-// Returns nullopt for notifications.
-std::optional<json> handle_one(const json& req, const Registry& registry, engine::Context& ctx) {
+// Returns nullopt for notifications. A method answering with serialized text leaves the result
+// in `*raw` (response then holds only jsonrpc and id) when raw is given, else it is parsed back.
+std::optional<json> handle_one(const json& req, const Registry& registry, engine::Context& ctx,
+                               std::shared_ptr<const std::string>* raw = nullptr) {
   if (!req.is_object()) return make_error(-32600, "Invalid Request: not an object", nullptr);
   bool is_notification = !req.contains("id");
   json id = req.contains("id") && valid_id(req["id"]) ? req["id"] : json(nullptr);
@@ -58,8 +60,15 @@ std::optional<json> handle_one(const json& req, const Registry& registry, engine
   } else {
     try {
       validate_params(m->params, params);
-      json result = m->deferred ? call_deferred(*m, params, ctx) : m->handler(params, ctx);
-      response = json{{"jsonrpc", "2.0"}, {"result", std::move(result)}, {"id", id}};
+      if (m->serialized) {
+        auto text = m->serialized(params, ctx);
+        if (raw) *raw = std::move(text);
+        response = raw ? json{{"jsonrpc", "2.0"}, {"id", id}}
+                       : json{{"jsonrpc", "2.0"}, {"result", json::parse(*text)}, {"id", id}};
+      } else {
+        json result = m->deferred ? call_deferred(*m, params, ctx) : m->handler(params, ctx);
+        response = json{{"jsonrpc", "2.0"}, {"result", std::move(result)}, {"id", id}};
+      }
     } catch (const Error& e) {
       response = make_error(static_cast<int>(e.code()), e.what(), id, error_data(e));
     } catch (const json::exception& e) {
@@ -97,9 +106,11 @@ std::optional<std::string> handle_message(const std::string& text, const Registr
     if (out.empty()) return std::nullopt;
     return out.dump(-1, ' ', false, json::error_handler_t::replace);
   }
-  auto resp = handle_one(req, registry, ctx);
+  std::shared_ptr<const std::string> raw;
+  auto resp = handle_one(req, registry, ctx, &raw);
   if (!resp) return std::nullopt;
-  return resp->dump();
+  if (raw) return R"({"id":)" + (*resp)["id"].dump() + R"(,"jsonrpc":"2.0","result":)" + *raw + "}";
+  return resp->dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace mos::rpc
