@@ -222,12 +222,23 @@ void InventoryCache::install(std::shared_ptr<InventorySnapshot> next) {
   publish_diff(*events_, "raid", old->inventory.raids, next->inventory.raids, raid_key, "add", "remove", "change");
 }
 
-std::vector<std::pair<std::string, std::string>> InventoryCache::btrfs_fsids() {
+namespace {
+
+std::vector<std::pair<std::string, std::string>> btrfs_fsids_of(const std::vector<Device>& devices) {
   std::vector<std::pair<std::string, std::string>> out;
-  auto snap = snapshot();
-  for (const auto& d : snap->devices)
+  for (const auto& d : devices)
     if (d.fstype && *d.fstype == "btrfs" && d.uuid) out.emplace_back(d.path, *d.uuid);
   return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> InventoryCache::btrfs_fsids() { return btrfs_fsids_of(snapshot()->devices); }
+
+std::vector<std::pair<std::string, std::string>> known_btrfs_fsids(const Context& ctx) {
+  if (ctx.inventory) return ctx.inventory->btrfs_fsids();
+  const Policy& policy = ctx.policy;
+  return btrfs_fsids_of(discover_devices(DiscoverOptions{true, [&policy](const Device& d) { return policy.allowed(d.path); }}));
 }
 
 }  // namespace mos::engine

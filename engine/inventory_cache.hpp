@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/context.hpp"
 #include "engine/inventory.hpp"
 
 namespace mos::engine {
@@ -89,6 +90,11 @@ class InventoryCache {
   uint64_t revalidations_ = 0;  // monitor thread only
   std::unique_ptr<Monitor> monitor_;
 };
+
+// {device path, btrfs fsid} of every known device carrying btrfs, for pre-write checks (fsid
+// uniqueness): from the daemon's model when ctx has one, else one direct scan that reads only
+// the devices ctx.policy allows.
+std::vector<std::pair<std::string, std::string>> known_btrfs_fsids(const Context& ctx);
 
 // Subvolumes of every mounted btrfs filesystem (one entry per filesystem), without mounting
 // anything: listed through the first mount of each filesystem.

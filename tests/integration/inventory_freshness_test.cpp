@@ -166,5 +166,28 @@ TEST(InventoryFreshness, PublishesDeviceAndMountEvents) {
   EXPECT_NE(r.text.find("add"), std::string::npos) << r.text;
 }
 
+// The pre-write path's cheap question "which btrfs fsids exist?", from the model and by scan.
+TEST(InventoryFreshness, KnownBtrfsFsidsFromModelAndScan) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(256ull << 20);
+  ASSERT_TRUE(run_tool({"mkfs.btrfs", "-q", "-f", img.dev()}).ok());
+  const std::string fsid = blkid_probe(img.dev())["UUID"];
+  ASSERT_FALSE(fsid.empty());
+  auto r = run_sandboxed([&]() -> std::string {
+    engine::Context scan;
+    scan.policy = engine::Policy::from_globs(img.dev());  // reads only our device
+    std::string out;
+    for (const auto& [dev, id] : engine::known_btrfs_fsids(scan)) out += "scan " + dev + " " + id + "\n";
+    engine::InventoryCache cache(nullptr, {std::chrono::milliseconds(0), false});
+    engine::Context daemon;
+    daemon.inventory = &cache;
+    for (const auto& [dev, id] : engine::known_btrfs_fsids(daemon))
+      if (dev == img.dev()) out += "model " + dev + " " + id + "\n";
+    return out;
+  });
+  ASSERT_TRUE(r.ok) << r.text;
+  EXPECT_EQ(r.text, "scan " + img.dev() + " " + fsid + "\nmodel " + img.dev() + " " + fsid + "\n");
+}
+
 }  // namespace
 }  // namespace mos::test
