@@ -128,6 +128,10 @@ std::vector<std::vector<std::string>> tools_firstboot_commands(const std::string
 std::vector<std::vector<std::string>> tools_dual_firstboot_commands(const std::string& disk_a, const std::string& disk_b,
                                                                     uint64_t disk_bytes, const std::string& root);
 
+// Scenario `rpc` (bench/scenario_rpc.cpp): the daemon vs an epoll echo server under load;
+// run only when named (--only rpc). Returns 0 when its goals are met, 3 when not.
+int run_rpc_bench(const Config& cfg);
+
 // VM scenarios (bench/vm_bench.cpp): names start with "vm-"; run in a qemu guest.
 bool is_vm_scenario(const std::string& name);
 void list_vm_scenarios();
@@ -139,5 +143,6 @@ void add_checksum_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_format_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_gpt_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_firstboot_scenarios(std::vector<Scenario>& out, const Config& cfg);
+void add_cli_scenarios(std::vector<Scenario>& out, const Config& cfg);
 
 }  // namespace mos::bench

@@ -9,6 +9,7 @@ std::vector<Scenario> all_scenarios(const Config& cfg) {
   add_gpt_scenarios(all, cfg);
   add_format_scenarios(all, cfg);
   add_firstboot_scenarios(all, cfg);
+  add_cli_scenarios(all, cfg);
   return all;
 }
 

@@ -51,6 +51,31 @@ SubvolumeInfo info_by_id(const TopLevel& top, uint64_t id, const std::string& pa
   return to_info(s, path);
 }
 
+// Every subvolume below the top level (id 5), pre-order; `fd` is any directory of the
+// filesystem (from a subvolume mount too: root lists the whole tree).
+std::vector<SubvolumeInfo> all_subvolumes(int fd, const std::string& where) {
+  std::vector<SubvolumeInfo> out;
+  btrfs_util_subvolume_iterator* it = nullptr;
+  errno = 0;
+  auto err = btrfs_util_create_subvolume_iterator_fd(fd, 5, 0, &it);
+  if (err) throw_util(err, "list subvolumes of", where);
+  for (;;) {
+    char* path = nullptr;
+    struct btrfs_util_subvolume_info s{};
+    errno = 0;
+    err = btrfs_util_subvolume_iterator_next_info(it, &path, &s);
+    if (err == BTRFS_UTIL_ERROR_STOP_ITERATION) break;
+    if (err) {
+      btrfs_util_destroy_subvolume_iterator(it);
+      throw_util(err, "list subvolumes of", where);
+    }
+    out.push_back(to_info(s, path));
+    free(path);
+  }
+  btrfs_util_destroy_subvolume_iterator(it);
+  return out;
+}
+
 bool exists_in_top(const TopLevel& top, const std::string& name) {
   struct stat st {};
   return fstatat(top.fd().get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -81,24 +106,16 @@ SubvolumeList list_subvolumes(const std::optional<std::string>& filesystem, cons
   SubvolumeList out;
   out.fsid = top.fsid();
   out.top_level_path = top.path();
-  btrfs_util_subvolume_iterator* it = nullptr;
-  errno = 0;
-  auto err = btrfs_util_create_subvolume_iterator_fd(top.fd().get(), 5, 0, &it);
-  if (err) throw_util(err, "list subvolumes of", top.path());
-  for (;;) {
-    char* path = nullptr;
-    struct btrfs_util_subvolume_info s{};
-    errno = 0;
-    err = btrfs_util_subvolume_iterator_next_info(it, &path, &s);
-    if (err == BTRFS_UTIL_ERROR_STOP_ITERATION) break;
-    if (err) {
-      btrfs_util_destroy_subvolume_iterator(it);
-      throw_util(err, "list subvolumes of", top.path());
-    }
-    out.subvolumes.push_back(to_info(s, path));
-    free(path);
-  }
-  btrfs_util_destroy_subvolume_iterator(it);
+  out.subvolumes = all_subvolumes(top.fd().get(), top.path());
+  return out;
+}
+
+SubvolumeList list_subvolumes_of_mount(const std::string& mount_path) {
+  io::Fd fs = open_btrfs_path(mount_path);
+  SubvolumeList out;
+  out.fsid = fs_facts(fs).fsid;
+  out.top_level_path = mount_path;
+  out.subvolumes = all_subvolumes(fs.get(), mount_path);
   return out;
 }
 

@@ -28,6 +28,9 @@ struct SubvolumeList {
 };
 
 SubvolumeList list_subvolumes(const std::optional<std::string>& filesystem, const LocateOptions& opts = {});
+// The same through a mount of the filesystem (any subvolume of it), never mounting anything:
+// for the inventory, which must not change the mount table it watches.
+SubvolumeList list_subvolumes_of_mount(const std::string& mount_path);
 SubvolumeInfo create_subvolume(const std::string& name, const std::optional<std::string>& filesystem,
                                const LocateOptions& opts = {});
 // Returns what was deleted. Refuses core subvolumes and anything that is not a subvolume.

@@ -8,6 +8,7 @@ namespace mos::engine {
 class Jobs;
 class EventBus;
 class StateStore;
+class InventoryCache;
 struct Event;
 
 // --allow-devices: operations only touch devices matching one of these globs — the device itself
@@ -33,6 +34,8 @@ struct Context {
   Jobs* jobs = nullptr;
   EventBus* events = nullptr;  // null: changes are not published (tools, tests, mos_sysvol)
   StateStore* state = nullptr;  // null: nothing survives a restart (tools, tests, mos_sysvol)
+  // The daemon's in-memory model (engine/inventory_cache.hpp); null: scan directly.
+  InventoryCache* inventory = nullptr;
 
   Jobs& job_registry() const;
   // Publishes on events when set; a no-op otherwise.

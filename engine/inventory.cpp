@@ -3,6 +3,8 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "engine/btrfs_json.hpp"
+#include "engine/inventory_cache.hpp"
 #include "ioctl/mountinfo.hpp"
 
 namespace mos::engine {
@@ -27,8 +29,14 @@ void to_json(json& j, const MountInfo& m) {
            {"device", m.device}, {"label", m.label},     {"mos", m.mos}};
 }
 
+void to_json(json& j, const FilesystemSubvolumes& s) {
+  j = json{{"fsid", s.fsid},           {"label", s.label}, {"device", s.device}, {"mounted_at", s.mounted_at},
+           {"mos", s.mos},             {"subvolumes", s.subvolumes}, {"error", s.error}};
+}
+
 void to_json(json& j, const Inventory& i) {
-  j = json{{"disks", i.disks}, {"partitions", i.partitions}, {"filesystems", i.filesystems}, {"mounts", i.mounts}, {"raids", i.raids}};
+  j = json{{"disks", i.disks}, {"partitions", i.partitions}, {"filesystems", i.filesystems},
+           {"mounts", i.mounts}, {"raids", i.raids}, {"subvolumes", i.subvolumes}};
 }
 
 std::vector<Device> list_disks(const std::vector<Device>& all) {
@@ -80,9 +88,12 @@ std::vector<MountInfo> list_mounts(const std::vector<Device>& all) {
   return out;
 }
 
-Inventory inventory() {
-  auto all = discover_devices();
-  return Inventory{list_disks(all), list_partitions(all), list_filesystems(all), list_mounts(all), list_raids(Context{})};
+Inventory inventory_of(const std::vector<Device>& all) {
+  Inventory inv{list_disks(all), list_partitions(all), list_filesystems(all), list_mounts(all), list_raids(Context{}), {}};
+  inv.subvolumes = mounted_subvolumes(inv.mounts);
+  return inv;
 }
+
+Inventory inventory() { return inventory_of(discover_devices()); }
 
 }  // namespace mos::engine

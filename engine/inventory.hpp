@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/btrfs_subvolumes.hpp"
 #include "engine/devices.hpp"
 #include "engine/raid.hpp"
 
@@ -29,11 +30,24 @@ struct MountInfo {
 };
 void to_json(json& j, const MountInfo& m);
 
+// The subvolumes of one mounted btrfs filesystem (MOSDATA among them when mounted).
+struct FilesystemSubvolumes {
+  std::string fsid;
+  std::optional<std::string> label;
+  std::string device;      // source of the mount they were listed through
+  std::string mounted_at;  // that mount's target
+  bool mos = false;        // label is MOSDATA
+  std::vector<btrfs::SubvolumeInfo> subvolumes;  // pre-order from the top level (id 5 excluded)
+  std::optional<std::string> error;              // why listing failed (subvolumes then empty)
+};
+void to_json(json& j, const FilesystemSubvolumes& s);
+
 struct Inventory {
   std::vector<Device> disks, partitions;
   std::vector<Filesystem> filesystems;
   std::vector<MountInfo> mounts;
   std::vector<RaidArray> raids;  // md arrays (engine/raid.hpp)
+  std::vector<FilesystemSubvolumes> subvolumes;  // of every mounted btrfs
 };
 void to_json(json& j, const Inventory& i);
 
@@ -44,6 +58,9 @@ std::vector<Device> list_disks(const std::vector<Device>& all);
 std::vector<Device> list_partitions(const std::vector<Device>& all);
 std::vector<Filesystem> list_filesystems(const std::vector<Device>& all);
 std::vector<MountInfo> list_mounts(const std::vector<Device>& all);
+// Direct scan (tools, tests, no daemon): every device probed now.
 Inventory inventory();
+// The inventory of an already discovered device list (the daemon's cache builds it this way).
+Inventory inventory_of(const std::vector<Device>& all);
 
 }  // namespace mos::engine

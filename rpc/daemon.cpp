@@ -10,6 +10,7 @@
 
 #include "engine/context.hpp"
 #include "engine/events.hpp"
+#include "engine/inventory_cache.hpp"
 #include "engine/jobs.hpp"
 #include "engine/state_store.hpp"
 #include "ioctl/error.hpp"
@@ -17,6 +18,37 @@
 #include "rpc/server.hpp"
 
 namespace mos::rpc {
+namespace {
+
+// Every mutating method marks the inventory stale when it ends (whatever it wrote, mounted or
+// created), so the caller's next query rebuilds first and sees its own change.
+Registry invalidating_after_mutations(const Registry& plain, engine::InventoryCache& inventory) {
+  Registry out;
+  for (Method m : plain.methods()) {
+    if (m.mutating && m.handler) {
+      m.handler = [h = m.handler, &inventory](const json& params, engine::Context& ctx) {
+        struct Invalidate {
+          engine::InventoryCache& c;
+          ~Invalidate() { c.invalidate(); }
+        } on_exit{inventory};
+        return h(params, ctx);
+      };
+    }
+    if (m.mutating && m.deferred) {
+      m.deferred = [d = m.deferred, &inventory](const json& params, engine::Context& ctx, Reply reply) {
+        d(params, ctx, Reply([reply, &inventory](json result, const Error* error) {
+          inventory.invalidate();
+          if (error) reply.fail(*error);
+          else reply.result(std::move(result));
+        }));
+      };
+    }
+    out.add(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace
 
 void run_daemon(const DaemonOptions& given) {
   DaemonOptions options = given;
@@ -36,6 +68,8 @@ void run_daemon(const DaemonOptions& given) {
   engine::EventBus events;  // outlives the scheduler, which publishes until it ends
   std::optional<engine::StateStore> state;
   if (!options.state_dir.empty()) state.emplace(options.state_dir, log);
+  // Before the jobs: a job ending during shutdown still marks the model stale.
+  engine::InventoryCache inventory(&events, {std::chrono::milliseconds(options.inventory_revalidate_ms), true});
   engine::JobsOptions job_options;
   job_options.workers = options.job_workers;
   job_options.queue_limit = options.job_queue;
@@ -58,7 +92,10 @@ void run_daemon(const DaemonOptions& given) {
   ctx.run_dir = options.run_dir;
   ctx.jobs = &jobs;
   ctx.events = &events;
-  Registry registry = make_registry();
+  ctx.inventory = &inventory;
+  // `plain` stays alive: rpc.discover documents the registry it was registered in.
+  const Registry plain = make_registry();
+  Registry registry = invalidating_after_mutations(plain, inventory);
   ServerOptions server_options;
   server_options.socket_path = options.socket_path;
   server_options.workers = options.workers;

@@ -23,6 +23,7 @@ struct DaemonOptions {
   size_t job_history = 256;
   int64_t job_history_seconds = 3600;
   std::string state_dir = "/var/lib/mos_volmgrd";  // jobs and scrub results across restarts; "" = none
+  unsigned inventory_revalidate_ms = 2000;  // re-probe period of the in-memory inventory
 };
 
 // chdir("/"), blocks SIGTERM/SIGINT in every thread (the server takes them through signalfd),

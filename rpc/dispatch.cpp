@@ -161,6 +161,13 @@ void handle_one(const Dispatcher& d, const CallEnv& env, const json& req, const 
   CallScope scope(env);
   try {
     validate_params(m->params, params);
+    if (m->serialized) {  // the result is JSON text already (the inventory model): no re-encoding
+      auto text = m->serialized(params, d.ctx);
+      record_request(name, 0);
+      return col->put(slot, is_notification ? std::nullopt
+                                            : std::optional<std::string>(R"({"id":)" + serialize(id) +
+                                                                         R"(,"jsonrpc":"2.0","result":)" + *text + "}"));
+    }
     if (!m->deferred) {
       json result = m->handler(params, d.ctx);
       return finish_call(col, slot, name, is_notification, json{{"jsonrpc", "2.0"}, {"result", std::move(result)}, {"id", id}});

@@ -1,33 +1,76 @@
-// storage.list_disks / list_partitions / list_filesystems / list_mounts / inventory.
+// storage.list_disks / list_partitions / list_filesystems / list_mounts / inventory. In the
+// daemon they answer from the in-memory model (ctx.inventory); without one (tests, tools) they scan.
 #include "engine/inventory.hpp"
+#include "engine/inventory_cache.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"
 
 namespace mos::rpc {
+namespace {
+
+using Render = std::string engine::InventorySnapshot::*;
+
+// One query: the pre-rendered part of the model (kept alive by the reply), or a direct scan
+// when there is no model.
+std::function<std::shared_ptr<const std::string>(const json&, engine::Context&)> query(Render part) {
+  return [part](const json&, engine::Context& ctx) -> std::shared_ptr<const std::string> {
+    if (ctx.inventory) {
+      auto snap = ctx.inventory->snapshot();
+      return std::shared_ptr<const std::string>(snap, &((*snap).*part));
+    }
+    auto all = engine::discover_devices();
+    json result;
+    if (part == &engine::InventorySnapshot::disks) result = engine::list_disks(all);
+    else if (part == &engine::InventorySnapshot::partitions) result = engine::list_partitions(all);
+    else if (part == &engine::InventorySnapshot::filesystems) result = engine::list_filesystems(all);
+    else if (part == &engine::InventorySnapshot::mounts) result = engine::list_mounts(all);
+    else result = engine::inventory_of(all);
+    return std::make_shared<const std::string>(result.dump(-1, ' ', false, json::error_handler_t::replace));
+  };
+}
+
+json subvolumes_schema() {
+  return {{"type", "object"},
+          {"description", "subvolumes of one mounted btrfs filesystem (listed through mounted_at)"},
+          {"properties",
+           {{"fsid", {{"type", "string"}}},
+            {"label", {{"type", {"string", "null"}}}},
+            {"device", {{"type", "string"}}},
+            {"mounted_at", {{"type", "string"}}},
+            {"mos", {{"type", "boolean"}, {"description", "label is MOSDATA"}}},
+            {"subvolumes", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+            {"error", {{"type", {"string", "null"}}, {"description", "why listing failed"}}}}}};
+}
+
+// Method{...} positional fields end at handler: the query goes into `serialized`.
+void add_serialized(Registry& r, Method m, std::function<std::shared_ptr<const std::string>(const json&, engine::Context&)> q) {
+  m.serialized = std::move(q);
+  r.add(std::move(m));
+}
+
+}  // namespace
 
 void register_inventory_methods(Registry& r) {
+  using S = engine::InventorySnapshot;
   auto array_of = [](json items, const std::string& desc) {
     return json{{"type", "array"}, {"items", std::move(items)}, {"description", desc}};
   };
-  r.add(Method{"storage.list_disks", "All block devices that are not partitions (disks, loop, md, dm, zram)",
+  add_serialized(r, Method{"storage.list_disks", "All block devices that are not partitions (disks, loop, md, dm, zram)",
                "Each device carries the full device object; attached loop devices only (size > 0).",
-               obj_schema(json::object()), array_of(device_schema(), "devices"), false,
-               [](const json&, engine::Context&) { return json(engine::list_disks(engine::discover_devices())); }});
-  r.add(Method{"storage.list_partitions", "All partitions with label, UUID, type and filesystem", "",
-               obj_schema(json::object()), array_of(device_schema(), "partitions"), false,
-               [](const json&, engine::Context&) {
-                 return json(engine::list_partitions(engine::discover_devices()));
-               }});
-  r.add(Method{"storage.list_filesystems", "Every device carrying a filesystem or swap; MOS labels flagged",
+               obj_schema(json::object()), array_of(device_schema(), "devices"), false, nullptr}, query(&S::disks));
+  add_serialized(r, Method{"storage.list_partitions", "All partitions with label, UUID, type and filesystem", "",
+               obj_schema(json::object()), array_of(device_schema(), "partitions"), false, nullptr}, query(&S::partitions));
+  add_serialized(r, Method{"storage.list_filesystems", "Every device carrying a filesystem or swap; MOS labels flagged",
                "MOS labels are MOSEFI, MOSBOOT, MOSSWAP and MOSDATA (mos=true, mos_role efi/boot/swap/data).",
-               obj_schema(json::object()), array_of(filesystem_schema(), "filesystems"), false,
-               [](const json&, engine::Context&) {
-                 return json(engine::list_filesystems(engine::discover_devices()));
-               }});
-  r.add(Method{"storage.list_mounts", "Mounted block-device filesystems", "",
-               obj_schema(json::object()), array_of(mount_schema(), "mounts"), false,
-               [](const json&, engine::Context&) { return json(engine::list_mounts(engine::discover_devices())); }});
-  r.add(Method{"storage.inventory", "Disks, partitions, filesystems, mounts and md arrays in one reply", "",
+               obj_schema(json::object()), array_of(filesystem_schema(), "filesystems"), false, nullptr},
+               query(&S::filesystems));
+  add_serialized(r, Method{"storage.list_mounts", "Mounted block-device filesystems", "", obj_schema(json::object()),
+               array_of(mount_schema(), "mounts"), false, nullptr}, query(&S::mounts));
+  add_serialized(r, Method{"storage.inventory",
+               "Disks, partitions, filesystems, mounts, md arrays and btrfs subvolumes in one reply",
+               "The daemon answers from its in-memory model, kept fresh by block uevents, mount table "
+               "changes, its own operations and a re-probe of every device every 2 s (changes nobody "
+               "announces, such as another tool's mkfs on a machine without udev).",
                obj_schema(json::object()),
                {{"type", "object"},
                 {"properties",
@@ -35,8 +78,9 @@ void register_inventory_methods(Registry& r) {
                   {"partitions", array_of(device_schema(), "partitions")},
                   {"filesystems", array_of(filesystem_schema(), "filesystems")},
                   {"mounts", array_of(mount_schema(), "mounts")},
-                  {"raids", array_of(raid_schema(), "md arrays")}}}},
-               false, [](const json&, engine::Context&) { return json(engine::inventory()); }});
+                  {"raids", array_of(raid_schema(), "md arrays")},
+                  {"subvolumes", array_of(subvolumes_schema(), "btrfs subvolumes per mounted filesystem")}}}},
+               false, nullptr}, query(&S::all));
 }
 
 }  // namespace mos::rpc

@@ -34,8 +34,8 @@ void Reply::fail(const Error& e) const {
 void Registry::add(Method m) {
   if (find(m.name)) throw std::logic_error("duplicate RPC method " + m.name);
   if (m.params.is_null()) m.params = obj_schema(json::object());
-  if (static_cast<bool>(m.handler) == static_cast<bool>(m.deferred))
-    throw std::logic_error("RPC method " + m.name + " needs exactly one of handler and deferred");
+  if (static_cast<int>(static_cast<bool>(m.handler)) + static_cast<bool>(m.deferred) + static_cast<bool>(m.serialized) != 1)
+    throw std::logic_error("RPC method " + m.name + " needs exactly one of handler, deferred and serialized");
   methods_.push_back(std::move(m));
 }
 

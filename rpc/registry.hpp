@@ -40,6 +40,9 @@ struct Method {
   // Set instead of handler by methods that may answer later (e.g. waiting for a job): the
   // handler must call reply.result() or reply.fail() exactly once, now or from another thread.
   std::function<void(const json& params, engine::Context& ctx, Reply reply)> deferred = {};
+  // Set instead of handler by methods answering from a model that keeps its answers serialized
+  // (the inventory): the result as JSON text, spliced into the response without re-encoding.
+  std::function<std::shared_ptr<const std::string>(const json& params, engine::Context& ctx)> serialized = {};
 };
 
 class Registry {

@@ -35,6 +35,16 @@ void print_filesystems(const json& fss) {
   print_table({"DEVICE", "FSTYPE", "LABEL", "UUID", "SIZE", "MOS", "MOUNTPOINTS"}, rows);
 }
 
+void print_subvolumes(const json& filesystems) {
+  std::vector<std::vector<std::string>> rows;
+  for (auto& fs : filesystems) {
+    if (!fs["error"].is_null()) rows.push_back({fs["mounted_at"], cell(fs["label"]), "-", "-", "-", fs["error"]});
+    for (auto& v : fs["subvolumes"])
+      rows.push_back({fs["mounted_at"], cell(fs["label"]), cell(v["id"]), v["path"], cell(v["read_only"]), cell(v["uuid"])});
+  }
+  print_table({"FILESYSTEM", "LABEL", "ID", "SUBVOLUME", "RO", "UUID"}, rows);
+}
+
 void print_mounts(const json& ms) {
   std::vector<std::vector<std::string>> rows;
   for (auto& m : ms)
@@ -45,7 +55,7 @@ void print_mounts(const json& ms) {
 }  // namespace
 
 void add_inventory_commands(CLI::App& app, Env& env) {
-  app.add_subcommand("status", "full inventory: disks, partitions, filesystems, mounts")->callback([&env] {
+  app.add_subcommand("status", "full inventory: disks, partitions, filesystems, mounts, md arrays, btrfs subvolumes")->callback([&env] {
     env.action = [&env] {
       env.print(env.call("storage.inventory"), [](const json& inv) {
         std::printf("Disks\n");
@@ -59,6 +69,10 @@ void add_inventory_commands(CLI::App& app, Env& env) {
         if (inv.contains("raids")) {
           std::printf("\nmd arrays\n");
           print_raids(inv["raids"]);
+        }
+        if (inv.contains("subvolumes")) {
+          std::printf("\nbtrfs subvolumes\n");
+          print_subvolumes(inv["subvolumes"]);
         }
       });
     };
