@@ -84,7 +84,8 @@ void first_boot(const std::vector<Device>& all, const Config& cfg, const RunOpti
   for (const auto& p : report.plan) {
     std::string line = "plan for " + p["disk"].get<std::string>() + ":";
     for (const auto& part : p["partitions"]) {
-      line += " " + part["name"].get<std::string>() + "=";
+      // Appended piecewise: `" " + std::string` trips GCC 12's false -Wrestrict at -O3 (bug 105651).
+      line.append(" ").append(part["name"].get<std::string>()).append("=");
       line += part["size_bytes"].is_null() ? std::string("rest") : std::to_string(part["size_bytes"].get<uint64_t>() >> 20) + "MiB";
       if (!part["fstype"].is_null()) line += "/" + part["fstype"].get<std::string>();
     }

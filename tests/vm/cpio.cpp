@@ -31,7 +31,7 @@ std::string strip_slash(const std::string& path) { return path.starts_with("/") 
 void CpioWriter::add_parents(const std::string& path) {
   std::string rel = strip_slash(path);
   for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
-    std::string dir = "/" + rel.substr(0, slash);
+    std::string dir = std::string("/").append(rel, 0, slash);  // not "/" + string: GCC 12 -O3 false -Wrestrict
     if (!dirs_.count(dir)) add_dir(dir);
   }
 }

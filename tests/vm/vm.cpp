@@ -190,7 +190,7 @@ VmResult run_vm(const VmSpec& spec) {
                                    "-serial", "file:" + console_path, "-serial", "file:" + results_path};
   for (size_t i = 0; i < spec.disks.size(); ++i) {
     const auto& disk = spec.disks[i];
-    std::string id = "d" + std::to_string(i);
+    std::string id = std::string("d").append(std::to_string(i));  // not "d" + string: GCC 12 -O3 false -Wrestrict
     argv.insert(argv.end(), {"-drive", "file=" + disk.path + ",if=none,format=raw,cache=unsafe,discard=unmap,"
                                        "detect-zeroes=unmap,id=" + id});
     std::string dev = "virtio-blk-pci,drive=" + id;
