@@ -40,6 +40,8 @@ struct Prober {
 // Label bytes as blkid stores them: up to the first NUL, trailing whitespace removed; a byte
 // that is not part of well-formed UTF-8 becomes U+FFFD (the result travels as JSON text).
 std::string label_text(std::span<const uint8_t> raw);
+// Well-formed UTF-8 kept, every other byte replaced by U+FFFD.
+std::string valid_utf8(const std::string& bytes);
 // A FAT short-name label (bytes in the volume's OEM code page) as UTF-8: like label_text, with
 // bytes 0x80-0xFF mapped through code page 437 (blkid prints them raw, which is not valid text).
 std::string oem_label_text(std::span<const uint8_t> raw);

@@ -51,7 +51,7 @@ std::string date_uuid(const IsoDate& d) {
     if (!s.empty()) s.push_back('-');
     for (int k = 0; k < g; ++k) s.push_back(static_cast<char>(d.digits[i++]));
   }
-  return s;
+  return valid_utf8(s);  // digits on a sane disk; anything on a hostile one
 }
 
 // Joliet keeps at most 16 UTF-16 characters, the PVD up to 32 ASCII ones with '_' for what

@@ -65,7 +65,7 @@ bool probe_lvm2(ProbeSource& src, uint64_t hit, Found& out) {
       if (bit & 0x4444440) u.push_back('-');
       u.push_back(static_cast<char>(h->pv_uuid[i]));
     }
-    out.uuid = u;
+    out.uuid = valid_utf8(u);  // ASCII on a real PV
   }
   out.version = "LVM2 001";
   return true;

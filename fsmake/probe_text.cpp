@@ -35,8 +35,10 @@ static size_t utf8_sequence(const std::string& s, size_t i) {
   return len;
 }
 
-std::string label_text(std::span<const uint8_t> raw) {
-  std::string in = label_bytes(raw), out;
+std::string label_text(std::span<const uint8_t> raw) { return valid_utf8(label_bytes(raw)); }
+
+std::string valid_utf8(const std::string& in) {
+  std::string out;
   for (size_t i = 0; i < in.size();) {
     size_t n = utf8_sequence(in, i);
     if (n) {
