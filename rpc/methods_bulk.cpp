@@ -71,10 +71,11 @@ void register_bulk_methods(Registry& r) {
                                  {"bytes", {{"type", "integer"}}}}}}),
                false, [](const json& p, engine::Context& ctx) {
                  engine::Algo algo = engine::parse_algo(p.at("algo").get<std::string>());
-                 std::string path = engine::check_checksum_allowed(p.at("device"));
+                 std::string path = engine::check_checksum_allowed(p.at("device"), ctx);  // refuse before the job
+                 engine::Context job_ctx{ctx.policy, ctx.run_dir, nullptr};
                  return run_as_job(ctx, p.value("background", false), "checksum", path,
-                                   [path, algo](const engine::BulkOptions& o) {
-                                     return json(engine::checksum_device(path, algo, o));
+                                   [path, algo, job_ctx](const engine::BulkOptions& o) {
+                                     return json(engine::checksum_device(path, algo, job_ctx, o));
                                    });
                }});
 }
