@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "engine/devices.hpp"
+#include "engine/mount_options.hpp"
 #include "ioctl/btrfs_control.hpp"
 #include "ioctl/error.hpp"
 #include "ioctl/mount.hpp"
@@ -116,7 +117,7 @@ MountResult mount(const MountRequest& req, const Context& ctx) {
   if (::stat(source->c_str(), &st) != 0) throw_sys("stat", *source, errno);
   if (!S_ISBLK(st.st_mode)) throw_validation("mount source " + req.source + " is not a block device", req.source);
   std::string target = checked_target(req.target);
-  io::SplitOptions options = io::split_mount_options(req.options);  // bad options: nothing created
+  io::SplitOptions options = checked_mount_options(req.fstype, req.options, req.privileged);  // nothing created yet
 
   make_directories(target);
   auto real_target = real_path(target);
