@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace mos::rpc {
 
@@ -11,6 +12,7 @@ struct DaemonOptions {
   std::string run_dir = "/run/mos_volmgrd";
   unsigned workers = 8;
   std::FILE* log = nullptr;  // "listening"/"shut down" lines go here when set
+  std::vector<std::string> mount_prefixes;  // --mount-prefix (repeatable); empty = engine defaults
 };
 
 // Blocks SIGTERM/SIGINT in every thread (the server takes them through signalfd), ignores
