@@ -10,17 +10,15 @@ int main(int argc, char** argv) {
   std::string allow = "";
   std::string run_dir = "/run/mos_volmgrd";
   unsigned workers = 8;
-  std::vector<std::string> mount_prefixes;
   app.add_option("--socket", socket_path, "Unix socket path")->capture_default_str();
   app.add_option("--allow-devices", allow,
                  "Comma-separated globs of devices mutating methods may touch (default: all)");
   app.add_option("--run-dir", run_dir, "Runtime directory (private mounts)")->capture_default_str();
   app.add_option("--workers", workers, "Request worker threads")->check(CLI::Range(1u, 64u))->capture_default_str();
-  app.add_option("--mount-prefix", mount_prefixes, "Directory mount targets must lie under (repeatable; default /var/cache /mnt /media /boot /run)");
   CLI11_PARSE(app, argc, argv);
 
   try {
-    mos::rpc::run_daemon({socket_path, allow, run_dir, workers, stderr, mount_prefixes});
+    mos::rpc::run_daemon({socket_path, allow, run_dir, workers, stderr});
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mos_volmgrd: %s\n", e.what());
     return 1;

@@ -47,17 +47,11 @@ struct Policy {
   static Policy from_globs(const std::string& comma_separated);
 };
 
-// --mount-prefix defaults: the MOS paths (issue 11 item 5).
-inline const std::vector<std::string> kDefaultMountPrefixes = {"/var/cache", "/mnt", "/media", "/boot", "/run"};
-
 struct Context {
   Policy policy;
   std::string run_dir = "/run/mos_volmgrd";
   Jobs* jobs = nullptr;
   EventBus* events = nullptr;  // null: changes are not published (tools, tests, mos_sysvol)
-  // Mount targets must lie strictly beneath one of these (resolved without following symlinks
-  // below the prefix; /, /proc, /sys and /dev never, whatever the list says).
-  std::vector<std::string> mount_prefixes = kDefaultMountPrefixes;
 
   Jobs& job_registry() const;
   // Publishes on events when set; a no-op otherwise.

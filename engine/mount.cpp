@@ -1,6 +1,5 @@
 #include "engine/mount.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -10,7 +9,6 @@
 
 #include "engine/devices.hpp"
 #include "engine/mount_options.hpp"
-#include "ioctl/beneath.hpp"
 #include "ioctl/btrfs_control.hpp"
 #include "ioctl/error.hpp"
 #include "ioctl/mount.hpp"
@@ -43,34 +41,20 @@ std::string checked_target(const std::string& target) {
   return clean.empty() ? "/" : clean;
 }
 
-bool beneath(const std::string& path, const std::string& dir) {
-  return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/';
-}
-
-struct TargetDir {
-  io::Fd fd;         // O_PATH of the directory itself, reached without following a symlink
-  std::string path;  // its absolute path (the prefix's real path + the checked rest)
-};
-
-// The mount target opened beneath its allowed prefix, missing directories created there only.
-TargetDir open_target(const std::string& clean, const Context& ctx) {
-  if (clean == "/") throw_validation("/ is never a mount target", clean);
-  for (const char* kernel_tree : {"/proc", "/sys", "/dev"})
-    if (clean == kernel_tree || beneath(clean, kernel_tree))
-      throw_validation(clean + " lies in " + kernel_tree + " (a kernel pseudo-filesystem): never a mount target", clean);
-  std::string listed;
-  for (const auto& prefix : ctx.mount_prefixes) {
-    listed += (listed.empty() ? "" : ", ") + prefix;
-    const std::string pre = checked_target(prefix);
-    if (pre == "/" || !beneath(clean, pre)) continue;
-    auto real_prefix = real_path(pre);
-    if (!real_prefix) continue;  // an absent prefix holds nothing
-    io::Fd dir = io::Fd::open(*real_prefix, O_PATH | O_DIRECTORY);
-    const std::string rest = clean.substr(pre.size() + 1);
-    return TargetDir{io::open_dir_beneath(dir, rest, true), *real_prefix + "/" + rest};
+// mkdir -p; an existing non-directory component is an error.
+void make_directories(const std::string& path) {
+  std::string prefix;
+  size_t start = 1;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    prefix = path.substr(0, slash);
+    start = slash == std::string::npos ? path.size() + 1 : slash + 1;
+    if (prefix.empty()) continue;
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) throw_sys("mkdir", prefix, errno);
+    struct stat st {};
+    if (::stat(prefix.c_str(), &st) != 0) throw_sys("stat", prefix, errno);
+    if (!S_ISDIR(st.st_mode)) throw_validation(prefix + " exists and is not a directory", prefix);
   }
-  throw_validation("mount target " + clean + " is not beneath an allowed prefix (" + listed +
-                       "; the daemon's --mount-prefix)", clean);
 }
 
 const io::MountEntry* topmost_mount_at(const std::vector<io::MountEntry>& mounts, const std::string& target) {
@@ -135,8 +119,9 @@ MountResult mount(const MountRequest& req, const Context& ctx) {
   std::string target = checked_target(req.target);
   io::SplitOptions options = checked_mount_options(req.fstype, req.options, req.privileged);  // nothing created yet
 
-  TargetDir dir = open_target(target, ctx);
-  const std::optional<std::string> real_target = dir.path;
+  make_directories(target);
+  auto real_target = real_path(target);
+  if (!real_target) throw_sys("realpath", target, errno);
   auto mounts = io::read_mountinfo();
   if (const io::MountEntry* m = topmost_mount_at(mounts, *real_target)) {
     auto mounted_dev = real_path(m->source);
@@ -146,14 +131,11 @@ MountResult mount(const MountRequest& req, const Context& ctx) {
                 *real_target);
   }
   if (req.fstype == "btrfs") register_btrfs_members(*source, ctx);
-  // By the path just walked without links (move_mount onto the O_PATH fd itself: still to do).
-  io::mount_filesystem(*source, dir.path, req.fstype, options);
+  io::mount_filesystem(*source, *real_target, req.fstype, options);
   return MountResult{mount_info_at(*real_target, *source), false};
 }
 
 UnmountResult unmount(const std::string& path, bool lazy, const Context& ctx) {
-  // Never a name relative to the daemon's working directory.
-  if (path.empty() || path[0] != '/') throw_validation("unmount path '" + path + "' must be absolute", path);
   auto real = real_path(path);
   if (!real) throw Error(ErrorCode::not_found, path + " does not exist", path);
   auto mounts = io::read_mountinfo();

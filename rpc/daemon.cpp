@@ -24,7 +24,6 @@ void run_daemon(const DaemonOptions& options) {
   engine::Context ctx;
   ctx.policy = engine::Policy::from_globs(options.allow_devices);
   ctx.run_dir = options.run_dir;
-  if (!options.mount_prefixes.empty()) ctx.mount_prefixes = options.mount_prefixes;
   ctx.jobs = &jobs;
   ctx.events = &events;
   Registry registry = make_registry();

@@ -2,7 +2,6 @@
 #pragma once
 #include <cstdio>
 #include <string>
-#include <vector>
 
 namespace mos::rpc {
 
@@ -12,7 +11,6 @@ struct DaemonOptions {
   std::string run_dir = "/run/mos_volmgrd";
   unsigned workers = 8;
   std::FILE* log = nullptr;  // "listening"/"shut down" lines go here when set
-  std::vector<std::string> mount_prefixes;  // --mount-prefix (repeatable); empty = engine defaults
 };
 
 // Blocks SIGTERM/SIGINT in every thread (the server takes them through signalfd), ignores

@@ -33,7 +33,6 @@ class SandboxedDaemon {
     rpc::DaemonOptions opts;
     opts.socket_path = socket_;
     opts.allow_devices = allow_devices;
-    opts.mount_prefixes = {"/var/tmp", "/mnt", "/run"};  // TempDir's home, and refusal tests
     opts.run_dir = run_dir_;
     child_ = std::make_unique<SandboxedChild>([opts] {
       rpc::run_daemon(opts);
