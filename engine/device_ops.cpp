@@ -52,8 +52,7 @@ auto while_present(const std::string& path, uint64_t size, Work work) {
 }  // namespace
 
 std::string check_zero_allowed(const std::string& device, bool force, const Context& ctx) {
-  const std::string path = "/dev/" + device_name_from_path(device);
-  ctx.policy.require_allowed(path);
+  const std::string path = ctx.policy.judge(device, Access::write);
   require_unused(path, force);
   return path;
 }
@@ -76,14 +75,15 @@ ZeroResult zero_device(const std::string& device, bool force, const Context& ctx
   return ZeroResult{find_device(path), facts.size_bytes};
 }
 
-std::string check_checksum_allowed(const std::string& device) {
-  const std::string path = "/dev/" + device_name_from_path(device);
+std::string check_checksum_allowed(const std::string& device, const Context& ctx) {
+  const std::string path = ctx.policy.judge(device, Access::read);
+  device_name_from_path(path);  // a block device the kernel knows, not just a path
   io::Fd::open(path, O_RDONLY);
   return path;
 }
 
-ChecksumResult checksum_device(const std::string& device, Algo algo, const BulkOptions& opts) {
-  const std::string path = check_checksum_allowed(device);
+ChecksumResult checksum_device(const std::string& device, Algo algo, const Context& ctx, const BulkOptions& opts) {
+  const std::string path = check_checksum_allowed(device, ctx);
   io::Fd fd = io::Fd::open(path, O_RDONLY);
   uint64_t size = io::block_facts(fd).size_bytes;
   require_present(path, size);

@@ -33,7 +33,7 @@ std::string check_zero_allowed(const std::string& device, bool force, const Cont
 ZeroResult zero_device(const std::string& device, bool force, const Context& ctx, const BulkOptions& opts = {});
 
 // Resolves and opens the device (read-only); -32002 when absent. Returns /dev/NAME.
-std::string check_checksum_allowed(const std::string& device);
-ChecksumResult checksum_device(const std::string& device, Algo algo, const BulkOptions& opts = {});
+std::string check_checksum_allowed(const std::string& device, const Context& ctx);
+ChecksumResult checksum_device(const std::string& device, Algo algo, const Context& ctx, const BulkOptions& opts = {});
 
 }  // namespace mos::engine

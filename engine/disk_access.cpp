@@ -28,12 +28,11 @@ std::pair<unsigned, unsigned> parse_devnum(const std::string& s) {
 
 }  // namespace
 
-Disk open_block_device(const std::string& path, bool write, bool* is_partition) {
-  if (path.empty() || path[0] != '/' || path.find("/../") != std::string::npos)
-    throw_validation("disk path '" + path + "' must be an absolute device path", path);
-  Disk d;
-  d.path = path;
-  d.fd = io::Fd::open(path, write ? O_RDWR : O_RDONLY);
+namespace {
+
+// Fills name and facts of an opened block device; `is_partition` tells which kind it is.
+void describe(Disk& d, bool write, bool* is_partition) {
+  const std::string& path = d.path;
   if (!io::is_block_device(d.fd)) throw_validation(path + " is not a block device", path);
   auto [maj, min] = io::block_devnum(d.fd);
   std::string sys = "/sys/dev/block/" + std::to_string(maj) + ":" + std::to_string(min);
@@ -43,6 +42,17 @@ Disk open_block_device(const std::string& path, bool write, bool* is_partition) 
   if (is_partition) *is_partition = io::sysfs_exists(sys + "/partition");
   d.facts = io::block_facts(d.fd);
   if (write && d.facts.read_only) throw_validation(path + " is read-only", path);
+}
+
+}  // namespace
+
+Disk open_block_device(const std::string& path, bool write, bool* is_partition) {
+  if (path.empty() || path[0] != '/' || path.find("/../") != std::string::npos)
+    throw_validation("disk path '" + path + "' must be an absolute device path", path);
+  Disk d;
+  d.path = path;
+  d.fd = io::Fd::open(path, write ? O_RDWR : O_RDONLY);
+  describe(d, write, is_partition);
   return d;
 }
 
@@ -76,7 +86,7 @@ std::vector<KernelPartition> kernel_partitions(const std::string& disk_name) {
   return out;
 }
 
-std::optional<std::string> busy_reason(const std::string& name) {
+std::optional<std::string> busy_reason(const std::string& name, bool probe_exclusive) {
   std::string sys = "/sys/class/block/" + name;
   auto [maj, min] = parse_devnum(io::sysfs_string(sys + "/dev").value_or(""));
   std::string dev = "/dev/" + name;
@@ -88,6 +98,12 @@ std::optional<std::string> busy_reason(const std::string& name) {
   std::string line;
   while (std::getline(swaps, line))
     if (line.rfind(dev + " ", 0) == 0 || line.rfind(dev + "\t", 0) == 0) return dev + " is in use as swap";
+  // A mounted multi-device btrfs shows one member in mountinfo; sysfs lists them all.
+  for (const auto& fsid : io::list_dir("/sys/fs/btrfs")) {
+    auto members = io::list_dir("/sys/fs/btrfs/" + fsid + "/devices");
+    if (std::find(members.begin(), members.end(), name) != members.end()) return dev + " is a member of mounted btrfs " + fsid;
+  }
+  if (!probe_exclusive) return std::nullopt;
   // Anything else that claims the device (a mount in another namespace, dm, md, swap) makes
   // an exclusive open fail with EBUSY.
   int fd = ::open(dev.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC);
@@ -104,15 +120,58 @@ std::optional<uint64_t> nonzero_edge(const io::Fd& fd, uint64_t size_bytes) {
   const uint64_t window = std::min(kEdgeBytes, size_bytes);
   for (uint64_t off : {uint64_t{0}, size_bytes - window}) {
     auto bytes = fd.pread_vec(static_cast<size_t>(window), off);
-    if (std::any_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b != 0; })) return off;
+    auto hit = std::find_if(bytes.begin(), bytes.end(), [](uint8_t b) { return b != 0; });
+    if (hit != bytes.end()) return off + static_cast<uint64_t>(hit - bytes.begin());
   }
   return std::nullopt;
 }
 
-std::optional<std::string> disk_busy_reason(const std::string& disk_name) {
+std::optional<std::string> disk_busy_reason(const std::string& disk_name, bool probe_exclusive) {
   for (const auto& p : kernel_partitions(disk_name))
-    if (auto why = busy_reason(p.name)) return why;
-  return busy_reason(disk_name);
+    if (auto why = busy_reason(p.name, probe_exclusive)) return why;
+  return busy_reason(disk_name, probe_exclusive);
+}
+
+namespace test_hooks {
+std::function<void(const std::string& disk)> inside_table_lock;
+}  // namespace test_hooks
+
+Disk open_disk_for_change(const std::string& request, const Policy& policy, bool siblings_may_be_busy) {
+  const std::string path = policy.judge(request, siblings_may_be_busy ? Access::table : Access::write);
+  Disk d;
+  d.path = path;
+  int raw = ::open(path.c_str(), O_RDWR | O_EXCL | O_CLOEXEC);
+  const bool exclusive = raw >= 0;
+  if (!exclusive) {
+    if (errno != EBUSY) throw_sys("open", path, errno);
+    if (!siblings_may_be_busy) {
+      std::string why = disk_busy_reason(base_name(path), false).value_or(path + " is in use (opened exclusively by another program)");
+      throw_validation("refusing to change the partition table of " + path + ": " + why + " (force does not override this)", path);
+    }
+    raw = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (raw < 0) throw_sys("open", path, errno);
+  }
+  d.fd = io::Fd(raw, path);
+  bool part = false;
+  describe(d, true, &part);
+  if (part) throw_validation(path + " is a partition; give the whole disk it belongs to", path);
+  d.exclusive = exclusive;
+  d.lock = std::make_unique<io::FlockGuard>(d.fd);
+  if (exclusive)
+    if (auto busy = disk_busy_reason(d.name, false))
+      throw_validation("refusing to change the partition table of " + path + ": " + *busy + " (force does not override this)", path);
+  return d;
+}
+
+void claim_partition(Disk& d, const std::string& name, const std::string& what) {
+  if (d.exclusive) return;  // the whole disk is held: no partition of it can be claimed
+  const std::string node = "/dev/" + name;
+  int fd = ::open(node.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno != EBUSY) throw_sys("open", node, errno);
+    throw_validation("refusing to " + what + ": " + busy_reason(name, false).value_or(node + " is in use (opened exclusively by another program)"), d.path);
+  }
+  d.claimed_partition = io::Fd(fd, node);
 }
 
 }  // namespace mos::engine

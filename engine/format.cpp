@@ -123,23 +123,16 @@ std::vector<io::WritePlan> btrfs_plans(const FormatRequest& req, const std::vect
   return fsmake::btrfs::plan_mkfs(o, devices);
 }
 
-std::string policy_path(const std::string& device) {
-  std::string p = device.find('/') == std::string::npos ? "/dev/" + device : device;
-  char buf[PATH_MAX];
-  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
-}
-
 // Member paths as /dev/NAME, each allowed by the policy, none named twice.
 std::vector<std::string> member_paths(const FormatRequest& req, const Context& ctx) {
   std::vector<std::string> paths;
   std::vector<std::string> given{req.device};
   given.insert(given.end(), req.devices.begin(), req.devices.end());
   for (const auto& d : given) {
-    // The policy judges the resolved node (by-id links included) before anything else, so a
+    // The policy judges the canonical node (by-id links included) before anything else, so a
     // refused device is not even looked up.
-    ctx.policy.require_allowed(policy_path(d));
-    std::string path = "/dev/" + device_name_from_path(policy_path(d));
-    ctx.policy.require_allowed(path);
+    std::string path = ctx.policy.judge(d, Access::write);
+    device_name_from_path(path);  // a block device the kernel knows
     if (std::find(paths.begin(), paths.end(), path) != paths.end())
       throw_validation(d + " is named twice among the devices (" + path + ")", d);
     paths.push_back(path);

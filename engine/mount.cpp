@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "engine/devices.hpp"
+#include "engine/mount_options.hpp"
 #include "ioctl/btrfs_control.hpp"
 #include "ioctl/error.hpp"
 #include "ioctl/mount.hpp"
@@ -109,14 +110,14 @@ void to_json(json& j, const Usage& u) {
 MountResult mount(const MountRequest& req, const Context& ctx) {
   if (req.source.empty()) throw_validation("mount source is empty");
   if (req.fstype.empty()) throw_validation("mount fstype is empty");
-  auto source = real_path(req.source);
-  if (!source) throw Error(ErrorCode::not_found, "mount source " + req.source + " does not exist", req.source);
-  ctx.policy.require_allowed(*source);
+  if (!real_path(canonical_device(req.source)))
+    throw Error(ErrorCode::not_found, "mount source " + req.source + " does not exist", req.source);
+  const std::optional<std::string> source = ctx.policy.judge(req.source, Access::mount);
   struct stat st {};
   if (::stat(source->c_str(), &st) != 0) throw_sys("stat", *source, errno);
   if (!S_ISBLK(st.st_mode)) throw_validation("mount source " + req.source + " is not a block device", req.source);
   std::string target = checked_target(req.target);
-  io::SplitOptions options = io::split_mount_options(req.options);  // bad options: nothing created
+  io::SplitOptions options = checked_mount_options(req.fstype, req.options, req.privileged);  // nothing created yet
 
   make_directories(target);
   auto real_target = real_path(target);

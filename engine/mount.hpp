@@ -15,7 +15,10 @@ struct MountRequest {
   std::string source;   // block device
   std::string target;   // absolute directory, created when missing
   std::string fstype;   // ext4, vfat, btrfs, ...
-  std::string options;  // "noatime,compress=zstd"
+  std::string options;  // "noatime,compress=zstd"; checked by mount_options.hpp
+  // suid/dev allowed at all (else refused; mounts default to nosuid,nodev). For now only the
+  // flag: the server's caller credentials must also say admin once they exist (issue 11 item 1).
+  bool privileged = false;
 };
 
 struct MountResult {

@@ -60,7 +60,7 @@ std::optional<std::string> content_reason(const Disk& d, const gpt::ReadResult& 
     return d.path + " has a damaged GPT (" + r.primary_error + ")";
   if (r.mbr_kind == "mbr" || r.mbr_kind == "hybrid" || r.mbr_kind == "protective") return d.path + " has an MBR partition table";
   if (auto off = nonzero_edge(d.fd, d.facts.size_bytes))
-    return d.path + " is not empty (data or a signature at byte " + std::to_string(*off) + "+)";
+    return d.path + " carries unrecognised data at offset " + std::to_string(*off);
   return std::nullopt;
 }
 
@@ -76,7 +76,16 @@ void finish_edit(const Disk& d, const gpt::Table& t, const gpt::SerializeOptions
   io::WritePlan plan = gpt::plan_table_write(t, opt);
   res.writes = describe_plan(plan);
   res.kernel_calls = kernel_sync_calls(d, &t);
-  if (!res.dry_run) execute_plan(d, plan, res.kernel_calls, res, true);
+  if (res.dry_run) return;
+  if (test_hooks::inside_table_lock) test_hooks::inside_table_lock(d.path);
+  execute_plan(d, plan, res.kernel_calls, res, true);
+}
+
+// The disk of a table edit: judged and held from here to the last kernel call
+// (open_disk_for_change), or judged the same way and only read for a dry run.
+Disk edit_disk(const std::string& path, const Policy& policy, bool dry_run, bool siblings_may_be_busy) {
+  if (!dry_run) return open_disk_for_change(path, policy, siblings_may_be_busy);
+  return open_disk(policy.judge(path, siblings_may_be_busy ? Access::table : Access::write), false);
 }
 
 }  // namespace
@@ -90,8 +99,8 @@ uint64_t partition_alignment(uint32_t ss, uint32_t optimal_io) {
   return std::max<uint64_t>(align, ss);
 }
 
-TableStatus read_partition_table(const std::string& path) {
-  Disk d = open_disk(path, false);
+TableStatus read_partition_table(const std::string& path, const Policy& policy) {
+  Disk d = open_disk(policy.judge(path, Access::read), false);
   auto r = read_disk_table(d);
   TableStatus s;
   s.disk = d.path;
@@ -113,18 +122,16 @@ TableStatus read_partition_table(const std::string& path) {
   return s;
 }
 
-std::vector<FreeSpan> list_free_space(const std::string& path) {
-  Disk d = open_disk(path, false);
+std::vector<FreeSpan> list_free_space(const std::string& path, const Policy& policy) {
+  Disk d = open_disk(policy.judge(path, Access::read), false);
   auto r = read_disk_table(d);
   if (!r.table) throw_validation(d.path + " has no GPT partition table (create one with create_partition_table)", d.path);
   return aligned_gaps(*r.table, alignment_of(d));
 }
 
-PartitionOpResult create_partition_table(const std::string& path, bool force, bool dry_run) {
-  Disk d = open_disk(path, !dry_run);
-  std::optional<io::FlockGuard> lock;
-  if (!dry_run) lock.emplace(d.fd);
-  if (auto busy = disk_busy_reason(d.name))
+PartitionOpResult create_partition_table(const std::string& path, bool force, bool dry_run, const Policy& policy) {
+  Disk d = edit_disk(path, policy, dry_run, false);
+  if (auto busy = disk_busy_reason(d.name, !d.exclusive))
     throw_validation("refusing to create a partition table on " + d.path + ": " + *busy + " (force does not override this)", d.path);
   auto r = read_disk_table(d);
   if (!force)
@@ -179,12 +186,10 @@ uint32_t place_partition(const Disk& d, gpt::Table& t, const CreatePartitionRequ
 
 }  // namespace
 
-PartitionOpResult create_partition(const CreatePartitionRequest& req) {
+PartitionOpResult create_partition(const CreatePartitionRequest& req, const Policy& policy) {
   gpt::parse_type(req.part_type);
   gpt::encode_name(req.name);  // bad names and types fail before the disk is even opened
-  Disk d = open_disk(req.disk, !req.dry_run);
-  std::optional<io::FlockGuard> lock;
-  if (!req.dry_run) lock.emplace(d.fd);
+  Disk d = edit_disk(req.disk, policy, req.dry_run, true);
   gpt::Table t = require_healthy_table(d, read_disk_table(d));
   uint32_t number = place_partition(d, t, req);
   auto res = begin(d, req.dry_run);
@@ -194,15 +199,13 @@ PartitionOpResult create_partition(const CreatePartitionRequest& req) {
 }
 
 PartitionOpResult create_partition_layout(const std::string& path, const std::vector<LayoutPartition>& parts, bool force,
-                                          bool dry_run) {
+                                          bool dry_run, const Policy& policy) {
   for (const auto& p : parts) {
     gpt::parse_type(p.part_type);
     gpt::encode_name(p.name);
   }
-  Disk d = open_disk(path, !dry_run);
-  std::optional<io::FlockGuard> lock;
-  if (!dry_run) lock.emplace(d.fd);
-  if (auto busy = disk_busy_reason(d.name))
+  Disk d = edit_disk(path, policy, dry_run, false);
+  if (auto busy = disk_busy_reason(d.name, !d.exclusive))
     throw_validation("refusing to partition " + d.path + ": " + *busy + " (force does not override this)", d.path);
   if (!force)
     if (auto why = content_reason(d, read_disk_table(d))) throw_validation(*why + "; pass force to overwrite it", d.path);
@@ -216,25 +219,25 @@ PartitionOpResult create_partition_layout(const std::string& path, const std::ve
   return res;
 }
 
-PartitionOpResult delete_partition(const std::string& path, uint32_t number, bool dry_run) {
-  Disk d = open_disk(path, !dry_run);
-  std::optional<io::FlockGuard> lock;
-  if (!dry_run) lock.emplace(d.fd);
+PartitionOpResult delete_partition(const std::string& path, uint32_t number, bool dry_run, const Policy& policy) {
+  Disk d = edit_disk(path, policy, dry_run, true);
   gpt::Table t = require_healthy_table(d, read_disk_table(d));
   if (!t.find(number)) throw Error(ErrorCode::not_found, "partition " + std::to_string(number) + " does not exist on " + d.path, d.path);
-  for (const auto& k : kernel_partitions(d.name))
-    if (k.number == number)
-      if (auto busy = busy_reason(k.name)) throw_validation("refusing to delete partition " + std::to_string(number) + ": " + *busy, d.path);
+  for (const auto& k : kernel_partitions(d.name)) {
+    if (k.number != number) continue;
+    const std::string what = "delete partition " + std::to_string(number);
+    if (!dry_run) claim_partition(d, k.name, what);  // nobody mounts it until the entry is gone
+    if (auto busy = busy_reason(k.name, dry_run)) throw_validation("refusing to " + what + ": " + *busy, d.path);
+  }
   gpt::delete_partition(t, number);
   auto res = begin(d, dry_run);
   finish_edit(d, t, {}, res);
   return res;
 }
 
-PartitionOpResult resize_partition(const std::string& path, uint32_t number, std::optional<uint64_t> size_bytes, bool dry_run) {
-  Disk d = open_disk(path, !dry_run);
-  std::optional<io::FlockGuard> lock;
-  if (!dry_run) lock.emplace(d.fd);
+PartitionOpResult resize_partition(const std::string& path, uint32_t number, std::optional<uint64_t> size_bytes, bool dry_run,
+                                   const Policy& policy) {
+  Disk d = edit_disk(path, policy, dry_run, true);
   gpt::Table t = require_healthy_table(d, read_disk_table(d));
   const gpt::Entry* e = t.find(number);
   if (!e) throw Error(ErrorCode::not_found, "partition " + std::to_string(number) + " does not exist on " + d.path, d.path);
@@ -258,10 +261,8 @@ PartitionOpResult resize_partition(const std::string& path, uint32_t number, std
   return res;
 }
 
-PartitionOpResult repair_partition_table(const std::string& path, bool dry_run) {
-  Disk d = open_disk(path, !dry_run);
-  std::optional<io::FlockGuard> lock;
-  if (!dry_run) lock.emplace(d.fd);
+PartitionOpResult repair_partition_table(const std::string& path, bool dry_run, const Policy& policy) {
+  Disk d = edit_disk(path, policy, dry_run, true);
   auto r = read_disk_table(d);
   if (!r.table)
     throw_validation(d.path + ": neither GPT copy is valid, nothing to repair from (primary: " + r.primary_error +

@@ -100,6 +100,7 @@ void execute_plan(const Disk& d, const io::WritePlan& plan, const std::vector<Ke
                       "; backup: " + r.backup_error + ")",
                   d.path);
   }
+  d.claimed_partition.close();  // BLKPG_DEL_PARTITION fails while we hold it open ourselves
   bool fell_back = false;
   for (const auto& c : calls) {
     if (fell_back && c.op.rfind("blkpg_", 0) == 0) continue;
@@ -108,7 +109,7 @@ void execute_plan(const Disk& d, const io::WritePlan& plan, const std::vector<Ke
     } catch (const Error& e) {
       result.notes.push_back(std::string("kernel call ") + c.op + " failed: " + e.what());
       if (c.op.rfind("blkpg_", 0) != 0 || fell_back) continue;
-      if (auto busy = disk_busy_reason(d.name)) {
+      if (auto busy = disk_busy_reason(d.name, !d.exclusive)) {
         result.notes.push_back("not re-reading the whole table because " + *busy);
         continue;
       }

@@ -1,6 +1,6 @@
 // The safety gate in front of every destructive operation (new partition table, mkfs, wipe,
-// zero): refuse mounted or held devices always, and devices carrying any known signature or
-// partition table unless forced.
+// zero, raid create, mos_sysvol): refuse mounted or held devices always, and devices carrying
+// any known signature, partition table or unrecognised data unless forced.
 #pragma once
 #include <string>
 
@@ -9,10 +9,16 @@
 namespace mos::engine {
 
 // Throws -32001 with the reason (mounted at X, held by Y, active swap, btrfs member,
-// exclusively opened by the kernel, carries a signature). Returns the device as discovered.
+// exclusively opened by the kernel, carries a signature, unrecognised data at offset N).
+// Returns the device as discovered.
 Device require_unused(const std::string& device_path, bool force);
 
-// Only the "in use" half: mounted, held, swap, busy (ignores signatures).
+// Only the "in use" half (disk_access.hpp busy_reason over the device and, for a disk, its
+// partitions); ignores content.
 void require_not_in_use(const Device& d);
+
+// Only the "not empty" half: why a device must not be overwritten without force (a partition
+// table, a signature, or a non-zero byte in its first or last MiB); "" when it looks blank.
+std::string content_refusal(const Device& d);
 
 }  // namespace mos::engine

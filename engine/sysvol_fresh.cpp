@@ -92,9 +92,8 @@ void provision(const std::vector<Device>& disks, bool resume, const Config& cfg,
   Layout l = plan_layout(disk.path, disk.size_bytes, disk.logical_sector_size, cfg);
   std::vector<LayoutPartition> parts;
   for (const auto& p : l.partitions) parts.push_back({p.name, p.part_type, p.size_bytes});
-  ctx.policy.require_allowed(disk.path);
   // force only for our own half-made layout: a blank disk needs none, anything else is refused.
-  auto gpt = create_partition_layout(disk.path, parts, resume, false);
+  auto gpt = create_partition_layout(disk.path, parts, resume, false, ctx.policy);
   rep.done("wrote GPT on " + disk.path + " (" + std::to_string(gpt.partitions.size()) + " partitions)");
   crash_point("sysvol:after-gpt");
   for (size_t i = 0; i < l.partitions.size(); ++i) {

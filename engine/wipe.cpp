@@ -33,12 +33,19 @@ std::vector<Magic> find_magics(const Disk& d) {
 
 }  // namespace
 
-PartitionOpResult wipe_signatures(const std::string& path, bool force, bool dry_run) {
+PartitionOpResult wipe_signatures(const std::string& request, bool force, bool dry_run, const Policy& policy) {
+  const std::string path = policy.judge(request, Access::write);
   bool is_partition = false;
-  Disk d = open_block_device(path, !dry_run, &is_partition);
-  std::optional<io::FlockGuard> lock;
-  if (!dry_run) lock.emplace(d.fd);
-  auto busy = is_partition ? busy_reason(d.name) : disk_busy_reason(d.name);
+  Disk d = open_block_device(path, false, &is_partition);
+  if (!dry_run && is_partition) {
+    d = open_block_device(path, true);
+    claim_partition(d, d.name, "wipe " + d.path);  // held O_EXCL through the last write
+    d.lock = std::make_unique<io::FlockGuard>(d.fd);
+  } else if (!dry_run) {
+    d = open_disk_for_change(path, policy, false);
+  }
+  const bool probe = dry_run;  // otherwise we hold the device exclusively ourselves
+  auto busy = is_partition ? busy_reason(d.name, probe) : disk_busy_reason(d.name, probe);
   if (busy) throw_validation("refusing to wipe " + d.path + ": " + *busy + " (force does not override this)", d.path);
   auto magics = find_magics(d);
   PartitionOpResult res;

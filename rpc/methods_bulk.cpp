@@ -54,12 +54,13 @@ void register_bulk_methods(Registry& r) {
                                  {"digest", {{"type", "string"}}},
                                  {"bytes", {{"type", "integer"}}}}}}),
                false, nullptr,
-               job_method([](const json& p, engine::Context&) {
+               job_method([](const json& p, engine::Context& ctx) {
                  engine::Algo algo = engine::parse_algo(p.at("algo").get<std::string>());
-                 std::string path = engine::check_checksum_allowed(p.at("device"));
+                 std::string path = engine::check_checksum_allowed(p.at("device"), ctx);  // refuse before the job
+                 engine::Context job_ctx{ctx.policy, ctx.run_dir, nullptr};
                  // Read-only: no exclusive key, runs alongside other jobs on the device.
-                 return JobCall{"checksum", path, "", [path, algo](engine::JobHandle& h) {
-                                  return json(engine::checksum_device(path, algo, bulk_options(h)));
+                 return JobCall{"checksum", path, "", [path, algo, job_ctx](engine::JobHandle& h) {
+                                  return json(engine::checksum_device(path, algo, job_ctx, bulk_options(h)));
                                 }};
                })});
 }

@@ -127,10 +127,12 @@ void register_fs_methods(Registry& r) {
                            {"fstype", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64},
                                        {"pattern", "^[a-z0-9_.]+$"}, {"description", "filesystem type, e.g. ext4"}}},
                            {"options", {{"type", "string"}, {"maxLength", 4096},
-                                        {"description", "comma-separated mount options"}}}},
+                                        {"description", "comma-separated mount options (per-filesystem allow list)"}}},
+                           {"privileged", {{"type", "boolean"}, {"description", "allow suid/dev options (default nosuid,nodev)"}}}},
                           {"source", "target", "fstype"}),
                mount_result, true, [](const json& p, engine::Context& ctx) {
-                 engine::MountRequest req{p.at("source"), p.at("target"), p.at("fstype"), p.value("options", "")};
+                 engine::MountRequest req{p.at("source"), p.at("target"), p.at("fstype"), p.value("options", ""),
+                                          p.value("privileged", false)};
                  return json(engine::mount(req, ctx));
                }});
   r.add(Method{"storage.unmount", "Unmount a mount point", "",

@@ -176,7 +176,9 @@ TEST(MdEngineCreateRefusals, BadRequestsWriteNothing) {
   // A filesystem on a member: refused without force; a mounted one even with force.
   ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", b.dev()}).ok());
   const std::string sum_fs = sha256_of(b.dev());
-  refused(written_only("ok", "1.2", {a.dev(), b.dev()}), -32001, "ext4");
+  refused(written_only("ok", "1.2", {b.dev(), a.dev()}), -32001, "ext4");
+  // Data the prober cannot name is not empty either (a holds random bytes from offset 0).
+  refused(written_only("ok", "1.2", {a.dev(), b.dev()}), -32001, a.dev() + " carries unrecognised data at offset 0");
   EXPECT_EQ(sha256_of(b.dev()), sum_fs);
   TempDir mnt;
   ASSERT_TRUE(run_tool({"mount", b.dev(), mnt.path()}).ok());
