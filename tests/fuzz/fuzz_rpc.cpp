@@ -23,6 +23,7 @@ const mos::rpc::Registry& stub_registry() {
     for (mos::rpc::Method m : real.methods()) {
       if (m.name == "rpc.discover") continue;  // re-registered below: it points at its registry
       m.deferred = nullptr;
+      m.serialized = nullptr;
       m.handler = [](const json& params, mos::engine::Context&) -> json { return params.size(); };
       stubs.add(std::move(m));
     }

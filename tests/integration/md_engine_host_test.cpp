@@ -95,6 +95,12 @@ TEST_P(MdEngineCreate, SuperblocksMatchMdadmAndDataAreasAreZero) {
   write_random(b.dev(), 4 * MiB, true);
   auto req = written_only("mostest", metadata, {a.dev(), b.dev()});
   req.uuid = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9";
+  // Unrecognised data is not empty: refused without force (nothing written), zeroed with it.
+  EngineOutcome refused = create(req, only({a.dev(), b.dev()}));
+  ASSERT_FALSE(refused.ok);
+  EXPECT_NE(refused.message.find("unrecognised data"), std::string::npos) << refused.message;
+  EXPECT_FALSE(run_tool({"mdadm", "--examine", a.dev()}).ok()) << "refused, yet a superblock was written";
+  req.force = true;
   EngineOutcome r = create(req, only({a.dev(), b.dev()}));
   ASSERT_TRUE(r.ok) << r.message;
   EXPECT_FALSE(r.result["started"].get<bool>());

@@ -1,0 +1,117 @@
+// storage.subscribe end to end on the real daemon: the real publishers (the inventory model's
+// uevent/mountinfo monitor, the job scheduler) reach a subscribed connection. A loop device
+// attached with losetup, a job's end and a mount made with mount(8) — all behind the daemon's
+// back except the job — each arrive as a storage.event notification within a bound.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "rpc/client.hpp"
+#include "tests/support/daemon.hpp"
+#include "tests/support/harness.hpp"
+
+namespace mos::test {
+namespace {
+
+using json = nlohmann::json;
+constexpr auto kBound = std::chrono::seconds(10);
+
+// Collects the notifications of one subscribed connection on its own thread.
+class Subscriber {
+ public:
+  Subscriber(const std::string& socket, const json& topics) : client_(socket) {
+    client_.call("storage.subscribe", {{"topics", topics}});
+    reader_ = std::thread([this] {
+      try {
+        for (;;) {
+          json n = client_.next_notification();
+          std::lock_guard lock(mu_);
+          events_.push_back(std::move(n));
+        }
+      } catch (const std::exception&) {  // the daemon closed the connection
+      }
+    });
+  }
+  ~Subscriber() {
+    if (reader_.joinable()) reader_.join();
+  }
+  // Waits until an event satisfies pred, poking the daemon with a query meanwhile.
+  template <class Pred>
+  bool wait_for(rpc::Client& poke, Pred pred) {
+    auto end = std::chrono::steady_clock::now() + kBound;
+    while (std::chrono::steady_clock::now() < end) {
+      {
+        std::lock_guard lock(mu_);
+        for (const auto& e : events_)
+          if (e.value("method", "") == "storage.event" && pred(e["params"])) return true;
+      }
+      poke.call("storage.list_disks");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  std::string seen() {
+    std::lock_guard lock(mu_);
+    std::string out;
+    for (const auto& e : events_) out += e.dump().substr(0, 200) + "\n";
+    return out;
+  }
+
+ private:
+  rpc::Client client_;
+  std::thread reader_;
+  std::mutex mu_;
+  std::vector<json> events_;
+};
+
+TEST(EventsEndToEnd, SubscriberSeesLoopAttachJobEndAndMount) {
+  MOS_REQUIRE_ROOT();
+  SandboxedDaemon d;
+  ASSERT_TRUE(d.ready());
+  rpc::Client c(d.socket());
+  c.call("storage.list_disks");  // the model exists before the changes
+  {
+    Subscriber sub(d.socket(), json{"devices", "mounts", "jobs"});
+
+    TempDir dir;
+    const std::string file = dir.path() + "/img";
+    ASSERT_TRUE(run_tool({"truncate", "-s", std::to_string(128ull << 20), file}).ok());
+    auto r = run_tool({"losetup", "--find", "--show", file});
+    ASSERT_TRUE(r.ok()) << r.err;
+    const std::string dev = r.out.substr(0, r.out.find('\n'));
+    struct Detach {
+      std::string dev;
+      ~Detach() { run_tool({"losetup", "-d", dev}); }
+    } detach{dev};
+
+    EXPECT_TRUE(sub.wait_for(c, [&](const json& p) {
+      return p.value("topic", "") == "devices" && (p.value("kind", "") == "add" || p.value("kind", "") == "change") &&
+             p["data"].value("path", "") == dev;
+    })) << "no devices event for " << dev << "; seen:\n" << sub.seen();
+
+    json started = c.call("storage.checksum", {{"device", dev}, {"algo", "xxh3"}, {"background", true}});
+    ASSERT_TRUE(started.contains("job_id")) << started.dump();
+    const auto job_id = started["job_id"].get<uint64_t>();
+    EXPECT_TRUE(sub.wait_for(c, [&](const json& p) {
+      return p.value("topic", "") == "jobs" && p.value("kind", "") == "finished" && p["data"].value("id", 0ull) == job_id &&
+             p["data"].value("state", "") == "succeeded";
+    })) << "no jobs finished event for job " << job_id << "; seen:\n" << sub.seen();
+
+    ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", dev}).ok());
+    TempDir mnt;
+    ASSERT_TRUE(run_tool({"mount", dev, mnt.path()}).ok());
+    MountGuard unmount(mnt.path());
+    EXPECT_TRUE(sub.wait_for(c, [&](const json& p) {
+      return p.value("topic", "") == "mounts" && p.value("kind", "") == "mounted" &&
+             p["data"].dump().find(mnt.path()) != std::string::npos;
+    })) << "no mounts event for " << mnt.path() << "; seen:\n" << sub.seen();
+    EXPECT_EQ(d.stop(SIGTERM), 0);  // closes the subscriber's connection: its reader ends
+  }
+}
+
+}  // namespace
+}  // namespace mos::test
