@@ -50,7 +50,7 @@ void add_and_check(const std::string& dev, size_t before) {
   EXPECT_TRUE(k.exists);
   EXPECT_EQ(k.start_bytes, made["partition"]["start_bytes"].get<uint64_t>());
   // (blkid -o export escapes non-ASCII, so the name is checked through sfdisk above.)
-  EXPECT_EQ(blkid_probe(made["partition"]["path"])["PART_ENTRY_UUID"], made["partition"]["partuuid"]);
+  EXPECT_EQ(blkid_probe(made["partition"]["path"])["PART_ENTRY_UUID"], made["partition"]["partuuid"].get<std::string>());
 }
 
 TEST(GptInterop, SgdiskWith248EntriesAndMovedEntryArray) {

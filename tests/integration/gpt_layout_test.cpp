@@ -94,7 +94,7 @@ TEST_P(GptMosLayout, OraclesAndKernelAgree) {
     EXPECT_EQ(ours["path"], node);
     auto b = blkid_probe(node);
     EXPECT_EQ(b["PART_ENTRY_NAME"], kMosLayout[i].name);
-    EXPECT_EQ(b["PART_ENTRY_UUID"], ours["partuuid"]);
+    EXPECT_EQ(b["PART_ENTRY_UUID"], ours["partuuid"].get<std::string>());
     EXPECT_EQ(upper(b["PART_ENTRY_TYPE"]), kMosLayout[i].type_guid);
     EXPECT_EQ(b["PART_ENTRY_NUMBER"], std::to_string(i + 1));
     start += size;
