@@ -4,6 +4,8 @@
 #include <sys/file.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 #include "engine/format.hpp"
 #include "engine/safety.hpp"
@@ -36,6 +38,18 @@ uint64_t size_now(const std::string& path) {
   }
 }
 
+// Removal is not atomic: reads fail (EIO past the end of a truncated backing file, or from a
+// disk being unplugged) a moment before the kernel publishes the new capacity. So after an I/O
+// error the size is looked at for a short grace period before the error is taken as a media one.
+bool shrank_meanwhile(const std::string& path, uint64_t size) {
+  constexpr int kLooks = 10;
+  for (int i = 0; i < kLooks; ++i) {
+    if (size_now(path) < size) return true;
+    if (i + 1 < kLooks) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
 // Runs bulk work over [0, size); an I/O failure on a device that meanwhile shrank or went away
 // is reported as -32002 naming what happened.
 template <class Work>
@@ -43,7 +57,7 @@ auto while_present(const std::string& path, uint64_t size, Work work) {
   try {
     return work();
   } catch (const Error& e) {
-    if (e.code() == ErrorCode::not_found || size_now(path) >= size) throw;
+    if (e.code() == ErrorCode::not_found || !shrank_meanwhile(path, size)) throw;
     throw Error(ErrorCode::not_found,
                 path + " was detached or shrank while in use (" + e.what() + "); nothing more was done", path);
   }
