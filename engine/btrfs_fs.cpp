@@ -283,15 +283,6 @@ TopLevel open_top_level(const std::optional<std::string>& filesystem, const Loca
   return top;
 }
 
-void require_members_allowed(const std::string& path, const Policy& policy) {
-  struct stat st {};
-  bool is_dir = ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-  // A file is judged by its directory (only directories are opened for the ioctls).
-  io::Fd fs = open_btrfs_path(is_dir ? path : std::filesystem::path(path).parent_path().string());
-  for (auto& d : device_facts(fs))
-    if (!d.path.empty()) policy.require_allowed(d.path);
-}
-
 LocateOptions locate_options(const Context& ctx) {
   LocateOptions o;
   o.run_dir = ctx.run_dir;

@@ -89,8 +89,6 @@ using CancelFlag = const std::atomic<bool>*;
 // a mos::Error naming the call and the path.
 void check_btrfs_ioctl(int ret, const std::string& call, const std::string& path);
 
-// Mutating operations on a mounted filesystem: every member device must match the policy.
-void require_members_allowed(const std::string& path, const Policy& policy);
 // Locate options of a daemon context: its run directory, its device policy.
 LocateOptions locate_options(const Context& ctx);
 

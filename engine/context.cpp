@@ -69,13 +69,32 @@ std::vector<Lower> lower_devices(const std::string& name) {
   return out;
 }
 
-// Every device in the stack of `top` (itself first), with whether a write to the top may reach
+// Kernel name → the other members of the mounted btrfs it belongs to (/sys/fs/btrfs/<fsid>/devices).
+std::map<std::string, std::vector<std::string>> mounted_btrfs_siblings() {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& fsid : io::list_dir("/sys/fs/btrfs")) {
+    const std::vector<std::string> members = io::list_dir("/sys/fs/btrfs/" + fsid + "/devices");
+    for (const auto& m : members)
+      for (const auto& other : members)
+        if (other != m) out[m].push_back(other);
+  }
+  return out;
+}
+
+// Every device in the stack of `top` (itself first), with whether a use of the top may reach
 // all of it: a partition reaches only its own range of the disk, but below a loop, dm or md
-// device we cannot tell which range, so those lowers count whole. Empty when the walk exceeds
-// kMaxStackDevices (the caller refuses).
+// device we cannot tell which range, so those lowers count whole. A member of a mounted btrfs
+// brings the other members (and their stacks) in whole: using one is using the filesystem.
+// Empty when the walk exceeds kMaxStackDevices (the caller refuses).
 std::map<std::string, bool> stack_of(const std::string& top) {
+  const auto siblings = mounted_btrfs_siblings();
   std::map<std::string, bool> seen{{top, true}};
   std::vector<Lower> work = lower_devices(top);
+  auto add_siblings = [&](const std::string& name) {
+    if (auto it = siblings.find(name); it != siblings.end())
+      for (const auto& s : it->second) work.push_back({s, true});
+  };
+  add_siblings(top);
   while (!work.empty()) {
     Lower l = work.back();
     work.pop_back();
@@ -86,6 +105,7 @@ std::map<std::string, bool> stack_of(const std::string& top) {
     }
     if (seen.size() > kMaxStackDevices) return {};
     for (auto& lower : lower_devices(l.name)) work.push_back(std::move(lower));
+    add_siblings(l.name);
   }
   return seen;
 }

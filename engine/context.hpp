@@ -29,7 +29,8 @@ std::string canonical_device(const std::string& request);
 // --allow-devices: operations only touch devices matching one of these globs — the device itself
 // and everything it stacks on (partition → whole disk, md/dm → slaves, loop → its backing device
 // or a backing file that is itself a device node), so a partition, an array or a loop alias
-// cannot smuggle in a disk the policy leaves out. Globs match canonical names (/dev/NAME).
+// cannot smuggle in a disk the policy leaves out; a member of a mounted btrfs brings in the other
+// members. Globs match canonical names (/dev/NAME).
 // Whatever the globs say, the device holding / (and everything under it) is never mounted or
 // written, and a mounted or swapping device is never written (Access).
 struct Policy {
@@ -39,6 +40,12 @@ struct Policy {
   // alike): canonicalises `request`, judges it for `access` and returns the canonical path to
   // open. Throws -32001 naming the device, the lower device that decided and the rule.
   std::string judge(const std::string& request, Access access) const;
+
+  // A mounted btrfs named by a path on it (mount point, directory or file): every member device
+  // is judged as judge() judges a device for `access` (so with its stack and the other members).
+  // Throws -32001 naming the member and the rule, or when path is not on a btrfs; -32002 when it
+  // does not exist.
+  void judge_btrfs_path(const std::string& path, Access access) const;
 
   bool allowed(const std::string& device_path) const;
   // judge(device_path, Access::read) without the returned path.
@@ -57,6 +64,9 @@ struct Context {
   StateStore* state = nullptr;  // null: nothing survives a restart (tools, tests, mos_sysvol)
   // The daemon's in-memory model (engine/inventory_cache.hpp); null: scan directly.
   InventoryCache* inventory = nullptr;
+  // storage.mount/unmount targets lie at or beneath one of these (engine/mount_target.hpp);
+  // the daemon's --mount-prefix, mos_sysvol its own root-relative set.
+  std::vector<std::string> mount_prefixes = {"/var/cache", "/mnt", "/media", "/boot", "/run"};
 
   Jobs& job_registry() const;
   // Publishes on events when set; a no-op otherwise.

@@ -69,6 +69,9 @@ Device read_sysfs_device(const std::string& name) {
   }
   d.logical_sector_size = static_cast<uint32_t>(io::sysfs_u64(disk_sys + "/queue/logical_block_size").value_or(512));
   d.physical_sector_size = static_cast<uint32_t>(io::sysfs_u64(disk_sys + "/queue/physical_block_size").value_or(512));
+  // As io::block_facts: a partial last logical sector (4096-byte sectors over an odd-sized loop
+  // file) cannot be read or written, so it is not part of the device's size.
+  if (d.logical_sector_size > 0) d.size_bytes -= d.size_bytes % d.logical_sector_size;
   d.rotational = io::sysfs_u64(disk_sys + "/queue/rotational").value_or(0) != 0;
   d.removable = io::sysfs_u64(disk_sys + "/removable").value_or(0) != 0;
   d.read_only = io::sysfs_u64(sys + "/ro").value_or(0) != 0;

@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "engine/apply_plan.hpp"
+#include "engine/btrfs_uuid.hpp"
 #include "engine/bulk.hpp"
 #include "engine/member_open.hpp"
 #include "engine/safety.hpp"
@@ -62,9 +63,10 @@ uint32_t parse_volume_id(const std::string& text) {
   return static_cast<uint32_t>(std::stoul(hex, nullptr, 16));
 }
 
+// Never 0: blkid (and so every lookup by UUID) shows a volume id of 0000-0000 as none.
 uint32_t random_volume_id() {
   uint32_t id = 0;
-  while (getrandom(&id, sizeof id, 0) != sizeof id) {
+  while (getrandom(&id, sizeof id, 0) != sizeof id || id == 0) {
   }
   return id;
 }
@@ -110,10 +112,13 @@ void validate_request(const FormatRequest& req) {
 
 // One plan per member: mkfs.btrfs over every device at once (they share one fsid).
 std::vector<io::WritePlan> btrfs_plans(const FormatRequest& req, const std::vector<io::BlockFacts>& facts,
+                                       const std::vector<std::string>& paths, const Context& ctx,
                                        std::optional<std::string>& uuid) {
   fsmake::btrfs::BtrfsOptions o;
   o.label = req.label;
-  o.fsid = req.uuid ? parse_uuid(*req.uuid, "btrfs") : random_uuid();
+  std::optional<Uuid> requested;
+  if (req.uuid) requested = parse_uuid(*req.uuid, "btrfs");
+  o.fsid = unique_btrfs_fsid(requested, random_uuid, paths, ctx);
   if (req.profile) o.data_profile = o.metadata_profile = *req.profile;
   if (req.data_profile) o.data_profile = *req.data_profile;
   if (req.metadata_profile) o.metadata_profile = *req.metadata_profile;
@@ -149,7 +154,8 @@ io::WritePlan writer_plan(const FormatRequest& req, const Device& dev, const io:
     o.volume_id = req.uuid ? parse_volume_id(*req.uuid) : random_volume_id();
     // BPB_HiddSec: where the partition starts, in logical sectors (0 for a whole device).
     if (dev.kind == "partition" && dev.start_bytes) o.hidden_sectors = static_cast<uint32_t>(*dev.start_bytes / facts.logical_sector_size);
-    uuid = fsmake::fat32::volume_id_string(*o.volume_id);
+    // A requested 0000-0000 is written as mkfs.fat -i 0 does; blkid then reports no UUID.
+    if (*o.volume_id != 0) uuid = fsmake::fat32::volume_id_string(*o.volume_id);
     return fsmake::fat32::plan_mkfs(o, facts.size_bytes, facts.logical_sector_size);
   }
   if (req.fstype == "swap") {
@@ -269,7 +275,7 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
 
   std::optional<std::string> uuid;
   std::vector<io::WritePlan> plans;
-  if (req.fstype == "btrfs") plans = btrfs_plans(req, facts, uuid);
+  if (req.fstype == "btrfs") plans = btrfs_plans(req, facts, paths, ctx, uuid);
   else plans.push_back(writer_plan(req, devs[0], facts[0], uuid));
   for (size_t i = 0; i < paths.size(); ++i) {
     io::PlanStep wipe = old_signature_wipe(facts[i].size_bytes);
@@ -277,7 +283,9 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
     plans[i].steps.insert(plans[i].steps.begin(), std::move(wipe));
   }
 
-  FormatResult result{devs[0], req.fstype, req.label, uuid, req.dry_run, summarize_plan(plans[0]), {}};
+  // The label as blkid will show it: none for FAT's "NO NAME".
+  const std::string label = req.fstype == "vfat" && fsmake::fat32::means_no_label(req.label) ? "" : req.label;
+  FormatResult result{devs[0], req.fstype, label, uuid, req.dry_run, summarize_plan(plans[0]), {}};
   for (size_t i = 0; i < paths.size(); ++i) result.members.push_back({devs[i], summarize_plan(plans[i])});
   if (req.dry_run) return result;
 

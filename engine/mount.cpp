@@ -9,6 +9,7 @@
 
 #include "engine/devices.hpp"
 #include "engine/mount_options.hpp"
+#include "engine/mount_target.hpp"
 #include "ioctl/btrfs_control.hpp"
 #include "ioctl/error.hpp"
 #include "ioctl/mount.hpp"
@@ -22,39 +23,6 @@ std::optional<std::string> real_path(const std::string& p) {
   char buf[PATH_MAX];
   if (!::realpath(p.c_str(), buf)) return std::nullopt;
   return std::string(buf);
-}
-
-// Absolute, no "." or ".." components, no empty name; returns it with duplicate slashes removed.
-std::string checked_target(const std::string& target) {
-  if (target.empty() || target[0] != '/') throw_validation("mount target '" + target + "' must be an absolute path", target);
-  std::string clean;
-  size_t start = 1;
-  while (start <= target.size()) {
-    size_t slash = target.find('/', start);
-    std::string part = target.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    start = slash == std::string::npos ? target.size() + 1 : slash + 1;
-    if (part.empty()) continue;
-    if (part == ".." || part == ".")
-      throw_validation("mount target '" + target + "' must not contain '" + part + "' components", target);
-    clean += "/" + part;
-  }
-  return clean.empty() ? "/" : clean;
-}
-
-// mkdir -p; an existing non-directory component is an error.
-void make_directories(const std::string& path) {
-  std::string prefix;
-  size_t start = 1;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    prefix = path.substr(0, slash);
-    start = slash == std::string::npos ? path.size() + 1 : slash + 1;
-    if (prefix.empty()) continue;
-    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) throw_sys("mkdir", prefix, errno);
-    struct stat st {};
-    if (::stat(prefix.c_str(), &st) != 0) throw_sys("stat", prefix, errno);
-    if (!S_ISDIR(st.st_mode)) throw_validation(prefix + " exists and is not a directory", prefix);
-  }
 }
 
 const io::MountEntry* topmost_mount_at(const std::vector<io::MountEntry>& mounts, const std::string& target) {
@@ -116,12 +84,11 @@ MountResult mount(const MountRequest& req, const Context& ctx) {
   struct stat st {};
   if (::stat(source->c_str(), &st) != 0) throw_sys("stat", *source, errno);
   if (!S_ISBLK(st.st_mode)) throw_validation("mount source " + req.source + " is not a block device", req.source);
-  std::string target = checked_target(req.target);
+  checked_target(req.target);
   io::SplitOptions options = checked_mount_options(req.fstype, req.options, req.privileged);  // nothing created yet
 
-  make_directories(target);
-  auto real_target = real_path(target);
-  if (!real_target) throw_sys("realpath", target, errno);
+  MountTarget target = open_mount_target(req.target, ctx.mount_prefixes, true);
+  const std::optional<std::string> real_target = target.path;
   auto mounts = io::read_mountinfo();
   if (const io::MountEntry* m = topmost_mount_at(mounts, *real_target)) {
     auto mounted_dev = real_path(m->source);
@@ -131,13 +98,14 @@ MountResult mount(const MountRequest& req, const Context& ctx) {
                 *real_target);
   }
   if (req.fstype == "btrfs") register_btrfs_members(*source, ctx);
-  io::mount_filesystem(*source, *real_target, req.fstype, options);
+  io::mount_filesystem_at(*source, target.dir, req.fstype, options);
   return MountResult{mount_info_at(*real_target, *source), false};
 }
 
 UnmountResult unmount(const std::string& path, bool lazy, const Context& ctx) {
-  auto real = real_path(path);
-  if (!real) throw Error(ErrorCode::not_found, path + " does not exist", path);
+  // Walked like a mount target (never relative to the daemon's working directory, no symlink
+  // followed), nothing created; the fd is closed before umount2, which it would keep busy.
+  const std::optional<std::string> real = open_mount_target(path, ctx.mount_prefixes, false).path;
   auto mounts = io::read_mountinfo();
   const io::MountEntry* m = topmost_mount_at(mounts, *real);
   if (!m) throw Error(ErrorCode::not_found, *real + " is not a mount point", path);

@@ -13,7 +13,7 @@ namespace mos::engine {
 
 struct MountRequest {
   std::string source;   // block device
-  std::string target;   // absolute directory, created when missing
+  std::string target;   // absolute directory under ctx.mount_prefixes, created when missing
   std::string fstype;   // ext4, vfat, btrfs, ...
   std::string options;  // "noatime,compress=zstd"; checked by mount_options.hpp
   // suid/dev allowed at all (else refused; mounts default to nosuid,nodev). For now only the
@@ -28,7 +28,9 @@ struct MountResult {
 void to_json(json& j, const MountResult& r);
 
 // Policy check on source; source must exist (-32002) and be a block device; target must be an
-// absolute path without '..' components; a target that already holds another mount is refused.
+// absolute path without '..' components at or beneath one of ctx.mount_prefixes, walked without
+// following symlinks (engine/mount_target.hpp); a target that already holds another mount is
+// refused.
 MountResult mount(const MountRequest& req, const Context& ctx);
 
 struct UnmountResult {
@@ -38,7 +40,8 @@ struct UnmountResult {
 };
 void to_json(json& j, const UnmountResult& r);
 
-// path must be a mount point (-32002 otherwise); lazy detaches a busy mount.
+// path must be a mount point (-32002 otherwise) at or beneath ctx.mount_prefixes, walked like a
+// mount target; lazy detaches a busy mount.
 UnmountResult unmount(const std::string& path, bool lazy, const Context& ctx);
 
 // statvfs of one mounted filesystem, in df's terms.

@@ -150,11 +150,26 @@ Context engine_context(const RunOptions& opts) {
   Context ctx;
   ctx.policy = md_policy(opts.policy);
   ctx.run_dir = opts.root + "/run/mos_sysvol";
+  ctx.mount_prefixes = {ctx.run_dir};
+  return ctx;
+}
+
+// mos_sysvol mounts only where its configuration says (the daemon's --mount-prefix is not
+// its rule): under --root when one is given (a test's tree), else at the configured points.
+Context mount_context(const Config& cfg, const RunOptions& opts) {
+  Context ctx = engine_context(opts);
+  if (!opts.root.empty()) {
+    ctx.mount_prefixes = {opts.root};
+    return ctx;
+  }
+  for (const auto& s : cfg.subvolumes) ctx.mount_prefixes.push_back(s.mount_point);
+  if (!cfg.boot_mount.empty()) ctx.mount_prefixes.push_back(cfg.boot_mount);
+  if (!cfg.efi_mount.empty()) ctx.mount_prefixes.push_back(cfg.efi_mount);
   return ctx;
 }
 
 void bring_up(const Found& found, const Config& cfg, const RunOptions& opts, Reporter& rep) {
-  const Context ctx = engine_context(opts);
+  const Context ctx = mount_context(cfg, opts);
   Report& report = rep.report();
   if (found.data.empty()) {
     rep.error("no MOSDATA btrfs found among the allowed devices");

@@ -68,5 +68,7 @@ json plan_json(const std::vector<Device>& disks, const Config& cfg);
 
 // Context for engine calls: the policy, a run directory under the root prefix.
 Context engine_context(const RunOptions& opts);
+// The same with the mount prefixes mos_sysvol mounts under (root, or the configured points).
+Context mount_context(const Config& cfg, const RunOptions& opts);
 
 }  // namespace mos::engine::sysvol

@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "fsmake/fat32_disk.hpp"
+#include "fsmake/label.hpp"
 #include "ioctl/text.hpp"
 #include "ioctl/error.hpp"
 
@@ -122,9 +123,11 @@ uint64_t max_device_sectors(uint32_t ss) {
                    io::bytes_text(size) + " (use a partition of at most that size)");
 }
 
+// Never 0: blkid shows a volume id of 0000-0000 as none.
 uint32_t random_volume_id() {
   uint32_t id = 0;
-  if (getrandom(&id, sizeof id, 0) != sizeof id) throw_sys("getrandom", {}, errno);
+  while (id == 0)
+    if (getrandom(&id, sizeof id, 0) != sizeof id) throw_sys("getrandom", {}, errno);
   return id;
 }
 
@@ -220,13 +223,11 @@ std::vector<uint8_t> concat(std::vector<uint8_t> a, const std::vector<uint8_t>& 
 }  // namespace
 
 void validate_label(const std::string& label) {
-  if (label.size() > 11)
-    throw_validation("FAT label '" + label + "' is " + std::to_string(label.size()) +
-                     " bytes; FAT labels hold at most 11");
+  // Characters first: a non-ASCII label is refused for what it holds, not for its UTF-8 length.
   static const std::string forbidden = "\"*+,./:;<=>?[\\]|";
   for (size_t i = 0; i < label.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(label[i]);
-    std::string where = " at position " + std::to_string(i + 1) + " of FAT label '" + label + "'";
+    std::string where = " at " + label_position_text(label, i) + " of FAT label '" + label + "'";
     if (c < 0x20 || c == 0x7F) throw_validation("control character" + where + " is not allowed");
     if (c >= 0x80)
       throw_validation("non-ASCII byte" + where +
@@ -240,8 +241,14 @@ void validate_label(const std::string& label) {
       throw_validation(std::string("character '") + static_cast<char>(c) + "'" + where +
                        " is not allowed in FAT names (forbidden: " + forbidden + ")");
   }
+  // ASCII only from here on: bytes are characters.
+  if (label.size() > 11)
+    throw_validation("FAT label '" + label + "' is " + std::to_string(label.size()) +
+                     " characters; FAT labels hold at most 11 characters");
   if (!label.empty() && label[0] == ' ') throw_validation("FAT label '" + label + "' must not start with a space");
 }
+
+bool means_no_label(const std::string& label) { return label.empty() || padded_label(label) == "NO NAME    "; }
 
 Layout compute_layout(uint64_t size, uint32_t ss) {
   if (ss != 512 && ss != 1024 && ss != 2048 && ss != 4096)
@@ -270,7 +277,9 @@ io::WritePlan plan_mkfs(const Fat32Options& opts, uint64_t size, uint32_t ss) {
   const auto fat_head = fat_head_bytes(l);
   for (uint32_t i = 0; i < l.fat_count; ++i)
     tables.writes.push_back({l.fat_offset(i), fat_head, "FAT #" + std::to_string(i + 1) + " entries 0-2"});
-  if (!opts.label.empty())
+  // mkfs.fat writes no label entry for "NO NAME" either: it is FAT's word for none, and blkid
+  // shows no label for it.
+  if (!means_no_label(opts.label))
     tables.writes.push_back({l.cluster_offset(kRootCluster), root_dir_sector_bytes(l, opts.label),
                              "root directory volume-label entry"});
 

@@ -60,6 +60,10 @@ Layout compute_layout(uint64_t device_size_bytes, uint32_t logical_sector_size);
 // Throws mos::Error(validation) naming the offending character.
 void validate_label(const std::string& label);
 
+// "" and "NO NAME" (FAT's word for no label, trailing spaces aside): no label entry is written and
+// blkid shows no label, as with mkfs.fat.
+bool means_no_label(const std::string& label);
+
 // The bytes of a fresh FAT32 volume. Validates everything first; never writes.
 io::WritePlan plan_mkfs(const Fat32Options& opts, uint64_t device_size_bytes,
                         uint32_t logical_sector_size);

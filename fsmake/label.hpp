@@ -8,7 +8,13 @@
 
 namespace mos::fsmake {
 
-// Throws Error(validation) naming the filesystem, the limit or the position of the bad byte.
+// Throws Error(validation) naming the filesystem, the limit or the position of the bad character.
 void validate_label(std::string_view fstype, const std::string& label, size_t max_bytes);
+
+// Error texts count what they name: "N bytes", with "(M characters)" when UTF-8 makes them differ.
+std::string label_length_text(const std::string& label);
+// "position C" (the character the byte at byte_index belongs to, from 1), with "(byte B)" when
+// the two differ.
+std::string label_position_text(const std::string& label, size_t byte_index);
 
 }  // namespace mos::fsmake

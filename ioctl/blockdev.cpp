@@ -18,6 +18,9 @@ BlockFacts block_facts(const Fd& fd) {
   int ssz = 0;
   if (ioctl(fd.get(), BLKSSZGET, &ssz) < 0) throw_sys("ioctl BLKSSZGET", fd.path(), errno);
   f.logical_sector_size = static_cast<uint32_t>(ssz);
+  // A loop device over a file of 4 GiB + 512 bytes with 4096-byte sectors reports the odd size,
+  // but no I/O can address a partial logical sector: the usable size ends at the last whole one.
+  if (ssz > 0) f.size_bytes -= f.size_bytes % static_cast<uint64_t>(ssz);
   unsigned int pbsz = 0;
   if (ioctl(fd.get(), BLKPBSZGET, &pbsz) < 0) throw_sys("ioctl BLKPBSZGET", fd.path(), errno);
   f.physical_sector_size = pbsz;

@@ -9,7 +9,7 @@
 namespace mos::io {
 
 struct BlockFacts {
-  uint64_t size_bytes = 0;          // BLKGETSIZE64
+  uint64_t size_bytes = 0;          // BLKGETSIZE64 rounded down to whole logical sectors
   uint32_t logical_sector_size = 512;   // BLKSSZGET
   uint32_t physical_sector_size = 512;  // BLKPBSZGET
   uint32_t optimal_io_size = 0;     // BLKIOOPT (0 = not reported)

@@ -108,8 +108,10 @@ SplitOptions split_mount_options(const std::string& options) {
   return out;
 }
 
-void mount_filesystem(const std::string& source, const std::string& target, const std::string& fstype,
-                      const SplitOptions& options) {
+namespace {
+
+// fsopen → fsconfig → fsmount: the detached mount, not attached anywhere yet.
+Fd detached_mount(const std::string& source, const std::string& fstype, const SplitOptions& options) {
   int raw = ::fsopen(fstype.c_str(), FSOPEN_CLOEXEC);
   if (raw < 0) {
     int err = errno;
@@ -135,9 +137,23 @@ void mount_filesystem(const std::string& source, const std::string& target, cons
          "does " + source + " hold a valid " + fstype + " filesystem? the kernel log may say more");
   int mnt_raw = ::fsmount(fs.get(), FSMOUNT_CLOEXEC, static_cast<unsigned>(options.mount_attrs));
   if (mnt_raw < 0) throw_mount_error("fsmount " + fstype, source, fs.get(), errno);
-  Fd mnt(mnt_raw, "mount of " + source);
+  return Fd(mnt_raw, "mount of " + source);
+}
+
+}  // namespace
+
+void mount_filesystem(const std::string& source, const std::string& target, const std::string& fstype,
+                      const SplitOptions& options) {
+  Fd mnt = detached_mount(source, fstype, options);
   if (::move_mount(mnt.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
     throw_mount_error("move_mount " + source + " to", target, -1, errno);
+}
+
+void mount_filesystem_at(const std::string& source, const Fd& target_dir, const std::string& fstype,
+                         const SplitOptions& options) {
+  Fd mnt = detached_mount(source, fstype, options);
+  if (::move_mount(mnt.get(), "", target_dir.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+    throw_mount_error("move_mount " + source + " to", target_dir.path(), -1, errno);
 }
 
 void make_private(const std::string& target) {
@@ -145,7 +161,7 @@ void make_private(const std::string& target) {
 }
 
 void unmount(const std::string& target, bool lazy) {
-  if (::umount2(target.c_str(), lazy ? MNT_DETACH : 0) != 0) throw_sys("umount", target, errno);
+  if (::umount2(target.c_str(), (lazy ? MNT_DETACH : 0) | UMOUNT_NOFOLLOW) != 0) throw_sys("umount", target, errno);
 }
 
 }  // namespace mos::io

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "ioctl/fd.hpp"
+
 namespace mos::io {
 
 // A mount options string ("noatime,compress=zstd,ro") split the way the kernel wants it.
@@ -29,10 +31,15 @@ SplitOptions split_mount_options(const std::string& options);
 void mount_filesystem(const std::string& source, const std::string& target, const std::string& fstype,
                       const SplitOptions& options);
 
+// The same onto the directory an O_PATH fd holds (move_mount with MOVE_MOUNT_T_EMPTY_PATH): no
+// name is looked up again between checking the target and mounting on it.
+void mount_filesystem_at(const std::string& source, const Fd& target_dir, const std::string& fstype,
+                         const SplitOptions& options);
+
 // Makes the mount at target private (no propagation to or from shared peers); throws naming it.
 void make_private(const std::string& target);
 
-// umount2(target, lazy ? MNT_DETACH : 0); throws naming the target.
+// umount2(target, (lazy ? MNT_DETACH : 0) | UMOUNT_NOFOLLOW); throws naming the target.
 void unmount(const std::string& target, bool lazy);
 
 }  // namespace mos::io

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "rpc/limits.hpp"
 
@@ -24,6 +25,9 @@ struct DaemonOptions {
   int64_t job_history_seconds = 3600;
   std::string state_dir = "/var/lib/mos_volmgrd";  // jobs and scrub results across restarts; "" = none
   unsigned inventory_revalidate_ms = 2000;  // re-probe period of the in-memory inventory
+  // --mount-prefix (repeatable): storage.mount/unmount targets at or beneath one of these;
+  // empty = the engine's defaults (engine::default_mount_prefixes()).
+  std::vector<std::string> mount_prefixes;
 };
 
 // chdir("/"), blocks SIGTERM/SIGINT in every thread (the server takes them through signalfd),

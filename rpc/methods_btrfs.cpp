@@ -23,7 +23,7 @@ std::optional<std::string> opt_string(const json& p, const char* key) {
 // is only ever resolved to allowed devices).
 bt::LocateOptions mutating_locate(const json& p, engine::Context& ctx) {
   auto fs = opt_string(p, "filesystem");
-  if (fs && !fs->empty() && (*fs)[0] == '/') bt::require_members_allowed(*fs, ctx.policy);
+  if (fs && !fs->empty() && (*fs)[0] == '/') ctx.policy.judge_btrfs_path(*fs, engine::Access::read);
   return bt::locate_options(ctx);
 }
 
@@ -138,7 +138,7 @@ void register_scrub_balance_methods(Registry& r) {
                job_result_schema(scrub_schema()), true, nullptr,
                job_method([](const json& p, engine::Context& ctx) {
                  std::string mp = p["mount_point"];
-                 bt::require_members_allowed(mp, ctx.policy);
+                 ctx.policy.judge_btrfs_path(mp, engine::Access::read);
                  bt::scrub_check_can_start(mp);
                  bool ro = p.value("read_only", false);
                  return JobCall{"scrub", mp, mp, [mp, ro, job_ctx = ctx](engine::JobHandle& h) {
@@ -158,7 +158,7 @@ void register_scrub_balance_methods(Registry& r) {
                obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}), scrub_schema(), true,
                [](const json& p, engine::Context& ctx) -> json {
                  std::string mp = p["mount_point"];
-                 bt::require_members_allowed(mp, ctx.policy);
+                 ctx.policy.judge_btrfs_path(mp, engine::Access::read);
                  json before;
                  try {
                    before = bt::scrub_cancel(mp);
@@ -183,7 +183,7 @@ void register_scrub_balance_methods(Registry& r) {
                job_result_schema(balance_schema()), true, nullptr,
                job_method([](const json& p, engine::Context& ctx) {
                  bt::BalanceRequest req{p["mount_point"], opt_string(p, "convert"), p.value("force", false)};
-                 bt::require_members_allowed(req.mount_point, ctx.policy);
+                 ctx.policy.judge_btrfs_path(req.mount_point, engine::Access::read);
                  bt::balance_check_can_start(req);
                  return JobCall{"balance", req.mount_point, req.mount_point, [req](engine::JobHandle& h) {
                                   return json(bt::balance_run(req, job_progress(h), h.cancel_flag()));
@@ -197,7 +197,7 @@ void register_scrub_balance_methods(Registry& r) {
                obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}), balance_schema(), true,
                [](const json& p, engine::Context& ctx) -> json {
                  std::string mp = p["mount_point"];
-                 bt::require_members_allowed(mp, ctx.policy);
+                 ctx.policy.judge_btrfs_path(mp, engine::Access::read);
                  size_t queued = cancel_jobs(ctx, "balance", mp);
                  try {
                    return bt::balance_cancel(mp);
@@ -220,7 +220,7 @@ void register_maintenance_methods(Registry& r) {
                true, nullptr,
                job_method([](const json& p, engine::Context& ctx) {
                  std::string path = p["path"];
-                 bt::require_members_allowed(path, ctx.policy);
+                 ctx.policy.judge_btrfs_path(path, engine::Access::read);
                  return JobCall{"defrag", path, path, [path](engine::JobHandle& h) {
                                   return json(bt::defrag(path, job_progress(h), h.cancel_flag()));
                                 }};
@@ -232,7 +232,7 @@ void register_maintenance_methods(Registry& r) {
                                                                        {"new_size_bytes", int_prop()}})}},
                true, [](const json& p, engine::Context& ctx) -> json {
                  std::string mp = p["mount_point"];
-                 bt::require_members_allowed(mp, ctx.policy);
+                 ctx.policy.judge_btrfs_path(mp, engine::Access::read);
                  return bt::resize_max(mp);
                }});
   auto device_change = object_result("membership after the change", {{"devid", {{"type", json::array({"integer", "null"})}}},
@@ -246,7 +246,7 @@ void register_maintenance_methods(Registry& r) {
                device_change, true, [](const json& p, engine::Context& ctx) -> json {
                  std::string mp = p["mount_point"];
                  bool force = p.value("force", false);
-                 bt::require_members_allowed(mp, ctx.policy);
+                 ctx.policy.judge_btrfs_path(mp, engine::Access::read);
                  return bt::add_device(mp, p["device"], [&ctx, force](const std::string& dev) {
                    ctx.policy.require_allowed(dev);
                    engine::require_unused(dev, force);
@@ -258,7 +258,7 @@ void register_maintenance_methods(Registry& r) {
                           {"mount_point", "device"}),
                device_change, true, [](const json& p, engine::Context& ctx) -> json {
                  std::string mp = p["mount_point"];
-                 bt::require_members_allowed(mp, ctx.policy);
+                 ctx.policy.judge_btrfs_path(mp, engine::Access::read);
                  return bt::remove_device(mp, p["device"]);
                }});
 }

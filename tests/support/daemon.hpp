@@ -37,6 +37,7 @@ class SandboxedDaemon {
     opts.socket_path = socket_;
     opts.allow_devices = allow_devices;
     opts.run_dir = run_dir_;
+    opts.mount_prefixes = {"/var/tmp", "/mnt", "/run"};  // TempDir's home, and the refusal tests'
     opts.state_dir = dir_ / "state";  // never the host's /var/lib/mos_volmgrd
     if (tweak) tweak(opts);
     child_ = std::make_unique<SandboxedChild>([opts] {

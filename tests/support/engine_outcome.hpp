@@ -22,6 +22,7 @@ struct EngineOutcome {
 inline engine::Context loop_only_context() {
   engine::Context ctx;
   ctx.policy = engine::Policy::from_globs("/dev/loop*");
+  ctx.mount_prefixes.push_back("/var/tmp");  // TempDir's home
   return ctx;
 }
 

@@ -1,0 +1,25 @@
+// A new btrfs must not share its fsid with another btrfs (issue 11 item 6): the kernel would
+// take the members of both for one filesystem. Checked before the first write, as mkfs.btrfs
+// does ("non-unique UUID").
+#pragma once
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/context.hpp"
+#include "ioctl/text.hpp"
+
+namespace mos::engine {
+
+// Where `fsid` is already used: "mounted (/sys/fs/btrfs/<fsid>)" or the first visible device
+// carrying it (engine::known_btrfs_fsids) other than `members` (about to be overwritten); ""
+// when nowhere.
+std::string btrfs_fsid_user(const io::Uuid& fsid, const std::vector<std::string>& members, const Context& ctx);
+
+// The fsid for a new btrfs over `members`: `requested` when unused, else validation naming who
+// uses it; without a request, draw() again until an unused one comes.
+io::Uuid unique_btrfs_fsid(const std::optional<io::Uuid>& requested, const std::function<io::Uuid()>& draw,
+                           const std::vector<std::string>& members, const Context& ctx);
+
+}  // namespace mos::engine
