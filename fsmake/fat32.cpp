@@ -227,7 +227,7 @@ void validate_label(const std::string& label) {
   static const std::string forbidden = "\"*+,./:;<=>?[\\]|";
   for (size_t i = 0; i < label.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(label[i]);
-    std::string where = " at " + label_position_text(label, i) + " of FAT label '" + label + "'";
+    std::string where = std::string(" at ").append(label_position_text(label, i)).append(" of FAT label '").append(label).append("'");
     if (c < 0x20 || c == 0x7F) throw_validation("control character" + where + " is not allowed");
     if (c >= 0x80)
       throw_validation("non-ASCII byte" + where +

@@ -40,7 +40,7 @@ Fd open_dir_no_symlinks(const std::vector<std::string>& components, size_t creat
   for (size_t i = 0; i < components.size(); ++i) {
     const std::string& name = components[i];
     if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
-      throw_validation("path component '" + name + "' is not allowed", walked);
+      throw_validation(std::string("path component '").append(name).append("' is not allowed"), walked);
     walked += "/";
     walked += name;
     int fd = open_component(current.get(), name);

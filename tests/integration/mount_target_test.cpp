@@ -81,7 +81,8 @@ struct Ext4Image {
 // A unique name for this run, removed (with what was made beneath it) at the end.
 struct ScratchName {
   std::string path;
-  explicit ScratchName(const std::string& dir) : path(dir + "/mos-target-test-" + std::to_string(::getpid())) {}
+  explicit ScratchName(const std::string& dir, const std::string& suffix = "")
+      : path(dir + "/mos-target-test-" + std::to_string(::getpid()) + suffix) {}
   ~ScratchName() {
     std::error_code ec;
     std::filesystem::remove_all(path, ec);
@@ -156,14 +157,26 @@ TEST(MountTarget, AConfiguredPseudoFilesystemPrefixStillRefuses) {
   MOS_REQUIRE_ROOT();
   Ext4Image fs;
   const std::string before = sha256_of(fs.img.dev());
+  ScratchName proc_under_mnt("/mnt", "-proc");  // a procfs mounted beneath an allowed prefix
   engine::Context ctx = loop_only_context();
-  ctx.mount_prefixes = {"/proc", "/sys", "/", "/dev"};
+  ctx.mount_prefixes = {"/proc", "/sys", "/", "/dev", "/mnt"};
   nlohmann::json r = run_in_namespace(ctx, {
+      {"mount_procfs", [&](const engine::Context&) {
+         if (::mkdir(proc_under_mnt.path.c_str(), 0755) != 0 ||
+             ::mount("proc", proc_under_mnt.path.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+           throw std::runtime_error("mounting a procfs for the test");
+         return nlohmann::json::object();
+       }},
+      {"procfs_under_prefix", mount_step(fs.img.dev(), proc_under_mnt.path + "/sys")},
+      {"procfs_itself", mount_step(fs.img.dev(), proc_under_mnt.path)},
       {"proc", mount_step(fs.img.dev(), "/proc/mos-target-test")},
       {"sys_fs", mount_step(fs.img.dev(), "/sys/fs/mos-target-test")},
       {"etc_via_root_prefix", mount_step(fs.img.dev(), "/etc")},
       {"dev", mount_step(fs.img.dev(), "/dev/mos-target-test")},
   });
+  ASSERT_TRUE(r["mount_procfs"]["ok"].get<bool>()) << r["mount_procfs"].dump();
+  expect_refused(r, "procfs_under_prefix", "lies on a kernel pseudo-filesystem");
+  expect_refused(r, "procfs_itself", "lies on a kernel pseudo-filesystem");
   expect_refused(r, "proc", "kernel pseudo-filesystem");
   expect_refused(r, "sys_fs", "kernel pseudo-filesystem");
   expect_refused(r, "etc_via_root_prefix", "not at or beneath an allowed prefix");
