@@ -14,11 +14,11 @@
 #include <cstdio>
 
 #include "engine/apply_plan.hpp"
-#include "engine/btrfs_uuid.hpp"
 #include "engine/bulk.hpp"
 #include "engine/member_open.hpp"
 #include "engine/safety.hpp"
 #include "engine/topologies.hpp"
+#include "engine/btrfs_uuid.hpp"
 #include "fsmake/fat32.hpp"
 #include "fsmake/label.hpp"
 #include "fsmake/swap.hpp"
