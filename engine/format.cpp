@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/random.h>
-#include <sys/uio.h>
 #include <uuid/uuid.h>
 
 #include <algorithm>
@@ -16,9 +15,8 @@
 #include <cerrno>
 #include <cstdio>
 
-#include "engine/apply_plan.hpp"
-#include "engine/bulk.hpp"
 #include "engine/content.hpp"
+#include "engine/format_write.hpp"
 #include "engine/member_open.hpp"
 #include "engine/safety.hpp"
 #include "engine/topologies.hpp"
@@ -197,44 +195,6 @@ void handle_old_signatures(fsmake::ProbeSource& src, const FormatRequest& req, c
   }
 }
 
-// Plans zero a few small ranges (the old-signature wipe: first and last MiB, btrfs mirrors;
-// ext4's end of device): plain writes of zeros through our own descriptor, a MiB per syscall.
-// An offload (BLKZEROOUT) would make a loop device or thin volume deallocate the range, and the
-// writes and flush that follow pay to allocate it again. Large ranges (ext4 full_init) still go
-// at device speed through the bulk path (O_DIRECT or offload: `bypassed_cache` is then set).
-constexpr uint64_t kWriteZeroesUpTo = 4ull << 20;
-
-ZeroFn plan_zero_fn(bool& bypassed_cache) {
-  return [bulk = bulk_zero_fn(), &bypassed_cache](const io::Fd& fd, uint64_t offset, uint64_t len) {
-    if (len > kWriteZeroesUpTo) {
-      bypassed_cache = true;
-      return bulk(fd, offset, len);
-    }
-    static const std::vector<uint8_t> zeros(64 * 1024, 0);
-    std::array<iovec, 16> iov;
-    iov.fill(iovec{const_cast<uint8_t*>(zeros.data()), zeros.size()});
-    while (len) {
-      size_t n = std::min<uint64_t>(len, zeros.size() * iov.size());
-      int count = static_cast<int>((n + zeros.size() - 1) / zeros.size());
-      iov[count - 1].iov_len = n - (count - 1) * zeros.size();
-      ssize_t done = ::pwritev(fd.get(), iov.data(), count, static_cast<off_t>(offset));
-      iov[count - 1].iov_len = zeros.size();
-      if (done < 0 && errno == EINTR) continue;
-      if (done <= 0) throw_sys("write", fd.path(), done < 0 ? errno : EIO);
-      offset += static_cast<uint64_t>(done);
-      len -= static_cast<uint64_t>(done);
-    }
-  };
-}
-
-// The source follows what the plan wrote, so the result is probed without reading again.
-void follow_plan(fsmake::ProbeSource& src, const io::WritePlan& plan) {
-  for (const auto& step : plan.steps) {
-    for (const auto& z : step.zeroes) src.zeroed(z.offset, z.length);
-    for (const auto& w : step.writes) src.written(w.offset, {w.data.data(), w.data.size()});
-  }
-}
-
 }  // namespace
 
 // Tells udev the content changed so /dev/disk/by-* links follow; the data is already safe, so
@@ -352,24 +312,18 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
   pt.mark("summary");
   if (req.dry_run) return result;
 
-  for (size_t i = 0; i < paths.size(); ++i) {
-    // Every step ends with fdatasync: the filesystem is durable before we answer.
-    bool bypassed_cache = false;
-    apply_plan(fds[i], plans[i], plan_zero_fn(bypassed_cache));
-    // Writes through our descriptor went through the page cache, so it is current; zeroing
-    // that went around it (offload, O_DIRECT) leaves no stale page for readers to find.
-    if (bypassed_cache) io::blk_flush_buffers(fds[i]);
-  }
+  // Every step ends with fdatasync: the filesystem is durable before we answer.
+  for (size_t i = 0; i < paths.size(); ++i) apply_format_plan(fds[i], plans[i], *sources[i]);
   pt.mark("write");
   for (size_t i = 0; i < paths.size(); ++i) {
-    // What is on the device now: the windows read before, with the plan's bytes applied (the
-    // device was held exclusively throughout and every write and flush succeeded).
-    follow_plan(*sources[i], plans[i]);
+    // What is on the device now: the windows as the plan's steps left them (the device was held
+    // exclusively throughout and every write and flush succeeded), probed without reading again.
     fill_content_from(devs[i], fsmake::probe_device(*sources[i]));
     result.members[i].device = devs[i];
   }
   sources.clear();
   opened.release();
+  pt.mark("result");
   for (size_t i = 0; i < paths.size(); ++i) {
     announce_content_change(devs[i].name);
     // The kernel assembles a multi-device btrfs only from devices registered with it.

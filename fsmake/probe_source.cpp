@@ -74,8 +74,9 @@ std::span<const uint8_t> ProbeSource::get(uint64_t off, uint64_t len) {
   if (off > size_ || len > size_ - off) return {};
   if (!fd_) return image_.subspan(off, len);
   if (len == 0) return {};
-  if (off + len <= head_.len) return from_window(head_, off, len);
-  if (tail_.len && off >= tail_.off && off + len - tail_.off <= tail_.len) return from_window(tail_, off, len);
+  if (auto in_window = window_bytes(off, len); !in_window.empty()) return in_window;
+  if (off + len <= head_.len || (tail_.len && off >= tail_.off && off + len - tail_.off <= tail_.len))
+    return {};  // inside a window, unreadable
   if (len > kMaxExtraRead) return {};
   for (auto& [eoff, e] : extras_)  // probers often ask twice (magic check, then parse)
     if (off >= eoff && off + len - eoff <= e.size())
@@ -89,6 +90,13 @@ std::span<const uint8_t> ProbeSource::get(uint64_t off, uint64_t len) {
   ++extra_reads_;
   extras_.emplace_back(off, std::move(buf));
   return extras_.back().second;
+}
+
+std::span<const uint8_t> ProbeSource::window_bytes(uint64_t off, uint64_t len) {
+  if (!fd_ || len == 0 || off > size_ || len > size_ - off) return {};
+  if (off + len <= head_.len) return from_window(head_, off, len);
+  if (tail_.len && off >= tail_.off && off + len - tail_.off <= tail_.len) return from_window(tail_, off, len);
+  return {};
 }
 
 template <class Fn>

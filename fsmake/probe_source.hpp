@@ -34,6 +34,9 @@ class ProbeSource {
   uint32_t sector_size() const { return sector_size_; }
   // Bytes [off, off+len) of the device, or an empty span if out of range or unreadable.
   std::span<const uint8_t> get(uint64_t off, uint64_t len);
+  // The same, but only from the head and tail windows (never an extra read): empty when
+  // [off, off+len) is not inside one of them or is unreadable.
+  std::span<const uint8_t> window_bytes(uint64_t off, uint64_t len);
   unsigned extra_reads() const { return extra_reads_; }
   unsigned window_reads() const { return window_reads_; }
   uint64_t window_bytes_read() const { return window_bytes_; }

@@ -2,9 +2,14 @@
 // kernel (swapon) and by checksums proving that refused requests wrote nothing.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
+#include <optional>
+
 #include "engine/devices.hpp"
 #include "engine/format.hpp"
 #include "tests/support/engine_outcome.hpp"
+#include "ioctl/fd.hpp"
 #include "tests/support/harness.hpp"
 
 namespace mos::test {
@@ -103,6 +108,36 @@ TEST(CreateFilesystem, WipesAnOldGptBackupAtTheEnd) {
   EXPECT_EQ(wipefs.out.find("gpt"), std::string::npos) << wipefs.out;
   EXPECT_EQ(wipefs.out.find("PMBR"), std::string::npos) << wipefs.out;
   EXPECT_TRUE(run_tool({"fsck.fat", "-n", img.dev()}).ok());
+}
+
+// The wipe skips blocks it has just read as zeros: every block that was not zero must be
+// zeroed, whatever lies between them (scattered data, one block at the very end).
+TEST(CreateFilesystem, WipeZeroesEveryNonZeroBlockOfTheEdges) {
+  MOS_REQUIRE_ROOT();
+  const uint64_t size = 64 * MiB;
+  LoopImage img(size);
+  std::vector<uint64_t> dirty = {4096, 8192 + 100, 300 * 1024, MiB - 1, size - MiB, size - MiB + 70000,
+                                 size - 512 * 1024 - 3, size - 1};
+  {
+    io::Fd fd = io::Fd::open(img.dev(), O_RDWR);
+    for (uint64_t off : dirty) fd.pwrite_exact("someone's data", 14 - (off == size - 1 ? 13 : 0), off);
+    fd.fdatasync();
+  }
+  engine::FormatRequest req = request(img.dev(), "swap", "EDGES");
+  req.force = true;
+  EngineOutcome r = create(req);
+  ASSERT_TRUE(r.ok) << r.message;
+  ASSERT_TRUE(run_tool({"blockdev", "--flushbufs", img.dev()}).ok());
+  io::Fd fd = io::Fd::open(img.dev(), O_RDONLY);
+  auto nonzero_at = [&](uint64_t from, uint64_t len) -> std::optional<uint64_t> {
+    auto bytes = fd.pread_vec(len, from);
+    for (size_t i = 0; i < bytes.size(); ++i)
+      if (bytes[i]) return from + i;
+    return std::nullopt;
+  };
+  EXPECT_EQ(nonzero_at(4096, MiB - 4096), std::nullopt);  // past the swap header page
+  EXPECT_EQ(nonzero_at(size - MiB, MiB), std::nullopt);
+  EXPECT_EQ(blkid_probe(img.dev())["LABEL"], "EDGES");
 }
 
 TEST(CreateFilesystem, SignatureRefusedWithoutForceAcceptedWithForce) {
