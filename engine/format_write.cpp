@@ -67,9 +67,23 @@ void apply_format_plan(const io::Fd& fd, const io::WritePlan& plan, fsmake::Prob
     bypassed_cache = true;
     bulk(f, offset, len);
   };
-  for (const auto& step : plan.steps) {
+  // The old-signature wipe shares the writer's first step (and its flush) when more steps
+  // follow: no writer makes its filesystem valid before its last step, so until then a crash
+  // leaves what a crash inside the wipe leaves, a partly wiped device without a new
+  // filesystem. A single-step writer (swap: the header is the filesystem) keeps the wipe durable
+  // first, so no new header can stand beside an old signature.
+  const bool share_flush = plan.steps.size() > 2;
+  for (size_t k = 0; k < plan.steps.size(); ++k) {
+    io::PlanStep step = plan.steps[k];
+    if (k == 0 && share_flush) {
+      const io::PlanStep& next = plan.steps[++k];
+      step.name = next.name;
+      step.zeroes.insert(step.zeroes.end(), next.zeroes.begin(), next.zeroes.end());
+      step.writes.insert(step.writes.end(), next.writes.begin(), next.writes.end());
+    }
     // One step at a time, so the source shows the device as the earlier steps left it.
     apply_plan(fd, io::WritePlan{plan.name, {step}}, zero);
+    if (share_flush && k == 1) crash_point(plan.name + ":after-" + plan.steps[0].name);
     for (const auto& z : step.zeroes) src.zeroed(z.offset, z.length);
     for (const auto& w : step.writes) src.written(w.offset, {w.data.data(), w.data.size()});
   }

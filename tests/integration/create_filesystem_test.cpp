@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <stdlib.h>
 
 #include <optional>
 
@@ -138,6 +139,33 @@ TEST(CreateFilesystem, WipeZeroesEveryNonZeroBlockOfTheEdges) {
   EXPECT_EQ(nonzero_at(4096, MiB - 4096), std::nullopt);  // past the swap header page
   EXPECT_EQ(nonzero_at(size - MiB, MiB), std::nullopt);
   EXPECT_EQ(blkid_probe(img.dev())["LABEL"], "EDGES");
+}
+
+// The old-signature wipe shares the writer's first flush when more steps follow: a crash right
+// after that flush leaves neither the old filesystem nor a new one visible; swap (one step)
+// keeps the wipe durable first.
+TEST(CreateFilesystem, CrashAfterTheSharedFirstFlushLeavesNoFilesystem) {
+  MOS_REQUIRE_ROOT();
+  struct Case {
+    std::string fstype, old_tool, point;
+  };
+  for (const Case& c : std::vector<Case>{{"ext4", "mkfs.btrfs", "ext4:after-metadata"},
+                                         {"btrfs", "mkfs.ext4", "btrfs:after-wipe"},
+                                         {"vfat", "mkfs.ext4", "fat32:after-zero-metadata"},
+                                         {"swap", "mkfs.ext4", "swap:after-wipe-old-signatures"}}) {
+    LoopImage img(256 * MiB);
+    ASSERT_TRUE(run_tool({c.old_tool, c.old_tool == "mkfs.btrfs" ? "-f" : "-F", "-q", img.dev()}).ok());
+    engine::FormatRequest req = request(img.dev(), c.fstype, c.fstype == "vfat" ? "NEW" : "new");
+    req.force = true;
+    setenv("MOS_VOLMGR_CRASH_POINT", c.point.c_str(), 1);
+    EngineOutcome r = create(req);
+    unsetenv("MOS_VOLMGR_CRASH_POINT");
+    EXPECT_FALSE(r.ok) << c.point << " did not fire";
+    EXPECT_NE(r.message.find("injected crash"), std::string::npos) << r.message;
+    ASSERT_TRUE(run_tool({"blockdev", "--flushbufs", img.dev()}).ok());
+    EXPECT_EQ(blkid_probe(img.dev()).count("TYPE"), 0u) << "a filesystem is visible after " << c.point;
+    EXPECT_EQ(run_tool({"wipefs", "--no-act", img.dev()}).out, "") << c.point;
+  }
 }
 
 TEST(CreateFilesystem, SignatureRefusedWithoutForceAcceptedWithForce) {
