@@ -57,6 +57,33 @@ void zero_small(const io::Fd& fd, uint64_t offset, uint64_t len, fsmake::ProbeSo
   if (run < end) write_zeros(fd, run, end - run);
 }
 
+bool covered_by(const std::vector<io::PlannedWrite>& writes, uint64_t at, uint64_t n) {
+  return std::any_of(writes.begin(), writes.end(),
+                     [&](const io::PlannedWrite& w) { return w.offset <= at && at + n <= w.offset + w.data.size(); });
+}
+
+// Whether the wipe would change nothing the next step does not rewrite anyway: every block of
+// it reads as zeros (from the windows, or one small extra read for a btrfs mirror) or is
+// overwritten whole by `next`. Then the wipe and its flush can go: a crash leaves what a crash
+// inside the wipe could (old bytes where `next` writes), never an old signature beside a new
+// one.
+bool wipe_is_moot(const io::PlanStep& wipe, const io::PlanStep& next, fsmake::ProbeSource& src) {
+  if (!wipe.writes.empty()) return false;
+  for (const auto& z : wipe.zeroes) {
+    if (z.length > kWriteZeroesUpTo) return false;
+    for (uint64_t at = z.offset, end = z.offset + z.length; at < end;) {
+      const uint64_t n = std::min(kZeroBlock - at % kZeroBlock, end - at);
+      if (!covered_by(next.writes, at, n)) {
+        auto bytes = src.window_bytes(at, n);
+        if (bytes.empty()) bytes = src.get(at, n);  // outside the windows: one block, read
+        if (bytes.size() != n || !all_zero(bytes)) return false;
+      }
+      at += n;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 void apply_format_plan(const io::Fd& fd, const io::WritePlan& plan, fsmake::ProbeSource& src) {
@@ -73,7 +100,9 @@ void apply_format_plan(const io::Fd& fd, const io::WritePlan& plan, fsmake::Prob
   // filesystem. A single-step writer (swap: the header is the filesystem) keeps the wipe durable
   // first, so no new header can stand beside an old signature.
   const bool share_flush = plan.steps.size() > 2;
-  for (size_t k = 0; k < plan.steps.size(); ++k) {
+  // swap over swap: the old header page is all the wipe would change, and the new one replaces it.
+  const bool skip_wipe = plan.steps.size() == 2 && wipe_is_moot(plan.steps[0], plan.steps[1], src);
+  for (size_t k = skip_wipe ? 1 : 0; k < plan.steps.size(); ++k) {
     io::PlanStep step = plan.steps[k];
     if (k == 0 && share_flush) {
       const io::PlanStep& next = plan.steps[++k];

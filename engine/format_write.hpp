@@ -10,7 +10,8 @@ namespace mos::engine {
 
 // Step by step as apply_plan (zeroes, writes, fdatasync, crash point "<plan>:after-<step>"),
 // except that the first step (the old-signature wipe) shares the second one's flush when a
-// third step follows (see the .cpp for why that is crash-safe).
+// third step follows, and is left out (with its flush) when it would change nothing the next
+// step does not overwrite whole (see the .cpp for why both are crash-safe).
 // Small zero ranges are plain writes of zeros through fd (an offload would make a loop device
 // or thin volume deallocate them before the writes that follow), skipping the blocks the
 // source shows as zero already; large ones (ext4 full_init) go through the bulk path at device

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "engine/devices.hpp"
@@ -144,6 +145,32 @@ TEST(CreateFilesystem, WipeZeroesEveryNonZeroBlockOfTheEdges) {
 // The old-signature wipe shares the writer's first flush when more steps follow: a crash right
 // after that flush leaves neither the old filesystem nor a new one visible; swap (one step)
 // keeps the wipe durable first.
+// swap over swap: the wipe is left out only while the new header page replaces all it would
+// change; data at the btrfs mirror (outside the read windows) still gets zeroed.
+TEST(CreateFilesystem, SwapOverSwapStillZeroesWhatTheHeaderDoesNotCover) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(128 * MiB);
+  for (bool data_at_mirror : {false, true}) {
+    ASSERT_TRUE(run_tool({"mkswap", "-f", "-L", "OLDSWAP", img.dev()}).ok());
+    if (data_at_mirror) {
+      io::Fd fd = io::Fd::open(img.dev(), O_RDWR);
+      fd.pwrite_exact("someone's data", 14, 64 * MiB + 100);
+      fd.fdatasync();
+    }
+    engine::FormatRequest req = request(img.dev(), "swap", "NEWSWAP");
+    req.force = true;
+    EngineOutcome r = create(req);
+    ASSERT_TRUE(r.ok) << r.message;
+    ASSERT_TRUE(run_tool({"blockdev", "--flushbufs", img.dev()}).ok());
+    auto id = blkid_probe(img.dev());
+    EXPECT_EQ(id["LABEL"], "NEWSWAP");
+    EXPECT_EQ(id["UUID"], r.result["uuid"].get<std::string>());
+    auto mirror = io::Fd::open(img.dev(), O_RDONLY).pread_vec(4096, 64 * MiB);
+    EXPECT_TRUE(std::all_of(mirror.begin(), mirror.end(), [](uint8_t b) { return b == 0; })) << data_at_mirror;
+    EXPECT_EQ(run_tool({"wipefs", "--no-act", img.dev()}).out.find("OLDSWAP"), std::string::npos);
+  }
+}
+
 TEST(CreateFilesystem, CrashAfterTheSharedFirstFlushLeavesNoFilesystem) {
   MOS_REQUIRE_ROOT();
   struct Case {
