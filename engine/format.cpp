@@ -258,6 +258,8 @@ void to_json(json& j, const FormatResult& r) {
 
 void to_json(json& j, const FormatMember& m) { j = json{{"device", m.device}, {"plan", m.plan}}; }
 
+namespace {
+
 // MOS_VOLMGR_TRACE_FORMAT=1: one stderr line per phase of create_filesystem with its ms (where a
 // slow call spends its time); silent otherwise.
 struct PhaseTimer {
@@ -270,6 +272,8 @@ struct PhaseTimer {
     t = n;
   }
 };
+
+}  // namespace
 
 FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
   PhaseTimer pt;
