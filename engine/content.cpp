@@ -18,9 +18,8 @@ std::optional<std::string> non_empty(const std::string& s) {
   return s.empty() ? std::nullopt : std::optional<std::string>(s);
 }
 
-void fill_signature(Device& d) {
-  io::Fd fd = io::Fd::open(d.path, O_RDONLY);
-  auto r = fsmake::probe_device(fd, d.size_bytes, d.logical_sector_size);
+void apply_probe(Device& d, const fsmake::ProbeResult& r) {
+  d.fstype = d.usage = d.label = d.uuid = d.fsversion = std::nullopt;
   if (!r.type.empty()) {
     d.fstype = r.type;
     d.usage = r.usage;
@@ -30,6 +29,11 @@ void fill_signature(Device& d) {
   }
   d.pttype = non_empty(r.pttype);
   d.ptuuid = non_empty(r.ptuuid);
+}
+
+void fill_signature(Device& d) {
+  io::Fd fd = io::Fd::open(d.path, O_RDONLY);
+  apply_probe(d, fsmake::probe_device(fd, d.size_bytes, d.logical_sector_size));
 }
 
 // The GPT of a whole disk, read once however many of its partitions ask.
@@ -73,6 +77,13 @@ void fill_content(std::vector<Device>& devices) {
     if (d.kind != "partition" || !d.parent || !d.partnum) continue;
     if (const auto& t = disk_table(tables, *d.parent)) fill_gpt_entry(d, *t);
   }
+}
+
+void fill_content_from(Device& d, const fsmake::ProbeResult& r) {
+  apply_probe(d, r);
+  if (d.kind != "partition" || !d.parent || !d.partnum) return;
+  std::map<std::string, std::optional<gpt::Table>> tables;
+  if (const auto& t = disk_table(tables, *d.parent)) fill_gpt_entry(d, *t);
 }
 
 }  // namespace mos::engine

@@ -115,15 +115,24 @@ std::optional<std::string> busy_reason(const std::string& name, bool probe_exclu
   return std::nullopt;
 }
 
-std::optional<uint64_t> nonzero_edge(const io::Fd& fd, uint64_t size_bytes) {
+std::optional<uint64_t> nonzero_edge(fsmake::ProbeSource& src) {
   constexpr uint64_t kEdgeBytes = 1ull << 20;
-  const uint64_t window = std::min(kEdgeBytes, size_bytes);
-  for (uint64_t off : {uint64_t{0}, size_bytes - window}) {
-    auto bytes = fd.pread_vec(static_cast<size_t>(window), off);
+  const uint64_t size = src.size();
+  const uint64_t window = std::min(kEdgeBytes, size);
+  for (uint64_t off : {uint64_t{0}, size - window}) {
+    auto bytes = src.get(off, window);
+    if (bytes.size() != window)
+      throw Error(ErrorCode::storage_failed, "cannot read bytes " + std::to_string(off) + ".." +
+                                                 std::to_string(off + window) + " of the device to check it is blank", {}, EIO);
     auto hit = std::find_if(bytes.begin(), bytes.end(), [](uint8_t b) { return b != 0; });
     if (hit != bytes.end()) return off + static_cast<uint64_t>(hit - bytes.begin());
   }
   return std::nullopt;
+}
+
+std::optional<uint64_t> nonzero_edge(const io::Fd& fd, uint64_t size_bytes) {
+  fsmake::ProbeSource src(fd, size_bytes, 512);
+  return nonzero_edge(src);
 }
 
 std::optional<std::string> disk_busy_reason(const std::string& disk_name, bool probe_exclusive) {

@@ -7,14 +7,16 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cctype>
 #include <climits>
+#include <memory>
 #include <cstdlib>
 #include <cerrno>
 #include <cstdio>
 
-#include "engine/apply_plan.hpp"
-#include "engine/bulk.hpp"
+#include "engine/content.hpp"
+#include "engine/format_write.hpp"
 #include "engine/member_open.hpp"
 #include "engine/safety.hpp"
 #include "engine/topologies.hpp"
@@ -179,19 +181,19 @@ io::WritePlan writer_plan(const FormatRequest& req, const Device& dev, const io:
 
 // Every signature the prober finds (wipefs --all) is refused without force and, with force,
 // erased sector-wise where the first/last-MiB wipe does not reach (btrfs mirrors, ...).
-void handle_old_signatures(const io::Fd& fd, const io::BlockFacts& facts, const FormatRequest& req,
-                           const std::string& path, io::PlanStep& wipe) {
-  auto sigs = fsmake::find_signatures(fd, facts.size_bytes, facts.logical_sector_size);
+void handle_old_signatures(fsmake::ProbeSource& src, const FormatRequest& req, const std::string& path,
+                           io::PlanStep& wipe) {
+  auto sigs = fsmake::find_signatures(src);
   if (sigs.empty()) return;
   if (!req.force)
     throw Error(ErrorCode::validation,
                 path + " carries a " + sigs.front().type + " signature at byte " + std::to_string(sigs.front().offset) +
                     "; pass force to overwrite it",
                 path);
-  const uint64_t sector = facts.logical_sector_size;
+  const uint64_t sector = src.sector_size(), size = src.size();
   for (const auto& sig : sigs) {
     uint64_t start = sig.offset / sector * sector;
-    uint64_t end = std::min(facts.size_bytes, (sig.offset + sig.length + sector - 1) / sector * sector);
+    uint64_t end = std::min(size, (sig.offset + sig.length + sector - 1) / sector * sector);
     bool covered = std::any_of(wipe.zeroes.begin(), wipe.zeroes.end(), [&](const io::PlannedZero& z) {
       return z.offset <= start && end <= z.offset + z.length;
     });
@@ -262,45 +264,85 @@ void to_json(json& j, const FormatResult& r) {
 
 void to_json(json& j, const FormatMember& m) { j = json{{"device", m.device}, {"plan", m.plan}}; }
 
+namespace {
+
+// MOS_VOLMGR_TRACE_FORMAT=1: one stderr line per phase of create_filesystem with its ms (where a
+// slow call spends its time); silent otherwise.
+struct PhaseTimer {
+  bool on = std::getenv("MOS_VOLMGR_TRACE_FORMAT") != nullptr;
+  std::chrono::steady_clock::time_point t = std::chrono::steady_clock::now();
+  void mark(const char* what) {
+    if (!on) return;
+    auto n = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "format %-12s %.3f ms\n", what, std::chrono::duration<double, std::milli>(n - t).count());
+    t = n;
+  }
+};
+
+}  // namespace
+
 FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
+  PhaseTimer pt;
   const std::vector<std::string> paths = member_paths(req, ctx);
+  pt.mark("judge");
   validate_request(req);
   std::vector<Device> devs;
-  for (const auto& path : paths) devs.push_back(require_unused(path, req.force));
+  for (const auto& path : paths) devs.push_back(require_idle(path));
+  pt.mark("unused");
 
-  // udev convention: hold LOCK_EX on the whole-disk node while its content changes.
+  // udev convention: hold LOCK_EX on the whole-disk node while its content changes. From here
+  // nothing can mount, swap on or claim a member, so what is read next stays true until written.
   OpenedMembers opened = open_members_locked(devs, req.dry_run);
   std::vector<io::Fd>& fds = opened.fds;
   const std::vector<io::BlockFacts>& facts = opened.facts;
+  // One read of each member's head and tail windows serves the content gate, the signature
+  // list and (following the plan's writes) the probe of the result.
+  std::vector<std::unique_ptr<fsmake::ProbeSource>> sources;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    sources.push_back(std::make_unique<fsmake::ProbeSource>(fds[i], facts[i].size_bytes, facts[i].logical_sector_size));
+    require_blank_unless_forced(devs[i], *sources[i], req.force);
+  }
+  pt.mark("open+gate");
 
   std::optional<std::string> uuid;
   std::vector<io::WritePlan> plans;
   if (req.fstype == "btrfs") plans = btrfs_plans(req, facts, paths, ctx, uuid);
   else plans.push_back(writer_plan(req, devs[0], facts[0], uuid));
+  pt.mark("plan");
   for (size_t i = 0; i < paths.size(); ++i) {
     io::PlanStep wipe = old_signature_wipe(facts[i].size_bytes);
-    handle_old_signatures(fds[i], facts[i], req, paths[i], wipe);
+    handle_old_signatures(*sources[i], req, paths[i], wipe);
     plans[i].steps.insert(plans[i].steps.begin(), std::move(wipe));
   }
+  pt.mark("signatures");
 
-  // The label as blkid will show it: none for FAT's "NO NAME".
+  // The label as blkid will show it: none for FAT's "NO NAME". A dry run answers with the
+  // devices as they are (their content facts included).
   const std::string label = req.fstype == "vfat" && fsmake::fat32::means_no_label(req.label) ? "" : req.label;
   FormatResult result{devs[0], req.fstype, label, uuid, req.dry_run, summarize_plan(plans[0]), {}};
   for (size_t i = 0; i < paths.size(); ++i) result.members.push_back({devs[i], summarize_plan(plans[i])});
+  pt.mark("summary");
   if (req.dry_run) return result;
 
+  // Every step ends with fdatasync: the filesystem is durable before we answer.
+  for (size_t i = 0; i < paths.size(); ++i) apply_format_plan(fds[i], plans[i], *sources[i]);
+  pt.mark("write");
   for (size_t i = 0; i < paths.size(); ++i) {
-    apply_plan(fds[i], plans[i], bulk_zero_fn());  // large zero ranges (ext4 full_init) at device speed
-    io::blk_flush_buffers(fds[i]);  // readers through the page cache must see the new bytes
+    // What is on the device now: the windows as the plan's steps left them (the device was held
+    // exclusively throughout and every write and flush succeeded), probed without reading again.
+    fill_content_from(devs[i], fsmake::probe_device(*sources[i]));
+    result.members[i].device = devs[i];
   }
+  sources.clear();
   opened.release();
+  pt.mark("result");
   for (size_t i = 0; i < paths.size(); ++i) {
     announce_content_change(devs[i].name);
     // The kernel assembles a multi-device btrfs only from devices registered with it.
     if (req.fstype == "btrfs") io::btrfs_scan_device(paths[i]);
-    result.members[i].device = find_device(paths[i]);
   }
   result.device = result.members[0].device;
+  pt.mark("after");
   return result;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/devices.hpp"
+#include "fsmake/probe_source.hpp"
 
 namespace mos::engine {
 
@@ -20,5 +21,13 @@ void require_not_in_use(const Device& d);
 // Only the "not empty" half: why a device must not be overwritten without force (a partition
 // table, a signature, or a non-zero byte in its first or last MiB); "" when it looks blank.
 std::string content_refusal(const Device& d);
+
+// require_unused split around an exclusive open, for a caller that holds the device while it
+// checks and writes (mkfs): first everything but the content (from sysfs and the kernel's
+// mount/swap/holder tables; read-only refused), then, with the device held, the content gate
+// over windows read once (the same source then lists the signatures to erase). The second
+// fills d's content facts from the probe and refuses unless force.
+Device require_idle(const std::string& device_path);
+void require_blank_unless_forced(Device& d, fsmake::ProbeSource& src, bool force);
 
 }  // namespace mos::engine

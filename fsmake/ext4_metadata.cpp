@@ -60,14 +60,17 @@ void build_resize_inode(const BuildContext& ctx, ChunkList& out, std::vector<Ino
   std::vector<uint8_t> dind(bs, 0);
   uint64_t first_rsv = uint64_t{g.first_data_block} + 1 + g.desc_blocks;
   uint64_t backups = L.backup_groups.size() - 1;
+  // The primary reserved GDT blocks are contiguous: one buffer (up to 1024 blocks) and one
+  // planned write, not a block-sized allocation each.
+  std::vector<uint8_t> rsv(size_t{g.reserved_gdt_blocks} * bs, 0);
   for (uint32_t k = 0; k < g.reserved_gdt_blocks; ++k) {
     uint64_t primary = first_rsv + k;
     store_le32(dind.data() + ((g.desc_blocks + k) % apb) * 4, static_cast<uint32_t>(primary));
-    std::vector<uint8_t> ind(bs, 0);
+    uint8_t* ind = rsv.data() + size_t{k} * bs;
     for (uint64_t j = 0; j < backups; ++j)
-      store_le32(ind.data() + j * 4, static_cast<uint32_t>(primary + uint64_t{L.backup_groups[j + 1]} * g.blocks_per_group));
-    out.add(primary * bs, std::move(ind), "reserved GDT block (resize inode)");
+      store_le32(ind + j * 4, static_cast<uint32_t>(primary + uint64_t{L.backup_groups[j + 1]} * g.blocks_per_group));
   }
+  if (!rsv.empty()) out.add(first_rsv * bs, std::move(rsv), "reserved GDT blocks (resize inode)");
   out.add(L.resize_dind_block * bs, std::move(dind), "resize inode double-indirect block");
 
   Inode in = new_inode(ctx, kModeReg | 0600, 1);

@@ -176,6 +176,10 @@ std::vector<Signature> probe::signatures_from(ProbeSource& src) {
   return all;
 }
 
+ProbeResult probe_device(ProbeSource& src) { return probe::probe_from(src); }
+
+std::vector<Signature> find_signatures(ProbeSource& src) { return probe::signatures_from(src); }
+
 ProbeResult probe_device(const io::Fd& fd, uint64_t size_bytes, uint32_t logical_sector_size) {
   ProbeSource src(fd, size_bytes, logical_sector_size);
   return probe::probe_from(src);

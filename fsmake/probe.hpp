@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "fsmake/probe_source.hpp"
 #include "ioctl/fd.hpp"
 
 namespace mos::fsmake {
@@ -40,6 +41,10 @@ ProbeResult probe_device(const io::Fd& fd, uint64_t size_bytes, uint32_t logical
 // GPT primary + backup headers, protective/legacy MBR magic, md superblocks at the end.
 std::vector<Signature> find_signatures(const io::Fd& fd, uint64_t size_bytes,
                                        uint32_t logical_sector_size);
+
+// The same over a source the caller already read (one read of the windows for several checks).
+ProbeResult probe_device(ProbeSource& src);
+std::vector<Signature> find_signatures(ProbeSource& src);
 
 // The same probes over an in-memory image (the whole device); used by unit tests.
 ProbeResult probe_image(std::span<const uint8_t> image, uint32_t logical_sector_size);

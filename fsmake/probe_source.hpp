@@ -1,9 +1,14 @@
 // Bounded byte source for probers: serves spans of the device from a head window and a tail
-// window read once; anything else (rare: a FAT32 root directory far from the start) is one
-// extra bounded read. Never reads past the device size; returns an empty span instead.
+// window, both prefetched at once (one device round trip, cached pages not read again) and
+// copied 64 KiB segment by segment as probers ask (a run of missing segments: one read); anything
+// else (rare: a FAT32 root directory far from the start) is one extra bounded read. Never reads
+// past the device size; returns an empty span instead. One source serves every check of one
+// call (the prober, the signature list, the unknown-data gate) and, once the caller's own
+// writes are applied to it, the probe of the result.
 #pragma once
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
@@ -20,6 +25,7 @@ class ProbeSource {
   static constexpr uint64_t kHeadWindow = 1024 * 1024 + 64 * 1024;
   static constexpr uint64_t kTailWindow = 1024 * 1024 + 576 * 1024;
   static constexpr uint64_t kMaxExtraRead = 1024 * 1024;
+  static constexpr uint64_t kSegment = 64 * 1024;
 
   ProbeSource(const io::Fd& fd, uint64_t size, uint32_t sector_size);
   ProbeSource(std::span<const uint8_t> image, uint32_t sector_size);
@@ -28,17 +34,42 @@ class ProbeSource {
   uint32_t sector_size() const { return sector_size_; }
   // Bytes [off, off+len) of the device, or an empty span if out of range or unreadable.
   std::span<const uint8_t> get(uint64_t off, uint64_t len);
+  // The same, but only from the head and tail windows (never an extra read): empty when
+  // [off, off+len) is not inside one of them or is unreadable.
+  std::span<const uint8_t> window_bytes(uint64_t off, uint64_t len);
   unsigned extra_reads() const { return extra_reads_; }
+  unsigned window_reads() const { return window_reads_; }
+  uint64_t window_bytes_read() const { return window_bytes_; }
+
+  // The caller wrote `bytes` at `off` (or zeroed [off, off+len)) through its own exclusive
+  // descriptor: the windows follow, extra reads overlapping it are dropped (read again).
+  void written(uint64_t off, std::span<const uint8_t> bytes);
+  void zeroed(uint64_t off, uint64_t len);
 
  private:
   const io::Fd* fd_ = nullptr;
   uint64_t size_ = 0;
   uint32_t sector_size_ = 512;
   std::span<const uint8_t> image_;
-  std::vector<uint8_t> head_, tail_;
-  uint64_t tail_off_ = 0;
-  std::deque<std::pair<uint64_t, std::vector<uint8_t>>> extras_;  // deque: spans handed out stay valid
+  struct Window {
+    uint64_t off = 0, len = 0;
+    std::unique_ptr<uint8_t[]> buf;  // allocated whole (untouched until filled), segment by segment
+    std::vector<uint8_t> state;  // per segment: 0 not read, 1 read, 2 unreadable
+  };
+  Window head_, tail_;
+  // deque: spans handed out stay valid (until written()/zeroed() drops overlapping ones)
+  std::deque<std::pair<uint64_t, std::vector<uint8_t>>> extras_;
   unsigned extra_reads_ = 0;
+  unsigned window_reads_ = 0;
+  uint64_t window_bytes_ = 0;
+
+  void init_window(Window& w, uint64_t off, uint64_t len);
+  // [off, off+len) from w, reading its missing segments; empty when any is unreadable.
+  std::span<const uint8_t> from_window(Window& w, uint64_t off, uint64_t len);
+  // Applies fn(bytes, device offset, length) to the windows' part of [off, off+len), then drops
+  // extras overlapping it.
+  template <class Fn>
+  void patch(uint64_t off, uint64_t len, Fn fn);
 };
 
 }  // namespace mos::fsmake

@@ -2,9 +2,16 @@
 // kernel (swapon) and by checksums proving that refused requests wrote nothing.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <optional>
+
 #include "engine/devices.hpp"
 #include "engine/format.hpp"
 #include "tests/support/engine_outcome.hpp"
+#include "ioctl/fd.hpp"
 #include "tests/support/harness.hpp"
 
 namespace mos::test {
@@ -103,6 +110,89 @@ TEST(CreateFilesystem, WipesAnOldGptBackupAtTheEnd) {
   EXPECT_EQ(wipefs.out.find("gpt"), std::string::npos) << wipefs.out;
   EXPECT_EQ(wipefs.out.find("PMBR"), std::string::npos) << wipefs.out;
   EXPECT_TRUE(run_tool({"fsck.fat", "-n", img.dev()}).ok());
+}
+
+// The wipe skips blocks it has just read as zeros: every block that was not zero must be
+// zeroed, whatever lies between them (scattered data, one block at the very end).
+TEST(CreateFilesystem, WipeZeroesEveryNonZeroBlockOfTheEdges) {
+  MOS_REQUIRE_ROOT();
+  const uint64_t size = 64 * MiB;
+  LoopImage img(size);
+  std::vector<uint64_t> dirty = {4096, 8192 + 100, 300 * 1024, MiB - 1, size - MiB, size - MiB + 70000,
+                                 size - 512 * 1024 - 3, size - 1};
+  {
+    io::Fd fd = io::Fd::open(img.dev(), O_RDWR);
+    for (uint64_t off : dirty) fd.pwrite_exact("someone's data", 14 - (off == size - 1 ? 13 : 0), off);
+    fd.fdatasync();
+  }
+  engine::FormatRequest req = request(img.dev(), "swap", "EDGES");
+  req.force = true;
+  EngineOutcome r = create(req);
+  ASSERT_TRUE(r.ok) << r.message;
+  ASSERT_TRUE(run_tool({"blockdev", "--flushbufs", img.dev()}).ok());
+  io::Fd fd = io::Fd::open(img.dev(), O_RDONLY);
+  auto nonzero_at = [&](uint64_t from, uint64_t len) -> std::optional<uint64_t> {
+    auto bytes = fd.pread_vec(len, from);
+    for (size_t i = 0; i < bytes.size(); ++i)
+      if (bytes[i]) return from + i;
+    return std::nullopt;
+  };
+  EXPECT_EQ(nonzero_at(4096, MiB - 4096), std::nullopt);  // past the swap header page
+  EXPECT_EQ(nonzero_at(size - MiB, MiB), std::nullopt);
+  EXPECT_EQ(blkid_probe(img.dev())["LABEL"], "EDGES");
+}
+
+// The old-signature wipe shares the writer's first flush when more steps follow: a crash right
+// after that flush leaves neither the old filesystem nor a new one visible; swap (one step)
+// keeps the wipe durable first.
+// swap over swap: the wipe is left out only while the new header page replaces all it would
+// change; data at the btrfs mirror (outside the read windows) still gets zeroed.
+TEST(CreateFilesystem, SwapOverSwapStillZeroesWhatTheHeaderDoesNotCover) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(128 * MiB);
+  for (bool data_at_mirror : {false, true}) {
+    ASSERT_TRUE(run_tool({"mkswap", "-f", "-L", "OLDSWAP", img.dev()}).ok());
+    if (data_at_mirror) {
+      io::Fd fd = io::Fd::open(img.dev(), O_RDWR);
+      fd.pwrite_exact("someone's data", 14, 64 * MiB + 100);
+      fd.fdatasync();
+    }
+    engine::FormatRequest req = request(img.dev(), "swap", "NEWSWAP");
+    req.force = true;
+    EngineOutcome r = create(req);
+    ASSERT_TRUE(r.ok) << r.message;
+    ASSERT_TRUE(run_tool({"blockdev", "--flushbufs", img.dev()}).ok());
+    auto id = blkid_probe(img.dev());
+    EXPECT_EQ(id["LABEL"], "NEWSWAP");
+    EXPECT_EQ(id["UUID"], r.result["uuid"].get<std::string>());
+    auto mirror = io::Fd::open(img.dev(), O_RDONLY).pread_vec(4096, 64 * MiB);
+    EXPECT_TRUE(std::all_of(mirror.begin(), mirror.end(), [](uint8_t b) { return b == 0; })) << data_at_mirror;
+    EXPECT_EQ(run_tool({"wipefs", "--no-act", img.dev()}).out.find("OLDSWAP"), std::string::npos);
+  }
+}
+
+TEST(CreateFilesystem, CrashAfterTheSharedFirstFlushLeavesNoFilesystem) {
+  MOS_REQUIRE_ROOT();
+  struct Case {
+    std::string fstype, old_tool, point;
+  };
+  for (const Case& c : std::vector<Case>{{"ext4", "mkfs.btrfs", "ext4:after-metadata"},
+                                         {"btrfs", "mkfs.ext4", "btrfs:after-wipe"},
+                                         {"vfat", "mkfs.ext4", "fat32:after-zero-metadata"},
+                                         {"swap", "mkfs.ext4", "swap:after-wipe-old-signatures"}}) {
+    LoopImage img(256 * MiB);
+    ASSERT_TRUE(run_tool({c.old_tool, c.old_tool == "mkfs.btrfs" ? "-f" : "-F", "-q", img.dev()}).ok());
+    engine::FormatRequest req = request(img.dev(), c.fstype, c.fstype == "vfat" ? "NEW" : "new");
+    req.force = true;
+    setenv("MOS_VOLMGR_CRASH_POINT", c.point.c_str(), 1);
+    EngineOutcome r = create(req);
+    unsetenv("MOS_VOLMGR_CRASH_POINT");
+    EXPECT_FALSE(r.ok) << c.point << " did not fire";
+    EXPECT_NE(r.message.find("injected crash"), std::string::npos) << r.message;
+    ASSERT_TRUE(run_tool({"blockdev", "--flushbufs", img.dev()}).ok());
+    EXPECT_EQ(blkid_probe(img.dev()).count("TYPE"), 0u) << "a filesystem is visible after " << c.point;
+    EXPECT_EQ(run_tool({"wipefs", "--no-act", img.dev()}).out, "") << c.point;
+  }
 }
 
 TEST(CreateFilesystem, SignatureRefusedWithoutForceAcceptedWithForce) {

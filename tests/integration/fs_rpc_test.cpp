@@ -2,6 +2,8 @@
 // child, policy /dev/loop*) and through the mos-volmgr CLI over the same socket.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "ioctl/error.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "rpc/client.hpp"
@@ -51,6 +53,48 @@ TEST(FsRpc, CreateMountUsageUnmount) {
   nlohmann::json u = c.call("storage.unmount", {{"path", target}});
   EXPECT_EQ(u["target"], target);
   EXPECT_FALSE(mounted(target));
+}
+
+// The pre-write checks read the kernel's tables and hold the device O_EXCL, never trust a model
+// that may lag: a mount made from outside a moment ago (after the daemon's inventory was
+// taken) is refused, and the same device formats once it is unmounted, with an answer that
+// agrees with blkid.
+TEST(FsRpc, AFreshMountFromOutsideIsRefusedAndTheAnswerMatchesBlkid) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(128 * MiB);  // btrfs needs 109 MiB
+  ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", "-L", "OUTSIDE", "-E", "lazy_itable_init=0,lazy_journal_init=0", img.dev()}).ok());
+  SandboxedDaemon server(img.dev());
+  ASSERT_TRUE(server.ready());
+  rpc::Client c(server.socket());
+  c.call("storage.inventory");  // the model is warm and says: not mounted
+  TempDir dir;
+  ASSERT_TRUE(run_tool({"mount", "-o", "ro", img.dev(), dir.path()}).ok());
+  std::optional<MountGuard> guard(std::in_place, dir.path());
+  const std::string before = sha256_of(img.dev());
+  nlohmann::json params = {{"device", img.dev()}, {"fstype", "swap"}, {"label", "NEW"}, {"force", true}};
+  try {
+    c.call("storage.create_filesystem", params);
+    ADD_FAILURE() << "a device mounted from outside was formatted";
+  } catch (const Error& e) {
+    EXPECT_EQ(static_cast<int>(e.code()), -32001);
+    EXPECT_NE(std::string(e.what()).find("mounted at " + dir.path()), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(sha256_of(img.dev()), before);
+  guard.reset();  // unmounts
+
+  for (const std::string fstype : {"swap", "ext4", "btrfs", "vfat"}) {
+    params["fstype"] = fstype;
+    params["label"] = fstype == "vfat" ? "NEWVFAT" : "new-" + fstype;
+    nlohmann::json made = c.call("storage.create_filesystem", params);
+    auto id = blkid_probe(img.dev());
+    const nlohmann::json& dev = made["device"];
+    EXPECT_EQ(dev["fstype"], id["TYPE"]) << fstype;
+    EXPECT_EQ(dev["label"], id["LABEL"]) << fstype;
+    EXPECT_EQ(dev["uuid"], id["UUID"]) << fstype;
+    EXPECT_EQ(made["uuid"], id["UUID"]) << fstype;
+    EXPECT_EQ(dev["size_bytes"], 128 * MiB);
+    EXPECT_TRUE(dev["mountpoints"].empty());
+  }
 }
 
 TEST(FsRpc, Ext4OptionsReachTheWriter) {

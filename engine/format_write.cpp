@@ -1,0 +1,124 @@
+#include "engine/format_write.hpp"
+
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <vector>
+
+#include "engine/apply_plan.hpp"
+#include "engine/bulk.hpp"
+#include "ioctl/blockdev.hpp"
+#include "ioctl/error.hpp"
+
+namespace mos::engine {
+namespace {
+
+constexpr uint64_t kWriteZeroesUpTo = 4ull << 20;  // larger: the bulk path
+constexpr uint64_t kZeroBlock = 4096;               // granularity of "already zero"
+
+// [offset, offset+len) as zeros, one pwritev per MiB of a shared 64 KiB zero buffer.
+void write_zeros(const io::Fd& fd, uint64_t offset, uint64_t len) {
+  static const std::vector<uint8_t> zeros(64 * 1024, 0);
+  std::array<iovec, 16> iov;
+  iov.fill(iovec{const_cast<uint8_t*>(zeros.data()), zeros.size()});
+  while (len) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(len, zeros.size() * iov.size()));
+    int count = static_cast<int>((n + zeros.size() - 1) / zeros.size());
+    iov[count - 1].iov_len = n - size_t(count - 1) * zeros.size();
+    ssize_t done = ::pwritev(fd.get(), iov.data(), count, static_cast<off_t>(offset));
+    iov[count - 1].iov_len = zeros.size();
+    if (done < 0 && errno == EINTR) continue;
+    if (done <= 0) throw_sys("write", fd.path(), done < 0 ? errno : EIO);
+    offset += static_cast<uint64_t>(done);
+    len -= static_cast<uint64_t>(done);
+  }
+}
+
+bool all_zero(std::span<const uint8_t> bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+}
+
+// Zeroes what is not zero already in [offset, offset+len): blocks the source's windows show
+// as zeros are skipped (runs of the others are one write each); outside the windows, written.
+void zero_small(const io::Fd& fd, uint64_t offset, uint64_t len, fsmake::ProbeSource& src) {
+  const uint64_t end = offset + len;
+  uint64_t run = offset;  // start of the pending run of blocks to write
+  for (uint64_t at = offset; at < end;) {
+    const uint64_t n = std::min(kZeroBlock - at % kZeroBlock, end - at);
+    auto bytes = src.window_bytes(at, n);
+    if (bytes.size() == n && all_zero(bytes)) {
+      if (run < at) write_zeros(fd, run, at - run);
+      run = at + n;
+    }
+    at += n;
+  }
+  if (run < end) write_zeros(fd, run, end - run);
+}
+
+bool covered_by(const std::vector<io::PlannedWrite>& writes, uint64_t at, uint64_t n) {
+  return std::any_of(writes.begin(), writes.end(),
+                     [&](const io::PlannedWrite& w) { return w.offset <= at && at + n <= w.offset + w.data.size(); });
+}
+
+// Whether the wipe would change nothing the next step does not rewrite anyway: every block of
+// it reads as zeros (from the windows, or one small extra read for a btrfs mirror) or is
+// overwritten whole by `next`. Then the wipe and its flush can go: a crash leaves what a crash
+// inside the wipe could (old bytes where `next` writes), never an old signature beside a new
+// one.
+bool wipe_is_moot(const io::PlanStep& wipe, const io::PlanStep& next, fsmake::ProbeSource& src) {
+  if (!wipe.writes.empty()) return false;
+  for (const auto& z : wipe.zeroes) {
+    if (z.length > kWriteZeroesUpTo) return false;
+    for (uint64_t at = z.offset, end = z.offset + z.length; at < end;) {
+      const uint64_t n = std::min(kZeroBlock - at % kZeroBlock, end - at);
+      if (!covered_by(next.writes, at, n)) {
+        auto bytes = src.window_bytes(at, n);
+        if (bytes.empty()) bytes = src.get(at, n);  // outside the windows: one block, read
+        if (bytes.size() != n || !all_zero(bytes)) return false;
+      }
+      at += n;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void apply_format_plan(const io::Fd& fd, const io::WritePlan& plan, fsmake::ProbeSource& src) {
+  bool bypassed_cache = false;
+  const ZeroFn bulk = bulk_zero_fn();
+  const ZeroFn zero = [&](const io::Fd& f, uint64_t offset, uint64_t len) {
+    if (len <= kWriteZeroesUpTo) return zero_small(f, offset, len, src);
+    bypassed_cache = true;
+    bulk(f, offset, len);
+  };
+  // The old-signature wipe shares the writer's first step (and its flush) when more steps
+  // follow: no writer makes its filesystem valid before its last step, so until then a crash
+  // leaves what a crash inside the wipe leaves, a partly wiped device without a new
+  // filesystem. A single-step writer (swap: the header is the filesystem) keeps the wipe durable
+  // first, so no new header can stand beside an old signature.
+  const bool share_flush = plan.steps.size() > 2;
+  // swap over swap: the old header page is all the wipe would change, and the new one replaces it.
+  const bool skip_wipe = plan.steps.size() == 2 && wipe_is_moot(plan.steps[0], plan.steps[1], src);
+  for (size_t k = skip_wipe ? 1 : 0; k < plan.steps.size(); ++k) {
+    io::PlanStep step = plan.steps[k];
+    if (k == 0 && share_flush) {
+      const io::PlanStep& next = plan.steps[++k];
+      step.name = next.name;
+      step.zeroes.insert(step.zeroes.end(), next.zeroes.begin(), next.zeroes.end());
+      step.writes.insert(step.writes.end(), next.writes.begin(), next.writes.end());
+    }
+    // One step at a time, so the source shows the device as the earlier steps left it.
+    apply_plan(fd, io::WritePlan{plan.name, {step}}, zero);
+    if (share_flush && k == 1) crash_point(plan.name + ":after-" + plan.steps[0].name);
+    for (const auto& z : step.zeroes) src.zeroed(z.offset, z.length);
+    for (const auto& w : step.writes) src.written(w.offset, {w.data.data(), w.data.size()});
+  }
+  // Writes through fd went through the page cache, so it is current; zeroing that went around
+  // it (offload, O_DIRECT) must leave no stale page for readers to find.
+  if (bypassed_cache) io::blk_flush_buffers(fd);
+}
+
+}  // namespace mos::engine

@@ -1,0 +1,21 @@
+// Applying a format's plan (old-signature wipe + the writer's steps) to a member held O_EXCL,
+// with the member's ProbeSource following every step, so the result is probed without reading
+// the device again and zero ranges the device already holds as zeros are not written again.
+#pragma once
+#include "fsmake/probe_source.hpp"
+#include "ioctl/fd.hpp"
+#include "ioctl/write_plan.hpp"
+
+namespace mos::engine {
+
+// Step by step as apply_plan (zeroes, writes, fdatasync, crash point "<plan>:after-<step>"),
+// except that the first step (the old-signature wipe) shares the second one's flush when a
+// third step follows, and is left out (with its flush) when it would change nothing the next
+// step does not overwrite whole (see the .cpp for why both are crash-safe).
+// Small zero ranges are plain writes of zeros through fd (an offload would make a loop device
+// or thin volume deallocate them before the writes that follow), skipping the blocks the
+// source shows as zero already; large ones (ext4 full_init) go through the bulk path at device
+// speed, followed by BLKFLSBUF. `src` describes fd's device and is kept current.
+void apply_format_plan(const io::Fd& fd, const io::WritePlan& plan, fsmake::ProbeSource& src);
+
+}  // namespace mos::engine
