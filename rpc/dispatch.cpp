@@ -226,15 +226,34 @@ json parse_bounded(const std::string& text, unsigned max_depth) {
   }
 }
 
-void Dispatcher::dispatch(const std::string& text, const CallEnv& env, Answer answer) const {
-  json req;
+bool Dispatcher::parse(const std::string& text, json& req, const Answer& answer) const {
   try {
     req = parse_bounded(text, limits.max_json_depth);
+    return true;
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number too large
-    return answer(serialize(make_error(-32700, "Parse error: " + std::string(e.what()), nullptr)));
+    answer(serialize(make_error(-32700, "Parse error: " + std::string(e.what()), nullptr)));
   } catch (const Error& e) {
-    return answer(serialize(make_error(static_cast<int>(e.code()), e.what(), nullptr)));
+    answer(serialize(make_error(static_cast<int>(e.code()), e.what(), nullptr)));
   }
+  return false;
+}
+
+bool Dispatcher::answers_inline(const json& req, const CallEnv& env) const {
+  auto one = [&](const json& call) {
+    if (!call.is_object()) return true;  // answered with an error
+    auto it = call.find("method");
+    if (it == call.end() || !it->is_string()) return true;
+    const Method* m = registry.find(it->get_ref<const std::string&>());
+    return !m || m->path == Path::memory || (m->path == Path::model && env.model) || (m->mutating && !env.caller.admin);
+  };
+  if (!req.is_array()) return one(req);
+  if (req.empty() || req.size() > limits.max_batch) return true;
+  for (const auto& call : req)
+    if (!one(call)) return false;
+  return true;
+}
+
+void Dispatcher::run(const json& req, const CallEnv& env, Answer answer) const {
   if (req.is_array()) {
     if (req.empty()) return answer(serialize(make_error(-32600, "Invalid Request: empty batch", nullptr)));
     if (req.size() > limits.max_batch)
@@ -250,6 +269,11 @@ void Dispatcher::dispatch(const std::string& text, const CallEnv& env, Answer an
   auto col = std::make_shared<Collector>(1, false, limits.max_response_bytes, std::move(answer));
   handle_one(*this, env, req, col, 0);
   col->finish_start(1);
+}
+
+void Dispatcher::dispatch(const std::string& text, const CallEnv& env, Answer answer) const {
+  json req;
+  if (parse(text, req, answer)) run(req, env, std::move(answer));
 }
 
 std::optional<std::string> handle_message(const std::string& text, const Registry& registry, engine::Context& ctx,
