@@ -110,7 +110,9 @@ void drive(const std::string& socket, unsigned n, const std::string& line, clock
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - c.started).count();
         out.latencies_us.push_back(static_cast<uint32_t>(std::min<long long>(us, UINT32_MAX)));
         std::string_view answer(c.in.data(), nl);
-        bool bad = expect_echo ? answer != request_body : answer.find("\"error\"") != std::string_view::npos;
+        bool bad = expect_echo ? answer != request_body
+                               : answer.find("\"result\":") == std::string_view::npos ||
+                                     answer.find("\"error\":{") != std::string_view::npos;
         if (bad) ++out.errors;
         c.in.erase(0, nl + 1);
         if (clock_type::now() < until && !send_request(c)) ++out.errors;

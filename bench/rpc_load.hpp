@@ -19,8 +19,9 @@ struct LoadResult {
 };
 
 // `clients` connections to `socket`, each sending `line` (with its newline) and waiting for one
-// answer line, for `duration`. An answer counts as an error when it contains "\"error\"" or,
-// with `expect_echo`, differs from the request.
+// answer line, for `duration`. An answer counts as an error when it has no "result" member or
+// has a JSON-RPC error object ("error":{ — results may carry fields named error, e.g. a
+// subvolume listing's "error":null) or, with `expect_echo`, differs from the request.
 LoadResult run_load(const std::string& socket, unsigned clients, const std::string& line,
                     std::chrono::milliseconds duration, bool expect_echo);
 

@@ -148,6 +148,12 @@ std::shared_ptr<const InventorySnapshot> InventoryCache::snapshot() {
   return snap_;
 }
 
+std::shared_ptr<const InventorySnapshot> InventoryCache::fresh_snapshot() {
+  if (dirty_.load() || (monitor_ && monitor_->pending())) return nullptr;
+  std::shared_lock lock(mu_);
+  return snap_;
+}
+
 void InventoryCache::rebuild(const std::set<std::string>* reprobe) {
   std::lock_guard writer(write_mu_);
   std::shared_ptr<const InventorySnapshot> old;

@@ -57,6 +57,10 @@ class InventoryCache {
   // The current model. First applies what is already known to have changed (queued uevents,
   // a mount table change, an invalidation), so a query never misses an announced change.
   std::shared_ptr<const InventorySnapshot> snapshot();
+  // The current model when no announced change waits to be applied (no invalidation, no queued
+  // uevent or mount table change, no rebuild of them under way), else null: never probes or
+  // waits, for callers that must not block (the daemon's I/O thread). One poll(2) when watching.
+  std::shared_ptr<const InventorySnapshot> fresh_snapshot();
   // Our own mutation wrote somewhere: the next snapshot() rebuilds from scratch.
   void invalidate() { dirty_.store(true); }
   // Full rebuild now (start-up, after invalidate()).

@@ -125,6 +125,18 @@ void Monitor::settle() {
   }
 }
 
+bool Monitor::pending() {
+  if (applying_.load() || mounts_pending_.load()) return true;
+  pollfd p[2] = {{uevents_.get(), POLLIN, 0}, {mountinfo_.get(), POLLPRI, 0}};
+  if (::poll(p, 2, 0) < 0) return true;  // unknown: let a settling caller find out
+  if (p[1].revents & (POLLPRI | POLLERR)) {  // consumed by this poll: hand it to the monitor thread
+    mounts_pending_.store(true);
+    uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
+  }
+  return (p[0].revents & POLLIN) || mounts_pending_.load() || applying_.load();
+}
+
 void Monitor::run() {
   using clock = std::chrono::steady_clock;
   auto next_revalidation = clock::now() + revalidate_;
@@ -140,6 +152,10 @@ void Monitor::run() {
     if (stop_.load()) break;
     try {
       if (n > 0) {
+        if (p[2].revents & POLLIN) {  // pending() handed over a mount change
+          uint64_t v;
+          (void)!::read(wake_.get(), &v, sizeof v);
+        }
         if (p[1].revents & (POLLPRI | POLLERR)) mounts_pending_.store(true);
         if ((p[0].revents & POLLIN) || mounts_pending_.load()) apply();
       }

@@ -36,6 +36,10 @@ class Monitor {
   // From a query thread: applies changes that are already announced (queued uevents, a mount
   // table change) before the query reads the model. Cheap when nothing is pending (one poll).
   void settle();
+  // Without applying anything: true when a change is announced and not yet in the model (queued
+  // uevents, a mount table change, an apply() under way). A mount change seen here is left for
+  // the monitor thread, which is woken.
+  bool pending();
 
  private:
   void run();

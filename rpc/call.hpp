@@ -3,10 +3,15 @@
 #pragma once
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "rpc/limits.hpp"
+
+namespace mos::engine {
+struct InventorySnapshot;
+}
 
 namespace mos::rpc {
 
@@ -32,6 +37,10 @@ struct CallEnv {
   Caller caller;
   Subscriptions* subscriptions = nullptr;  // null: not on a daemon connection
   const Limits* limits = nullptr;          // null: not served by a daemon
+  // The inventory model as the server found it fresh (no announced change pending) after
+  // receiving this call; model methods answer from it instead of settling the model (which may
+  // probe). Null: settle first.
+  std::shared_ptr<const engine::InventorySnapshot> model = nullptr;
 };
 
 // The call being handled on this thread; a default CallEnv (trusted, no connection) otherwise.

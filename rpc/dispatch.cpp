@@ -202,6 +202,65 @@ void handle_one(const Dispatcher& d, const CallEnv& env, const json& req, const 
 
 struct TooDeep {};
 
+// A SAX handler building the DOM with an explicit stack (no recursion) and refusing a container
+// that would open deeper than max_depth before it exists; no per-token callback object.
+class BoundedDom {
+ public:
+  BoundedDom(json& root, unsigned max_depth) : root_(root), max_depth_(max_depth) {}
+  bool null() { return put(nullptr); }
+  bool boolean(bool v) { return put(v); }
+  bool number_integer(json::number_integer_t v) { return put(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return put(v); }
+  bool number_float(json::number_float_t v, const std::string&) { return put(v); }
+  bool string(std::string& v) { return put(std::move(v)); }
+  bool binary(json::binary_t& v) { return put(json::binary(std::move(v))); }
+  bool start_object(std::size_t) { return open(json::value_t::object); }
+  bool key(std::string& k) {
+    key_ = &(*open_.back())[std::move(k)];  // a repeated key keeps its last value, as json::parse
+    return true;
+  }
+  bool end_object() { return close(); }
+  bool start_array(std::size_t) { return open(json::value_t::array); }
+  bool end_array() { return close(); }
+  template <class Exception>
+  bool parse_error(std::size_t, const std::string&, const Exception& ex) {
+    throw ex;  // its own type: parse_error, or out_of_range for a number too large
+  }
+
+ private:
+  json* place(json&& v) {
+    if (open_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    json& top = *open_.back();
+    if (top.is_array()) {  // an open container's address is stable: only its last child grows
+      top.push_back(std::move(v));
+      return &top.back();
+    }
+    *key_ = std::move(v);
+    return key_;
+  }
+  bool put(json&& v) {
+    place(std::move(v));
+    return true;
+  }
+  bool open(json::value_t t) {
+    if (open_.size() >= max_depth_) throw TooDeep{};
+    open_.push_back(place(json(t)));
+    return true;
+  }
+  bool close() {
+    open_.pop_back();
+    return true;
+  }
+
+  json& root_;
+  unsigned max_depth_;
+  std::vector<json*> open_;  // at most max_depth_ entries
+  json* key_ = nullptr;
+};
+
 }  // namespace
 
 json make_error(int code, const std::string& message, const json& id, const json& data) {
@@ -211,30 +270,45 @@ json make_error(int code, const std::string& message, const json& id, const json
 }
 
 json parse_bounded(const std::string& text, unsigned max_depth) {
-  // depth counts the containers already open around the one starting.
-  json::parser_callback_t cb = [max_depth](int depth, json::parse_event_t ev, json&) {
-    if ((ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start) &&
-        static_cast<unsigned>(depth) >= max_depth)
-      throw TooDeep{};
-    return true;
-  };
+  json root;
+  BoundedDom dom(root, max_depth);
   try {
-    return json::parse(text, cb);
+    json::sax_parse(text, &dom);
+    return root;
   } catch (const TooDeep&) {
     throw Error(ErrorCode::invalid_request, "Invalid Request: JSON nested deeper than " + std::to_string(max_depth) +
                                                 " levels (--max-json-depth)");
   }
 }
 
-void Dispatcher::dispatch(const std::string& text, const CallEnv& env, Answer answer) const {
-  json req;
+bool Dispatcher::parse(const std::string& text, json& req, const Answer& answer) const {
   try {
     req = parse_bounded(text, limits.max_json_depth);
+    return true;
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number too large
-    return answer(serialize(make_error(-32700, "Parse error: " + std::string(e.what()), nullptr)));
+    answer(serialize(make_error(-32700, "Parse error: " + std::string(e.what()), nullptr)));
   } catch (const Error& e) {
-    return answer(serialize(make_error(static_cast<int>(e.code()), e.what(), nullptr)));
+    answer(serialize(make_error(static_cast<int>(e.code()), e.what(), nullptr)));
   }
+  return false;
+}
+
+bool Dispatcher::answers_inline(const json& req, const CallEnv& env) const {
+  auto one = [&](const json& call) {
+    if (!call.is_object()) return true;  // answered with an error
+    auto it = call.find("method");
+    if (it == call.end() || !it->is_string()) return true;
+    const Method* m = registry.find(it->get_ref<const std::string&>());
+    return !m || m->path == Path::memory || (m->path == Path::model && env.model) || (m->mutating && !env.caller.admin);
+  };
+  if (!req.is_array()) return one(req);
+  if (req.empty() || req.size() > limits.max_batch) return true;
+  for (const auto& call : req)
+    if (!one(call)) return false;
+  return true;
+}
+
+void Dispatcher::run(const json& req, const CallEnv& env, Answer answer) const {
   if (req.is_array()) {
     if (req.empty()) return answer(serialize(make_error(-32600, "Invalid Request: empty batch", nullptr)));
     if (req.size() > limits.max_batch)
@@ -250,6 +324,11 @@ void Dispatcher::dispatch(const std::string& text, const CallEnv& env, Answer an
   auto col = std::make_shared<Collector>(1, false, limits.max_response_bytes, std::move(answer));
   handle_one(*this, env, req, col, 0);
   col->finish_start(1);
+}
+
+void Dispatcher::dispatch(const std::string& text, const CallEnv& env, Answer answer) const {
+  json req;
+  if (parse(text, req, answer)) run(req, env, std::move(answer));
 }
 
 std::optional<std::string> handle_message(const std::string& text, const Registry& registry, engine::Context& ctx,

@@ -26,6 +26,16 @@ struct Dispatcher {
   // Handles one message as env's caller; answer is called exactly once, on this thread or
   // (when a deferred method answers later) on the thread that answers.
   void dispatch(const std::string& text, const CallEnv& env, Answer answer) const;
+
+  // dispatch() in two steps, for a server that answers some calls on its I/O thread.
+  // Parses text into req (depth-bounded); false when it is not JSON, after answering the error.
+  bool parse(const std::string& text, json& req, const Answer& answer) const;
+  // True when every call of a parsed message answers at once, without blocking: methods with
+  // Path::memory, Path::model ones when env.model is set, and calls answered with an error
+  // before any method runs (invalid, unknown method, over-long batch, not authorized).
+  bool answers_inline(const json& req, const CallEnv& env) const;
+  // Handles a parsed message as dispatch() does.
+  void run(const json& req, const CallEnv& env, Answer answer) const;
 };
 
 // Handles one message synchronously as a trusted in-process caller (tests, tools, fuzzing).

@@ -1,4 +1,5 @@
 // storage.zero / storage.checksum: whole-device bulk work as jobs with progress.
+#include "engine/device_key.hpp"
 #include "engine/device_ops.hpp"
 #include "engine/jobs.hpp"
 #include "ioctl/error.hpp"
@@ -37,7 +38,8 @@ void register_bulk_methods(Registry& r) {
                  bool force = p.value("force", false);
                  std::string path = engine::check_zero_allowed(p.at("device"), force, ctx);  // refuse before the job
                  engine::Context job_ctx{ctx.policy, ctx.run_dir, nullptr};
-                 return JobCall{"zero", path, path, [path, force, job_ctx](engine::JobHandle& h) {
+                 // Keyed by the whole disk: an alias or another partition of it waits or is refused.
+                 return JobCall{"zero", path, engine::device_job_key(path), [path, force, job_ctx](engine::JobHandle& h) {
                                   return json(engine::zero_device(path, force, job_ctx, bulk_options(h)));
                                 }};
                })});

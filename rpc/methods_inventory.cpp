@@ -2,6 +2,7 @@
 // daemon they answer from the in-memory model (ctx.inventory); without one (tests, tools) they scan.
 #include "engine/inventory.hpp"
 #include "engine/inventory_cache.hpp"
+#include "rpc/call.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"
 
@@ -15,7 +16,8 @@ using Render = std::string engine::InventorySnapshot::*;
 std::function<std::shared_ptr<const std::string>(const json&, engine::Context&)> query(Render part) {
   return [part](const json&, engine::Context& ctx) -> std::shared_ptr<const std::string> {
     if (ctx.inventory) {
-      auto snap = ctx.inventory->snapshot();
+      // On the I/O thread the server has just found the model fresh: no settling (may probe).
+      auto snap = current_call().model ? current_call().model : ctx.inventory->snapshot();
       return std::shared_ptr<const std::string>(snap, &((*snap).*part));
     }
     auto all = engine::discover_devices();
@@ -45,6 +47,7 @@ json subvolumes_schema() {
 // Method{...} positional fields end at handler: the query goes into `serialized`.
 void add_serialized(Registry& r, Method m, std::function<std::shared_ptr<const std::string>(const json&, engine::Context&)> q) {
   m.serialized = std::move(q);
+  m.path = Path::model;  // answered on the daemon's I/O thread while the model is fresh
   r.add(std::move(m));
 }
 

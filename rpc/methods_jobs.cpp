@@ -7,7 +7,7 @@
 namespace mos::rpc {
 
 void register_jobs_methods(Registry& r) {
-  r.add(Method{"storage.jobs", "Running and finished long operations with progress",
+  Method jobs{"storage.jobs", "Running and finished long operations with progress",
                "Without id: every job. With id: that job (error -32002 if unknown).",
                obj_schema({{"id", int_schema("job id", 1)}}),
                {{"oneOf", json::array({job_schema(), {{"type", "array"}, {"items", job_schema()}}})}}, false,
@@ -19,7 +19,9 @@ void register_jobs_methods(Registry& r) {
                    return *j;
                  }
                  return jobs.list();
-               }});
+               }};
+  jobs.path = Path::memory;  // the job table under its lock: answered on the daemon's I/O thread
+  r.add(std::move(jobs));
   r.add(Method{"storage.job_cancel", "Request cancellation of a running job",
                "Returns {cancelled: false} when the job had already ended.",
                obj_schema({{"id", int_schema("job id", 1)}}, {"id"}),

@@ -5,6 +5,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/context.hpp"
@@ -29,6 +30,12 @@ class Reply {
   std::shared_ptr<Slot> slot_;
 };
 
+// Where the server may run a call. `worker` (the default): on its worker pool, free to block on
+// disks, sysfs or jobs. `memory`: answers from in-memory state without blocking (no I/O, only
+// short locks), so the server answers it on its I/O thread. `model`: like memory, from the
+// inventory model, inline only while the model is known fresh (else a worker refreshes it first).
+enum class Path { worker, memory, model };
+
 struct Method {
   std::string name;         // "storage.create_partition"
   std::string summary;      // one line
@@ -43,6 +50,7 @@ struct Method {
   // Set instead of handler by methods answering from a model that keeps its answers serialized
   // (the inventory): the result as JSON text, spliced into the response without re-encoding.
   std::function<std::shared_ptr<const std::string>(const json& params, engine::Context& ctx)> serialized = {};
+  Path path = Path::worker;  // memory/model: handler or serialized only, never deferred
 };
 
 class Registry {
@@ -53,6 +61,7 @@ class Registry {
 
  private:
   std::vector<Method> methods_;
+  std::unordered_map<std::string, size_t> index_;  // name -> position in methods_ (every request looks up)
 };
 
 // Every method of the daemon (rpc.discover included).

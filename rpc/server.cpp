@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "engine/events.hpp"
+#include "engine/inventory_cache.hpp"
 #include "engine/jobs.hpp"
 #include "ioctl/error.hpp"
 #include "rpc/auth.hpp"
@@ -34,6 +35,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr uint64_t kListenTag = 1, kWakeTag = 2, kSignalTag = 3, kFirstConn = 16;
 constexpr size_t kLineOverhead = 64;  // bookkeeping bytes charged per queued request line
+constexpr size_t kInlineParseBytes = 4096;  // longer lines are parsed on a worker, not the I/O thread
 
 struct Conn {
   int fd = -1;
@@ -55,7 +57,8 @@ struct Conn {
 struct Task {
   uint64_t conn;
   Caller caller;
-  std::string line;
+  std::string line;  // the request, or empty when the I/O thread parsed it already into req
+  json req;
 };
 
 struct Done {
@@ -185,6 +188,10 @@ struct Server::Impl {
   bool stopping = false;
   std::atomic<bool> stop_requested{false};
   std::vector<std::thread> workers;
+  // The inventory model as last found fresh, or null; model_checked is cleared by every received
+  // request, so a model read inline is always checked after the request arrived.
+  std::shared_ptr<const engine::InventorySnapshot> model;
+  bool model_checked = false;
 
   Impl(ServerOptions o, const Registry& r, engine::Context& c)
       : opts(std::move(o)), registry(r), ctx(c), dispatcher{r, c, opts.limits, opts.audit} {}
@@ -197,6 +204,8 @@ struct Server::Impl {
   void drain();
   void take_events();
   void schedule(uint64_t id);
+  bool answer_inline(uint64_t id, Conn& c, const std::string& line, json& req);
+  const std::shared_ptr<const engine::InventorySnapshot>& fresh_model();
   void flush(uint64_t id);
   void append(Conn& c, const std::string& s) { c.out += s; }
   void close_conn(uint64_t id);
@@ -220,7 +229,9 @@ void Server::Impl::worker_loop() {
     auto sh = shared;
     uint64_t conn = t.conn;
     try {
-      dispatcher.dispatch(t.line, env, [sh, conn](std::optional<std::string> r) { sh->answer(conn, std::move(r)); });
+      Answer answer = [sh, conn](std::optional<std::string> r) { sh->answer(conn, std::move(r)); };
+      if (t.line.empty()) dispatcher.run(t.req, env, std::move(answer));
+      else dispatcher.dispatch(t.line, env, std::move(answer));
     } catch (const std::exception& e) {
       sh->answer(conn, error_line(-32603, std::string("Internal error: ") + e.what()));
     }
@@ -313,46 +324,84 @@ void Server::Impl::accept_all() {
   }
 }
 
+const std::shared_ptr<const engine::InventorySnapshot>& Server::Impl::fresh_model() {
+  if (!model_checked) {
+    model = ctx.inventory ? ctx.inventory->fresh_snapshot() : nullptr;
+    model_checked = true;
+  }
+  return model;
+}
+
+// Answers a request that needs no worker (Method::path, Dispatcher::answers_inline) into c.out
+// on this thread; false leaves it for a worker, parsed into req when it was.
+bool Server::Impl::answer_inline(uint64_t id, Conn& c, const std::string& line, json& req) {
+  if (line.size() > kInlineParseBytes) return false;
+  auto to_conn = [&c](std::optional<std::string> r) {
+    if (!r) return;
+    c.out += *r;
+    c.out += '\n';
+  };
+  try {
+    if (!dispatcher.parse(line, req, to_conn)) return true;
+    ConnSubscriptions subs(*shared, id);
+    CallEnv env{c.caller, &subs, &opts.limits, fresh_model()};
+    if (!dispatcher.answers_inline(req, env)) return false;
+    dispatcher.run(req, env, to_conn);
+  } catch (const std::exception& e) {
+    append(c, error_line(-32603, std::string("Internal error: ") + e.what()));
+  }
+  return true;
+}
+
 void Server::Impl::schedule(uint64_t id) {
   Conn& c = conns.at(id);
-  // Unread answers over budget: the next request waits until the peer reads (flush resumes it).
-  if (c.busy || c.lines.empty() || c.closing || c.pending_out() >= opts.limits.max_connection_output) return;
-  c.busy = true;
-  Task t{id, c.caller, std::move(c.lines.front())};
-  c.lines_bytes -= t.line.size() + kLineOverhead;
-  c.lines.pop_front();
-  {
-    std::lock_guard lk(mu);
-    tasks.push_back(std::move(t));
+  // In order, one at a time per connection: requests answered from memory right here, the first
+  // other one handed to a worker. Unread answers over budget: the rest waits until the peer
+  // reads (flush resumes it).
+  while (!c.busy && !c.lines.empty() && !c.closing && c.pending_out() < opts.limits.max_connection_output) {
+    Task t{id, c.caller, std::move(c.lines.front()), json()};
+    c.lines_bytes -= t.line.size() + kLineOverhead;
+    c.lines.pop_front();
+    if (answer_inline(id, c, t.line, t.req)) continue;
+    if (!t.req.is_null()) t.line.clear();  // parsed already: the worker runs req
+    c.busy = true;
+    {
+      std::lock_guard lk(mu);
+      tasks.push_back(std::move(t));
+    }
+    cv.notify_one();
   }
-  cv.notify_one();
 }
 
 void Server::Impl::flush(uint64_t id) {
   Conn& c = conns.at(id);
-  while (c.pending_out()) {
-    ssize_t n = send(c.fd, c.out.data() + c.out_off, c.pending_out(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) break;
-      close_conn(id);  // peer vanished
+  for (;;) {
+    while (c.pending_out()) {
+      ssize_t n = send(c.fd, c.out.data() + c.out_off, c.pending_out(), MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) break;
+        close_conn(id);  // peer vanished
+        return;
+      }
+      c.out_off += static_cast<size_t>(n);
+      c.last_active = Clock::now();
+    }
+    if (!c.pending_out()) {
+      if (c.out.capacity() > (256u << 10)) c.out = std::string();  // release a drained big buffer
+      c.out.clear();
+      c.out_off = 0;
+    } else if (c.out_off > (64u << 10) && c.out_off > c.out.size() / 2) {
+      c.out.erase(0, c.out_off);
+      c.out_off = 0;
+    }
+    if (!c.pending_out() && (c.closing || (c.read_closed && !c.busy && c.lines.empty()))) {
+      close_conn(id);
       return;
     }
-    c.out_off += static_cast<size_t>(n);
-    c.last_active = Clock::now();
+    size_t before = c.pending_out();
+    schedule(id);
+    if (before || c.pending_out() == before) break;  // socket full, or nothing new answered
   }
-  if (!c.pending_out()) {
-    if (c.out.capacity() > (256u << 10)) c.out = std::string();  // release a drained big buffer
-    c.out.clear();
-    c.out_off = 0;
-  } else if (c.out_off > (64u << 10) && c.out_off > c.out.size() / 2) {
-    c.out.erase(0, c.out_off);
-    c.out_off = 0;
-  }
-  if (!c.pending_out() && (c.closing || (c.read_closed && !c.busy && c.lines.empty()))) {
-    close_conn(id);
-    return;
-  }
-  schedule(id);
   update_events(id);
 }
 
@@ -379,6 +428,7 @@ void Server::Impl::on_readable(uint64_t id) {
       c.read_closed = true;
       break;
     }
+    model_checked = false;  // a model read for what arrived now must be checked after it
     c.last_active = Clock::now();
     c.in.append(buf, static_cast<size_t>(n));
     size_t start = 0;
@@ -397,6 +447,7 @@ void Server::Impl::on_readable(uint64_t id) {
     if (c.closing) break;
     c.in.erase(0, start);
     if (c.in.size() > l.max_line_bytes) too_long();
+    if (static_cast<size_t>(n) < sizeof buf) break;  // drained for now; epoll reports more (level-triggered)
   }
   if (c.read_closed && !c.closing) {
     // A final request without a trailing newline still counts.
@@ -406,8 +457,7 @@ void Server::Impl::on_readable(uint64_t id) {
     }
     c.in = std::string();
   }
-  schedule(id);
-  flush(id);
+  // The caller flushes (answers, sends) once every ready connection was read.
 }
 
 void Server::Impl::take_events() {
@@ -459,8 +509,10 @@ void Server::Impl::drain() {
     auto it = conns.find(d.conn);
     if (it == conns.end()) continue;  // client left; its answer is dropped
     it->second.busy = false;
-    if (d.response) append(it->second, *d.response + "\n");
-    schedule(d.conn);
+    if (d.response) {
+      append(it->second, *d.response);
+      append(it->second, "\n");
+    }
     flush(d.conn);
   }
   take_events();
@@ -563,6 +615,7 @@ void Server::run() {
   ready_.store(true);
 
   epoll_event events[64];
+  std::vector<uint64_t> read_now;
   while (!s.stop_requested.load()) {
     int n = epoll_wait(s.epoll_fd, events, 64, s.accept_paused ? 100 : 1000);
     if (n < 0 && errno != EINTR) break;
@@ -584,10 +637,16 @@ void Server::run() {
             continue;
           }
           s.on_readable(tag);
+          if (s.conns.count(tag)) read_now.push_back(tag);
+        } else if (e & EPOLLOUT) {
+          s.flush(tag);
         }
-        if (s.conns.count(tag) && (e & EPOLLOUT)) s.flush(tag);
       }
     }
+    // Everything that arrived in this round is read before the model is checked for it once.
+    for (uint64_t id : read_now)
+      if (s.conns.count(id)) s.flush(id);
+    read_now.clear();
     s.sweep();
   }
   s.shutdown_all();

@@ -209,6 +209,11 @@ TEST(RpcServer, MutatingCallsNeedRootOrTheAdminGroup) {
   auto r = user.call(d.socket(), cancel);
   EXPECT_EQ(r["error"]["code"], -32001);
   EXPECT_NE(r["error"]["message"].get<std::string>().find("--admin-group"), std::string::npos) << r;
+  // A batch answered on the I/O thread (a model query and a refusal) is judged the same way.
+  r = user.call(d.socket(), "[" + std::string(R"({"jsonrpc":"2.0","id":1,"method":"storage.list_disks"})") + "," + cancel + "]");
+  ASSERT_TRUE(r.is_array() && r.size() == 2) << r;
+  EXPECT_TRUE(r[0]["result"].is_array()) << r;
+  EXPECT_EQ(r[1]["error"]["code"], -32001) << r;
   // A member of the admin group (supplementary) reaches the method: no such job.
   r = user.call(d.socket(), cancel, user.group);
   EXPECT_EQ(r["error"]["code"], -32002) << r;
