@@ -5,6 +5,8 @@
 #include <sys/ioctl.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstring>
 #include <string>
 
@@ -25,10 +27,20 @@ void blkpg(const Fd& disk, int op, const char* opname, int number, uint64_t star
   arg.op = op;
   arg.datalen = sizeof part;
   arg.data = &part;
+  // The kernel refuses to delete an open partition (EBUSY). Probers that open a partition for a
+  // moment after its uevent (udev's blkid, a monitoring daemon) are waited for up to a second;
+  // a partition that stays open (mounted, in use) still fails with the kernel's reason.
+  constexpr int kBusyRetries = 50;
   int rc;
-  do {
+  for (int busy = 0;; ++busy) {
     rc = ioctl(disk.get(), BLKPG, &arg);
-  } while (rc < 0 && errno == EINTR);
+    if (rc == 0 || errno == EINTR) {
+      if (rc == 0) break;
+      continue;
+    }
+    if (errno != EBUSY || op != BLKPG_DEL_PARTITION || busy >= kBusyRetries) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   if (rc < 0)
     throw_sys(std::string("ioctl BLKPG ") + opname + " partition " + std::to_string(number), disk.path(), errno);
 }
