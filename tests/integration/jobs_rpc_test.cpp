@@ -90,7 +90,10 @@ std::string xxh3_of(const std::string& dev) {
 }
 
 // Shrinks the loop device to 0 bytes behind its readers' back: truncate the file, then
-// LOOP_SET_CAPACITY (what a detached loop device looks like to a reader: empty).
+// LOOP_SET_CAPACITY (what a detached loop device looks like to a reader: empty). A real detach
+// cannot be had here: LOOP_CLR_FD on a loop device that is still open (the daemon's job reads
+// it) only sets autoclear and returns 0; the kernel detaches at the last close, after the job
+// ended, and the freed number could then go to a concurrent test before LoopImage's cleanup.
 void shrink_to_nothing(const LoopImage& img) {
   ASSERT_EQ(::truncate(img.file().c_str(), 0), 0);
   auto r = run_tool({"losetup", "-c", img.dev()});
