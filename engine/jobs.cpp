@@ -145,11 +145,26 @@ void Jobs::assign_locked(std::vector<Notice>& out) {
   if (assigned) work_cv_.notify_all();
 }
 
+// Polling jobs whose time has come (all of them when stopping) go back to free workers first.
+void Jobs::wake_due_locked() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!sleeping_.empty() && running_ < threads_.size() && (stopping_ || sleeping_.begin()->first <= now)) {
+    ready_.push_back(sleeping_.begin()->second);
+    sleeping_.erase(sleeping_.begin());
+    ++running_;
+  }
+}
+
 void Jobs::worker_loop() {
   std::unique_lock lk(mu_);
   for (;;) {
-    work_cv_.wait(lk, [&] { return stopping_ || !ready_.empty(); });
-    if (ready_.empty()) return;
+    for (;;) {
+      wake_due_locked();
+      if (stopping_ || !ready_.empty()) break;
+      if (sleeping_.empty()) work_cv_.wait(lk);
+      else work_cv_.wait_until(lk, sleeping_.begin()->first);
+    }
+    if (ready_.empty()) return;  // stopping: an idle worker always had room for the sleepers above
     const uint64_t id = ready_.front();
     ready_.pop_front();
     Entry& e = *jobs_.at(id);  // active entries are never pruned
@@ -185,6 +200,7 @@ void Jobs::worker_loop() {
       try {
         result = fn(h);
         if (h.cancelled()) state = "cancelled";
+        else if (h.again_) state = "";  // polls again later
       } catch (const Error& ex) {
         state = h.cancelled() ? "cancelled" : "failed";
         err = ex.what();
@@ -193,6 +209,18 @@ void Jobs::worker_loop() {
         state = "failed";
         err = ex.what();
         code = static_cast<int>(ErrorCode::internal);
+      }
+      if (state.empty()) {
+        lk.lock();
+        e.spec.fn = std::move(fn);
+        sleeping_.emplace(std::chrono::steady_clock::now() + *h.again_, id);
+        --running_;
+        std::vector<Notice> notices;
+        assign_locked(notices);  // the freed worker may take a queued job meanwhile
+        lk.unlock();
+        announce(std::move(notices));
+        lk.lock();
+        continue;
       }
       fn = nullptr;  // release what the operation captured before announcing its end
       lk.lock();
@@ -335,6 +363,13 @@ bool Jobs::cancel(uint64_t id) {
                     static_cast<int>(ErrorCode::storage_failed), notices);
     } else {
       hook = e.spec.on_cancel;
+      for (auto sit = sleeping_.begin(); sit != sleeping_.end(); ++sit)
+        if (sit->second == id) {  // a polling job between polls: its next poll ends it now
+          sleeping_.erase(sit);
+          sleeping_.emplace(std::chrono::steady_clock::time_point{}, id);
+          work_cv_.notify_all();
+          break;
+        }
     }
   }
   if (hook) hook();

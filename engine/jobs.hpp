@@ -63,10 +63,15 @@ class JobHandle {
   void check_cancelled() const;
   const std::atomic<bool>* cancel_flag() const { return cancel_.get(); }
   uint64_t id() const { return id_; }
+  // For a job that follows work the kernel does (an md rebuild): call this and return. The
+  // worker is freed; the job stays "running" (keeping its key) and its function runs again on a
+  // worker after `delay`. A cancel wakes it at once.
+  void poll_again(std::chrono::milliseconds delay) { again_ = delay; }
 
  private:
   friend class Jobs;
   uint64_t id_ = 0;
+  std::optional<std::chrono::milliseconds> again_;
   std::shared_ptr<std::atomic<bool>> cancel_;
   std::function<void(uint64_t, uint64_t)> report_;
 };
@@ -147,6 +152,7 @@ class Jobs {
   };
 
   void worker_loop();
+  void wake_due_locked();
   void ensure_worker_locked();
   void assign_locked(std::vector<Notice>& out);
   void finish_locked(Entry& e, const std::string& state, json result, std::optional<std::string> error,
@@ -162,6 +168,8 @@ class Jobs {
   std::map<uint64_t, std::unique_ptr<Entry>> jobs_;
   std::deque<uint64_t> queue_;  // queued, in submission order
   std::deque<uint64_t> ready_;  // assigned to a worker, not yet picked up
+  // Polling jobs between two polls ("running", holding no worker), by wake-up time.
+  std::multimap<std::chrono::steady_clock::time_point, uint64_t> sleeping_;
   std::set<std::string> busy_keys_;
   std::vector<std::thread> threads_;
   size_t running_ = 0;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include "engine/apply_plan.hpp"
@@ -58,28 +60,41 @@ void require_room(const mdraid::Superblock& live, uint64_t size, const std::stri
                          std::to_string(room), path);
 }
 
-// Follows the kernel's recovery until the new member is in sync (or the array needs no rebuild).
-json follow_rebuild(const std::string& block, const std::string& member, JobHandle& job) {
-  for (int idle_polls = 0;;) {
-    job.check_cancelled();
-    std::this_thread::sleep_for(kPollInterval);
-    auto members = io::md::sysfs_members(block);
-    auto it = std::find_if(members.begin(), members.end(), [&](const auto& m) { return m.block_name == member; });
-    if (it == members.end()) throw Error(ErrorCode::storage_failed, "/dev/" + member + " left /dev/" + block + " during the rebuild");
-    if (it->state.find("faulty") != std::string::npos)
-      throw Error(ErrorCode::storage_failed, "/dev/" + member + " failed during the rebuild of /dev/" + block);
-    if (auto p = io::md::sync_completed(block)) job.progress(p->done_sectors * 512, p->total_sectors * 512);
-    const bool idle = io::md::attribute(block, "sync_action").value_or("idle") == "idle";
-    const bool in_sync = it->state.find("in_sync") != std::string::npos;
-    const uint64_t degraded = io::sysfs_u64("/sys/block/" + block + "/md/degraded").value_or(0);
-    if (idle && (in_sync || degraded == 0)) {
-      RaidArray a = raid::read_array(block);
-      job.progress(a.size_bytes, a.size_bytes);
-      return json(a);
-    }
-    if (idle && ++idle_polls > kRebuildStartPolls)
-      throw Error(ErrorCode::storage_failed, "the kernel did not start rebuilding /dev/" + block + " onto /dev/" + member);
+// One look at the kernel's recovery of `member`: the array once the member is in sync (or the
+// array needs no rebuild), else nullopt (look again later). Counts idle looks in `idle_polls`.
+std::optional<json> rebuild_step(const std::string& block, const std::string& member, int& idle_polls, JobHandle& job) {
+  job.check_cancelled();
+  auto members = io::md::sysfs_members(block);
+  auto it = std::find_if(members.begin(), members.end(), [&](const auto& m) { return m.block_name == member; });
+  if (it == members.end()) throw Error(ErrorCode::storage_failed, "/dev/" + member + " left /dev/" + block + " during the rebuild");
+  if (it->state.find("faulty") != std::string::npos)
+    throw Error(ErrorCode::storage_failed, "/dev/" + member + " failed during the rebuild of /dev/" + block);
+  if (auto p = io::md::sync_completed(block)) job.progress(p->done_sectors * 512, p->total_sectors * 512);
+  const bool idle = io::md::attribute(block, "sync_action").value_or("idle") == "idle";
+  const bool in_sync = it->state.find("in_sync") != std::string::npos;
+  const uint64_t degraded = io::sysfs_u64("/sys/block/" + block + "/md/degraded").value_or(0);
+  if (idle && (in_sync || degraded == 0)) {
+    RaidArray a = raid::read_array(block);
+    job.progress(a.size_bytes, a.size_bytes);
+    return json(a);
   }
+  if (idle && ++idle_polls > kRebuildStartPolls)
+    throw Error(ErrorCode::storage_failed, "the kernel did not start rebuilding /dev/" + block + " onto /dev/" + member);
+  return std::nullopt;
+}
+
+// Follows the rebuild as a polling job: a look every kPollInterval, holding no worker between.
+Jobs::Fn follow_rebuild(const std::string& block, const std::string& member) {
+  auto idle_polls = std::make_shared<int>(0);
+  auto first = std::make_shared<bool>(true);
+  return [block, member, idle_polls, first](JobHandle& job) -> json {
+    if (!*first) {
+      if (auto done = rebuild_step(block, member, *idle_polls, job)) return *done;
+    }
+    *first = false;
+    job.poll_again(kPollInterval);
+    return nullptr;
+  };
 }
 
 }  // namespace
@@ -125,9 +140,7 @@ RaidAddResult raid_add_member(const RaidAddRequest& req, const Context& ctx) {
   announce_content_change(dev.name);
   io::md::add_new_disk(md, dev.major, dev.minor);
   if (ctx.jobs) {
-    std::string member = dev.name;
-    result.job = ctx.jobs->start("raid_rebuild", "/dev/" + block,
-                                 [block, member](JobHandle& h) { return follow_rebuild(block, member, h); });
+    result.job = ctx.jobs->start("raid_rebuild", "/dev/" + block, follow_rebuild(block, dev.name));
   }
   result.member->device = find_device(path, DiscoverOptions{false});
   result.array = raid::read_array(block);

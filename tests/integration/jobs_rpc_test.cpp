@@ -90,7 +90,10 @@ std::string xxh3_of(const std::string& dev) {
 }
 
 // Shrinks the loop device to 0 bytes behind its readers' back: truncate the file, then
-// LOOP_SET_CAPACITY (what a detached loop device looks like to a reader: empty).
+// LOOP_SET_CAPACITY (what a detached loop device looks like to a reader: empty). A real detach
+// cannot be had here: LOOP_CLR_FD on a loop device that is still open (the daemon's job reads
+// it) only sets autoclear and returns 0; the kernel detaches at the last close, after the job
+// ended, and the freed number could then go to a concurrent test before LoopImage's cleanup.
 void shrink_to_nothing(const LoopImage& img) {
   ASSERT_EQ(::truncate(img.file().c_str(), 0), 0);
   auto r = run_tool({"losetup", "-c", img.dev()});
@@ -181,7 +184,9 @@ TEST(JobsRpc, TwoHundredBackgroundChecksumsKeepThreadsAtPoolSizeAndMemoryBounded
   }
   max_threads = std::max(max_threads, user_threads(server.pid()));
   EXPECT_LE(max_threads, threads_idle + 4) << "idle " << threads_idle << "; at the most: " << names_at_max;
+#ifndef MOS_UNDER_SANITIZER  // ASan's quarantine and shadow memory make RSS meaningless there
   EXPECT_LT(rss_kb(server.pid()), 256u * 1024) << "kB";
+#endif
   // History is bounded too (256 by default): all 200 are listed, none pruned yet.
   EXPECT_EQ(c.call("storage.jobs", nlohmann::json::object()).size(), 200u);
 }

@@ -31,7 +31,9 @@ constexpr int kServedWithinMs = 1000;     // another client's rpc.discover answe
 void expect_healthy(const Daemon& d, const char* after) {
   EXPECT_TRUE(d.alive()) << "daemon died after " << after;
   long rss = d.rss_kib();
-  EXPECT_LT(rss, kRssBoundKib) << "RSS after " << after;
+  if (kRssBoundsHold) {
+    EXPECT_LT(rss, kRssBoundKib) << "RSS after " << after;
+  }
   auto ms = served_ms(d.socket());
   EXPECT_LT(ms, kServedWithinMs) << "rpc.discover delay after " << after;
   std::printf("[ %s ] RSS %ld KiB, another client served in %d ms\n", after, rss, ms);
@@ -95,6 +97,11 @@ TEST(RpcHostile, PipelinedFloodFromAClientThatNeverReads) {
 }
 
 TEST(RpcHostile, MoreConnectionsThanDescriptorsDoNotSpin) {
+#ifdef MOS_UNDER_SANITIZER
+  // UBSan's vptr check probes memory through a pipe it opens: with every descriptor taken it
+  // fails and reports a false "invalid vptr" (seen on a shared_ptr control block here).
+  GTEST_SKIP() << "fd exhaustion breaks UBSan's own vptr check (it needs a free descriptor)";
+#endif
   rpc::DaemonOptions o;
   Daemon d(o, /*nofile=*/48);
   int early = connect_raw(d.socket());
@@ -134,8 +141,14 @@ TEST(RpcHostile, IdleConnectionsAreClosedSubscribersAreNot) {
   (void)!send(stalled, req.data(), req.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   pollfd p{idle, POLLIN, 0};
   ASSERT_EQ(poll(&p, 1, 4000), 1) << "idle connection still open after 4 s";
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  EXPECT_LT(send(stalled, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT), 0) << "a stalled reader was never closed";
+  // Closed once its answers stopped moving for the timeout; how long the 2000 answers took to
+  // pile up depends on the build (seconds under ASan), so wait for the hang-up, up to 8 s.
+  pollfd h{stalled, POLLIN, 0};
+  for (int i = 0; i < 80 && !(h.revents & POLLHUP); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    (void)poll(&h, 1, 0);
+  }
+  EXPECT_TRUE(h.revents & POLLHUP) << "a stalled reader was never closed";
   close(stalled);
   char b;
   EXPECT_EQ(recv(idle, &b, 1, 0), 0);

@@ -262,7 +262,7 @@ TEST(JobsScheduler, TwoHundredJobsKeepThreadsAtPoolSize) {
   Gate gate;
   std::vector<uint64_t> ids;
   for (int i = 0; i < 200; ++i)
-    ids.push_back(jobs.start("checksum", std::to_string(i), [&](JobHandle& h) { gate.pass(h); return json(i); }));
+    ids.push_back(jobs.start("checksum", std::to_string(i), [&gate, i](JobHandle& h) { gate.pass(h); return json(i); }));
   EXPECT_LE(thread_count(), before + 4);
   auto s = jobs.stats();
   EXPECT_EQ(s.running, 4u);
@@ -288,6 +288,46 @@ TEST(JobsScheduler, RestoredRunningJobsReadInterrupted) {
   EXPECT_NE(jobs.get(7)->error.value_or("").find("daemon stopped"), std::string::npos);
   EXPECT_EQ(jobs.get(6)->state, "succeeded");
   EXPECT_EQ(jobs.start("t", "x", [](JobHandle&) { return json(1); }), 8u);  // ids continue
+}
+
+// A polling job (engine/raid_members.cpp follows an md rebuild so) holds no worker between
+// polls: with one worker, other jobs run to the end while it is still polling; a cancel ends it
+// at its next poll at once, not after its interval.
+TEST(JobsScheduler, PollingJobHoldsNoWorkerBetweenPolls) {
+  JobsOptions o;
+  o.workers = 1;
+  Jobs jobs(o);
+  std::atomic<int> polls{0};
+  std::atomic<bool> finish{false};
+  uint64_t poller = jobs.start("poll", "md0", [&](JobHandle& h) -> json {
+    h.check_cancelled();
+    if (++polls >= 3 && finish) return json("in sync");
+    h.poll_again(20ms);
+    return nullptr;
+  });
+  ASSERT_TRUE(eventually([&] { return polls.load() >= 2; }));
+  for (int i = 0; i < 5; ++i) {
+    uint64_t other = jobs.start("t", std::to_string(i), [](JobHandle&) { return json(1); });
+    EXPECT_EQ(jobs.wait(other).state, "succeeded");
+  }
+  EXPECT_EQ(state_of(jobs, poller), "running");
+  EXPECT_EQ(jobs.stats().workers, 1u);
+  finish = true;
+  JobInfo done = jobs.wait(poller);
+  EXPECT_EQ(done.state, "succeeded");
+  EXPECT_EQ(done.result, json("in sync"));
+
+  uint64_t slow = jobs.start("poll", "md1", [](JobHandle& h) -> json {
+    h.check_cancelled();
+    h.poll_again(60s);
+    return nullptr;
+  });
+  ASSERT_TRUE(eventually([&] { return jobs.stats().running == 1; }));
+  std::this_thread::sleep_for(20ms);  // asleep until its next poll
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(jobs.cancel(slow));
+  EXPECT_EQ(jobs.wait(slow).state, "cancelled");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
 }
 
 }  // namespace
