@@ -6,9 +6,10 @@
 
 namespace mos::engine {
 
-// "block:MAJ:MIN" of the whole disk holding path (itself when it is a whole disk), read from the
-// node's st_rdev and /sys/dev/block; the canonical path when path is no block device; path as
-// given when it cannot be resolved.
+// "block:MAJ:MIN" of the whole disk holding path (itself when it is a whole disk), from the
+// kernel's device model (find_device); the canonical path when path is no block device known
+// under /dev (callers pass Policy::judge's canonical /dev path); path as given when it cannot be
+// resolved.
 std::string device_job_key(const std::string& path);
 
 }  // namespace mos::engine

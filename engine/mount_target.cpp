@@ -1,6 +1,5 @@
 #include "engine/mount_target.hpp"
 
-#include "engine/context.hpp"
 #include "ioctl/beneath.hpp"
 #include "ioctl/error.hpp"
 
@@ -25,8 +24,6 @@ bool at_or_beneath(const std::string& path, const std::string& dir) {
 }
 
 }  // namespace
-
-std::vector<std::string> default_mount_prefixes() { return Context{}.mount_prefixes; }
 
 std::string checked_target(const std::string& target) {
   if (target.empty() || target[0] != '/') throw_validation("mount target '" + target + "' must be an absolute path", target);

@@ -10,9 +10,6 @@
 
 namespace mos::engine {
 
-// The daemon's --mount-prefix defaults: the MOS paths.
-std::vector<std::string> default_mount_prefixes();
-
 struct MountTarget {
   io::Fd dir;        // O_PATH of the directory itself, reached without following a link
   std::string path;  // its absolute path: the walked names, so also the real path

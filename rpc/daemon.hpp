@@ -26,7 +26,7 @@ struct DaemonOptions {
   std::string state_dir = "/var/lib/mos_volmgrd";  // jobs and scrub results across restarts; "" = none
   unsigned inventory_revalidate_ms = 2000;  // re-probe period of the in-memory inventory
   // --mount-prefix (repeatable): storage.mount/unmount targets at or beneath one of these;
-  // empty = the engine's defaults (engine::default_mount_prefixes()).
+  // empty = the engine's defaults (engine::Context::mount_prefixes).
   std::vector<std::string> mount_prefixes;
 };
 
