@@ -18,24 +18,6 @@ namespace {
 constexpr uint64_t kWriteZeroesUpTo = 4ull << 20;  // larger: the bulk path
 constexpr uint64_t kZeroBlock = 4096;               // granularity of "already zero"
 
-// [offset, offset+len) as zeros, one pwritev per MiB of a shared 64 KiB zero buffer.
-void write_zeros(const io::Fd& fd, uint64_t offset, uint64_t len) {
-  static const std::vector<uint8_t> zeros(64 * 1024, 0);
-  std::array<iovec, 16> iov;
-  iov.fill(iovec{const_cast<uint8_t*>(zeros.data()), zeros.size()});
-  while (len) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(len, zeros.size() * iov.size()));
-    int count = static_cast<int>((n + zeros.size() - 1) / zeros.size());
-    iov[count - 1].iov_len = n - size_t(count - 1) * zeros.size();
-    ssize_t done = ::pwritev(fd.get(), iov.data(), count, static_cast<off_t>(offset));
-    iov[count - 1].iov_len = zeros.size();
-    if (done < 0 && errno == EINTR) continue;
-    if (done <= 0) throw_sys("write", fd.path(), done < 0 ? errno : EIO);
-    offset += static_cast<uint64_t>(done);
-    len -= static_cast<uint64_t>(done);
-  }
-}
-
 bool all_zero(std::span<const uint8_t> bytes) {
   return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
 }

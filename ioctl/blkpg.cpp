@@ -34,10 +34,8 @@ void blkpg(const Fd& disk, int op, const char* opname, int number, uint64_t star
   int rc;
   for (int busy = 0;; ++busy) {
     rc = ioctl(disk.get(), BLKPG, &arg);
-    if (rc == 0 || errno == EINTR) {
-      if (rc == 0) break;
-      continue;
-    }
+    if (rc == 0) break;
+    if (errno == EINTR) continue;
     if (errno != EBUSY || op != BLKPG_DEL_PARTITION || busy >= kBusyRetries) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
