@@ -12,4 +12,11 @@ namespace mos::engine {
 // resolved.
 std::string device_job_key(const std::string& path);
 
+// The exclusive key of a mutating job on a mounted btrfs (scrub, balance, defrag):
+// "btrfs:<fsid>", the same through every mount point, bind mount, subvolume or file of one
+// filesystem, so one filesystem (and with it each of its member devices, which nothing else may
+// write while it is mounted) runs one such job at a time; the canonical path when path is on
+// no btrfs (the caller has refused that already) or cannot be opened.
+std::string btrfs_job_key(const std::string& path);
+
 }  // namespace mos::engine

@@ -1,6 +1,7 @@
 // btrfs management methods: subvolumes, quota, scrub, balance, defrag, resize, devices, usage.
 // Scrub, balance and defrag run as jobs ("background": true returns {job_id} at once).
 #include "engine/btrfs_json.hpp"
+#include "engine/device_key.hpp"
 #include "engine/jobs.hpp"
 #include "engine/safety.hpp"
 #include "engine/state_scrub.hpp"
@@ -141,7 +142,7 @@ void register_scrub_balance_methods(Registry& r) {
                  ctx.policy.judge_btrfs_path(mp, engine::Access::read);
                  bt::scrub_check_can_start(mp);
                  bool ro = p.value("read_only", false);
-                 return JobCall{"scrub", mp, mp, [mp, ro, job_ctx = ctx](engine::JobHandle& h) {
+                 return JobCall{"scrub", mp, engine::btrfs_job_key(mp), [mp, ro, job_ctx = ctx](engine::JobHandle& h) {
                                   return json(engine::scrub_run_recorded(job_ctx, mp, ro, job_progress(h),
                                                                          h.cancel_flag(), h.id()));
                                 }, {}, true};
@@ -185,7 +186,7 @@ void register_scrub_balance_methods(Registry& r) {
                  bt::BalanceRequest req{p["mount_point"], opt_string(p, "convert"), p.value("force", false)};
                  ctx.policy.judge_btrfs_path(req.mount_point, engine::Access::read);
                  bt::balance_check_can_start(req);
-                 return JobCall{"balance", req.mount_point, req.mount_point, [req](engine::JobHandle& h) {
+                 return JobCall{"balance", req.mount_point, engine::btrfs_job_key(req.mount_point), [req](engine::JobHandle& h) {
                                   return json(bt::balance_run(req, job_progress(h), h.cancel_flag()));
                                 }, {}, true};
                })});
@@ -221,7 +222,7 @@ void register_maintenance_methods(Registry& r) {
                job_method([](const json& p, engine::Context& ctx) {
                  std::string path = p["path"];
                  ctx.policy.judge_btrfs_path(path, engine::Access::read);
-                 return JobCall{"defrag", path, path, [path](engine::JobHandle& h) {
+                 return JobCall{"defrag", path, engine::btrfs_job_key(path), [path](engine::JobHandle& h) {
                                   return json(bt::defrag(path, job_progress(h), h.cancel_flag()));
                                 }};
                })});

@@ -6,6 +6,8 @@
 
 #include <regex>
 
+#include "engine/device_key.hpp"
+#include "rpc/client.hpp"
 #include "tests/integration/btrfs_mgmt_support.hpp"
 #include "tests/support/daemon.hpp"
 
@@ -25,7 +27,67 @@ std::vector<std::string> cli_subvolume_paths(const std::string& mnt) {
   return out;
 }
 
+std::string job_state(mos::rpc::Client& c, uint64_t id) { return c.call("storage.jobs", {{"id", id}})["state"]; }
+
+// Polls until the job is neither queued nor running (at most `seconds`); its last state.
+std::string wait_job_end(mos::rpc::Client& c, uint64_t id, int seconds = 60) {
+  std::string state;
+  for (int i = 0; i < seconds * 20; ++i) {
+    state = job_state(c, id);
+    if (state != "running" && state != "queued") break;
+    usleep(50000);
+  }
+  return state;
+}
+
 }  // namespace
+
+// Scrub, balance and defrag key by the filesystem (issue 10: one mutating job per device at a
+// time): a balance named through a bind mount and a defrag of a file in a subvolume both wait
+// behind a scrub of the mount point, and run (one after the other) once it is cancelled.
+TEST(BtrfsMgmtRpc, OneJobPerFilesystemWhicheverPathNamesIt) {
+  MOS_REQUIRE_ROOT();
+  BtrfsOnLoops fs(1, 1ull << 30, {}, unique_label("onejob"));
+  const std::string mnt = fs.mnt();
+  ASSERT_TRUE(run_tool({"btrfs", "subvolume", "create", mnt + "/sv"}).ok());
+  ASSERT_TRUE(write_random(mnt + "/sv/f", 64000000, true).ok());
+  const std::string bind = fs.dir().path() + "/bind";
+  ASSERT_TRUE(run_tool({"mkdir", "-p", bind}).ok());
+  ASSERT_TRUE(run_tool({"mount", "--bind", mnt, bind}).ok());
+  MountGuard bind_guard(bind);
+  const std::string fsid = trim(run_sh("btrfs filesystem show " + mnt + " | sed -n 's/.*uuid: //p'").out);
+  ASSERT_EQ(fsid.size(), 36u);
+  // Every path into the filesystem is the same key; another btrfs is another.
+  for (const std::string& p : {mnt, bind, mnt + "/sv", mnt + "/sv/f", bind + "/sv/f"})
+    EXPECT_EQ(mos::engine::btrfs_job_key(p), "btrfs:" + fsid) << p;
+  BtrfsOnLoops other(1, 256ull << 20, {}, unique_label("onejob2"));
+  EXPECT_NE(mos::engine::btrfs_job_key(other.mnt()), "btrfs:" + fsid);
+  // 1 MiB/s: the scrub is still running while the others are submitted.
+  auto w = run_sh("echo 1048576 > /sys/fs/btrfs/" + fsid + "/devinfo/1/scrub_speed_max");
+  ASSERT_TRUE(w.ok()) << w.err;
+
+  SandboxedDaemon d("/dev/loop*");
+  ASSERT_TRUE(d.ready());
+  mos::rpc::Client c(d.socket());
+  uint64_t scrub = c.call("storage.scrub_start", {{"mount_point", mnt}, {"background", true}})["job_id"];
+  for (int i = 0; i < 200 && job_state(c, scrub) != "running"; ++i) usleep(25000);
+  ASSERT_EQ(job_state(c, scrub), "running");
+  uint64_t balance = c.call("storage.balance_start", {{"mount_point", bind}, {"background", true}})["job_id"];
+  uint64_t defrag = c.call("storage.defrag", {{"path", mnt + "/sv/f"}, {"background", true}})["job_id"];
+  usleep(300000);
+  EXPECT_EQ(job_state(c, balance), "queued");
+  EXPECT_EQ(job_state(c, defrag), "queued");
+  EXPECT_EQ(job_state(c, scrub), "running");
+  EXPECT_EQ(run_sh("btrfs balance status " + mnt).out.find("is running"), std::string::npos);
+
+  EXPECT_EQ(c.call("storage.job_cancel", {{"id", scrub}})["cancelled"], true);
+  EXPECT_EQ(wait_job_end(c, scrub), "cancelled");
+  EXPECT_EQ(wait_job_end(c, balance), "succeeded");
+  EXPECT_EQ(wait_job_end(c, defrag), "succeeded");
+  ASSERT_TRUE(run_sh("echo 0 > /sys/fs/btrfs/" + fsid + "/devinfo/1/scrub_speed_max").ok());
+  auto chk = run_tool({"btrfs", "scrub", "start", "-B", "-r", mnt});
+  EXPECT_TRUE(chk.ok()) << chk.out << chk.err;
+}
 
 TEST(BtrfsMgmtRpc, CliDrivesSubvolumesQuotaScrubBalanceAndDevices) {
   MOS_REQUIRE_ROOT();
