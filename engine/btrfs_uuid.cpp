@@ -8,12 +8,13 @@
 
 namespace mos::engine {
 
-std::string btrfs_fsid_user(const io::Uuid& fsid, const std::vector<std::string>& members, const Context& ctx) {
+std::string btrfs_fsid_user(const io::Uuid& fsid, const std::vector<std::string>& members, const Context& ctx,
+                            bool scan) {
   const std::string text = io::uuid_text(fsid);
   std::string sysfs = "/sys/fs/btrfs/";
   sysfs += text;
   if (io::sysfs_exists(sysfs)) return std::string("a mounted btrfs (").append(sysfs).append(")");
-  for (const auto& [device, id] : known_btrfs_fsids(ctx))
+  for (const auto& [device, id] : known_btrfs_fsids(ctx, scan))
     if (id == text && std::find(members.begin(), members.end(), device) == members.end()) return device;
   return "";
 }
@@ -33,7 +34,7 @@ io::Uuid unique_btrfs_fsid(const std::optional<io::Uuid>& requested, const std::
   // A random collision is all but impossible; a bound keeps a broken generator from looping.
   for (int attempt = 0; attempt < 16; ++attempt) {
     io::Uuid fsid = draw();
-    if (btrfs_fsid_user(fsid, members, ctx).empty()) return fsid;
+    if (btrfs_fsid_user(fsid, members, ctx, false).empty()) return fsid;
   }
   throw Error(ErrorCode::storage_failed, "no unused random btrfs uuid after 16 draws",
               members.empty() ? "" : members.front());

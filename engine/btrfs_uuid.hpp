@@ -14,11 +14,15 @@ namespace mos::engine {
 
 // Where `fsid` is already used: "mounted (/sys/fs/btrfs/<fsid>)" or the first visible device
 // carrying it (engine::known_btrfs_fsids) other than `members` (about to be overwritten); ""
-// when nowhere.
-std::string btrfs_fsid_user(const io::Uuid& fsid, const std::vector<std::string>& members, const Context& ctx);
+// when nowhere. scan = false: the devices as the daemon's model holds them now (no wait for
+// pending changes, no rebuild), enough for a random fsid.
+std::string btrfs_fsid_user(const io::Uuid& fsid, const std::vector<std::string>& members, const Context& ctx,
+                            bool scan = true);
 
 // The fsid for a new btrfs over `members`: `requested` when unused, else validation naming who
-// uses it; without a request, draw() again until an unused one comes.
+// uses it; without a request, draw() again until an unused one comes (checked against mounted
+// filesystems and the daemon's model as it stands: a random 122-bit collision needs no fresh
+// rescan).
 io::Uuid unique_btrfs_fsid(const std::optional<io::Uuid>& requested, const std::function<io::Uuid()>& draw,
                            const std::vector<std::string>& members, const Context& ctx);
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <sstream>
 
+#include "ioctl/bytes.hpp"
 #include "ioctl/error.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
@@ -124,6 +125,7 @@ std::optional<uint64_t> nonzero_edge(fsmake::ProbeSource& src) {
     if (bytes.size() != window)
       throw Error(ErrorCode::storage_failed, "cannot read bytes " + std::to_string(off) + ".." +
                                                  std::to_string(off + window) + " of the device to check it is blank", {}, EIO);
+    if (all_zero(bytes.data(), bytes.size())) continue;
     auto hit = std::find_if(bytes.begin(), bytes.end(), [](uint8_t b) { return b != 0; });
     if (hit != bytes.end()) return off + static_cast<uint64_t>(hit - bytes.begin());
   }
@@ -131,7 +133,7 @@ std::optional<uint64_t> nonzero_edge(fsmake::ProbeSource& src) {
 }
 
 std::optional<uint64_t> nonzero_edge(const io::Fd& fd, uint64_t size_bytes) {
-  fsmake::ProbeSource src(fd, size_bytes, 512);
+  fsmake::ProbeSource src(fd, size_bytes, 512, fsmake::ProbeSource::Read::whole);
   return nonzero_edge(src);
 }
 

@@ -293,16 +293,19 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
   // udev convention: hold LOCK_EX on the whole-disk node while its content changes. From here
   // nothing can mount, swap on or claim a member, so what is read next stays true until written.
   OpenedMembers opened = open_members_locked(devs, req.dry_run);
+  pt.mark("open");
   std::vector<io::Fd>& fds = opened.fds;
   const std::vector<io::BlockFacts>& facts = opened.facts;
   // One read of each member's head and tail windows serves the content gate, the signature
   // list and (following the plan's writes) the probe of the result.
   std::vector<std::unique_ptr<fsmake::ProbeSource>> sources;
   for (size_t i = 0; i < paths.size(); ++i) {
-    sources.push_back(std::make_unique<fsmake::ProbeSource>(fds[i], facts[i].size_bytes, facts[i].logical_sector_size));
+    sources.push_back(std::make_unique<fsmake::ProbeSource>(fds[i], facts[i].size_bytes, facts[i].logical_sector_size,
+                                                                fsmake::ProbeSource::Read::whole));
+    pt.mark("read");
     require_blank_unless_forced(devs[i], *sources[i], req.force);
   }
-  pt.mark("open+gate");
+  pt.mark("gate");
 
   std::optional<std::string> uuid;
   std::vector<io::WritePlan> plans;

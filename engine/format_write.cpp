@@ -9,6 +9,7 @@
 
 #include "engine/apply_plan.hpp"
 #include "engine/bulk.hpp"
+#include "ioctl/bytes.hpp"
 #include "ioctl/blockdev.hpp"
 #include "ioctl/error.hpp"
 
@@ -18,30 +19,35 @@ namespace {
 constexpr uint64_t kWriteZeroesUpTo = 4ull << 20;  // larger: the bulk path
 constexpr uint64_t kZeroBlock = 4096;               // granularity of "already zero"
 
-bool all_zero(std::span<const uint8_t> bytes) {
-  return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+bool all_zero(std::span<const uint8_t> bytes) { return mos::all_zero(bytes.data(), bytes.size()); }
+
+bool covered_by(const std::vector<io::PlannedWrite>& writes, uint64_t at, uint64_t n) {
+  return std::any_of(writes.begin(), writes.end(),
+                     [&](const io::PlannedWrite& w) { return w.offset <= at && at + n <= w.offset + w.data.size(); });
 }
 
-// Zeroes what is not zero already in [offset, offset+len): blocks the source's windows show
-// as zeros are skipped (runs of the others are one write each); outside the windows, written.
-void zero_small(const io::Fd& fd, uint64_t offset, uint64_t len, fsmake::ProbeSource& src) {
+// Zeroes what is not zero already in [offset, offset+len) and what `writes` (the same step's)
+// do not overwrite whole anyway: blocks the source's windows show as zeros or a write covers
+// are skipped (runs of the others are one write each); outside the windows, written. A step
+// is flushed as one, so a block zeroed and then overwritten before the flush was never needed.
+void zero_small(const io::Fd& fd, uint64_t offset, uint64_t len, fsmake::ProbeSource& src,
+                const std::vector<io::PlannedWrite>& writes) {
   const uint64_t end = offset + len;
   uint64_t run = offset;  // start of the pending run of blocks to write
   for (uint64_t at = offset; at < end;) {
     const uint64_t n = std::min(kZeroBlock - at % kZeroBlock, end - at);
-    auto bytes = src.window_bytes(at, n);
-    if (bytes.size() == n && all_zero(bytes)) {
+    bool skip = covered_by(writes, at, n);
+    if (!skip) {
+      auto bytes = src.window_bytes(at, n);
+      skip = bytes.size() == n && all_zero(bytes);
+    }
+    if (skip) {
       if (run < at) write_zeros(fd, run, at - run);
       run = at + n;
     }
     at += n;
   }
   if (run < end) write_zeros(fd, run, end - run);
-}
-
-bool covered_by(const std::vector<io::PlannedWrite>& writes, uint64_t at, uint64_t n) {
-  return std::any_of(writes.begin(), writes.end(),
-                     [&](const io::PlannedWrite& w) { return w.offset <= at && at + n <= w.offset + w.data.size(); });
 }
 
 // Whether the wipe would change nothing the next step does not rewrite anyway: every block of
@@ -71,8 +77,9 @@ bool wipe_is_moot(const io::PlanStep& wipe, const io::PlanStep& next, fsmake::Pr
 void apply_format_plan(const io::Fd& fd, const io::WritePlan& plan, fsmake::ProbeSource& src) {
   bool bypassed_cache = false;
   const ZeroFn bulk = bulk_zero_fn();
+  const std::vector<io::PlannedWrite>* step_writes = nullptr;  // the step being applied
   const ZeroFn zero = [&](const io::Fd& f, uint64_t offset, uint64_t len) {
-    if (len <= kWriteZeroesUpTo) return zero_small(f, offset, len, src);
+    if (len <= kWriteZeroesUpTo) return zero_small(f, offset, len, src, *step_writes);
     bypassed_cache = true;
     bulk(f, offset, len);
   };
@@ -93,6 +100,7 @@ void apply_format_plan(const io::Fd& fd, const io::WritePlan& plan, fsmake::Prob
       step.writes.insert(step.writes.end(), next.writes.begin(), next.writes.end());
     }
     // One step at a time, so the source shows the device as the earlier steps left it.
+    step_writes = &step.writes;
     apply_plan(fd, io::WritePlan{plan.name, {step}}, zero);
     if (share_flush && k == 1) crash_point(plan.name + ":after-" + plan.steps[0].name);
     for (const auto& z : step.zeroes) src.zeroed(z.offset, z.length);

@@ -1,6 +1,7 @@
 // Applying a format's plan (old-signature wipe + the writer's steps) to a member held O_EXCL,
 // with the member's ProbeSource following every step, so the result is probed without reading
-// the device again and zero ranges the device already holds as zeros are not written again.
+// the device again, and zero ranges the device already holds as zeros (or the same step
+// overwrites whole) are not written.
 #pragma once
 #include "fsmake/probe_source.hpp"
 #include "ioctl/fd.hpp"

@@ -239,10 +239,14 @@ std::vector<std::pair<std::string, std::string>> btrfs_fsids_of(const std::vecto
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> InventoryCache::btrfs_fsids() { return btrfs_fsids_of(snapshot()->devices); }
+std::vector<std::pair<std::string, std::string>> InventoryCache::btrfs_fsids(bool settle) {
+  if (settle) return btrfs_fsids_of(snapshot()->devices);
+  std::shared_lock lock(mu_);
+  return snap_ ? btrfs_fsids_of(snap_->devices) : std::vector<std::pair<std::string, std::string>>{};
+}
 
-std::vector<std::pair<std::string, std::string>> known_btrfs_fsids(const Context& ctx) {
-  if (ctx.inventory) return ctx.inventory->btrfs_fsids();
+std::vector<std::pair<std::string, std::string>> known_btrfs_fsids(const Context& ctx, bool settle) {
+  if (ctx.inventory) return ctx.inventory->btrfs_fsids(settle);
   const Policy& policy = ctx.policy;
   return btrfs_fsids_of(discover_devices(DiscoverOptions{true, [&policy](const Device& d) { return policy.allowed(d.path); }}));
 }

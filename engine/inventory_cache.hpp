@@ -72,8 +72,8 @@ class InventoryCache {
   void revalidate();
 
   // For pre-write checks (btrfs fsid uniqueness): {device path, btrfs fsid} of every known
-  // device carrying btrfs, from the model.
-  std::vector<std::pair<std::string, std::string>> btrfs_fsids();
+  // device carrying btrfs, from the model (settled first, as snapshot(); or as it stands).
+  std::vector<std::pair<std::string, std::string>> btrfs_fsids(bool settle = true);
 
  private:
   friend class Monitor;
@@ -98,7 +98,10 @@ class InventoryCache {
 // {device path, btrfs fsid} of every known device carrying btrfs, for pre-write checks (fsid
 // uniqueness): from the daemon's model when ctx has one, else one direct scan that reads only
 // the devices ctx.policy allows.
-std::vector<std::pair<std::string, std::string>> known_btrfs_fsids(const Context& ctx);
+// settle = false: what the daemon's model holds now, without waiting for announced changes or
+// a rebuild (a random fsid cannot collide with a device that changed a moment ago); without a
+// model, the scan either way.
+std::vector<std::pair<std::string, std::string>> known_btrfs_fsids(const Context& ctx, bool settle = true);
 
 // Subvolumes of every mounted btrfs filesystem (one entry per filesystem), without mounting
 // anything: listed through the first mount of each filesystem.

@@ -4,6 +4,7 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ constexpr unsigned kKernelUeventGroup = 1;  // udev re-broadcasts on group 2; th
 constexpr size_t kUeventBytes = 8192;       // a kernel uevent datagram is at most 2 KiB of env
 constexpr int kUeventReceiveBuffer = 1 << 20;
 constexpr size_t kMaxUeventsPerApply = 4096;  // a storm beyond this becomes one full rescan
+constexpr int kMonitorNice = 10;  // the monitor thread's nice value (background re-probing)
 
 io::Fd open_uevent_socket() {
   int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
@@ -138,6 +140,10 @@ bool Monitor::pending() {
 }
 
 void Monitor::run() {
+  // Background work: re-probing after a change must not take the CPU from the request that
+  // caused it (a format answering its caller) nor from other clients. Queries that need the
+  // model current apply pending changes on their own thread (settle()).
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kMonitorNice);
   using clock = std::chrono::steady_clock;
   auto next_revalidation = clock::now() + revalidate_;
   while (!stop_.load()) {

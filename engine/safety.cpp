@@ -37,7 +37,7 @@ std::string content_refusal(const Device& d) {
     return content_refusal(d, none);
   }
   io::Fd fd = io::Fd::open(d.path, O_RDONLY);
-  fsmake::ProbeSource src(fd, d.size_bytes, d.logical_sector_size);
+  fsmake::ProbeSource src(fd, d.size_bytes, d.logical_sector_size, fsmake::ProbeSource::Read::whole);
   return content_refusal(d, src);
 }
 

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <optional>
+#include <new>
 
 namespace mos::fsmake {
 namespace {
@@ -17,9 +20,51 @@ void prefetch(const io::Fd& fd, uint64_t off, uint64_t len) {
   (void)::posix_fadvise(fd.get(), static_cast<off_t>(off), static_cast<off_t>(len), POSIX_FADV_WILLNEED);
 }
 
+// Window buffers come from a small free list: a fresh 1.5 MiB buffer costs a page fault per
+// page when first read into (about 1 ms on a virtual machine, several times the read itself);
+// one that was used before is warm. At most kPooled buffers are kept (3 MiB); more
+// concurrent sources allocate and free as usual.
+constexpr size_t kPooled = 2;
+constexpr size_t kCapacity =
+    static_cast<size_t>((std::max(ProbeSource::kHeadWindow, ProbeSource::kTailWindow) + ProbeSource::kAlign - 1) /
+                        ProbeSource::kAlign * ProbeSource::kAlign);
+
+struct BufferPool {
+  std::mutex mutex;
+  std::vector<uint8_t*> free;
+};
+
+BufferPool& pool() {
+  static BufferPool* p = new BufferPool;  // never destroyed: sources may outlive static destruction
+  return *p;
+}
+
+uint8_t* take_buffer() {
+  {
+    std::lock_guard lock(pool().mutex);
+    if (!pool().free.empty()) {
+      uint8_t* b = pool().free.back();
+      pool().free.pop_back();
+      return b;
+    }
+  }
+  return static_cast<uint8_t*>(::operator new[](kCapacity, std::align_val_t{ProbeSource::kAlign}));
+}
+
 }  // namespace
 
-ProbeSource::ProbeSource(const io::Fd& fd, uint64_t size, uint32_t sector_size)
+void ProbeSource::Window::Free::operator()(uint8_t* p) const {
+  {
+    std::lock_guard lock(pool().mutex);
+    if (pool().free.size() < kPooled) {
+      pool().free.push_back(p);
+      return;
+    }
+  }
+  ::operator delete[](p, std::align_val_t{kAlign});
+}
+
+ProbeSource::ProbeSource(const io::Fd& fd, uint64_t size, uint32_t sector_size, Read read)
     : fd_(&fd), size_(size), sector_size_(sector_size ? sector_size : 512) {
   uint64_t head_len = std::min(size, kHeadWindow);
   init_window(head_, 0, head_len);
@@ -27,8 +72,38 @@ ProbeSource::ProbeSource(const io::Fd& fd, uint64_t size, uint32_t sector_size)
     uint64_t tail_off = size - std::min(size - head_len, kTailWindow);
     init_window(tail_, tail_off, size - tail_off);
   }
-  prefetch(fd, 0, head_len);
+  direct_ = read == Read::whole;
+  if (direct_ && head_len && read_direct(head_) && (!tail_.len || read_direct(tail_))) return;
+  if (head_.state.empty() || head_.state[0] == 0) prefetch(fd, 0, head_len);
   if (tail_.len) prefetch(fd, tail_.off, tail_.len);
+}
+
+std::optional<size_t> ProbeSource::pread_direct(uint8_t* buf, uint64_t len, uint64_t off) {
+  // O_DIRECT wants offset, length and buffer aligned to the logical block size: callers pass
+  // page-aligned buffers and sector-aligned ranges.
+  if (off % sector_size_ || len % sector_size_ || sector_size_ > kAlign) return std::nullopt;
+  const int flags = ::fcntl(fd_->get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd_->get(), F_SETFL, flags | O_DIRECT) != 0) return std::nullopt;
+  std::optional<size_t> got;
+  try {
+    got = fd_->pread_some(buf, static_cast<size_t>(len), off);
+  } catch (const std::exception&) {
+    // an unreadable sector, or alignment refused: the caller reads the buffered way
+  }
+  ::fcntl(fd_->get(), F_SETFL, flags);
+  return got;
+}
+
+bool ProbeSource::read_direct(Window& w) {
+  const uint64_t len = (w.len + sector_size_ - 1) / sector_size_ * sector_size_;
+  auto got = pread_direct(w.buf.get(), len, w.off);
+  if (!got) return false;
+  const uint64_t have = std::min<uint64_t>(*got, w.len);
+  ++window_reads_;
+  window_bytes_ += have;
+  for (size_t k = 0; k < w.state.size(); ++k)
+    if (std::min(w.len, uint64_t{k + 1} * kSegment) <= have) w.state[k] = 1;
+  return have == w.len;
 }
 
 ProbeSource::ProbeSource(std::span<const uint8_t> image, uint32_t sector_size)
@@ -37,7 +112,9 @@ ProbeSource::ProbeSource(std::span<const uint8_t> image, uint32_t sector_size)
 void ProbeSource::init_window(Window& w, uint64_t off, uint64_t len) {
   w.off = off;
   w.len = len;
-  w.buf.reset(new uint8_t[static_cast<size_t>(len)]);  // default-initialised: pages stay untouched until read
+  // Every window fits one pooled buffer (rounded up to whole pages, so an O_DIRECT read of the
+  // last partial sector has room); a fresh one stays untouched until read.
+  w.buf.reset(take_buffer());
   w.state.assign(static_cast<size_t>((len + kSegment - 1) / kSegment), 0);
 }
 
@@ -82,10 +159,12 @@ std::span<const uint8_t> ProbeSource::get(uint64_t off, uint64_t len) {
     if (off >= eoff && off + len - eoff <= e.size())
       return std::span<const uint8_t>(e).subspan(off - eoff, len);
   std::vector<uint8_t> buf(len);
-  try {
-    if (fd_->pread_some(buf.data(), len, off) != len) return {};
-  } catch (const std::exception&) {
-    return {};  // an unreadable sector means "no signature here", as in libblkid
+  if (!read_extra_direct(buf.data(), len, off)) {
+    try {
+      if (fd_->pread_some(buf.data(), len, off) != len) return {};
+    } catch (const std::exception&) {
+      return {};  // an unreadable sector means "no signature here", as in libblkid
+    }
   }
   ++extra_reads_;
   extras_.emplace_back(off, std::move(buf));
@@ -97,6 +176,20 @@ std::span<const uint8_t> ProbeSource::window_bytes(uint64_t off, uint64_t len) {
   if (off + len <= head_.len) return from_window(head_, off, len);
   if (tail_.len && off >= tail_.off && off + len - tail_.off <= tail_.len) return from_window(tail_, off, len);
   return {};
+}
+
+bool ProbeSource::read_extra_direct(uint8_t* out, uint64_t len, uint64_t off) {
+  // Read::whole: a small extra (a btrfs mirror's block) without readahead through the page cache.
+  if (!direct_ || len > kMaxExtraRead) return false;
+  const uint64_t from = off / kAlign * kAlign;
+  const uint64_t to = std::min(size_, (off + len + kAlign - 1) / kAlign * kAlign);
+  if (to < off + len) return false;
+  const uint64_t n = (to - from + sector_size_ - 1) / sector_size_ * sector_size_;
+  std::unique_ptr<uint8_t, Window::Free> bounce(take_buffer());
+  auto got = pread_direct(bounce.get(), n, from);
+  if (!got || *got < off + len - from) return false;
+  std::memcpy(out, bounce.get() + (off - from), static_cast<size_t>(len));
+  return true;
 }
 
 template <class Fn>

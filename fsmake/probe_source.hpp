@@ -1,14 +1,19 @@
 // Bounded byte source for probers: serves spans of the device from a head window and a tail
-// window, both prefetched at once (one device round trip, cached pages not read again) and
-// copied 64 KiB segment by segment as probers ask (a run of missing segments: one read); anything
+// window. Read::lazy (probing a device): both prefetched at once (one device round trip, cached
+// pages not read again) and copied 64 KiB segment by segment as probers ask (a run of missing
+// segments: one read). Read::whole (a caller that needs every byte of both, like a format's
+// gate and wipe): each window read at once with O_DIRECT, no page cache filled and dropped; a
+// device or file that refuses it falls back to the lazy path. Anything
 // else (rare: a FAT32 root directory far from the start) is one extra bounded read. Never reads
 // past the device size; returns an empty span instead. One source serves every check of one
 // call (the prober, the signature list, the unknown-data gate) and, once the caller's own
 // writes are applied to it, the probe of the result.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -26,8 +31,10 @@ class ProbeSource {
   static constexpr uint64_t kTailWindow = 1024 * 1024 + 576 * 1024;
   static constexpr uint64_t kMaxExtraRead = 1024 * 1024;
   static constexpr uint64_t kSegment = 64 * 1024;
+  static constexpr size_t kAlign = 4096;  // window buffers: page-aligned for O_DIRECT
 
-  ProbeSource(const io::Fd& fd, uint64_t size, uint32_t sector_size);
+  enum class Read { lazy, whole };
+  ProbeSource(const io::Fd& fd, uint64_t size, uint32_t sector_size, Read read = Read::lazy);
   ProbeSource(std::span<const uint8_t> image, uint32_t sector_size);
 
   uint64_t size() const { return size_; }
@@ -53,7 +60,11 @@ class ProbeSource {
   std::span<const uint8_t> image_;
   struct Window {
     uint64_t off = 0, len = 0;
-    std::unique_ptr<uint8_t[]> buf;  // allocated whole (untouched until filled), segment by segment
+    struct Free {
+      void operator()(uint8_t* p) const;
+    };
+    // allocated whole (untouched until filled), page-aligned for O_DIRECT, filled segment by segment
+    std::unique_ptr<uint8_t[], Free> buf;
     std::vector<uint8_t> state;  // per segment: 0 not read, 1 read, 2 unreadable
   };
   Window head_, tail_;
@@ -64,6 +75,14 @@ class ProbeSource {
   uint64_t window_bytes_ = 0;
 
   void init_window(Window& w, uint64_t off, uint64_t len);
+  bool direct_ = false;  // Read::whole: windows and small extras read with O_DIRECT
+  // pread with O_DIRECT set for the call: the bytes read, or nothing when refused or failed.
+  std::optional<size_t> pread_direct(uint8_t* buf, uint64_t len, uint64_t off);
+  // Reads w whole with O_DIRECT; false when the descriptor refuses it (w left to the lazy path).
+  bool read_direct(Window& w);
+  // An extra of at most kMaxExtraRead bytes through a page-aligned bounce buffer; false: read it
+  // the buffered way.
+  bool read_extra_direct(uint8_t* out, uint64_t len, uint64_t off);
   // [off, off+len) from w, reading its missing segments; empty when any is unreadable.
   std::span<const uint8_t> from_window(Window& w, uint64_t off, uint64_t len);
   // Applies fn(bytes, device offset, length) to the windows' part of [off, off+len), then drops

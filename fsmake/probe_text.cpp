@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "fsmake/probe_internal.hpp"
+#include "ioctl/bytes.hpp"
 #include "ioctl/text.hpp"
 
 namespace mos::fsmake::probe {
@@ -52,11 +53,7 @@ std::string valid_utf8(const std::string& in) {
   return out;
 }
 
-bool all_zero(std::span<const uint8_t> raw) {
-  for (uint8_t c : raw)
-    if (c) return false;
-  return true;
-}
+bool all_zero(std::span<const uint8_t> raw) { return mos::all_zero(raw.data(), raw.size()); }
 
 std::string uuid_text(std::span<const uint8_t> raw) {
   if (raw.size() < 16 || all_zero(raw.first(16))) return {};

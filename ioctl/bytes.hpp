@@ -47,6 +47,13 @@ using be32 = Be<uint32_t>;
 using be64 = Be<uint64_t>;
 static_assert(sizeof(le64) == 8 && alignof(le64) == 1);
 
+// Whether all n bytes at p are zero: the first is, and each equals the one after it (one
+// memcmp of the range against itself shifted by a byte: the library's vectorised compare).
+inline bool all_zero(const void* p, size_t n) {
+  auto* b = static_cast<const uint8_t*>(p);
+  return n == 0 || (b[0] == 0 && std::memcmp(b, b + 1, n - 1) == 0);
+}
+
 inline uint16_t load_le16(const void* p) { uint16_t v; std::memcpy(&v, p, 2); return v; }
 inline uint32_t load_le32(const void* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
 inline uint64_t load_le64(const void* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }

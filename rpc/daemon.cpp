@@ -1,5 +1,6 @@
 #include "rpc/daemon.hpp"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -19,6 +20,8 @@
 
 namespace mos::rpc {
 namespace {
+
+constexpr int kHeapBlockLimit = 8 << 20;  // allocations below this come from the reused heap (bulk I/O arenas, 32 MiB, stay mmapped)
 
 // Every mutating method marks the inventory stale when it ends (whatever it wrote, mounted or
 // created), so the caller's next query rebuilds first and sees its own change.
@@ -63,6 +66,13 @@ void run_daemon(const DaemonOptions& given) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Large buffers (a format's plan, probe windows, a big answer) come from one reused heap, not
+  // fresh mmaps: first touching fresh pages costs a fault each, about a millisecond per few MiB
+  // on a virtual machine, more than the work itself. The server trims the heap back once no
+  // worker has answered for two seconds, so an idle daemon keeps its small footprint.
+  mallopt(M_ARENA_MAX, 1);
+  mallopt(M_MMAP_THRESHOLD, kHeapBlockLimit);
+  mallopt(M_TRIM_THRESHOLD, 2 * kHeapBlockLimit);
 
   std::FILE* log = options.log ? options.log : stderr;
   engine::EventBus events;  // outlives the scheduler, which publishes until it ends

@@ -35,6 +35,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr uint64_t kListenTag = 1, kWakeTag = 2, kSignalTag = 3, kFirstConn = 16;
 constexpr size_t kLineOverhead = 64;  // bookkeeping bytes charged per queued request line
+constexpr auto kTrimAfterIdle = std::chrono::seconds(2);  // no worker answer for this long: heap back to the kernel
 constexpr size_t kInlineParseBytes = 4096;  // longer lines are parsed on a worker, not the I/O thread
 
 struct Conn {
@@ -180,6 +181,10 @@ struct Server::Impl {
   uint64_t next_conn = kFirstConn;
   uint64_t bus_token = 0;
   Clock::time_point accept_paused_until{}, last_sweep = Clock::now();
+  // Freed heap is kept for the next request (see run_daemon's mallopt) and handed back to the
+  // kernel once no worker has answered for kTrimAfterIdle.
+  Clock::time_point last_worker_answer{};
+  bool heap_used = false;
   bool accept_paused = false;
 
   std::mutex mu;  // the task queue
@@ -505,6 +510,10 @@ void Server::Impl::drain() {
     std::lock_guard lk(shared->mu);
     batch.swap(shared->done);
   }
+  if (!batch.empty()) {
+    last_worker_answer = Clock::now();
+    heap_used = true;
+  }
   for (auto& d : batch) {
     auto it = conns.find(d.conn);
     if (it == conns.end()) continue;  // client left; its answer is dropped
@@ -521,6 +530,10 @@ void Server::Impl::drain() {
 void Server::Impl::sweep() {
   auto now = Clock::now();
   if (accept_paused && now >= accept_paused_until) set_accept_interest(true);
+  if (heap_used && now - last_worker_answer >= kTrimAfterIdle) {
+    heap_used = false;
+    malloc_trim(0);
+  }
   if (now - last_sweep < std::chrono::seconds(1) || opts.limits.idle_timeout_seconds == 0) return;
   last_sweep = now;
   auto limit = std::chrono::seconds(opts.limits.idle_timeout_seconds);

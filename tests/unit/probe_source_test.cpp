@@ -18,9 +18,9 @@ namespace {
 struct TempImage {
   std::string path;
   io::Fd fd;
-  explicit TempImage(const std::vector<uint8_t>& bytes) {
-    char tmpl[] = "/tmp/mos-probe-source-XXXXXX";
-    int raw = mkstemp(tmpl);
+  explicit TempImage(const std::vector<uint8_t>& bytes, const std::string& dir = "/tmp") {
+    std::string tmpl = dir + "/mos-probe-source-XXXXXX";
+    int raw = mkstemp(tmpl.data());
     if (raw < 0) throw std::runtime_error("mkstemp failed");
     path = tmpl;
     fd = io::Fd(raw, path);
@@ -109,6 +109,35 @@ TEST(ProbeSourceWindows, SmallDevicesAndOddSizes) {
       EXPECT_TRUE(same(src.get(off, len), ref.get(off, len))) << size << " @" << off;
     }
     EXPECT_TRUE(src.get(size, 1).empty());
+  }
+}
+
+// Read::whole: both windows are read at once (O_DIRECT where the file system allows it, as on a
+// block device; tmpfs and odd offsets take the lazy path) and serve the same bytes; nothing is
+// read again for them.
+TEST(ProbeSourceWindows, WholeWindowsAreReadAtOnceAndServeTheSameBytes) {
+  for (const std::string dir : {"/var/tmp", "/dev/shm", "/tmp"}) {
+    for (uint64_t size : {uint64_t{8} << 20, uint64_t{(3 << 20) + 4096}, uint64_t{(1 << 20) + 70000}, uint64_t{70000}}) {
+      auto bytes = random_bytes(size, 6);
+      TempImage img(bytes, dir);
+      ProbeSource src(img.fd, size, 512, ProbeSource::Read::whole);
+      ProbeSource ref(std::span<const uint8_t>(bytes), 512);
+      const unsigned reads = src.window_reads();
+      const bool aligned = size % 4096 == 0;
+      // A file system with O_DIRECT reads each window once, here; /dev/shm may refuse (lazy).
+      const bool direct = dir == "/var/tmp" && aligned;
+      if (direct) {
+        EXPECT_EQ(reads, size > ProbeSource::kHeadWindow ? 2u : 1u) << size;
+      }
+      const uint64_t head = std::min(size, ProbeSource::kHeadWindow);
+      EXPECT_TRUE(same(src.get(0, head), ref.get(0, head))) << dir << " " << size;
+      const uint64_t tail = std::min<uint64_t>(size, 1 << 20);
+      EXPECT_TRUE(same(src.get(size - tail, tail), ref.get(size - tail, tail))) << dir << " " << size;
+      if (direct) {
+        EXPECT_EQ(src.window_reads(), reads) << size;
+        EXPECT_EQ(src.window_bytes_read(), std::min(size, ProbeSource::kHeadWindow + ProbeSource::kTailWindow)) << size;
+      }
+    }
   }
 }
 
