@@ -185,7 +185,12 @@ std::string canonical_device(const std::string& request) {
 
 std::string Policy::judge(const std::string& request, Access access) const {
   const std::string path = canonical_device(request);
-  std::string refused = first_refused(path);
+  const std::string top = block_name_of(path);
+  // One walk of the stack serves the allow list and the occupancy rules below (none when
+  // neither needs it: a read with every device allowed).
+  const bool walk = !top.empty() && (!allow_devices.empty() || access != Access::read);
+  const auto stack = walk ? stack_of(top) : std::map<std::string, bool>{};
+  std::string refused = first_refused_in(path, top, stack);
   if (!refused.empty()) {
     std::string globs;
     for (const auto& g : allow_devices) globs += (globs.empty() ? "" : ",") + g;
@@ -195,9 +200,7 @@ std::string Policy::judge(const std::string& request, Access access) const {
                 request);
   }
   if (access == Access::read) return path;
-  const std::string top = block_name_of(path);
   if (top.empty()) return path;  // not (yet) a device: creating it is judged by name alone
-  auto stack = stack_of(top);
   if (stack.empty()) refuse(path, path, "stacks on more than " + std::to_string(kMaxStackDevices) + " devices", "use");
   // What a write to `top` reaches: every device it covers whole and their partitions.
   // (A partition's disk is reached only in the partition's range: its other partitions are not.)
@@ -232,15 +235,20 @@ bool Policy::allowed(const std::string& device_path) const { return first_refuse
 std::string Policy::first_refused(const std::string& device_path) const {
   if (allow_devices.empty()) return {};
   const std::string path = canonical_device(device_path);
+  const std::string top = block_name_of(path);
+  return first_refused_in(path, top, top.empty() ? std::map<std::string, bool>{} : stack_of(top));
+}
+
+std::string Policy::first_refused_in(const std::string& path, const std::string& top,
+                                     const std::map<std::string, bool>& stack) const {
+  if (allow_devices.empty()) return {};
   auto glob_ok = [&](const std::string& p) {
     for (const auto& g : allow_devices)
       if (fnmatch(g.c_str(), p.c_str(), FNM_PATHNAME) == 0) return true;
     return false;
   };
   if (!glob_ok(path)) return path;
-  std::string top = block_name_of(path);
   if (top.empty()) return {};  // not (yet) a block device: the path alone decides
-  auto stack = stack_of(top);
   if (stack.empty()) return path;  // absurd stack: refuse
   for (const auto& [name, covers] : stack)
     if (!glob_ok(dev_path(name))) return dev_path(name);

@@ -1,5 +1,6 @@
 // What every engine operation runs with: the device policy, the run directory, the job registry.
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,10 @@ struct Policy {
   void require_allowed(const std::string& device_path) const;
   // The first device in the stack of device_path that no glob matches ("" when all match).
   std::string first_refused(const std::string& device_path) const;
+  // The same for a canonical path, its kernel name (top, "" when no block device) and
+  // stack_of(top), computed by the caller once.
+  std::string first_refused_in(const std::string& path, const std::string& top,
+                               const std::map<std::string, bool>& stack) const;
   // "a,b" -> {"a","b"}
   static Policy from_globs(const std::string& comma_separated);
 };

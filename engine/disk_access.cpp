@@ -73,6 +73,9 @@ std::vector<KernelPartition> kernel_partitions(const std::string& disk_name) {
   std::vector<KernelPartition> out;
   std::string dir = "/sys/class/block/" + disk_name;
   for (const auto& entry : io::list_dir(dir)) {
+    // The kernel names a partition after its disk (sda1, loop0p1); the other entries are the
+    // disk's attributes, not worth an open each.
+    if (entry.size() <= disk_name.size() || entry.compare(0, disk_name.size(), disk_name) != 0) continue;
     auto number = io::sysfs_u64(dir + "/" + entry + "/partition");
     if (!number) continue;
     KernelPartition p;

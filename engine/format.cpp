@@ -341,8 +341,9 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
   pt.mark("result");
   for (size_t i = 0; i < paths.size(); ++i) {
     announce_content_change(devs[i].name);
-    // The kernel assembles a multi-device btrfs only from devices registered with it.
-    if (req.fstype == "btrfs") io::btrfs_scan_device(paths[i]);
+    // The kernel assembles a multi-device btrfs only from devices registered with it; a
+    // single device registers itself when mounted.
+    if (req.fstype == "btrfs" && paths.size() > 1) io::btrfs_scan_device(paths[i]);
   }
   result.device = result.members[0].device;
   pt.mark("after");

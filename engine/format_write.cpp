@@ -77,34 +77,41 @@ bool wipe_is_moot(const io::PlanStep& wipe, const io::PlanStep& next, fsmake::Pr
 void apply_format_plan(const io::Fd& fd, const io::WritePlan& plan, fsmake::ProbeSource& src) {
   bool bypassed_cache = false;
   const ZeroFn bulk = bulk_zero_fn();
-  const std::vector<io::PlannedWrite>* step_writes = nullptr;  // the step being applied
+  std::vector<io::PlannedWrite> later_writes;  // of the step being applied and those after it in its unit
   const ZeroFn zero = [&](const io::Fd& f, uint64_t offset, uint64_t len) {
-    if (len <= kWriteZeroesUpTo) return zero_small(f, offset, len, src, *step_writes);
+    if (len <= kWriteZeroesUpTo) return zero_small(f, offset, len, src, later_writes);
     bypassed_cache = true;
     bulk(f, offset, len);
   };
-  // The old-signature wipe shares the writer's first step (and its flush) when more steps
-  // follow: no writer makes its filesystem valid before its last step, so until then a crash
-  // leaves what a crash inside the wipe leaves, a partly wiped device without a new
-  // filesystem. A single-step writer (swap: the header is the filesystem) keeps the wipe durable
-  // first, so no new header can stand beside an old signature.
-  const bool share_flush = plan.steps.size() > 2;
-  // swap over swap: the old header page is all the wipe would change, and the new one replaces it.
-  const bool skip_wipe = plan.steps.size() == 2 && wipe_is_moot(plan.steps[0], plan.steps[1], src);
-  for (size_t k = skip_wipe ? 1 : 0; k < plan.steps.size(); ++k) {
-    io::PlanStep step = plan.steps[k];
-    if (k == 0 && share_flush) {
-      const io::PlanStep& next = plan.steps[++k];
-      step.name = next.name;
-      step.zeroes.insert(step.zeroes.end(), next.zeroes.begin(), next.zeroes.end());
-      step.writes.insert(step.writes.end(), next.writes.begin(), next.writes.end());
+  // Flush units. Every step before the last (the old-signature wipe and the writer's body) is
+  // one unit with one flush, the last step (the writer's commit record: primary superblock,
+  // boot sector) another: no writer makes its filesystem valid before its last step, so until
+  // then a crash leaves what a crash inside the wipe leaves, a partly wiped device without a
+  // new filesystem (as mke2fs and mkfs.btrfs, which flush once before their superblock). A
+  // single-step writer (swap: the header is the filesystem) keeps the wipe durable first, so
+  // no new header can stand beside an old signature; swap over swap leaves the wipe out, as the
+  // old header page is all it would change and the new one replaces it.
+  const size_t n = plan.steps.size();
+  std::vector<std::pair<size_t, size_t>> units;  // [first, last] step indices
+  if (n == 2 && wipe_is_moot(plan.steps[0], plan.steps[1], src)) units = {{1, 1}};
+  else if (n >= 2) units = {{0, n - 2}, {n - 1, n - 1}};
+  else if (n == 1) units = {{0, 0}};
+  for (auto [first, last] : units) {
+    // Steps in order without a flush between (so a zero after a write still wins), each zero
+    // skipping what a write of its step or a later one in the unit covers whole.
+    for (size_t k = first; k <= last; ++k) {
+      const io::PlanStep& step = plan.steps[k];
+      later_writes.clear();
+      for (size_t j = k; j <= last; ++j)
+        later_writes.insert(later_writes.end(), plan.steps[j].writes.begin(), plan.steps[j].writes.end());
+      for (const auto& z : step.zeroes) zero(fd, z.offset, z.length);
+      for (const auto& w : step.writes) fd.pwrite_exact(w.data.data(), w.data.size(), w.offset);
+      // One step at a time, so the source shows the device as the earlier steps left it.
+      for (const auto& z : step.zeroes) src.zeroed(z.offset, z.length);
+      for (const auto& w : step.writes) src.written(w.offset, {w.data.data(), w.data.size()});
     }
-    // One step at a time, so the source shows the device as the earlier steps left it.
-    step_writes = &step.writes;
-    apply_plan(fd, io::WritePlan{plan.name, {step}}, zero);
-    if (share_flush && k == 1) crash_point(plan.name + ":after-" + plan.steps[0].name);
-    for (const auto& z : step.zeroes) src.zeroed(z.offset, z.length);
-    for (const auto& w : step.writes) src.written(w.offset, {w.data.data(), w.data.size()});
+    fd.fdatasync();  // the unit's barrier (as apply_plan's per step)
+    for (size_t k = first; k <= last; ++k) crash_point(plan.name + ":after-" + plan.steps[k].name);
   }
   // Writes through fd went through the page cache, so it is current; zeroing that went around
   // it (offload, O_DIRECT) must leave no stale page for readers to find.

@@ -9,14 +9,16 @@
 
 namespace mos::engine {
 
-// Step by step as apply_plan (zeroes, writes, fdatasync, crash point "<plan>:after-<step>"),
-// except that the first step (the old-signature wipe) shares the second one's flush when a
-// third step follows, and is left out (with its flush) when it would change nothing the next
-// step does not overwrite whole (see the .cpp for why both are crash-safe).
+// Steps in order as apply_plan (zeroes, writes, crash point "<plan>:after-<step>"), but with
+// two flushes, not one per step: every step before the last (the old-signature wipe and the
+// writer's body) is one flush unit, the last (the commit record) another; a two-step plan whose
+// wipe would change nothing the header does not overwrite whole leaves the wipe out (see the
+// .cpp for why both are crash-safe). Crash points fire after their unit's flush.
 // Small zero ranges are plain writes of zeros through fd (an offload would make a loop device
 // or thin volume deallocate them before the writes that follow), skipping the blocks the
-// source shows as zero already; large ones (ext4 full_init) go through the bulk path at device
-// speed, followed by BLKFLSBUF. `src` describes fd's device and is kept current.
+// source shows as zero already or a write of the unit overwrites whole; large ones (ext4
+// full_init) go through the bulk path at device speed, followed by BLKFLSBUF. `src` describes
+// fd's device and is kept current.
 void apply_format_plan(const io::Fd& fd, const io::WritePlan& plan, fsmake::ProbeSource& src);
 
 }  // namespace mos::engine

@@ -26,6 +26,7 @@ void drop_partitions(const Fd& loop, const std::string& dev_path) {
   std::string name = dev_path.substr(dev_path.rfind('/') + 1);
   std::string dir = "/sys/class/block/" + name;
   for (const auto& entry : list_dir(dir)) {
+    if (entry.size() <= name.size() || entry.compare(0, name.size(), name) != 0) continue;  // attributes
     auto number = sysfs_u64(dir + "/" + entry + "/partition");
     if (!number) continue;
     try {

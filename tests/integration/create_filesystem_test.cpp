@@ -176,9 +176,10 @@ TEST(CreateFilesystem, CrashAfterTheSharedFirstFlushLeavesNoFilesystem) {
   struct Case {
     std::string fstype, old_tool, point;
   };
+  // The last step of each writer's first flush unit (everything but the commit record).
   for (const Case& c : std::vector<Case>{{"ext4", "mkfs.btrfs", "ext4:after-metadata"},
-                                         {"btrfs", "mkfs.ext4", "btrfs:after-wipe"},
-                                         {"vfat", "mkfs.ext4", "fat32:after-zero-metadata"},
+                                         {"btrfs", "mkfs.ext4", "btrfs:after-trees"},
+                                         {"vfat", "mkfs.ext4", "fat32:after-backup-boot"},
                                          {"swap", "mkfs.ext4", "swap:after-wipe-old-signatures"}}) {
     LoopImage img(256 * MiB);
     ASSERT_TRUE(run_tool({c.old_tool, c.old_tool == "mkfs.btrfs" ? "-f" : "-F", "-q", img.dev()}).ok());
