@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <sstream>
 
 #include "engine/devices.hpp"
 #include "engine/format.hpp"
@@ -193,6 +194,44 @@ TEST(CreateFilesystem, CrashAfterTheSharedFirstFlushLeavesNoFilesystem) {
     ASSERT_TRUE(run_tool({"blockdev", "--flushbufs", img.dev()}).ok());
     EXPECT_EQ(blkid_probe(img.dev()).count("TYPE"), 0u) << "a filesystem is visible after " << c.point;
     EXPECT_EQ(run_tool({"wipefs", "--no-act", img.dev()}).out, "") << c.point;
+  }
+}
+
+// Flush requests the kernel counted for the device (/sys/block/NAME/stat, field 16).
+uint64_t flush_requests(const std::string& dev) {
+  std::string name = dev.substr(dev.rfind('/') + 1);
+  auto r = run_tool({"cat", "/sys/block/" + name + "/stat"});
+  std::istringstream in(r.out);
+  std::vector<uint64_t> f;
+  for (uint64_t v; in >> v;) f.push_back(v);
+  if (f.size() < 16) ADD_FAILURE() << "no flush counter in /sys/block/" << name << "/stat: " << r.out;
+  return f.size() < 16 ? 0 : f[15];
+}
+
+// Two flushes per format, as the kernel counts them: one after everything but the writer's
+// commit record, one after it (mkfs.btrfs and mke2fs flush the same way); swap over swap one.
+TEST(CreateFilesystem, TwoFlushesBeforeAndAfterTheCommitRecord) {
+  MOS_REQUIRE_ROOT();
+  struct Case {
+    std::string fstype, old_tool;
+    uint64_t flushes;
+  };
+  for (const Case& c : std::vector<Case>{{"ext4", "mkfs.btrfs", 2},
+                                         {"btrfs", "mkfs.ext4", 2},
+                                         {"vfat", "mkfs.ext4", 2},
+                                         {"swap", "mkfs.ext4", 2},
+                                         {"swap", "mkswap", 1}}) {
+    LoopImage img(256 * MiB);
+    std::vector<std::string> old{c.old_tool, c.old_tool == "mkfs.ext4" ? "-F" : "-f", img.dev()};
+    if (c.old_tool != "mkswap") old.insert(old.begin() + 1, "-q");
+    ASSERT_TRUE(run_tool(old).ok()) << c.old_tool;
+    engine::FormatRequest req = request(img.dev(), c.fstype, c.fstype == "vfat" ? "NEW" : "new");
+    req.force = true;
+    const uint64_t before = flush_requests(img.dev());
+    EngineOutcome r = create(req);
+    ASSERT_TRUE(r.ok) << r.message;
+    EXPECT_EQ(flush_requests(img.dev()) - before, c.flushes) << c.fstype << " over " << c.old_tool;
+    EXPECT_EQ(blkid_probe(img.dev())["TYPE"], c.fstype) << c.fstype << " over " << c.old_tool;
   }
 }
 
