@@ -21,9 +21,19 @@ constexpr uint64_t kZeroBlock = 4096;               // granularity of "already z
 
 bool all_zero(std::span<const uint8_t> bytes) { return mos::all_zero(bytes.data(), bytes.size()); }
 
-bool covered_by(const std::vector<io::PlannedWrite>& writes, uint64_t at, uint64_t n) {
+struct Range {
+  uint64_t offset, length;
+};
+
+bool covered_by(const std::vector<Range>& writes, uint64_t at, uint64_t n) {
   return std::any_of(writes.begin(), writes.end(),
-                     [&](const io::PlannedWrite& w) { return w.offset <= at && at + n <= w.offset + w.data.size(); });
+                     [&](const Range& w) { return w.offset <= at && at + n <= w.offset + w.length; });
+}
+
+std::vector<Range> ranges_of(const std::vector<io::PlannedWrite>& writes) {
+  std::vector<Range> out;
+  for (const auto& w : writes) out.push_back({w.offset, w.data.size()});
+  return out;
 }
 
 // Zeroes what is not zero already in [offset, offset+len) and what `writes` (the same step's)
@@ -31,7 +41,7 @@ bool covered_by(const std::vector<io::PlannedWrite>& writes, uint64_t at, uint64
 // are skipped (runs of the others are one write each); outside the windows, written. A step
 // is flushed as one, so a block zeroed and then overwritten before the flush was never needed.
 void zero_small(const io::Fd& fd, uint64_t offset, uint64_t len, fsmake::ProbeSource& src,
-                const std::vector<io::PlannedWrite>& writes) {
+                const std::vector<Range>& writes) {
   const uint64_t end = offset + len;
   uint64_t run = offset;  // start of the pending run of blocks to write
   for (uint64_t at = offset; at < end;) {
@@ -57,11 +67,12 @@ void zero_small(const io::Fd& fd, uint64_t offset, uint64_t len, fsmake::ProbeSo
 // one.
 bool wipe_is_moot(const io::PlanStep& wipe, const io::PlanStep& next, fsmake::ProbeSource& src) {
   if (!wipe.writes.empty()) return false;
+  const std::vector<Range> rewritten = ranges_of(next.writes);
   for (const auto& z : wipe.zeroes) {
     if (z.length > kWriteZeroesUpTo) return false;
     for (uint64_t at = z.offset, end = z.offset + z.length; at < end;) {
       const uint64_t n = std::min(kZeroBlock - at % kZeroBlock, end - at);
-      if (!covered_by(next.writes, at, n)) {
+      if (!covered_by(rewritten, at, n)) {
         auto bytes = src.window_bytes(at, n);
         if (bytes.empty()) bytes = src.get(at, n);  // outside the windows: one block, read
         if (bytes.size() != n || !all_zero(bytes)) return false;
@@ -77,7 +88,7 @@ bool wipe_is_moot(const io::PlanStep& wipe, const io::PlanStep& next, fsmake::Pr
 void apply_format_plan(const io::Fd& fd, const io::WritePlan& plan, fsmake::ProbeSource& src) {
   bool bypassed_cache = false;
   const ZeroFn bulk = bulk_zero_fn();
-  std::vector<io::PlannedWrite> later_writes;  // of the step being applied and those after it in its unit
+  std::vector<Range> later_writes;  // of the step being applied and those after it in its unit
   const ZeroFn zero = [&](const io::Fd& f, uint64_t offset, uint64_t len) {
     if (len <= kWriteZeroesUpTo) return zero_small(f, offset, len, src, later_writes);
     bypassed_cache = true;
@@ -103,7 +114,7 @@ void apply_format_plan(const io::Fd& fd, const io::WritePlan& plan, fsmake::Prob
       const io::PlanStep& step = plan.steps[k];
       later_writes.clear();
       for (size_t j = k; j <= last; ++j)
-        later_writes.insert(later_writes.end(), plan.steps[j].writes.begin(), plan.steps[j].writes.end());
+        for (const auto& w : plan.steps[j].writes) later_writes.push_back({w.offset, w.data.size()});
       for (const auto& z : step.zeroes) zero(fd, z.offset, z.length);
       for (const auto& w : step.writes) fd.pwrite_exact(w.data.data(), w.data.size(), w.offset);
       // One step at a time, so the source shows the device as the earlier steps left it.
