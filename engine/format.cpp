@@ -327,7 +327,8 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
   pt.mark("summary");
   if (req.dry_run) return result;
 
-  // Every step ends with fdatasync: the filesystem is durable before we answer.
+  // Two flushes per member (everything before the commit record, then the commit record): the
+  // filesystem is durable before we answer.
   for (size_t i = 0; i < paths.size(); ++i) apply_format_plan(fds[i], plans[i], *sources[i]);
   pt.mark("write");
   for (size_t i = 0; i < paths.size(); ++i) {
