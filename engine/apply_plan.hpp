@@ -12,9 +12,9 @@ namespace mos::engine {
 // Zeroes [offset, offset+len) of fd the fastest way the target allows.
 using ZeroFn = std::function<void(const io::Fd&, uint64_t offset, uint64_t len)>;
 
-// Default zeroing: BLKZEROOUT on block devices, fallocate(ZERO_RANGE) or plain writes on files.
 // Plain writes of zeros over [offset, offset+len) (no BLKZEROOUT, no fallocate).
 void write_zeros(const io::Fd& fd, uint64_t offset, uint64_t len);
+// Default zeroing: BLKZEROOUT on block devices, fallocate(ZERO_RANGE) or plain writes on files.
 void zero_range_simple(const io::Fd& fd, uint64_t offset, uint64_t len);
 
 void apply_plan(const io::Fd& fd, const io::WritePlan& plan, const ZeroFn& zero = zero_range_simple);

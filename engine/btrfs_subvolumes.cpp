@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ioctl/bytes.hpp"
 #include "ioctl/error.hpp"
 #include "ioctl/text.hpp"
 
@@ -23,11 +24,6 @@ constexpr uint64_t kRootSubvolRdonly = 1;  // BTRFS_ROOT_SUBVOL_RDONLY in root_i
   if (err == BTRFS_UTIL_ERROR_SUBVOLUME_NOT_FOUND || e == ENOENT) throw Error(ErrorCode::not_found, msg, path, e);
   if (e == EEXIST) throw Error(ErrorCode::validation, msg, path, e);
   throw Error(ErrorCode::storage_failed, msg, path, e);
-}
-
-bool all_zero(const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) if (p[i]) return false;
-  return true;
 }
 
 SubvolumeInfo to_info(const struct btrfs_util_subvolume_info& s, std::string path) {

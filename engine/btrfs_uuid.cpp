@@ -9,12 +9,12 @@
 namespace mos::engine {
 
 std::string btrfs_fsid_user(const io::Uuid& fsid, const std::vector<std::string>& members, const Context& ctx,
-                            bool scan) {
+                            bool settle) {
   const std::string text = io::uuid_text(fsid);
   std::string sysfs = "/sys/fs/btrfs/";
   sysfs += text;
   if (io::sysfs_exists(sysfs)) return std::string("a mounted btrfs (").append(sysfs).append(")");
-  for (const auto& [device, id] : known_btrfs_fsids(ctx, scan))
+  for (const auto& [device, id] : known_btrfs_fsids(ctx, settle))
     if (id == text && std::find(members.begin(), members.end(), device) == members.end()) return device;
   return "";
 }

@@ -14,10 +14,10 @@ namespace mos::engine {
 
 // Where `fsid` is already used: "mounted (/sys/fs/btrfs/<fsid>)" or the first visible device
 // carrying it (engine::known_btrfs_fsids) other than `members` (about to be overwritten); ""
-// when nowhere. scan = false: the devices as the daemon's model holds them now (no wait for
-// pending changes, no rebuild), enough for a random fsid.
+// when nowhere. settle = false: the devices as the daemon's model holds them now (no wait for
+// pending changes, no rebuild), enough for a random fsid (known_btrfs_fsids).
 std::string btrfs_fsid_user(const io::Uuid& fsid, const std::vector<std::string>& members, const Context& ctx,
-                            bool scan = true);
+                            bool settle = true);
 
 // The fsid for a new btrfs over `members`: `requested` when unused, else validation naming who
 // uses it; without a request, draw() again until an unused one comes (checked against mounted

@@ -19,8 +19,6 @@ namespace {
 constexpr uint64_t kWriteZeroesUpTo = 4ull << 20;  // larger: the bulk path
 constexpr uint64_t kZeroBlock = 4096;               // granularity of "already zero"
 
-bool all_zero(std::span<const uint8_t> bytes) { return mos::all_zero(bytes.data(), bytes.size()); }
-
 struct Range {
   uint64_t offset, length;
 };

@@ -12,6 +12,7 @@
 #include "fsmake/btrfs_chunks.hpp"
 #include "fsmake/btrfs_structs.hpp"
 #include "fsmake/btrfs_tree_builder.hpp"
+#include "ioctl/bytes.hpp"
 #include "fsmake/btrfs_trees.hpp"
 #include "fsmake/label.hpp"
 #include "ioctl/error.hpp"
@@ -27,9 +28,7 @@ Uuid random_uuid() {
   return u;
 }
 
-bool is_zero(const Uuid& u) {
-  return std::all_of(u.begin(), u.end(), [](uint8_t b) { return b == 0; });
-}
+bool is_zero(const Uuid& u) { return all_zero(u.data(), u.size()); }
 
 struct Request {
   Profile metadata = Profile::dup;

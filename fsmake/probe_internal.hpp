@@ -9,6 +9,7 @@
 
 #include "fsmake/probe.hpp"
 #include "fsmake/probe_source.hpp"
+#include "ioctl/bytes.hpp"  // all_zero
 
 namespace mos::fsmake::probe {
 
@@ -47,7 +48,6 @@ std::string valid_utf8(const std::string& bytes);
 std::string oem_label_text(std::span<const uint8_t> raw);
 // 16 bytes as 8-4-4-4-12 lowercase hex (blkid_unparse_uuid); "" when all zero.
 std::string uuid_text(std::span<const uint8_t> raw);
-bool all_zero(std::span<const uint8_t> raw);
 // UTF-16 (big or little endian) to UTF-8, stopping at the first NUL code unit.
 std::string utf16_to_utf8(std::span<const uint8_t> raw, bool big_endian);
 Signature make_signature(std::string_view type, uint64_t offset, std::span<const uint8_t> bytes);

@@ -53,8 +53,6 @@ std::string valid_utf8(const std::string& in) {
   return out;
 }
 
-bool all_zero(std::span<const uint8_t> raw) { return mos::all_zero(raw.data(), raw.size()); }
-
 std::string uuid_text(std::span<const uint8_t> raw) {
   if (raw.size() < 16 || all_zero(raw.first(16))) return {};
   return io::uuid_text(raw.first<16>());

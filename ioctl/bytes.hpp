@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 
 namespace mos {
 
@@ -53,6 +54,7 @@ inline bool all_zero(const void* p, size_t n) {
   auto* b = static_cast<const uint8_t*>(p);
   return n == 0 || (b[0] == 0 && std::memcmp(b, b + 1, n - 1) == 0);
 }
+inline bool all_zero(std::span<const uint8_t> bytes) { return all_zero(bytes.data(), bytes.size()); }
 
 inline uint16_t load_le16(const void* p) { uint16_t v; std::memcpy(&v, p, 2); return v; }
 inline uint32_t load_le32(const void* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
