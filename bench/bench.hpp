@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "ioctl/loop.hpp"
+#include "tests/support/loop.hpp"
 
 namespace mos::bench {
 
@@ -56,7 +56,7 @@ class Target {
  private:
   TargetSpec spec_;
   std::string file_;
-  io::LoopDevice loop_;
+  mos::test::LoopDevice loop_;
 };
 
 struct Contender {

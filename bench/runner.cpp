@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "bench/bench.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::bench {
 

@@ -16,7 +16,7 @@ namespace mos::bench {
 
 namespace {
 
-using PlanFn = std::function<io::WritePlan(uint64_t size, uint32_t sector_size)>;
+using PlanFn = std::function<mos::WritePlan(uint64_t size, uint32_t sector_size)>;
 
 Contender ours_format(std::string name, PlanFn plan_for, bool allow_offload) {
   Contender c;

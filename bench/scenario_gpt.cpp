@@ -8,7 +8,7 @@
 
 #include "bench/bench.hpp"
 #include "engine/disk_access.hpp"
-#include "engine/partition.hpp"
+#include "engine/partition/partition.hpp"
 #include "ioctl/blkpg.hpp"
 #include "ioctl/fd.hpp"
 

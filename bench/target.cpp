@@ -7,7 +7,7 @@
 
 #include "bench/bench.hpp"
 #include "ioctl/blockdev.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/fd.hpp"
 #include "ioctl/uring.hpp"
 
@@ -49,7 +49,7 @@ Target::Target(const TargetSpec& spec, const std::string& workdir) : spec_(spec)
       io::Fd direct = io::Fd::open(file_, O_WRONLY | O_DIRECT);
       fill_pattern(direct, spec.size);
     }
-    loop_ = io::LoopDevice::attach(file_, io::LoopOptions{spec.sector_size, spec.direct_io, false, false});
+    loop_ = mos::test::LoopDevice::attach(file_, mos::test::LoopOptions{spec.sector_size, spec.direct_io, false, false});
   } catch (...) {
     unlink(file_.c_str());
     throw;

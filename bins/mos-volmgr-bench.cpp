@@ -7,8 +7,8 @@
 #include <string>
 
 #include "bench/bench.hpp"
-#include "ioctl/error.hpp"
-#include "ioctl/text.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"mos-volmgr-bench: our engine vs the usual tools (root; loop devices in /var/tmp; --vm: qemu guest)"};
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    cfg.size = mos::io::parse_size(size, "--size");
+    cfg.size = mos::parse_size(size, "--size");
   } catch (const mos::Error& e) {
     std::cerr << "mos-volmgr-bench: " << e.what() << "\n";
     return 2;

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-#include "engine/sysvol_run.hpp"
+#include "engine/sysvol/run.hpp"
 
 namespace {
 

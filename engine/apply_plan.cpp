@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "ioctl/blockdev.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::engine {
 
@@ -53,7 +53,7 @@ void zero_range_simple(const io::Fd& fd, uint64_t offset, uint64_t len) {
   write_zeros(fd, offset, len);
 }
 
-void apply_plan(const io::Fd& fd, const io::WritePlan& plan, const ZeroFn& zero) {
+void apply_plan(const io::Fd& fd, const mos::WritePlan& plan, const ZeroFn& zero) {
   for (const auto& step : plan.steps) {
     for (const auto& z : step.zeroes) zero(fd, z.offset, z.length);
     for (const auto& w : step.writes) fd.pwrite_exact(w.data.data(), w.data.size(), w.offset);

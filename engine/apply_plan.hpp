@@ -5,7 +5,7 @@
 #include <string>
 
 #include "ioctl/fd.hpp"
-#include "ioctl/write_plan.hpp"
+#include "base/write_plan.hpp"
 
 namespace mos::engine {
 
@@ -17,7 +17,7 @@ void write_zeros(const io::Fd& fd, uint64_t offset, uint64_t len);
 // Default zeroing: BLKZEROOUT on block devices, fallocate(ZERO_RANGE) or plain writes on files.
 void zero_range_simple(const io::Fd& fd, uint64_t offset, uint64_t len);
 
-void apply_plan(const io::Fd& fd, const io::WritePlan& plan, const ZeroFn& zero = zero_range_simple);
+void apply_plan(const io::Fd& fd, const mos::WritePlan& plan, const ZeroFn& zero = zero_range_simple);
 
 // Crash-point hook. If MOS_VOLMGR_CRASH_POINT equals `point`, stops here: abort() when
 // MOS_VOLMGR_CRASH_ABORT=1, otherwise throws an injected storage error.

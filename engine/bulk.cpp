@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "ioctl/blockdev.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/uring.hpp"
 
 namespace mos::engine {

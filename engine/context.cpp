@@ -11,9 +11,9 @@
 #include <set>
 #include <sstream>
 
-#include "engine/events.hpp"
-#include "engine/jobs.hpp"
-#include "ioctl/error.hpp"
+#include "engine/inventory/events.hpp"
+#include "engine/jobs/jobs.hpp"
+#include "base/error.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
 

@@ -67,7 +67,7 @@ struct Context {
   Jobs* jobs = nullptr;
   EventBus* events = nullptr;  // null: changes are not published (tools, tests, mos_sysvol)
   StateStore* state = nullptr;  // null: nothing survives a restart (tools, tests, mos_sysvol)
-  // The daemon's in-memory model (engine/inventory_cache.hpp); null: scan directly.
+  // The daemon's in-memory model (engine/inventory/cache.hpp); null: scan directly.
   InventoryCache* inventory = nullptr;
   // storage.mount/unmount targets lie at or beneath one of these (engine/mount_target.hpp);
   // the daemon's --mount-prefix, mos_sysvol its own root-relative set.

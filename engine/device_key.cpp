@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <system_error>
 
-#include "engine/devices.hpp"
-#include "ioctl/error.hpp"
-#include "ioctl/text.hpp"
+#include "engine/inventory/devices.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
 
 namespace mos::engine {
 
@@ -53,7 +53,7 @@ std::string btrfs_job_key(const std::string& path) {
   ::close(fd);
   if (!ok) return canonical;
   std::string key = "btrfs:";
-  key += io::uuid_text(fi.fsid);
+  key += mos::uuid_text(fi.fsid);
   return key;
 }
 

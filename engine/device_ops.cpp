@@ -7,10 +7,10 @@
 #include <chrono>
 #include <thread>
 
-#include "engine/format.hpp"
+#include "engine/format/format.hpp"
 #include "engine/safety.hpp"
 #include "ioctl/blockdev.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/fd.hpp"
 
 namespace mos::engine {

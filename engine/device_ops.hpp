@@ -6,7 +6,7 @@
 
 #include "engine/bulk.hpp"
 #include "engine/context.hpp"
-#include "engine/devices.hpp"
+#include "engine/inventory/devices.hpp"
 #include "engine/json.hpp"
 
 namespace mos::engine {

@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <sstream>
 
-#include "ioctl/bytes.hpp"
-#include "ioctl/error.hpp"
+#include "base/bytes.hpp"
+#include "base/error.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
 

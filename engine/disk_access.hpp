@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "engine/context.hpp"
-#include "fsmake/probe_source.hpp"
+#include "fsmake/probe/source.hpp"
 #include "ioctl/blockdev.hpp"
 #include "ioctl/fd.hpp"
 #include "ioctl/flock.hpp"

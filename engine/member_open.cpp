@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <string>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::engine {
 

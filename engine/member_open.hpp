@@ -3,7 +3,7 @@
 #pragma once
 #include <vector>
 
-#include "engine/devices.hpp"
+#include "engine/inventory/devices.hpp"
 #include "ioctl/blockdev.hpp"
 #include "ioctl/fd.hpp"
 

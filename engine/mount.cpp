@@ -7,11 +7,11 @@
 #include <climits>
 #include <cstdlib>
 
-#include "engine/devices.hpp"
+#include "engine/inventory/devices.hpp"
 #include "engine/mount_options.hpp"
 #include "engine/mount_target.hpp"
 #include "ioctl/btrfs_control.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/mount.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"

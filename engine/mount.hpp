@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/context.hpp"
-#include "engine/inventory.hpp"
+#include "engine/inventory/inventory.hpp"
 #include "engine/json.hpp"
 
 namespace mos::engine {

@@ -6,7 +6,7 @@
 #include <set>
 #include <vector>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::engine {
 namespace {

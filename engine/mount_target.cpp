@@ -1,7 +1,7 @@
 #include "engine/mount_target.hpp"
 
 #include "ioctl/beneath.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::engine {
 namespace {

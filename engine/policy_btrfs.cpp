@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "engine/btrfs_fs.hpp"
+#include "engine/btrfs/fs.hpp"
 #include "engine/context.hpp"
 
 namespace mos::engine {

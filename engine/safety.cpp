@@ -2,10 +2,10 @@
 
 #include <fcntl.h>
 
-#include "engine/content.hpp"
+#include "engine/inventory/content.hpp"
 #include "engine/disk_access.hpp"
-#include "fsmake/probe.hpp"
-#include "ioctl/error.hpp"
+#include "fsmake/probe/probe.hpp"
+#include "base/error.hpp"
 #include "ioctl/fd.hpp"
 
 namespace mos::engine {

@@ -4,8 +4,8 @@
 #pragma once
 #include <string>
 
-#include "engine/devices.hpp"
-#include "fsmake/probe_source.hpp"
+#include "engine/inventory/devices.hpp"
+#include "fsmake/probe/source.hpp"
 
 namespace mos::engine {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "ioctl/write_plan.hpp"
+#include "base/write_plan.hpp"
 
 namespace mos::fsmake::btrfs {
 
@@ -31,7 +31,7 @@ inline constexpr uint64_t kMinDeviceBytes = 114294784;
 inline constexpr size_t kMaxDevices = 64;  // every device item must fit in one chunk-tree leaf
 
 // Validates everything first (throws mos::Error validation), then returns plan i for device i.
-std::vector<io::WritePlan> plan_mkfs(const BtrfsOptions& options, const std::vector<BtrfsDevice>& devices);
+std::vector<mos::WritePlan> plan_mkfs(const BtrfsOptions& options, const std::vector<BtrfsDevice>& devices);
 
 }  // namespace mos::fsmake::btrfs
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "fsmake/btrfs_structs.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::btrfs {
 namespace {

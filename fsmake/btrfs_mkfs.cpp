@@ -12,10 +12,10 @@
 #include "fsmake/btrfs_chunks.hpp"
 #include "fsmake/btrfs_structs.hpp"
 #include "fsmake/btrfs_tree_builder.hpp"
-#include "ioctl/bytes.hpp"
+#include "base/bytes.hpp"
 #include "fsmake/btrfs_trees.hpp"
 #include "fsmake/label.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::btrfs {
 namespace {
@@ -146,12 +146,12 @@ std::vector<uint8_t> superblock_copy(SuperBlock sb, uint64_t offset) {
   return bytes;
 }
 
-io::WritePlan device_plan(const FreshFs& fs, size_t d, uint64_t device_bytes, const std::vector<uint8_t>& chunk_leaf,
+mos::WritePlan device_plan(const FreshFs& fs, size_t d, uint64_t device_bytes, const std::vector<uint8_t>& chunk_leaf,
                           const std::vector<LeafRun>& runs, const SuperBlock& base) {
   const ChunkLayout& L = fs.layout;
   const uint64_t dev_total = L.dev_total_bytes[d];
   const auto mirrors = super_mirrors_for(dev_total);
-  io::WritePlan plan{"btrfs", {}};
+  mos::WritePlan plan{"btrfs", {}};
 
   // Wipe where mkfs.btrfs does: the reserved first MiB (old superblock, boot sectors, partition
   // tables), every superblock mirror, and the last 2 MiB (md 0.90/1.0 superblocks, GPT backup)
@@ -187,7 +187,7 @@ io::WritePlan device_plan(const FreshFs& fs, size_t d, uint64_t device_bytes, co
 
 }  // namespace
 
-std::vector<io::WritePlan> plan_mkfs(const BtrfsOptions& o, const std::vector<BtrfsDevice>& devices) {
+std::vector<mos::WritePlan> plan_mkfs(const BtrfsOptions& o, const std::vector<BtrfsDevice>& devices) {
   const Request req = validate(o, devices);
   FreshFs fs;
   fs.layout = allocate_chunks(req.sizes, req.metadata, req.data);
@@ -206,7 +206,7 @@ std::vector<io::WritePlan> plan_mkfs(const BtrfsOptions& o, const std::vector<Bt
   const auto runs = serialize_metadata_leaves(fs, id);
   const SuperBlock base = base_superblock(fs, o.label);
 
-  std::vector<io::WritePlan> plans;
+  std::vector<mos::WritePlan> plans;
   for (size_t d = 0; d < devices.size(); ++d)
     plans.push_back(device_plan(fs, d, devices[d].size_bytes, chunk_leaf, runs, base));
   return plans;

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "fsmake/btrfs_chunks.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::btrfs {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "ioctl/bytes.hpp"
+#include "base/bytes.hpp"
 
 namespace mos::fsmake::btrfs {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::btrfs {
 

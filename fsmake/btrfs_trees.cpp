@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::btrfs {
 namespace {

@@ -13,18 +13,18 @@
 #include "fsmake/ext4_csum.hpp"
 #include "fsmake/ext4_internal.hpp"
 #include "fsmake/label.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::ext4 {
 
-void ChunkList::add(uint64_t offset, io::SharedBytes data, std::string what) {
-  chunks_.push_back(io::PlannedWrite{offset, std::move(data), std::move(what)});
+void ChunkList::add(uint64_t offset, mos::SharedBytes data, std::string what) {
+  chunks_.push_back(mos::PlannedWrite{offset, std::move(data), std::move(what)});
 }
 
 namespace {
 
 // One write covering [begin, end) from the small pieces [from, to), zeros between them.
-io::PlannedWrite merge_pieces(std::vector<io::PlannedWrite>& pieces, size_t from, size_t to, uint64_t begin,
+mos::PlannedWrite merge_pieces(std::vector<mos::PlannedWrite>& pieces, size_t from, size_t to, uint64_t begin,
                               uint64_t end) {
   if (to - from == 1 && pieces[from].offset == begin && pieces[from].data.size() == end - begin)
     return std::move(pieces[from]);
@@ -34,12 +34,12 @@ io::PlannedWrite merge_pieces(std::vector<io::PlannedWrite>& pieces, size_t from
     pieces[k].data = {};  // release as we go
   }
   std::string what = from == to ? "zero gap" : to - from == 1 ? pieces[from].what : pieces[from].what + " .. " + pieces[to - 1].what;
-  return io::PlannedWrite{begin, std::move(bytes), std::move(what)};
+  return mos::PlannedWrite{begin, std::move(bytes), std::move(what)};
 }
 
 }  // namespace
 
-void ChunkList::emit(io::PlanStep& step, uint64_t max_gap) {
+void ChunkList::emit(mos::PlanStep& step, uint64_t max_gap) {
   std::sort(chunks_.begin(), chunks_.end(), [](auto& a, auto& b) { return a.offset < b.offset; });
   auto end_of = [&](size_t k) { return chunks_[k].offset + chunks_[k].data.size(); };
   for (size_t i = 0; i < chunks_.size();) {
@@ -79,7 +79,7 @@ std::array<uint8_t, 16> random_uuid() {
 }
 
 // Merges [offset, offset+length) ranges that touch into one zero request each.
-void add_zero(io::PlanStep& step, uint64_t offset, uint64_t length, const std::string& what) {
+void add_zero(mos::PlanStep& step, uint64_t offset, uint64_t length, const std::string& what) {
   if (!length) return;
   if (!step.zeroes.empty()) {
     auto& prev = step.zeroes.back();
@@ -88,14 +88,14 @@ void add_zero(io::PlanStep& step, uint64_t offset, uint64_t length, const std::s
       return;
     }
   }
-  step.zeroes.push_back(io::PlannedZero{offset, length, what});
+  step.zeroes.push_back(mos::PlannedZero{offset, length, what});
 }
 
 constexpr uint64_t kMergeGap = 256 * 1024;  // rewriting this much of our own space beats a syscall
 
 }  // namespace
 
-io::WritePlan plan_mkfs(const Ext4Options& options, uint64_t device_size_bytes, uint32_t logical_sector_size) {
+mos::WritePlan plan_mkfs(const Ext4Options& options, uint64_t device_size_bytes, uint32_t logical_sector_size) {
   validate_options(options);
   Geometry geo = compute_geometry(device_size_bytes, logical_sector_size, options.block_size);
   Layout layout = compute_layout(geo);
@@ -108,7 +108,7 @@ io::WritePlan plan_mkfs(const Ext4Options& options, uint64_t device_size_bytes, 
   ctx.full_init = options.full_init;
   uint32_t bs = geo.block_size;
 
-  io::WritePlan plan;
+  mos::WritePlan plan;
   plan.name = "ext4";
 
   // One flush between the two steps is all crash safety needs. The promise is that no new
@@ -121,8 +121,8 @@ io::WritePlan plan_mkfs(const Ext4Options& options, uint64_t device_size_bytes, 
   // being destroyed on request, its backup superblocks were never cleared by either order, and
   // with metadata_csum the kernel rejects blocks checksummed for our UUID, not its own. Worth
   // one device flush (a host-file fsync on loop) per format: 3 became 2.
-  io::PlanStep& meta = plan.step("metadata");
-  meta.writes.push_back(io::PlannedWrite{kSuperOffset, std::vector<uint8_t>(kSuperSize, 0), "old primary superblock"});
+  mos::PlanStep& meta = plan.step("metadata");
+  meta.writes.push_back(mos::PlannedWrite{kSuperOffset, std::vector<uint8_t>(kSuperSize, 0), "old primary superblock"});
   if (options.full_init) {
     for (uint32_t grp = 0; grp < geo.group_count; ++grp)
       add_zero(meta, layout.tables[grp].inode_table * bs, uint64_t{geo.inode_blocks_per_group} * bs, "inode tables");

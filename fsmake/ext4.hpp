@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "ioctl/fd.hpp"
-#include "ioctl/write_plan.hpp"
+#include "base/write_plan.hpp"
 
 namespace mos::fsmake::ext4 {
 
@@ -34,7 +34,7 @@ inline constexpr uint64_t kMinDeviceBytes = 8ull << 20;
 inline constexpr uint64_t kMaxDeviceBytes = 16ull << 40;
 
 // Validates everything first (mos::Error validation, nothing planned), then returns the plan.
-io::WritePlan plan_mkfs(const Ext4Options& options, uint64_t device_size_bytes,
+mos::WritePlan plan_mkfs(const Ext4Options& options, uint64_t device_size_bytes,
                         uint32_t logical_sector_size);
 
 }  // namespace mos::fsmake::ext4

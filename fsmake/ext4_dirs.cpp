@@ -4,7 +4,7 @@
 
 #include "fsmake/ext4_csum.hpp"
 #include "fsmake/ext4_internal.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::ext4 {
 

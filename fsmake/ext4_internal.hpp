@@ -8,7 +8,7 @@
 
 #include "fsmake/ext4_layout.hpp"
 #include "fsmake/ext4_structs.hpp"
-#include "ioctl/write_plan.hpp"
+#include "base/write_plan.hpp"
 
 namespace mos::fsmake::ext4 {
 
@@ -28,11 +28,11 @@ struct BuildContext {
 // buffers stay shared), with the gaps around them absorbed by their small neighbours.
 class ChunkList {
  public:
-  void add(uint64_t offset, io::SharedBytes data, std::string what);
-  void emit(io::PlanStep& step, uint64_t max_gap);
+  void add(uint64_t offset, mos::SharedBytes data, std::string what);
+  void emit(mos::PlanStep& step, uint64_t max_gap);
 
  private:
-  std::vector<io::PlannedWrite> chunks_;
+  std::vector<mos::PlannedWrite> chunks_;
 };
 
 // A fresh inode as ext2fs_write_new_inode leaves it: times, 32 extra bytes, no checksum yet.

@@ -5,7 +5,7 @@
 
 #include "fsmake/ext4.hpp"
 #include "fsmake/ext4_structs.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::ext4 {
 

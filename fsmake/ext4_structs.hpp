@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "ioctl/bytes.hpp"
+#include "base/bytes.hpp"
 
 namespace mos::fsmake::ext4 {
 

@@ -11,8 +11,8 @@
 
 #include "fsmake/fat32_disk.hpp"
 #include "fsmake/label.hpp"
-#include "ioctl/text.hpp"
-#include "ioctl/error.hpp"
+#include "base/text.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::fat32 {
 namespace {
@@ -98,8 +98,8 @@ std::string at_sectors(uint32_t ss) { return " at " + std::to_string(ss) + "-byt
   }
   throw_validation("FAT32 needs at least " + std::to_string(kMinClusters) +
                    " clusters (fewer make it FAT12/16): the smallest FAT32 volume" + at_sectors(ss) +
-                   " needs a device of " + io::bytes_text(lo * ss) + ", this one has " +
-                   io::bytes_text(size));
+                   " needs a device of " + mos::bytes_text(lo * ss) + ", this one has " +
+                   mos::bytes_text(size));
 }
 
 // Largest device (in sectors) whose 32 KiB-cluster layout stays within the FAT32 limits.
@@ -119,8 +119,8 @@ uint64_t max_device_sectors(uint32_t ss) {
       ? "FAT32 counts sectors in 32 bits"
       : "FAT32 holds at most " + std::to_string(kMaxClusters) + " clusters of 32 KiB";
   throw_validation(why + ": the largest FAT32 device" + at_sectors(ss) + " is " +
-                   io::bytes_text(max_sectors * ss) + ", this one has " +
-                   io::bytes_text(size) + " (use a partition of at most that size)");
+                   mos::bytes_text(max_sectors * ss) + ", this one has " +
+                   mos::bytes_text(size) + " (use a partition of at most that size)");
 }
 
 // Never 0: blkid shows a volume id of 0000-0000 as none.
@@ -262,12 +262,12 @@ Layout compute_layout(uint64_t size, uint32_t ss) {
   return l;
 }
 
-io::WritePlan plan_mkfs(const Fat32Options& opts, uint64_t size, uint32_t ss) {
+mos::WritePlan plan_mkfs(const Fat32Options& opts, uint64_t size, uint32_t ss) {
   validate_label(opts.label);
   const Layout l = compute_layout(size, ss);
   const uint32_t volume_id = opts.volume_id ? *opts.volume_id : random_volume_id();
 
-  io::WritePlan plan{"fat32", {}};
+  mos::WritePlan plan{"fat32", {}};
   // Clear reserved area, both FATs and the root cluster in one range: stale boot sectors,
   // FAT entries and old signatures (ext4 at 1 KiB, btrfs at 64 KiB) all lie inside.
   const uint64_t root_end = l.cluster_offset(kRootCluster) + l.cluster_bytes();

@@ -21,7 +21,7 @@
 #include <optional>
 #include <string>
 
-#include "ioctl/write_plan.hpp"
+#include "base/write_plan.hpp"
 
 namespace mos::fsmake::fat32 {
 
@@ -65,7 +65,7 @@ void validate_label(const std::string& label);
 bool means_no_label(const std::string& label);
 
 // The bytes of a fresh FAT32 volume. Validates everything first; never writes.
-io::WritePlan plan_mkfs(const Fat32Options& opts, uint64_t device_size_bytes,
+mos::WritePlan plan_mkfs(const Fat32Options& opts, uint64_t device_size_bytes,
                         uint32_t logical_sector_size);
 
 // "XXXX-XXXX" as blkid prints a FAT volume id.

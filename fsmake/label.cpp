@@ -1,6 +1,6 @@
 #include "fsmake/label.hpp"
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake {
 

@@ -7,14 +7,14 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ioctl/text.hpp"
+#include "base/text.hpp"
 #include "fsmake/label.hpp"
 #include "fsmake/swap_disk.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::swap {
 
-io::WritePlan plan_mkswap(const SwapOptions& opts, uint64_t size) {
+mos::WritePlan plan_mkswap(const SwapOptions& opts, uint64_t size) {
   fsmake::validate_label("swap", opts.label, kLabelBytes);
   const uint32_t page = opts.page_size ? opts.page_size : static_cast<uint32_t>(getpagesize());
   if (page < 4096 || page > 65536 || (page & (page - 1)))
@@ -23,10 +23,10 @@ io::WritePlan plan_mkswap(const SwapOptions& opts, uint64_t size) {
   const std::string ps = " with " + std::to_string(page) + "-byte pages";
   if (pages < kMinPages)
     throw_validation("swap area needs at least " + std::to_string(kMinPages) + " pages" + ps + " (" +
-                     io::bytes_text(kMinPages * page) + "), this device has " + io::bytes_text(size));
+                     mos::bytes_text(kMinPages * page) + "), this device has " + mos::bytes_text(size));
   if (pages > kMaxPages)
     throw_validation("swap area can hold at most " + std::to_string(kMaxPages) + " pages" + ps + " (" +
-                     io::bytes_text(kMaxPages * page) + "), this device has " + io::bytes_text(size) +
+                     mos::bytes_text(kMaxPages * page) + "), this device has " + mos::bytes_text(size) +
                      " (use a partition of at most that size)");
 
   std::vector<uint8_t> first(page, 0);
@@ -40,7 +40,7 @@ io::WritePlan plan_mkswap(const SwapOptions& opts, uint64_t size) {
   std::memcpy(first.data(), &h, sizeof h);
   std::memcpy(&first[page - kMagicLen], kMagicV1, kMagicLen);
 
-  io::WritePlan plan{"swap", {}};
+  mos::WritePlan plan{"swap", {}};
   auto& step = plan.step("header");
   const uint64_t wipe_end = std::min<uint64_t>(1ull << 20, pages * page);
   if (wipe_end > page) step.zeroes.push_back({page, wipe_end - page, "stale signatures in the first MiB"});

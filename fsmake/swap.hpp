@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "ioctl/write_plan.hpp"
+#include "base/write_plan.hpp"
 
 namespace mos::fsmake::swap {
 
@@ -29,6 +29,6 @@ inline constexpr uint64_t kMaxPages = 1ull << 32;   // last_page is a 32-bit fie
 inline constexpr size_t kLabelBytes = 16;          // the header's volume_name field
 
 // The bytes of a fresh swap area using floor(size / page_size) pages. Validates first.
-io::WritePlan plan_mkswap(const SwapOptions& opts, uint64_t device_size_bytes);
+mos::WritePlan plan_mkswap(const SwapOptions& opts, uint64_t device_size_bytes);
 
 }  // namespace mos::fsmake::swap

@@ -2,7 +2,7 @@
 #pragma once
 #include <cstdint>
 
-#include "ioctl/bytes.hpp"
+#include "base/bytes.hpp"
 
 namespace mos::fsmake::swap {
 

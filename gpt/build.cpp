@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "gpt/utf16.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::gpt {
 

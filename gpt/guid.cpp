@@ -2,7 +2,7 @@
 
 #include <uuid/uuid.h>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::gpt {
 

@@ -32,7 +32,7 @@ struct Copy {
 };
 
 // Checks one header (at `lba`) and its entry array; returns the copy or sets `err`.
-std::optional<Copy> read_copy(const io::Fd& fd, uint64_t lba, bool primary, uint64_t disk_sectors,
+std::optional<Copy> read_copy(const ReadAt& fd, uint64_t lba, bool primary, uint64_t disk_sectors,
                               uint32_t ss, std::string& err) {
   const char* which = primary ? "primary" : "backup";
   std::vector<uint8_t> sector(ss);
@@ -161,7 +161,7 @@ std::string classify_mbr(const ProtectiveMbr& m) {
 
 }  // namespace
 
-ReadResult read_table(const io::Fd& fd, uint64_t device_size, uint32_t ss) {
+ReadResult read_table(const ReadAt& fd, uint64_t device_size, uint32_t ss) {
   ReadResult r;
   if (ss < 512 || ss > 65536 || (ss & (ss - 1)) != 0) {
     r.primary_error = r.backup_error = "logical sector size " + std::to_string(ss) + " is not a power of two in [512, 65536]";

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "gpt/table.hpp"
-#include "ioctl/fd.hpp"
+#include "base/read_at.hpp"
 
 namespace mos::gpt {
 
@@ -31,7 +31,7 @@ constexpr uint32_t kMaxEntryCount = 16384;
 constexpr uint32_t kMaxEntrySize = 4096;
 constexpr uint64_t kMaxEntryArrayBytes = 4ull << 20;
 
-ReadResult read_table(const io::Fd& fd, uint64_t device_size, uint32_t sector_size);
+ReadResult read_table(const ReadAt& fd, uint64_t device_size, uint32_t sector_size);
 
 // zlib crc32 (the CRC GPT uses) over a buffer.
 uint32_t gpt_crc32(const void* data, size_t len);

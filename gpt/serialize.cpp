@@ -63,7 +63,7 @@ std::vector<uint8_t> protective_mbr_block(uint64_t disk_sectors) {
   return block;
 }
 
-io::WritePlan plan_table_write(const Table& t, const SerializeOptions& opt) {
+mos::WritePlan plan_table_write(const Table& t, const SerializeOptions& opt) {
   const uint64_t ss = t.sector_size;
   std::vector<uint8_t> array = entry_array_bytes(t);
   uint32_t crc = gpt_crc32(array.data(), array.size());
@@ -74,7 +74,7 @@ io::WritePlan plan_table_write(const Table& t, const SerializeOptions& opt) {
   // first, so it keeps describing the old table (with valid CRCs) until the new table is
   // already durable in the backup; a crash at any point leaves at least one valid copy, old
   // or new, and a crash between the steps leaves the old table visible to every reader.
-  io::WritePlan plan;
+  mos::WritePlan plan;
   plan.name = "gpt";
   if (opt.backup) {
     auto& s = plan.step("backup");

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "gpt/table.hpp"
-#include "ioctl/write_plan.hpp"
+#include "base/write_plan.hpp"
 
 namespace mos::gpt {
 
@@ -16,7 +16,7 @@ struct SerializeOptions {
 
 // Plan "gpt" with step "backup" (backup entry array + header) then step "primary" (primary
 // entry array + header, then the protective MBR when asked).
-io::WritePlan plan_table_write(const Table& t, const SerializeOptions& opt = {});
+mos::WritePlan plan_table_write(const Table& t, const SerializeOptions& opt = {});
 
 std::vector<uint8_t> entry_array_bytes(const Table& t);  // entry_count * entry_size bytes
 // One logical block holding the header (primary: at LBA 1; backup: at backup_header_lba).

@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "gpt/guid.hpp"
-#include "ioctl/bytes.hpp"
+#include "base/bytes.hpp"
 
 namespace mos::gpt {
 

@@ -1,6 +1,6 @@
 #include "gpt/types.hpp"
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::gpt {
 

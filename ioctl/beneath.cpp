@@ -10,7 +10,7 @@
 
 #include <cerrno>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::io {
 namespace {

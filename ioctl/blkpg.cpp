@@ -10,7 +10,7 @@
 #include <cstring>
 #include <string>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::io {
 

@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/sysfs.hpp"
 
 namespace mos::io {

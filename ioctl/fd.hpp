@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "base/read_at.hpp"
+
 namespace mos::io {
 
-class Fd {
+class Fd final : public ReadAt {
  public:
   Fd() = default;
   Fd(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -23,7 +25,7 @@ class Fd {
 
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
-  const std::string& path() const { return path_; }
+  const std::string& path() const override { return path_; }
   void close();
   int release() { int f = fd_; fd_ = -1; return f; }
 
@@ -31,7 +33,7 @@ class Fd {
   void pwrite_exact(const void* buf, size_t len, uint64_t off) const;
   std::vector<uint8_t> pread_vec(size_t len, uint64_t off) const;
   // Reads up to len bytes; returns how many (short only at end of file/device).
-  size_t pread_some(void* buf, size_t len, uint64_t off) const;
+  size_t pread_some(void* buf, size_t len, uint64_t off) const override;
   void fdatasync() const;
   void fsync() const;
 

@@ -4,7 +4,7 @@
 
 #include <cerrno>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::io {
 

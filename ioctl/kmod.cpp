@@ -10,7 +10,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/fd.hpp"
 
 namespace mos::io {

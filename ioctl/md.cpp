@@ -9,7 +9,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/sysfs.hpp"
 
 namespace mos::io::md {

@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::io {
 

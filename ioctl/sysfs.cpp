@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <charconv>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/fd.hpp"
 
 namespace mos::io {

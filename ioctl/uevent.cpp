@@ -1,6 +1,6 @@
 #include "ioctl/uevent.hpp"
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/sysfs.hpp"
 
 namespace mos::io {

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <new>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::io {
 

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <string>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "mdraid/md_structs.hpp"
 #include "mdraid/superblock.hpp"
 

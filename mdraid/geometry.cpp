@@ -16,7 +16,7 @@
 #include <algorithm>
 #include <string>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "mdraid/md_structs.hpp"
 #include "mdraid/super_internal.hpp"
 #include "mdraid/superblock.hpp"

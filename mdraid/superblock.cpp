@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <string>
 
-#include "ioctl/bytes.hpp"
-#include "ioctl/error.hpp"
+#include "base/bytes.hpp"
+#include "base/error.hpp"
 #include "mdraid/md_structs.hpp"
 #include "mdraid/super_internal.hpp"
 
@@ -179,7 +179,7 @@ std::vector<std::pair<uint64_t, std::string>> md_signature_places(uint64_t size)
 
 // Fills sb.bitmap from the device when the superblock announces one. A broken bitmap leaves
 // it empty while has_bitmap stays set: the engine reports that.
-void read_bitmap(const io::Fd& fd, Superblock& sb) {
+void read_bitmap(const ReadAt& fd, Superblock& sb) {
   if (!sb.has_bitmap) return;
   int64_t at = static_cast<int64_t>(sb.superblock_offset) + sb.bitmap_offset_sectors * 512;
   std::vector<uint8_t> bm(256);
@@ -213,7 +213,7 @@ std::vector<uint8_t> serialize(const Superblock& sb) {
                                        : detail::serialize_super090(sb);
 }
 
-std::optional<Superblock> read_superblock(const io::Fd& fd, uint64_t device_size) {
+std::optional<Superblock> read_superblock(const ReadAt& fd, uint64_t device_size) {
   // Same order as the prober (libblkid): 0.90 at the end first, then 1.2. A magic whose
   // superblock does not parse does not hide a valid one of the other version; with none
   // valid, the first error is thrown.
@@ -237,12 +237,12 @@ std::optional<Superblock> read_superblock(const io::Fd& fd, uint64_t device_size
   return std::nullopt;
 }
 
-io::WritePlan plan_member(const ArraySpec& spec, const Geometry& g,
+mos::WritePlan plan_member(const ArraySpec& spec, const Geometry& g,
                           std::span<const MemberSpec> members, size_t index) {
   return plan_superblock(build_superblock(spec, g, members, index), members[index].size_bytes);
 }
 
-io::WritePlan plan_superblock(const Superblock& sb, uint64_t device_size) {
+mos::WritePlan plan_superblock(const Superblock& sb, uint64_t device_size) {
   const std::string version(metadata_text(sb.metadata));
   if (sb.superblock_offset != superblock_offset(sb.metadata, device_size))
     throw_validation("md " + version + " superblock belongs at byte " +
@@ -254,7 +254,7 @@ io::WritePlan plan_superblock(const Superblock& sb, uint64_t device_size) {
                      " bytes is too small for the array's data area");
   if (sb.has_bitmap && !sb.bitmap)
     throw_validation("md superblock announces a bitmap whose superblock was not read");
-  io::WritePlan plan;
+  mos::WritePlan plan;
   plan.name = "mdraid";
   auto& clear = plan.step("clear-stale-md");
   for (auto& [off, what] : md_signature_places(device_size))

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ioctl/fd.hpp"
-#include "ioctl/write_plan.hpp"
+#include "base/read_at.hpp"
+#include "base/write_plan.hpp"
 
 namespace mos::mdraid {
 
@@ -166,7 +166,7 @@ BitmapInfo parse_bitmap(std::span<const uint8_t> bytes);
 
 // Reads and parses whichever md superblock the member carries (v1.2 first, then v0.90);
 // nullopt when neither magic is present. Fills bitmap when the superblock announces one.
-std::optional<Superblock> read_superblock(const io::Fd& fd, uint64_t device_size_bytes);
+std::optional<Superblock> read_superblock(const ReadAt& fd, uint64_t device_size_bytes);
 
 // The superblock for member `index` of a new array (what plan_member writes).
 Superblock build_superblock(const ArraySpec& spec, const Geometry& geometry,
@@ -188,14 +188,14 @@ uint32_t checksum_1(std::span<const uint8_t> sb);
 // Writes member `index`: zeroes where a stale md superblock of the other versions could sit
 // (v0.90 end area, v1.0 end, v1.1 start, v1.2 4 KiB) so a prober sees exactly one md
 // signature, then the superblock, the bitmap (if any), and the bad-block log area.
-io::WritePlan plan_member(const ArraySpec& spec, const Geometry& geometry,
+mos::WritePlan plan_member(const ArraySpec& spec, const Geometry& geometry,
                           std::span<const MemberSpec> members, size_t index);
 
 // Writes an existing superblock (e.g. from superblock_for_new_member or bump_events) to a
 // member of device_size bytes, like plan_member: stale md places cleared, then the superblock,
 // its bitmap (all dirty: a new member is rebuilt in full) and an empty bad-block log.
 // sb.bitmap must be filled when sb.has_bitmap (read_superblock does that).
-io::WritePlan plan_superblock(const Superblock& sb, uint64_t device_size_bytes);
+mos::WritePlan plan_superblock(const Superblock& sb, uint64_t device_size_bytes);
 
 // Updates for assemble/add/fail: a copy of sb with events+1 and utime; and the superblock of
 // a new member (spare or replacement for `role`) built from a live member's superblock.
@@ -203,7 +203,7 @@ Superblock bump_events(const Superblock& sb, uint64_t utime);
 Superblock superblock_for_new_member(const Superblock& live, const MemberSpec& member,
                                      uint32_t dev_number, uint64_t utime);
 
-// "xxxxxxxx:xxxxxxxx:xxxxxxxx:xxxxxxxx" as mdadm prints UUIDs (blkid's form: io::uuid_text).
+// "xxxxxxxx:xxxxxxxx:xxxxxxxx:xxxxxxxx" as mdadm prints UUIDs (blkid's form: mos::uuid_text).
 std::string mdadm_uuid_text(const Uuid& uuid);
 // Parses either text form; nullopt if malformed.
 std::optional<Uuid> parse_uuid(std::string_view text);

@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "mdraid/superblock.hpp"
 
 namespace mos::mdraid {

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::rpc {
 

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::rpc {
 

@@ -10,11 +10,11 @@
 #include <optional>
 
 #include "engine/context.hpp"
-#include "engine/events.hpp"
-#include "engine/inventory_cache.hpp"
-#include "engine/jobs.hpp"
-#include "engine/state_store.hpp"
-#include "ioctl/error.hpp"
+#include "engine/inventory/events.hpp"
+#include "engine/inventory/cache.hpp"
+#include "engine/jobs/jobs.hpp"
+#include "engine/jobs/state_store.hpp"
+#include "base/error.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/server.hpp"
 

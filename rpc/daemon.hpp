@@ -18,7 +18,7 @@ struct DaemonOptions {
   unsigned socket_mode = 0660;
   std::string socket_group;  // "" = the daemon's group
   std::string admin_group;   // "" = only uid 0 may call mutating methods
-  // Job scheduler (engine/jobs.hpp): worker threads, queued jobs, finished jobs kept.
+  // Job scheduler (engine/jobs/jobs.hpp): worker threads, queued jobs, finished jobs kept.
   unsigned job_workers = 4;
   size_t job_queue = 64;
   size_t job_history = 256;

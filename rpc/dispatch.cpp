@@ -6,7 +6,7 @@
 #include <mutex>
 #include <vector>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "rpc/params.hpp"
 #include "rpc/request_stats.hpp"
 

@@ -1,6 +1,6 @@
 #include "rpc/job_runner.hpp"
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::rpc {
 

@@ -5,7 +5,7 @@
 #include <functional>
 #include <string>
 
-#include "engine/jobs.hpp"
+#include "engine/jobs/jobs.hpp"
 #include "rpc/registry.hpp"
 
 namespace mos::rpc {
@@ -13,7 +13,7 @@ namespace mos::rpc {
 struct JobCall {
   std::string kind;           // "zero", "scrub", ...
   std::string target;         // device or mount point, as shown in storage.jobs
-  std::string exclusive_key;  // set for mutating work: one job per key at a time (see engine/jobs.hpp)
+  std::string exclusive_key;  // set for mutating work: one job per key at a time (see engine/jobs/jobs.hpp)
   engine::Jobs::Fn fn;
   std::function<void()> on_cancel = {};
   // A cancelled job that still produced a result (scrub, balance counters) answers with it.

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "rpc/auth.hpp"
 
 namespace mos::rpc {

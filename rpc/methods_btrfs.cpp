@@ -1,11 +1,11 @@
 // btrfs management methods: subvolumes, quota, scrub, balance, defrag, resize, devices, usage.
 // Scrub, balance and defrag run as jobs ("background": true returns {job_id} at once).
-#include "engine/btrfs_json.hpp"
+#include "engine/btrfs/json.hpp"
 #include "engine/device_key.hpp"
-#include "engine/jobs.hpp"
+#include "engine/jobs/jobs.hpp"
 #include "engine/safety.hpp"
-#include "engine/state_scrub.hpp"
-#include "ioctl/error.hpp"
+#include "engine/jobs/state_scrub.hpp"
+#include "base/error.hpp"
 #include "rpc/job_runner.hpp"
 #include "rpc/registry.hpp"
 

@@ -1,8 +1,8 @@
 // storage.zero / storage.checksum: whole-device bulk work as jobs with progress.
 #include "engine/device_key.hpp"
 #include "engine/device_ops.hpp"
-#include "engine/jobs.hpp"
-#include "ioctl/error.hpp"
+#include "engine/jobs/jobs.hpp"
+#include "base/error.hpp"
 #include "rpc/job_runner.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"

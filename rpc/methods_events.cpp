@@ -1,6 +1,6 @@
 // storage.subscribe / storage.unsubscribe: the calling connection receives engine events of the
 // chosen topics as "storage.event" notifications (see rpc/server.hpp for the bound).
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "rpc/call.hpp"
 #include "rpc/registry.hpp"
 

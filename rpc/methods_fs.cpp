@@ -1,5 +1,5 @@
 // storage.create_filesystem / mount / unmount / usage.
-#include "engine/format.hpp"
+#include "engine/format/format.hpp"
 #include "engine/mount.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"

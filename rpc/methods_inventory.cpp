@@ -1,7 +1,7 @@
 // storage.list_disks / list_partitions / list_filesystems / list_mounts / inventory. In the
 // daemon they answer from the in-memory model (ctx.inventory); without one (tests, tools) they scan.
-#include "engine/inventory.hpp"
-#include "engine/inventory_cache.hpp"
+#include "engine/inventory/inventory.hpp"
+#include "engine/inventory/cache.hpp"
 #include "rpc/call.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"

@@ -1,6 +1,6 @@
 // storage.jobs / storage.job_cancel: long-running operations and their progress.
-#include "engine/jobs.hpp"
-#include "ioctl/error.hpp"
+#include "engine/jobs/jobs.hpp"
+#include "base/error.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"
 

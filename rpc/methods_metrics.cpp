@@ -1,5 +1,5 @@
 // storage.metrics: the Prometheus text exposition of storage state, jobs and RPC requests.
-#include "engine/metrics.hpp"
+#include "engine/jobs/metrics.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/request_stats.hpp"
 

@@ -1,8 +1,8 @@
 // storage.list_free_space / create_partition_table / create_partition / delete_partition /
 // resize_partition / wipe_signatures / repair_partition_table / read_partition_table.
-#include "engine/partition.hpp"
-#include "engine/partition_json.hpp"
-#include "ioctl/error.hpp"
+#include "engine/partition/partition.hpp"
+#include "engine/partition/json.hpp"
+#include "base/error.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"
 

@@ -1,6 +1,6 @@
 // storage.create_raid / assemble_raid / stop_raid / list_raids / raid_add_member /
-// raid_remove_member: md RAID1 arrays through the kernel (engine/raid.hpp).
-#include "engine/raid.hpp"
+// raid_remove_member: md RAID1 arrays through the kernel (engine/raid/raid.hpp).
+#include "engine/raid/raid.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"
 

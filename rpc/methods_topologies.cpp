@@ -1,6 +1,6 @@
 // storage.feasible_topologies: the seed's storage templates judged against the free disks and
-// the running kernel (engine/topologies.hpp).
-#include "engine/topologies.hpp"
+// the running kernel (engine/sysvol/topologies.hpp).
+#include "engine/sysvol/topologies.hpp"
 #include "rpc/registry.hpp"
 
 namespace mos::rpc {

@@ -3,7 +3,7 @@
 #include <regex>
 #include <string>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::rpc {
 namespace {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "engine/context.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::rpc {
 

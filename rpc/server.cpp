@@ -21,10 +21,10 @@
 #include <thread>
 #include <vector>
 
-#include "engine/events.hpp"
-#include "engine/inventory_cache.hpp"
-#include "engine/jobs.hpp"
-#include "ioctl/error.hpp"
+#include "engine/inventory/events.hpp"
+#include "engine/inventory/cache.hpp"
+#include "engine/jobs/jobs.hpp"
+#include "base/error.hpp"
 #include "rpc/auth.hpp"
 #include "rpc/dispatch.hpp"
 #include "rpc/listen_socket.hpp"

@@ -4,8 +4,8 @@
 #include <memory>
 
 #include "bins/cli/env.hpp"
-#include "ioctl/error.hpp"
-#include "ioctl/text.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
 
 namespace mos::cli {
 namespace {
@@ -145,7 +145,7 @@ void add_subvolume_commands(CLI::App& app, Env& env, std::shared_ptr<Args> a) {
   fs_opt(c);
   c->callback([&env, a] {
     env.action = [&env, a] {
-      json p = with_filesystem({{"name", a->name}, {"max_bytes", io::parse_size(a->bytes, "quota size")}}, *a);
+      json p = with_filesystem({{"name", a->name}, {"max_bytes", mos::parse_size(a->bytes, "quota size")}}, *a);
       env.print(env.call("storage.set_quota", p), [](const json& q) {
         print_table({"QGROUP", "SUBVOLUME", "LIMIT", "REFERENCED", "EXCLUSIVE"},
                     {{cell(q["qgroupid"]), cell(q["subvolume"]),

@@ -4,8 +4,8 @@
 #include <memory>
 
 #include "bins/cli/env.hpp"
-#include "ioctl/error.hpp"
-#include "ioctl/text.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
 
 namespace mos::cli {
 namespace {
@@ -58,7 +58,7 @@ json size_arg(Env& env, const Args& a, const std::string& text, bool allow_max) 
       if (d["path"] == a.disk) whole = d["size_bytes"].get<uint64_t>();
     if (!whole) throw Error(ErrorCode::not_found, "disk " + a.disk + " not found (needed for a size in %)", a.disk);
   }
-  return io::parse_size(text, "--size", whole);
+  return mos::parse_size(text, "--size", whole);
 }
 
 }  // namespace
@@ -116,7 +116,7 @@ void add_partition_commands(CLI::App& app, Env& env) {
     env.action = [&env, a] {
       json params = {{"disk", a->disk}, {"name", a->name}, {"part_type", a->part_type}, {"dry_run", a->dry_run}};
       if (!a->size.empty()) params["size_bytes"] = size_arg(env, *a, a->size, false);
-      if (!a->start.empty()) params["start_bytes"] = io::parse_size(a->start, "--start");
+      if (!a->start.empty()) params["start_bytes"] = mos::parse_size(a->start, "--start");
       env.print(env.call("storage.create_partition", params), partition_printer(*a));
     };
   });

@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "bins/cli/env.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::cli {
 

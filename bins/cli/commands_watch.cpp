@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "bins/cli/env.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "rpc/client.hpp"
 
 namespace mos::cli {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "bins/cli/env.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::cli {
 namespace {

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "rpc/client.hpp"
 
 namespace mos::cli {

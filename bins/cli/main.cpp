@@ -8,7 +8,7 @@
 
 #include "bins/cli/env.hpp"
 #include "bins/version.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "rpc/client.hpp"
 
 namespace {

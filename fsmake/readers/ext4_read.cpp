@@ -8,7 +8,7 @@
 #include "fsmake/ext4_csum.hpp"
 #include "fsmake/ext4_layout.hpp"
 #include "fsmake/ext4_structs.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::ext4 {
 

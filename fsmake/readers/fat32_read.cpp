@@ -4,7 +4,7 @@
 
 #include "fsmake/readers/fat32_read.hpp"
 #include "fsmake/fat32_disk.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::fat32 {
 namespace {

@@ -3,7 +3,7 @@
 
 #include "fsmake/readers/swap_read.hpp"
 #include "fsmake/swap_disk.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::swap {
 

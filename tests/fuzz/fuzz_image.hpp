@@ -18,8 +18,8 @@
 #include <cstring>
 #include <vector>
 
-#include "ioctl/bytes.hpp"
-#include "ioctl/error.hpp"
+#include "base/bytes.hpp"
+#include "base/error.hpp"
 #include "ioctl/fd.hpp"
 
 namespace mos::fuzz {

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fsmake/probe.hpp"
+#include "fsmake/probe/probe.hpp"
 #include "tests/fuzz/fuzz_image.hpp"
 
 using namespace mos;

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "ioctl/bytes.hpp"
+#include "base/bytes.hpp"
 #include "ioctl/fd.hpp"
 #include "mdraid/superblock.hpp"
 

@@ -10,11 +10,11 @@
 #include <regex>
 #include <thread>
 
-#include "engine/btrfs_balance.hpp"
-#include "engine/btrfs_devices.hpp"
-#include "engine/btrfs_json.hpp"
-#include "engine/btrfs_scrub.hpp"
-#include "engine/btrfs_usage.hpp"
+#include "engine/btrfs/balance.hpp"
+#include "engine/btrfs/devices.hpp"
+#include "engine/btrfs/json.hpp"
+#include "engine/btrfs/scrub.hpp"
+#include "engine/btrfs/usage.hpp"
 #include "engine/safety.hpp"
 #include "tests/integration/btrfs_mgmt_support.hpp"
 

@@ -5,9 +5,9 @@
 #include <map>
 #include <regex>
 
-#include "engine/btrfs_json.hpp"
-#include "engine/btrfs_quota.hpp"
-#include "engine/btrfs_subvolumes.hpp"
+#include "engine/btrfs/json.hpp"
+#include "engine/btrfs/quota.hpp"
+#include "engine/btrfs/subvolumes.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "tests/integration/btrfs_mgmt_support.hpp"
 

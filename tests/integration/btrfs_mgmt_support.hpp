@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "tests/support/harness.hpp"
 
 namespace mos::test::btrfsmgmt {

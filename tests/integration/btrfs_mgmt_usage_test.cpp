@@ -10,9 +10,9 @@
 #include <map>
 #include <regex>
 
-#include "engine/btrfs_devices.hpp"
-#include "engine/btrfs_json.hpp"
-#include "engine/btrfs_usage.hpp"
+#include "engine/btrfs/devices.hpp"
+#include "engine/btrfs/json.hpp"
+#include "engine/btrfs/usage.hpp"
 #include "tests/integration/btrfs_mgmt_support.hpp"
 
 using namespace mos::test;

@@ -18,10 +18,10 @@
 #include "fsmake/btrfs_read.hpp"
 #include "ioctl/blockdev.hpp"
 #include "ioctl/btrfs_control.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/fd.hpp"
 #include "tests/support/harness.hpp"
-#include "ioctl/text.hpp"
+#include "base/text.hpp"
 
 namespace mos::test {
 namespace {
@@ -176,8 +176,8 @@ TEST_P(BtrfsMkfsSingle, CheckBlkidMountScrubDf) {
   auto b = blkid_probe(img.dev());
   EXPECT_EQ(b["TYPE"], "btrfs");
   EXPECT_EQ(b["LABEL"], "MOSTEST");
-  EXPECT_EQ(b["UUID"], io::uuid_text(test_uuid(1)));
-  EXPECT_EQ(b["UUID_SUB"], io::uuid_text(test_uuid(2)));
+  EXPECT_EQ(b["UUID"], mos::uuid_text(test_uuid(1)));
+  EXPECT_EQ(b["UUID_SUB"], mos::uuid_text(test_uuid(2)));
   exercise_with_kernel(img.dev(), {img.dev()}, {"Data, single", "Metadata, DUP", "System, DUP"});
 }
 
@@ -206,7 +206,7 @@ TEST(BtrfsMkfsOverOld, ReplacesAPreviousBtrfsIncludingItsMirrors) {
   for (int mirror : {0, 1}) {  // 64 KiB and 64 MiB; every copy must be ours now
     auto s = run_tool({"btrfs", "inspect-internal", "dump-super", "-s", std::to_string(mirror), img.dev()});
     ASSERT_TRUE(s.ok()) << s.err;
-    EXPECT_NE(s.out.find(io::uuid_text(test_uuid(6))), std::string::npos) << s.out;
+    EXPECT_NE(s.out.find(mos::uuid_text(test_uuid(6))), std::string::npos) << s.out;
     EXPECT_NE(s.out.find("[match]"), std::string::npos) << s.out;
   }
   exercise_with_kernel(img.dev(), {img.dev()}, {"Data, single", "Metadata, single", "System, single"});
@@ -247,8 +247,8 @@ void two_devices_mount_after_scan_dev(const std::string& data_profile, const std
     auto p = blkid_probe(dev->dev());
     EXPECT_EQ(p["TYPE"], "btrfs");
     EXPECT_EQ(p["LABEL"], "MOSRAID");
-    EXPECT_EQ(p["UUID"], io::uuid_text(test_uuid(3)));
-    EXPECT_EQ(p["UUID_SUB"], io::uuid_text(test_uuid(static_cast<uint8_t>(sub))));
+    EXPECT_EQ(p["UUID"], mos::uuid_text(test_uuid(3)));
+    EXPECT_EQ(p["UUID_SUB"], mos::uuid_text(test_uuid(static_cast<uint8_t>(sub))));
   }
 
   // Forget whatever registered the members (udev rules, btrfs check): without SCAN_DEV the

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/format.hpp"
+#include "engine/format/format.hpp"
 #include "engine/mount.hpp"
 #include "tests/support/engine_outcome.hpp"
 #include "tests/support/harness.hpp"

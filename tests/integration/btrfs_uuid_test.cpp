@@ -6,8 +6,8 @@
 
 #include <fstream>
 
-#include "engine/btrfs_uuid.hpp"
-#include "engine/format.hpp"
+#include "engine/format/btrfs_uuid.hpp"
+#include "engine/format/format.hpp"
 #include "rpc/client.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/engine_outcome.hpp"
@@ -155,9 +155,9 @@ TEST(BtrfsUuid, ARandomUuidThatCollidesIsDrawnAgain) {
   EngineOutcome o = engine_outcome([&] {
     std::vector<std::string> drawn = {used, other};
     size_t next = 0;
-    auto draw = [&] { return *io::parse_uuid(drawn.at(next++)); };
-    io::Uuid got = engine::unique_btrfs_fsid(std::nullopt, draw, {target.dev()}, ctx);
-    return nlohmann::json{{"uuid", io::uuid_text(got)}, {"draws", next}};
+    auto draw = [&] { return *mos::parse_uuid(drawn.at(next++)); };
+    mos::Uuid got = engine::unique_btrfs_fsid(std::nullopt, draw, {target.dev()}, ctx);
+    return nlohmann::json{{"uuid", mos::uuid_text(got)}, {"draws", next}};
   });
   ASSERT_TRUE(o.ok) << o.message;
   EXPECT_EQ(o.result["uuid"], other);

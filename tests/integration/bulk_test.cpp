@@ -10,7 +10,7 @@
 
 #include "engine/apply_plan.hpp"
 #include "engine/bulk.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/fd.hpp"
 #include "tests/support/harness.hpp"
 
@@ -267,7 +267,7 @@ TEST(BulkZero, ApplyPlanWithBulkZeroFnZeroesPlanRanges) {
   std::string exp = expected_after_zero(dir, img.dev(), {4097, 5ull << 20});
   ASSERT_TRUE(run_sh("printf 'MOSPLAN' | dd of=" + exp + " bs=1 seek=8192 conv=notrunc status=none").ok());
   SandboxResult s = run_sandboxed([&] {
-    io::WritePlan plan{"bulktest", {}};
+    mos::WritePlan plan{"bulktest", {}};
     auto& step = plan.step("zero-then-write");
     step.zeroes.push_back({4097, 5ull << 20, "test range"});
     step.writes.push_back({8192, {'M', 'O', 'S', 'P', 'L', 'A', 'N'}, "marker"});

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "engine/devices.hpp"
+#include "engine/inventory/devices.hpp"
 #include "tests/integration/probe_oracles.hpp"
 #include "tests/support/harness.hpp"
 

@@ -9,8 +9,8 @@
 #include <optional>
 #include <fstream>
 
-#include "engine/devices.hpp"
-#include "engine/format.hpp"
+#include "engine/inventory/devices.hpp"
+#include "engine/format/format.hpp"
 #include "tests/support/engine_outcome.hpp"
 #include "ioctl/fd.hpp"
 #include "tests/support/harness.hpp"

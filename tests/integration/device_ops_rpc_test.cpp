@@ -6,7 +6,7 @@
 #include <thread>
 #include <tuple>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "rpc/client.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"

@@ -11,11 +11,11 @@
 
 #include "engine/context.hpp"
 #include "engine/device_ops.hpp"
-#include "engine/format.hpp"
+#include "engine/format/format.hpp"
 #include "engine/mount.hpp"
-#include "engine/partition.hpp"
-#include "ioctl/error.hpp"
-#include "ioctl/loop.hpp"
+#include "engine/partition/partition.hpp"
+#include "base/error.hpp"
+#include "tests/support/loop.hpp"
 #include "tests/support/engine_outcome.hpp"
 #include "tests/support/harness.hpp"
 
@@ -131,7 +131,7 @@ TEST(DevicePolicy, LoopOverAForbiddenLoopIsRefused) {
   MOS_REQUIRE_ROOT();
   LoopImage lower(16 * MiB);
   ASSERT_TRUE(run_tool({"mkfs.vfat", "-n", "LOWER", lower.dev()}).ok());
-  io::LoopDevice upper = io::LoopDevice::attach(lower.dev());
+  mos::test::LoopDevice upper = mos::test::LoopDevice::attach(lower.dev());
   expect_all_refused(allowing(upper.path()), upper.path(), "stacks on " + lower.dev(), {lower.dev()});
   upper.detach();
 }
@@ -146,7 +146,7 @@ TEST(DevicePolicy, LoopOverAPartitionOfAForbiddenLoopIsRefused) {
   ASSERT_TRUE(made.ok) << made.message;
   const std::string part = lower.dev() + "p1";
   ASSERT_TRUE(wait_for_path(part));
-  io::LoopDevice upper = io::LoopDevice::attach(part);
+  mos::test::LoopDevice upper = mos::test::LoopDevice::attach(part);
   // Allowed: the upper loop and the partition itself, but not the disk the partition is on.
   expect_all_refused(allowing(upper.path() + "," + part), upper.path(), "stacks on " + lower.dev(), {lower.dev()});
   upper.detach();
@@ -162,7 +162,7 @@ TEST(DevicePolicy, LoopAliasOfAMountedDeviceIsNeverWritten) {
   // Read-only: a read-write ext4 mount writes on its own (lazy init, journal commits), which the
   // byte comparison below would blame on us (seen under ASan, where the calls take longer).
   ASSERT_TRUE(run_tool({"mount", "-o", "ro", lower.dev(), mnt}).ok());
-  io::LoopDevice upper = io::LoopDevice::attach(lower.dev());
+  mos::test::LoopDevice upper = mos::test::LoopDevice::attach(lower.dev());
   const Calls c = allowing("/dev/loop*");
   expect_all_refused(c, upper.path(), "stacks on " + lower.dev() + ", which is mounted at " + mnt, {lower.dev()},
                      /*reads_too=*/false);

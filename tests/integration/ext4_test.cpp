@@ -20,7 +20,7 @@
 #include "ioctl/blockdev.hpp"
 #include "ioctl/fd.hpp"
 #include "tests/support/harness.hpp"
-#include "ioctl/text.hpp"
+#include "base/text.hpp"
 
 namespace mos::test {
 namespace {
@@ -44,7 +44,7 @@ SandboxResult format_sandboxed(const std::string& dev, const fsmake::ext4::Ext4O
     if (crash_point) setenv("MOS_VOLMGR_CRASH_POINT", crash_point, 1);
     io::Fd fd = io::Fd::open(dev, O_RDWR);
     io::BlockFacts f = io::block_facts(fd);
-    io::WritePlan plan = fsmake::ext4::plan_mkfs(o, claimed_size.value_or(f.size_bytes), f.logical_sector_size);
+    mos::WritePlan plan = fsmake::ext4::plan_mkfs(o, claimed_size.value_or(f.size_bytes), f.logical_sector_size);
     engine::apply_plan(fd, plan);
     return std::to_string(plan.bytes_written());
   });
@@ -181,7 +181,7 @@ TEST_P(Ext4Oracle, FsckGeometryBlkidAndKernelAgree) {
   auto id = blkid_probe(img.dev());
   EXPECT_EQ(id["TYPE"], "ext4");
   EXPECT_EQ(id["LABEL"], kLabel);
-  EXPECT_EQ(id["UUID"], io::uuid_text(*o.uuid));
+  EXPECT_EQ(id["UUID"], mos::uuid_text(*o.uuid));
   if (c.full_init) {
     ToolResult d = run_tool({"dumpe2fs", img.dev()});
     std::regex group(R"(^Group \d+: .*)"), zeroed(R"(ITABLE_ZEROED)");
@@ -339,7 +339,7 @@ TEST_P(Ext4Identical, ByteForByteLikeMkfsExt4) {
   auto h = dumpe2fs_header(ours.dev());
   std::string lazy = c.full_init ? "0" : "1";
   ToolResult mk = run_sh("E2FSPROGS_FAKE_TIME=" + std::to_string(mkfs_time) + " mkfs.ext4 -q -F -L " + kLabel +
-                         " -U " + io::uuid_text(*o.uuid) + " -E hash_seed=" + h["Directory Hash Seed"] +
+                         " -U " + mos::uuid_text(*o.uuid) + " -E hash_seed=" + h["Directory Hash Seed"] +
                          ",lazy_itable_init=" + lazy + ",lazy_journal_init=" + lazy + " " + ref.dev());
   ASSERT_EQ(mk.exit_code, 0) << mk.err;
 

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "fsmake/fat32.hpp"
-#include "ioctl/bytes.hpp"
+#include "base/bytes.hpp"
 #include "tests/support/format_sandbox.hpp"
 #include "tests/support/harness.hpp"
 

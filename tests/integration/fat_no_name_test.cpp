@@ -3,7 +3,7 @@
 // mkfs.fat -n "NO NAME" -i 0 made; fsck.fat -n accepts both.
 #include <gtest/gtest.h>
 
-#include "engine/format.hpp"
+#include "engine/format/format.hpp"
 #include "tests/support/engine_outcome.hpp"
 #include "tests/support/harness.hpp"
 

@@ -3,7 +3,7 @@
 // with an I/O error on the partial tail (issue 11 item 6). Oracles: the fstype's checker and blkid.
 #include <gtest/gtest.h>
 
-#include "engine/format.hpp"
+#include "engine/format/format.hpp"
 #include "tests/support/engine_outcome.hpp"
 #include "tests/support/harness.hpp"
 

@@ -2,7 +2,7 @@
 // judged by e2fsck -fn / btrfs check --readonly, blkid, mountinfo and the kernel using it.
 #include <gtest/gtest.h>
 
-#include "engine/format.hpp"
+#include "engine/format/format.hpp"
 #include "engine/mount.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "tests/support/engine_outcome.hpp"

@@ -4,7 +4,7 @@
 
 #include <optional>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "rpc/client.hpp"
 #include "tests/support/daemon.hpp"

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "engine/disk_access.hpp"
-#include "engine/partition.hpp"
+#include "engine/partition/partition.hpp"
 #include "tests/integration/gpt_support.hpp"
 #include "tests/support/engine_outcome.hpp"
 #include "tests/support/harness.hpp"

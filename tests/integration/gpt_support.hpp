@@ -8,8 +8,8 @@
 #include <vector>
 #include <string>
 
-#include "engine/partition.hpp"
-#include "engine/partition_json.hpp"
+#include "engine/partition/partition.hpp"
+#include "engine/partition/json.hpp"
 #include "tests/support/harness.hpp"
 
 namespace mos::test {

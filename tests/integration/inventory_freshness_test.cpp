@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "engine/events.hpp"
-#include "engine/inventory_cache.hpp"
+#include "engine/inventory/events.hpp"
+#include "engine/inventory/cache.hpp"
 #include "rpc/client.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"

@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "engine/device_key.hpp"
-#include "engine/jobs.hpp"
-#include "ioctl/error.hpp"
+#include "engine/jobs/jobs.hpp"
+#include "base/error.hpp"
 #include "tests/support/harness.hpp"
 
 namespace mos::test {

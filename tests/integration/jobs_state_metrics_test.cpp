@@ -16,7 +16,7 @@
 #include <set>
 #include <sstream>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "rpc/client.hpp"
 #include "tests/integration/btrfs_mgmt_support.hpp"
 #include "tests/support/daemon.hpp"

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <map>
 
-#include "engine/raid.hpp"
+#include "engine/raid/raid.hpp"
 #include "ioctl/blockdev.hpp"
 #include "ioctl/fd.hpp"
 #include "ioctl/sysfs.hpp"

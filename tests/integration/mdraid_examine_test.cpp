@@ -11,12 +11,12 @@
 #include <tuple>
 
 #include "engine/apply_plan.hpp"
-#include "fsmake/probe.hpp"
+#include "fsmake/probe/probe.hpp"
 #include "ioctl/blockdev.hpp"
 #include "ioctl/fd.hpp"
 #include "mdraid/superblock.hpp"
 #include "tests/support/harness.hpp"
-#include "ioctl/text.hpp"
+#include "base/text.hpp"
 
 namespace mos::test {
 namespace {
@@ -251,7 +251,7 @@ TEST_P(MdExamine, MdadmAndBlkidAgreeWithWhatWeWrote) {
     EXPECT_EQ(ours.uuid_sub, id["UUID_SUB"]);
     if (v12) {
       EXPECT_EQ(id["LABEL"], "mosboot");
-      EXPECT_EQ(id["UUID_SUB"], io::uuid_text(sb.device_uuid));
+      EXPECT_EQ(id["UUID_SUB"], mos::uuid_text(sb.device_uuid));
     }
     ToolResult wipefs = run_tool({"wipefs", "--no-act", "--noheadings", "-O", "TYPE", dev});
     ASSERT_TRUE(wipefs.ok()) << wipefs.err;
@@ -295,7 +295,7 @@ TEST(MdExamineStale, RewritingWithTheOtherVersionLeavesOneSignature) {
     EXPECT_EQ(wipefs.out, "linux_raid_member\n") << metadata_text(m);
     auto id = blkid_probe(a.dev());
     EXPECT_EQ(id["VERSION"], m == Metadata::v1_2 ? "1.2" : "0.90.0");
-    EXPECT_EQ(id["UUID"], io::uuid_text(spec.uuid));
+    EXPECT_EQ(id["UUID"], mos::uuid_text(spec.uuid));
     ToolResult ex = run_tool({"mdadm", "--examine", "--export", a.dev()});
     EXPECT_EQ(export_fields(ex.out)["MD_UUID"], mdraid::mdadm_uuid_text(spec.uuid));
     EXPECT_EQ(export_fields(ex.out)["MD_DEVICES"], "2");  // raid_disks 2, one missing

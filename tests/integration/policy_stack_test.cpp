@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "engine/context.hpp"
-#include "engine/devices.hpp"
-#include "engine/partition.hpp"
-#include "ioctl/error.hpp"
-#include "ioctl/loop.hpp"
+#include "engine/inventory/devices.hpp"
+#include "engine/partition/partition.hpp"
+#include "base/error.hpp"
+#include "tests/support/loop.hpp"
 #include "tests/support/engine_outcome.hpp"
 #include "tests/support/harness.hpp"
 
@@ -52,7 +52,7 @@ TEST(PolicyStack, PartitionNeedsItsDiskAllowed) {
 TEST(PolicyStack, LoopOverABlockDeviceNeedsThatDeviceAllowed) {
   MOS_REQUIRE_ROOT();
   LoopImage lower(32 * MiB);
-  io::LoopDevice upper = io::LoopDevice::attach(lower.dev());
+  mos::test::LoopDevice upper = mos::test::LoopDevice::attach(lower.dev());
   auto just_upper = engine::Policy::from_globs(upper.path());
   EXPECT_FALSE(just_upper.allowed(upper.path()));
   std::string why = refusal(just_upper, upper.path());

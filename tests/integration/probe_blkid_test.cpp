@@ -12,9 +12,9 @@
 #include <sstream>
 #include <string>
 
-#include "engine/partition.hpp"
-#include "fsmake/probe.hpp"
-#include "fsmake/probe_internal.hpp"
+#include "engine/partition/partition.hpp"
+#include "fsmake/probe/probe.hpp"
+#include "fsmake/probe/prober.hpp"
 #include "ioctl/blockdev.hpp"
 #include "ioctl/fd.hpp"
 #include "tests/integration/probe_oracles.hpp"

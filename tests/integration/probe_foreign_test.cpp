@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "fsmake/probe.hpp"
-#include "ioctl/bytes.hpp"
+#include "fsmake/probe/probe.hpp"
+#include "base/bytes.hpp"
 #include "ioctl/fd.hpp"
 #include "tests/integration/probe_oracles.hpp"
 #include "tests/support/harness.hpp"

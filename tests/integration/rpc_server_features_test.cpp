@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "engine/context.hpp"
-#include "engine/events.hpp"
-#include "engine/jobs.hpp"
-#include "ioctl/error.hpp"
+#include "engine/inventory/events.hpp"
+#include "engine/jobs/jobs.hpp"
+#include "base/error.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/server.hpp"
 #include "tests/integration/rpc_test_support.hpp"

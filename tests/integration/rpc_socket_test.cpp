@@ -17,8 +17,8 @@
 #include <thread>
 
 #include "engine/context.hpp"
-#include "engine/jobs.hpp"
-#include "ioctl/error.hpp"
+#include "engine/jobs/jobs.hpp"
+#include "base/error.hpp"
 #include "rpc/client.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/server.hpp"

@@ -9,7 +9,7 @@
 #include "fsmake/swap.hpp"
 #include "tests/support/format_sandbox.hpp"
 #include "tests/support/harness.hpp"
-#include "ioctl/text.hpp"
+#include "base/text.hpp"
 
 namespace mos::test {
 namespace {
@@ -55,19 +55,19 @@ TEST_P(SwapOracle, BlkidSwaplabelAndKernelSwapon) {
   EXPECT_EQ(id["TYPE"], "swap");
   EXPECT_EQ(id["VERSION"], "1");
   EXPECT_EQ(id["LABEL"], "MOSSWAP");
-  EXPECT_EQ(id["UUID"], io::uuid_text(kUuid));
+  EXPECT_EQ(id["UUID"], mos::uuid_text(kUuid));
 
   ToolResult sl = run_tool({"swaplabel", img.dev()});
   ASSERT_TRUE(sl.ok()) << sl.err;
   EXPECT_NE(sl.out.find("LABEL: MOSSWAP"), std::string::npos) << sl.out;
-  EXPECT_NE(sl.out.find("UUID:  " + io::uuid_text(kUuid)), std::string::npos) << sl.out;
+  EXPECT_NE(sl.out.find("UUID:  " + mos::uuid_text(kUuid)), std::string::npos) << sl.out;
 
   // Byte for byte what mkswap writes for the same size, label and UUID.
   TempDir dir;
   std::string ref = dir / "ref.img";
   std::ofstream(ref).close();
   ASSERT_EQ(truncate(ref.c_str(), static_cast<off_t>(size)), 0);
-  ToolResult mk = run_tool({"mkswap", "-L", "MOSSWAP", "-U", io::uuid_text(kUuid), ref});
+  ToolResult mk = run_tool({"mkswap", "-L", "MOSSWAP", "-U", mos::uuid_text(kUuid), ref});
   ASSERT_TRUE(mk.ok()) << mk.out << mk.err;
   const size_t page_bytes = static_cast<size_t>(getpagesize());
   std::vector<uint8_t> theirs(page_bytes);

@@ -5,7 +5,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 
-#include "engine/sysvol_run.hpp"
+#include "engine/sysvol/run.hpp"
 #include "tests/integration/sysvol_support.hpp"
 #include "tests/support/engine_outcome.hpp"
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "rpc/client.hpp"
 #include "rpc/daemon.hpp"
 #include "tests/support/harness.hpp"

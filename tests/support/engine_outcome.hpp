@@ -6,7 +6,7 @@
 #include <string>
 
 #include "engine/context.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "tests/support/harness.hpp"
 
 namespace mos::test {

@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::test {
 

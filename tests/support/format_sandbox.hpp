@@ -16,13 +16,13 @@
 
 namespace mos::test {
 
-using Planner = std::function<io::WritePlan(const io::BlockFacts&)>;
+using Planner = std::function<mos::WritePlan(const io::BlockFacts&)>;
 
 // {ok=true} when the plan was built and applied; {ok=false, text=error message} otherwise.
 inline SandboxResult format_in_sandbox(const std::string& dev, const Planner& planner) {
   return run_sandboxed([&] {
     io::Fd fd = io::Fd::open(dev, O_RDWR | O_EXCL);
-    io::WritePlan plan = planner(io::block_facts(fd));
+    mos::WritePlan plan = planner(io::block_facts(fd));
     engine::apply_plan(fd, plan);
     return std::string("applied ") + plan.name;
   });

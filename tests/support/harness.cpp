@@ -16,7 +16,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::test {
 
@@ -46,7 +46,7 @@ LoopImage::LoopImage(uint64_t size_bytes, uint32_t sector_size, bool direct_io)
   }
   close(fd);
   try {
-    loop_ = io::LoopDevice::attach(file_, io::LoopOptions{sector_size, direct_io, false, false});
+    loop_ = mos::test::LoopDevice::attach(file_, mos::test::LoopOptions{sector_size, direct_io, false, false});
   } catch (...) {
     unlink(file_.c_str());
     throw;
@@ -60,7 +60,7 @@ LoopImage::~LoopImage() {
 
 void LoopImage::reattach() {
   loop_.detach();
-  loop_ = io::LoopDevice::attach(file_, io::LoopOptions{sector_size_, direct_io_, false, false});
+  loop_ = mos::test::LoopDevice::attach(file_, mos::test::LoopOptions{sector_size_, direct_io_, false, false});
 }
 
 MountGuard::~MountGuard() {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "ioctl/loop.hpp"
+#include "tests/support/loop.hpp"
 
 namespace mos::test {
 
@@ -52,7 +52,7 @@ class LoopImage {
   uint64_t size_;
   uint32_t sector_size_;
   bool direct_io_;
-  io::LoopDevice loop_;
+  mos::test::LoopDevice loop_;
 };
 
 // Unmounts (lazily if busy) at end of scope.

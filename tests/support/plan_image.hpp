@@ -7,13 +7,13 @@
 #include <cstring>
 #include <vector>
 
-#include "ioctl/write_plan.hpp"
+#include "base/write_plan.hpp"
 
 namespace mos::test {
 
 class PlanImage {
  public:
-  explicit PlanImage(const io::WritePlan& plan) : plan_(plan) {}
+  explicit PlanImage(const mos::WritePlan& plan) : plan_(plan) {}
 
   void read(uint64_t offset, void* buf, size_t len) const {
     auto* out = static_cast<uint8_t*>(buf);
@@ -31,7 +31,7 @@ class PlanImage {
   }
 
  private:
-  const io::WritePlan& plan_;
+  const mos::WritePlan& plan_;
 };
 
 }  // namespace mos::test

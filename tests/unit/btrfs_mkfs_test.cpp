@@ -11,7 +11,7 @@
 #include "fsmake/btrfs.hpp"
 #include "fsmake/btrfs_chunks.hpp"
 #include "fsmake/btrfs_read.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::btrfs {
 namespace {
@@ -24,7 +24,7 @@ struct MemImage {
   uint64_t size = 0;
   std::vector<std::pair<uint64_t, std::vector<uint8_t>>> extents_in_order;  // later writes win
 
-  void apply(const io::WritePlan& plan) {
+  void apply(const mos::WritePlan& plan) {
     for (auto& step : plan.steps) {
       for (auto& z : step.zeroes) {
         ASSERT_LE(z.offset + z.length, size) << z.what;
@@ -53,7 +53,7 @@ struct MemImage {
 };
 
 struct Made {
-  std::vector<io::WritePlan> plans;
+  std::vector<mos::WritePlan> plans;
   std::vector<MemImage> images;
   Inspection fs;
 };

@@ -2,9 +2,9 @@
 #include <gtest/gtest.h>
 #include <linux/btrfs_tree.h>
 
-#include "engine/btrfs_fs.hpp"
-#include "engine/btrfs_usage.hpp"
-#include "ioctl/error.hpp"
+#include "engine/btrfs/fs.hpp"
+#include "engine/btrfs/usage.hpp"
+#include "base/error.hpp"
 
 namespace bt = mos::engine::btrfs;
 

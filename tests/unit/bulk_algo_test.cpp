@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/bulk.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "tests/support/harness.hpp"
 
 namespace mos::test {

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <string>
 
-#include "ioctl/bytes.hpp"
+#include "base/bytes.hpp"
 #include "ioctl/mountinfo.hpp"
 
 namespace mos {

@@ -17,7 +17,7 @@
 #include "fsmake/ext4_internal.hpp"
 #include "fsmake/ext4_layout.hpp"
 #include "fsmake/ext4_structs.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::fsmake::ext4 {
 namespace {
@@ -71,7 +71,7 @@ TEST(Ext4Geometry, SixteenTebibytesDropsResizeInodeLikeMke2fs) {
 }
 
 TEST(Ext4Plan, SixteenTebibytePlanStaysSparse) {
-  io::WritePlan plan = plan_mkfs({}, 16 * TiB, 4096);
+  mos::WritePlan plan = plan_mkfs({}, 16 * TiB, 4096);
   // Descriptors (8 MiB) times 25 superblock groups dominate; no per-group bitmaps or tables.
   EXPECT_LT(plan.bytes_written(), 300 * MiB);
   EXPECT_LT(plan.bytes_zeroed(), 1 * MiB);
@@ -99,7 +99,7 @@ TEST(Ext4ChunkList, LargePiecesStayShared) {
   list.add(1000, std::vector<uint8_t>(10, 0x11), "small before");
   list.add(5000 + 3 * gap + 1000, std::vector<uint8_t>(20, 0x22), "small after");
   list.add(3 * 1000 * gap, std::vector<uint8_t>(30, 0x33), "far away");
-  io::PlanStep step;
+  mos::PlanStep step;
   list.emit(step, gap);
   ASSERT_EQ(step.writes.size(), 4u);
   EXPECT_EQ(step.writes[0].offset, 1000u);
@@ -176,10 +176,10 @@ TEST(Ext4Plan, ValidatorNoticesCorruption) {
 
 TEST(Ext4Plan, FullInitZeroesInodeTablesAndJournal) {
   Geometry g = compute_geometry(1 * GiB, 512, 0);
-  io::WritePlan lazy = plan_mkfs({}, 1 * GiB, 512);
+  mos::WritePlan lazy = plan_mkfs({}, 1 * GiB, 512);
   Ext4Options o;
   o.full_init = true;
-  io::WritePlan full = plan_mkfs(o, 1 * GiB, 512);
+  mos::WritePlan full = plan_mkfs(o, 1 * GiB, 512);
   uint64_t tables = uint64_t{g.group_count} * g.inode_blocks_per_group * g.block_size;
   uint64_t journal = uint64_t{g.journal_blocks} * g.block_size;
   EXPECT_EQ(full.bytes_zeroed() - lazy.bytes_zeroed(), tables + journal);
@@ -191,7 +191,7 @@ TEST(Ext4Plan, FullInitZeroesInodeTablesAndJournal) {
 }
 
 TEST(Ext4Plan, FewLargeWrites) {
-  io::WritePlan plan = plan_mkfs({}, 1 * GiB, 512);
+  mos::WritePlan plan = plan_mkfs({}, 1 * GiB, 512);
   size_t writes = 0;
   for (auto& s : plan.steps) writes += s.writes.size();
   EXPECT_LE(writes, 20u);

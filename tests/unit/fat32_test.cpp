@@ -2,8 +2,8 @@
 
 #include "fsmake/fat32.hpp"
 #include "fsmake/readers/fat32_read.hpp"
-#include "ioctl/bytes.hpp"
-#include "ioctl/error.hpp"
+#include "base/bytes.hpp"
+#include "base/error.hpp"
 #include "tests/support/error_text.hpp"
 #include "tests/support/plan_image.hpp"
 
@@ -12,7 +12,7 @@ namespace {
 
 constexpr uint64_t MiB = 1ull << 20, GiB = 1ull << 30;
 
-VolumeInfo round_trip(const io::WritePlan& plan) {
+VolumeInfo round_trip(const mos::WritePlan& plan) {
   test::PlanImage img(plan);
   return read_volume([&](uint64_t off, void* buf, size_t len) { img.read(off, buf, len); });
 }

@@ -9,7 +9,7 @@
 #include <map>
 #include <string>
 
-#include "fsmake/probe.hpp"
+#include "fsmake/probe/probe.hpp"
 #include "tests/fuzz/fuzz_image.hpp"
 
 namespace mos::fuzz {

@@ -7,14 +7,15 @@
 #include <cstring>
 #include <random>
 
-#include "engine/partition.hpp"
+#include "base/error.hpp"
+#include "engine/partition/partition.hpp"
 #include "gpt/build.hpp"
 #include "gpt/read.hpp"
 #include "gpt/serialize.hpp"
 #include "gpt/structs.hpp"
 #include "gpt/types.hpp"
 #include "gpt/utf16.hpp"
-#include "ioctl/error.hpp"
+#include "ioctl/fd.hpp"
 
 namespace mos::gpt {
 namespace {
@@ -28,7 +29,7 @@ struct Image {
   explicit Image(uint64_t sz) : fd(memfd_create("gpt-test", 0), "memfd"), size(sz) {
     EXPECT_EQ(ftruncate(fd.get(), static_cast<off_t>(sz)), 0);
   }
-  void apply(const io::WritePlan& plan) {
+  void apply(const mos::WritePlan& plan) {
     for (const auto& s : plan.steps)
       for (const auto& w : s.writes) {
         ASSERT_LE(w.offset + w.data.size(), size) << w.what;

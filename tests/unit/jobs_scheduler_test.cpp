@@ -1,4 +1,4 @@
-// The job scheduler (engine/jobs.hpp): bounded queue, per-key serialisation, pruning, cancel of
+// The job scheduler (engine/jobs/jobs.hpp): bounded queue, per-key serialisation, pruning, cancel of
 // queued and running jobs while the pool is saturated, worker-thread creation failures, events,
 // and a fixed thread count under many jobs. Jobs here are plain functions gated by latches.
 #include <dirent.h>
@@ -11,9 +11,9 @@
 #include <system_error>
 #include <thread>
 
-#include "engine/events.hpp"
-#include "engine/jobs.hpp"
-#include "ioctl/error.hpp"
+#include "engine/inventory/events.hpp"
+#include "engine/jobs/jobs.hpp"
+#include "base/error.hpp"
 
 namespace mos::engine {
 namespace {
@@ -290,7 +290,7 @@ TEST(JobsScheduler, RestoredRunningJobsReadInterrupted) {
   EXPECT_EQ(jobs.start("t", "x", [](JobHandle&) { return json(1); }), 8u);  // ids continue
 }
 
-// A polling job (engine/raid_members.cpp follows an md rebuild so) holds no worker between
+// A polling job (engine/raid/members.cpp follows an md rebuild so) holds no worker between
 // polls: with one worker, other jobs run to the end while it is still polling; a cancel ends it
 // at its next poll at once, not after its interval.
 TEST(JobsScheduler, PollingJobHoldsNoWorkerBetweenPolls) {

@@ -1,8 +1,8 @@
 // md array names and the RAID methods' parameter schemas (rejected before any device is touched).
 #include <gtest/gtest.h>
 
-#include "engine/raid.hpp"
-#include "ioctl/error.hpp"
+#include "engine/raid/raid.hpp"
+#include "base/error.hpp"
 #include "rpc/dispatch.hpp"
 #include "rpc/registry.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "mdraid/superblock.hpp"
 
 namespace mos::mdraid {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "engine/apply_plan.hpp"
-#include "ioctl/bytes.hpp"
-#include "ioctl/error.hpp"
+#include "base/bytes.hpp"
+#include "base/error.hpp"
 #include "ioctl/fd.hpp"
 #include "mdraid/superblock.hpp"
 
@@ -49,7 +49,7 @@ void check_plans(Metadata md, const std::vector<uint64_t>& sizes, uint32_t secto
     ASSERT_LE(data_end, size);
     ASSERT_LE(g.component_sectors, g.data_size_sectors[i]);
     ASSERT_EQ(data_start % 4096, 0u);
-    io::WritePlan plan = plan_member(spec, g, members, i);
+    mos::WritePlan plan = plan_member(spec, g, members, i);
     for (auto& step : plan.steps) {
       for (auto& z : step.zeroes) {
         ASSERT_LE(z.offset + z.length, size) << z.what;

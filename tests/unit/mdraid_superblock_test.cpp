@@ -7,10 +7,10 @@
 #include <random>
 #include <vector>
 
-#include "ioctl/bytes.hpp"
-#include "ioctl/error.hpp"
+#include "base/bytes.hpp"
+#include "base/error.hpp"
 #include "mdraid/superblock.hpp"
-#include "ioctl/text.hpp"
+#include "base/text.hpp"
 
 namespace mos::mdraid {
 namespace {
@@ -367,7 +367,7 @@ TEST(MdSuperblock, BitmapAreaAllDirty) {
   auto g = plan_geometry(spec, members);
   ASSERT_TRUE(g.bitmap);
   auto plan = plan_member(spec, g, members, 0);
-  const io::PlannedWrite* bm = nullptr;
+  const mos::PlannedWrite* bm = nullptr;
   for (auto& s : plan.steps)
     for (auto& w : s.writes)
       if (w.what.find("bitmap") != std::string::npos) bm = &w;
@@ -406,7 +406,7 @@ TEST(MdSuperblock, PlanClearsOtherVersionsOnly) {
 
 TEST(MdSuperblock, UuidText) {
   EXPECT_EQ(mdadm_uuid_text(kArray), "11223344:55667788:99aabbcc:ddeeff01");
-  EXPECT_EQ(io::uuid_text(kArray), "11223344-5566-7788-99aa-bbccddeeff01");
+  EXPECT_EQ(mos::uuid_text(kArray), "11223344-5566-7788-99aa-bbccddeeff01");
   EXPECT_EQ(parse_uuid("11223344:55667788:99aabbcc:ddeeff01"), kArray);
   EXPECT_EQ(parse_uuid("11223344-5566-7788-99aa-bbccddeeff01"), kArray);
   EXPECT_FALSE(parse_uuid("1122"));

@@ -16,7 +16,7 @@
 #include <sstream>
 
 #include "engine/modules.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/kmod.hpp"
 #include "tests/support/harness.hpp"
 

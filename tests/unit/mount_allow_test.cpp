@@ -3,7 +3,7 @@
 #include <sys/mount.h>
 
 #include "engine/mount_options.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 
 namespace mos::engine {
 namespace {

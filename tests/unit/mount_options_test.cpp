@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "ioctl/mount.hpp"
 
 namespace mos {

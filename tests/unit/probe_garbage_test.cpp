@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "fsmake/probe.hpp"
-#include "ioctl/bytes.hpp"
+#include "fsmake/probe/probe.hpp"
+#include "base/bytes.hpp"
 
 namespace mos::fsmake {
 namespace {

@@ -9,7 +9,7 @@
 #include <random>
 #include <vector>
 
-#include "fsmake/probe_source.hpp"
+#include "fsmake/probe/source.hpp"
 #include "ioctl/fd.hpp"
 
 namespace mos::fsmake {

@@ -6,7 +6,7 @@
 
 #include <string_view>
 
-#include "fsmake/probe_internal.hpp"
+#include "fsmake/probe/prober.hpp"
 
 namespace mos::fsmake::probe {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/context.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "rpc/dispatch.hpp"
 #include "rpc/params.hpp"
 #include "rpc/registry.hpp"

@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "engine/context.hpp"
-#include "engine/inventory_cache.hpp"
+#include "engine/inventory/cache.hpp"
 #include "rpc/call.hpp"
 #include "rpc/dispatch.hpp"
 #include "rpc/registry.hpp"

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "engine/context.hpp"
-#include "ioctl/error.hpp"
+#include "base/error.hpp"
 #include "rpc/call.hpp"
 #include "rpc/dispatch.hpp"
 #include "rpc/registry.hpp"

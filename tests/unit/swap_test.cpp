@@ -6,11 +6,11 @@
 
 #include "fsmake/swap.hpp"
 #include "fsmake/readers/swap_read.hpp"
-#include "ioctl/bytes.hpp"
-#include "ioctl/error.hpp"
+#include "base/bytes.hpp"
+#include "base/error.hpp"
 #include "tests/support/error_text.hpp"
 #include "tests/support/plan_image.hpp"
-#include "ioctl/text.hpp"
+#include "base/text.hpp"
 
 namespace mos::fsmake::swap {
 namespace {
@@ -42,7 +42,7 @@ TEST(Swap, HeaderRoundTrips) {
     EXPECT_EQ(h.uuid, kUuid);
     EXPECT_EQ(h.label, "MOSSWAP");
   }
-  EXPECT_EQ(io::uuid_text(kUuid), "12345678-9abc-def0-0123-456789abcdef");
+  EXPECT_EQ(mos::uuid_text(kUuid), "12345678-9abc-def0-0123-456789abcdef");
 }
 
 TEST(Swap, DefaultsToThisMachinesPageAndARandomUuid) {

@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "engine/sysvol_config.hpp"
+#include "engine/sysvol/config.hpp"
 #include "tests/support/harness.hpp"
 
 namespace mos::engine::sysvol {

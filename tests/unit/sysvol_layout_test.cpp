@@ -1,9 +1,9 @@
 // mos_sysvol layout and disk selection as pure functions over synthetic disks.
 #include <gtest/gtest.h>
 
-#include "engine/sysvol_disks.hpp"
-#include "engine/sysvol_layout.hpp"
-#include "ioctl/error.hpp"
+#include "engine/sysvol/disks.hpp"
+#include "engine/sysvol/layout.hpp"
+#include "base/error.hpp"
 
 namespace mos::engine::sysvol {
 namespace {

@@ -3,8 +3,8 @@
 
 #include <climits>
 
-#include "ioctl/error.hpp"
-#include "ioctl/text.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
 
 namespace mos::io {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "engine/topologies.hpp"
+#include "engine/sysvol/topologies.hpp"
 #include "tests/support/harness.hpp"
 
 namespace mos::engine {

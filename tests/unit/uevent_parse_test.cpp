@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "engine/monitor.hpp"
+#include "engine/inventory/monitor.hpp"
 
 namespace mos::engine {
 namespace {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "engine/context.hpp"
-#include "engine/jobs.hpp"
+#include "engine/jobs/jobs.hpp"
 #include "engine/modules.hpp"
 #include "rpc/dispatch.hpp"
 #include "rpc/registry.hpp"

@@ -1,0 +1,49 @@
+// Whole-filesystem maintenance of a mounted btrfs: recursive defragmentation
+// (BTRFS_IOC_DEFRAG_RANGE per regular file), growing every device to its size
+// (BTRFS_IOC_RESIZE "devid:max"), adding (BTRFS_IOC_ADD_DEV) and removing (RM_DEV_V2) devices.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/btrfs/fs.hpp"
+
+namespace mos::engine::btrfs {
+
+struct DefragResult {
+  std::string path;
+  uint64_t files_defragmented = 0;
+  uint64_t bytes = 0;  // size of the files defragmented
+  uint64_t files_failed = 0;
+  std::vector<std::string> failures;  // first few "path: reason"
+};
+
+struct ResizedDevice {
+  uint64_t devid = 0;
+  std::string path;
+  uint64_t old_size_bytes = 0;
+  uint64_t new_size_bytes = 0;
+};
+
+struct DeviceChange {
+  std::string mount_point;
+  std::string device;
+  std::optional<uint64_t> devid;
+  uint64_t num_devices = 0;  // after the change
+};
+
+// Defragments `path` (a file, or a directory walked recursively without leaving its
+// filesystem or entering other subvolumes); progress counts files.
+DefragResult defrag(const std::string& path, const ProgressFn& progress = {}, CancelFlag cancel = nullptr);
+std::vector<ResizedDevice> resize_max(const std::string& mount_point);
+
+// Checks the device may join a filesystem (policy, not in use, no signature unless force);
+// throws to refuse. Injected so the daemon's safety module decides.
+using NewDeviceCheck = std::function<void(const std::string& device)>;
+DeviceChange add_device(const std::string& mount_point, const std::string& device, const NewDeviceCheck& check);
+// device: a member's path or its devid in decimal.
+DeviceChange remove_device(const std::string& mount_point, const std::string& device);
+
+}  // namespace mos::engine::btrfs

@@ -1,0 +1,334 @@
+#include "engine/btrfs/fs.hpp"
+
+#include <fcntl.h>
+#include <linux/btrfs.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "base/bytes.hpp"
+#include "base/error.hpp"
+#include "ioctl/mount.hpp"
+#include "ioctl/mountinfo.hpp"
+#include "ioctl/sysfs.hpp"
+#include "base/text.hpp"
+
+namespace mos::engine::btrfs {
+
+namespace {
+
+constexpr uint64_t kSuperOffset = 64 * 1024;
+constexpr size_t kSuperSize = 4096;
+constexpr char kSuperMagic[8] = {'_', 'B', 'H', 'R', 'f', 'S', '_', 'M'};
+// Superblock field offsets (btrfs on-disk format, struct btrfs_super_block).
+constexpr size_t kSbFsid = 0x20, kSbMagic = 0x40, kSbCsumType = 0xc4, kSbLabel = 0x12b;
+
+struct SuperFacts {
+  std::string fsid;
+  std::string label;
+};
+
+// Reads the primary superblock; nullopt unless magic and (crc32c) checksum are right.
+std::optional<SuperFacts> read_super(const std::string& dev) {
+  int fd = ::open(dev.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return std::nullopt;
+  io::Fd f(fd, dev);
+  uint8_t sb[kSuperSize];
+  if (f.pread_some(sb, sizeof sb, kSuperOffset) != sizeof sb) return std::nullopt;
+  if (std::memcmp(sb + kSbMagic, kSuperMagic, 8) != 0) return std::nullopt;
+  if (load_le16(sb + kSbCsumType) == 0 &&
+      crc32c(sb + 0x20, kSuperSize - 0x20) != load_le32(sb)) return std::nullopt;
+  SuperFacts s;
+  s.fsid = mos::uuid_text(std::span<const uint8_t, 16>(sb + kSbFsid, 16));
+  const char* label = reinterpret_cast<const char*>(sb + kSbLabel);
+  s.label.assign(label, strnlen(label, 256));
+  return s;
+}
+
+std::string read_label(const io::Fd& fs) {
+  char label[FSLABEL_MAX] = {};
+  if (ioctl(fs.get(), FS_IOC_GETFSLABEL, label) < 0) throw_sys("FS_IOC_GETFSLABEL", fs.path(), errno);
+  return std::string(label, strnlen(label, sizeof label));
+}
+
+struct BtrfsMount {
+  io::MountEntry entry;
+  std::string fsid;
+};
+
+// Every btrfs mount in this namespace with its fsid (mounts we cannot open are skipped).
+std::vector<BtrfsMount> btrfs_mounts() {
+  std::vector<BtrfsMount> out;
+  for (auto& e : io::read_mountinfo()) {
+    if (e.fstype != "btrfs") continue;
+    int fd = ::open(e.mount_point.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) continue;
+    io::Fd f(fd, e.mount_point);
+    btrfs_ioctl_fs_info_args fi{};
+    if (ioctl(fd, BTRFS_IOC_FS_INFO, &fi) < 0) continue;
+    out.push_back({e, mos::uuid_text(fi.fsid)});
+  }
+  return out;
+}
+
+// Process-wide reference counts of the private top-level mounts we made.
+std::mutex g_private_mutex;
+std::map<std::string, int> g_private_refs;
+
+void register_devices_for_mount(const std::vector<std::string>& devs) {
+  int ctl = ::open("/dev/btrfs-control", O_RDWR | O_CLOEXEC);
+  if (ctl < 0) throw_sys("open", "/dev/btrfs-control", errno);
+  io::Fd control(ctl, "/dev/btrfs-control");
+  for (auto& d : devs) {
+    btrfs_ioctl_vol_args args{};
+    std::snprintf(args.name, sizeof args.name, "%s", d.c_str());
+    if (ioctl(ctl, BTRFS_IOC_SCAN_DEV, &args) < 0) throw_sys("BTRFS_IOC_SCAN_DEV", d, errno);
+  }
+}
+
+struct Located {
+  std::string fsid;
+  std::string top_level_mount;       // existing mount of subvolid 5, or empty
+  std::vector<std::string> devices;  // to mount from when top_level_mount is empty
+};
+
+Located locate_by_mount(const std::string& fsid, const std::vector<BtrfsMount>& mounts) {
+  Located loc;
+  loc.fsid = fsid;
+  for (auto& m : mounts) {
+    if (m.fsid != fsid) continue;
+    if (m.entry.root == "/" && loc.top_level_mount.empty()) loc.top_level_mount = m.entry.mount_point;
+    if (!m.entry.source.empty() && m.entry.source[0] == '/') loc.devices.push_back(m.entry.source);
+  }
+  return loc;
+}
+
+Located locate_by_label(const std::string& label, const LocateOptions& opts) {
+  auto allowed = [&](const std::string& dev) { return !opts.device_allowed || opts.device_allowed(dev); };
+  auto mounts = btrfs_mounts();
+  std::map<std::string, bool> fsids;  // mounted filesystems carrying the label
+  for (auto& m : mounts) {
+    if (!allowed(m.entry.source) || fsids.count(m.fsid)) continue;
+    io::Fd f = io::Fd::open(m.entry.mount_point, O_RDONLY | O_DIRECTORY);
+    if (read_label(f) == label) fsids[m.fsid] = true;
+  }
+  if (fsids.size() > 1)
+    throw_validation("more than one mounted btrfs filesystem is labelled '" + label +
+                     "'; name it by mount path instead");
+  if (fsids.size() == 1) return locate_by_mount(fsids.begin()->first, mounts);
+
+  // Not mounted: read the superblocks of the block devices we may use.
+  std::map<std::string, std::vector<std::string>> by_fsid;
+  for (auto& name : io::list_dir("/sys/class/block")) {
+    std::string dev = "/dev/" + name;
+    if (!allowed(dev)) continue;
+    auto sb = read_super(dev);
+    if (sb && sb->label == label) by_fsid[sb->fsid].push_back(dev);
+  }
+  if (by_fsid.empty())
+    throw Error(ErrorCode::not_found, "no btrfs filesystem labelled '" + label + "' was found", label);
+  if (by_fsid.size() > 1)
+    throw_validation("more than one btrfs filesystem is labelled '" + label +
+                     "'; name it by mount path instead");
+  return Located{by_fsid.begin()->first, {}, by_fsid.begin()->second};
+}
+
+}  // namespace
+
+io::Fd open_btrfs_path(const std::string& path) {
+  if (path.empty() || path[0] != '/') throw_validation("expected an absolute path, got '" + path + "'", path);
+  io::Fd fd = io::Fd::open(path, O_RDONLY | O_DIRECTORY);
+  struct statfs sfs {};
+  if (fstatfs(fd.get(), &sfs) < 0) throw_sys("statfs", path, errno);
+  if (sfs.f_type != BTRFS_SUPER_MAGIC)
+    throw_validation(path + " is not on a mounted btrfs filesystem", path);
+  return fd;
+}
+
+io::Fd open_btrfs_mount(const std::string& path) {
+  io::Fd fd = open_btrfs_path(path);
+  std::string canon = std::filesystem::weakly_canonical(path).string();
+  for (auto& e : io::read_mountinfo())
+    if (e.fstype == "btrfs" && e.mount_point == canon) return fd;
+  throw_validation(path + " is not a btrfs mount point (mount the filesystem first)", path);
+}
+
+FsFacts fs_facts(const io::Fd& fs) {
+  btrfs_ioctl_fs_info_args fi{};
+  if (ioctl(fs.get(), BTRFS_IOC_FS_INFO, &fi) < 0) throw_sys("BTRFS_IOC_FS_INFO", fs.path(), errno);
+  FsFacts f;
+  f.fsid = mos::uuid_text(fi.fsid);
+  f.label = read_label(fs);
+  f.num_devices = fi.num_devices;
+  f.max_devid = fi.max_id;
+  f.nodesize = fi.nodesize;
+  f.sectorsize = fi.sectorsize;
+  f.generation = fi.generation;
+  return f;
+}
+
+std::vector<DeviceFacts> device_facts(const io::Fd& fs) {
+  btrfs_ioctl_fs_info_args fi{};
+  if (ioctl(fs.get(), BTRFS_IOC_FS_INFO, &fi) < 0) throw_sys("BTRFS_IOC_FS_INFO", fs.path(), errno);
+  std::vector<DeviceFacts> out;
+  for (uint64_t id = 0; id <= fi.max_id; ++id) {
+    auto di = std::make_unique<btrfs_ioctl_dev_info_args>();
+    std::memset(di.get(), 0, sizeof *di);
+    di->devid = id;
+    if (ioctl(fs.get(), BTRFS_IOC_DEV_INFO, di.get()) < 0) {
+      if (errno == ENODEV) continue;
+      throw_sys("BTRFS_IOC_DEV_INFO", fs.path(), errno);
+    }
+    DeviceFacts d;
+    d.devid = di->devid;
+    d.uuid = mos::uuid_text(di->uuid);
+    d.path.assign(reinterpret_cast<const char*>(di->path), strnlen(reinterpret_cast<const char*>(di->path), sizeof di->path));
+    d.total_bytes = di->total_bytes;
+    d.bytes_used = di->bytes_used;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+uint64_t block_device_size(const std::string& dev) {
+  int fd = ::open(dev.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return 0;
+  io::Fd f(fd, dev);
+  uint64_t size = 0;
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) return static_cast<uint64_t>(st.st_size);
+  if (ioctl(fd, BLKGETSIZE64, &size) < 0) return 0;
+  return size;
+}
+
+TopLevel::TopLevel(TopLevel&& o) noexcept
+    : fd_(std::move(o.fd_)), path_(std::move(o.path_)), fsid_(std::move(o.fsid_)), private_(o.private_) {
+  o.private_ = false;
+}
+
+TopLevel::~TopLevel() {
+  fd_.close();
+  if (!private_) return;
+  std::lock_guard lock(g_private_mutex);
+  if (--g_private_refs[fsid_] > 0) return;
+  g_private_refs.erase(fsid_);
+  try {
+    io::unmount(path_, false);
+  } catch (const Error&) {
+    try {
+      io::unmount(path_, true);  // busy: detach lazily
+    } catch (const Error&) {
+    }
+  }
+  ::rmdir(path_.c_str());
+}
+
+TopLevel open_top_level(const std::optional<std::string>& filesystem, const LocateOptions& opts) {
+  Located loc;
+  if (filesystem && !filesystem->empty() && (*filesystem)[0] == '/') {
+    io::Fd fd = open_btrfs_path(*filesystem);
+    loc = locate_by_mount(fs_facts(fd).fsid, btrfs_mounts());
+    if (loc.devices.empty())  // mounted from a path we cannot see: ask the kernel
+      for (auto& d : device_facts(fd)) if (!d.path.empty()) loc.devices.push_back(d.path);
+  } else {
+    std::string label = filesystem && !filesystem->empty() ? *filesystem : kDefaultLabel;
+    if (label.size() > 255) throw_validation("filesystem label is longer than 255 bytes");
+    loc = locate_by_label(label, opts);
+  }
+
+  TopLevel top;
+  top.fsid_ = loc.fsid;
+  if (!loc.top_level_mount.empty()) {
+    top.path_ = loc.top_level_mount;
+    top.fd_ = io::Fd::open(top.path_, O_RDONLY | O_DIRECTORY);
+    return top;
+  }
+
+  std::lock_guard lock(g_private_mutex);
+  top.path_ = opts.run_dir + "/mnt/" + loc.fsid;
+  if (g_private_refs[loc.fsid] == 0) {
+    if (loc.devices.empty()) throw Error(ErrorCode::not_found, "no device found for btrfs " + loc.fsid);
+    for (auto& d : loc.devices)
+      if (opts.device_allowed && !opts.device_allowed(d))
+        throw_validation("device " + d + " is not in the allowed devices", d);
+    std::error_code ec;
+    std::filesystem::create_directories(top.path_, ec);
+    if (ec) throw Error(ErrorCode::storage_failed, "cannot create " + top.path_ + ": " + ec.message(), top.path_);
+    register_devices_for_mount(loc.devices);
+    try {
+      io::mount_filesystem(loc.devices.front(), top.path_, "btrfs",
+                           io::split_mount_options("nosuid,nodev,noexec,subvolid=5"));
+    } catch (const Error&) {
+      ::rmdir(top.path_.c_str());
+      throw;
+    }
+    try {
+      io::make_private(top.path_);  // keep it out of shared peers
+    } catch (const Error&) {
+    }
+  }
+  ++g_private_refs[loc.fsid];
+  top.private_ = true;
+  top.fd_ = io::Fd::open(top.path_, O_RDONLY | O_DIRECTORY);
+  return top;
+}
+
+LocateOptions locate_options(const Context& ctx) {
+  LocateOptions o;
+  o.run_dir = ctx.run_dir;
+  Policy policy = ctx.policy;
+  o.device_allowed = [policy](const std::string& dev) { return policy.allowed(dev); };
+  return o;
+}
+
+void check_btrfs_ioctl(int ret, const std::string& call, const std::string& path) {
+  if (ret == 0) return;
+  if (ret < 0) throw_sys(call, path, errno);
+  static const char* const kText[] = {
+      "",
+      "unable to go below two devices on raid1",
+      "unable to go below four devices on raid10",
+      "unable to go below two devices on raid5",
+      "unable to go below three devices on raid6",
+      "the device is the target of a running replace",
+      "no missing device found to remove",
+      "the device is the only writable device of the filesystem",
+      "another exclusive operation (balance, device add/remove/replace, resize) is running",
+      "unable to go below three devices on raid1c3",
+      "unable to go below four devices on raid1c4",
+  };
+  std::string why = ret < int(std::size(kText)) ? kText[ret] : "btrfs error " + std::to_string(ret);
+  throw Error(ErrorCode::storage_failed, call + " " + path + ": " + why, path);
+}
+
+void validate_subvolume_name(const std::string& name, const char* what) {
+  if (name.empty() || name.size() > 255)
+    throw_validation(std::string(what) + " must be 1..255 bytes long", name);
+  if (name == "." || name == "..")
+    throw_validation(std::string(what) + " '" + name + "' is not allowed (path traversal)", name);
+  if (name.find('/') != std::string::npos)
+    throw_validation(std::string(what) + " '" + name + "' must not contain '/'", name);
+  if (name[0] == '-') throw_validation(std::string(what) + " '" + name + "' must not start with '-'", name);
+  for (unsigned char c : name)
+    if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-' || c == '+' || c == '@'))
+      throw_validation(std::string(what) + " '" + name + "' may only contain letters, digits and . _ - + @",
+                       name);
+}
+
+bool is_core_subvolume(const std::string& name) {
+  for (const char* core : {"system", "etc", "modules", "vm-meta", "mos-bin"})
+    if (name == core) return true;
+  return false;
+}
+
+}  // namespace mos::engine::btrfs

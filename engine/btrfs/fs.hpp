@@ -1,0 +1,100 @@
+// Finding and opening a btrfs filesystem for management: a mounted path, a label (default
+// MOSDATA), or its top level (subvolid=5) mounted privately under the run directory when no
+// mount of the top level exists. Also the FS_INFO/DEV_INFO facts every other file of engine/btrfs/ uses.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/context.hpp"
+#include "ioctl/fd.hpp"
+
+namespace mos::engine::btrfs {
+
+inline constexpr const char* kDefaultLabel = "MOSDATA";
+
+struct FsFacts {
+  std::string fsid;  // text UUID, as blkid prints it
+  std::string label;
+  uint64_t num_devices = 0;
+  uint64_t max_devid = 0;
+  uint32_t nodesize = 0;
+  uint32_t sectorsize = 0;
+  uint64_t generation = 0;
+};
+
+struct DeviceFacts {
+  uint64_t devid = 0;
+  std::string uuid;
+  std::string path;          // empty when the device is missing
+  uint64_t total_bytes = 0;  // size btrfs uses on this device
+  uint64_t bytes_used = 0;   // allocated to chunks
+};
+
+// Directory fd on a mounted btrfs path: -32002 if the path does not exist, -32001 if it is not
+// on a btrfs filesystem (so nothing is attempted on e.g. an unmounted mount point).
+io::Fd open_btrfs_path(const std::string& path);
+// Like open_btrfs_path, and additionally requires `path` to be a mount point of btrfs.
+io::Fd open_btrfs_mount(const std::string& path);
+
+FsFacts fs_facts(const io::Fd& fs);
+// Present devices ordered by devid (DEV_INFO for 1..max_id; holes are skipped).
+std::vector<DeviceFacts> device_facts(const io::Fd& fs);
+// Device size from BLKGETSIZE64, 0 if it cannot be opened.
+uint64_t block_device_size(const std::string& dev);
+
+// Where to look for a filesystem named by label, and where to mount privately.
+struct LocateOptions {
+  std::string run_dir = "/run/mos_volmgrd";
+  // Devices we may read superblocks from and mount; default: every device.
+  std::function<bool(const std::string& dev)> device_allowed;
+};
+
+// The top level (subvolid 5) of a btrfs filesystem, opened as a directory. If no mount of the
+// top level exists, it is mounted under <run_dir>/mnt/<fsid> for as long as any TopLevel of
+// that filesystem lives (reference-counted in this process), then unmounted.
+class TopLevel {
+ public:
+  TopLevel() = default;
+  TopLevel(TopLevel&&) noexcept;
+  TopLevel& operator=(TopLevel&&) = delete;
+  TopLevel(const TopLevel&) = delete;
+  ~TopLevel();
+
+  const io::Fd& fd() const { return fd_; }
+  const std::string& path() const { return path_; }  // mount path of the top level
+  const std::string& fsid() const { return fsid_; }
+  bool private_mount() const { return private_; }
+
+ private:
+  friend TopLevel open_top_level(const std::optional<std::string>&, const LocateOptions&);
+  io::Fd fd_;
+  std::string path_;
+  std::string fsid_;
+  bool private_ = false;
+};
+
+// filesystem: a path on a mounted btrfs, or a label; nullopt = label MOSDATA.
+TopLevel open_top_level(const std::optional<std::string>& filesystem, const LocateOptions& opts = {});
+
+// Long operations report progress (done, total in the operation's unit) and poll a cancel
+// flag; the job registry adapts these to its JobHandle.
+using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+using CancelFlag = const std::atomic<bool>*;
+
+// btrfs device ioctls fail with -1/errno or with a positive BTRFS_ERROR_DEV_* code; both become
+// a mos::Error naming the call and the path.
+void check_btrfs_ioctl(int ret, const std::string& call, const std::string& path);
+
+// Locate options of a daemon context: its run directory, its device policy.
+LocateOptions locate_options(const Context& ctx);
+
+// Subvolume names: one path component, 1..255 bytes of [A-Za-z0-9._-+@], not "." or "..".
+void validate_subvolume_name(const std::string& name, const char* what = "subvolume name");
+// Core subvolumes of the system (delete refuses them).
+bool is_core_subvolume(const std::string& name);
+
+}  // namespace mos::engine::btrfs

@@ -1,0 +1,64 @@
+// Scrub of a mounted btrfs: BTRFS_IOC_SCRUB on every device, each in its own thread, progress
+// from BTRFS_IOC_SCRUB_PROGRESS, cancel with BTRFS_IOC_SCRUB_CANCEL. The kernel keeps no
+// result after a scrub ends, so the last result per filesystem is kept in this process.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/btrfs/fs.hpp"
+
+namespace mos::engine::btrfs {
+
+struct ScrubCounters {
+  uint64_t data_extents_scrubbed = 0;
+  uint64_t tree_extents_scrubbed = 0;
+  uint64_t data_bytes_scrubbed = 0;
+  uint64_t tree_bytes_scrubbed = 0;
+  uint64_t read_errors = 0;
+  uint64_t csum_errors = 0;
+  uint64_t verify_errors = 0;
+  uint64_t no_csum = 0;
+  uint64_t csum_discards = 0;
+  uint64_t super_errors = 0;
+  uint64_t malloc_errors = 0;
+  uint64_t uncorrectable_errors = 0;
+  uint64_t corrected_errors = 0;
+  uint64_t unverified_errors = 0;
+  uint64_t last_physical = 0;
+  void add(const ScrubCounters& o);
+};
+
+struct ScrubDevice {
+  uint64_t devid = 0;
+  std::string path;
+  std::string state;  // "running", "finished", "cancelled", "failed"
+  std::optional<std::string> error;
+  ScrubCounters counters;
+};
+
+struct ScrubReport {
+  std::string fsid;
+  std::string mount_point;
+  // "running", "finished", "cancelled", "failed", or "none" (no scrub known to this process)
+  std::string state = "none";
+  std::optional<int64_t> started_unix;
+  std::optional<int64_t> finished_unix;
+  uint64_t bytes_to_scrub = 0;  // raw used bytes: what a full scrub reads
+  ScrubCounters totals;
+  uint64_t error_count = 0;  // read + csum + verify + super errors
+  std::vector<ScrubDevice> devices;
+};
+
+// Refuses (nothing started) unless mount_point is a mounted btrfs with no scrub running.
+void scrub_check_can_start(const std::string& mount_point);
+// Scrubs every device and returns when all are done or cancelled; progress in bytes.
+ScrubReport scrub_run(const std::string& mount_point, bool read_only, const ProgressFn& progress,
+                      CancelFlag cancel);
+// Live counters while running, else the last result this process saw, else state "none".
+ScrubReport scrub_status(const std::string& mount_point);
+// Cancels a running scrub (-32002 if none runs) and returns the status just before.
+ScrubReport scrub_cancel(const std::string& mount_point);
+
+}  // namespace mos::engine::btrfs

@@ -1,0 +1,97 @@
+// mos_sysvol disk selection.
+#include "engine/sysvol/disks.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <map>
+
+#include "engine/disk_access.hpp"
+#include "engine/sysvol/layout.hpp"
+#include "base/error.hpp"
+#include "ioctl/fd.hpp"
+
+namespace mos::engine::sysvol {
+
+bool eligible_kind(const Device& d, const Policy& policy) {
+  if (d.kind == "disk") return policy.allowed(d.path);
+  static const char* kExplicitOnly[] = {"loop", "md", "dm", "zram", "rom"};
+  for (const char* k : kExplicitOnly)
+    if (d.kind == k) return !policy.allow_devices.empty() && policy.allowed(d.path);
+  return false;  // partitions and anything unknown
+}
+
+Selection select_disks(const std::vector<DiskFacts>& disks, const Config& cfg) {
+  Selection s;
+  std::vector<const Device*> blank;
+  for (const auto& f : disks) {
+    const Device& d = f.device;
+    auto refuse = [&](const std::string& why) { s.refused.push_back({d.path, why}); };
+    if (d.removable) { refuse("removable"); continue; }
+    if (d.read_only) { refuse("read-only"); continue; }
+    if (f.holds_root) { refuse("holds the root filesystem (/) of the running node"); continue; }
+    if (f.busy) { refuse("in use: " + *f.busy); continue; }
+    if (!d.holders.empty()) { refuse("held by " + d.holders.front()); continue; }
+    if (!d.mountpoints.empty()) { refuse("mounted at " + d.mountpoints.front()); continue; }
+    if (f.read_error) { refuse("cannot be read: " + *f.read_error); continue; }
+    if (d.pttype) { refuse("carries a " + *d.pttype + " partition table"); continue; }
+    if (d.fstype) { refuse("carries a " + *d.fstype + " signature"); continue; }
+    if (f.has_partitions) { refuse("has partitions"); continue; }
+    if (!f.edges_zero) { refuse("holds data in its first or last MiB that no prober names"); continue; }
+    try {
+      plan_layout(d.path, d.size_bytes, d.logical_sector_size, cfg);
+    } catch (const Error& e) {
+      refuse(e.what());
+      continue;
+    }
+    blank.push_back(&d);
+  }
+  std::stable_sort(blank.begin(), blank.end(), [](const Device* a, const Device* b) { return a->size_bytes > b->size_bytes; });
+  std::vector<const Device*> pick;
+  if (blank.size() <= 2) {
+    pick = blank;
+  } else {
+    // The two largest of one class (rotational or not); the class whose second disk is larger wins.
+    std::map<bool, std::vector<const Device*>> by_class;
+    for (const Device* d : blank) by_class[d->rotational].push_back(d);
+    for (auto& [rot, list] : by_class) {
+      if (list.size() < 2) continue;
+      if (pick.empty() || list[1]->size_bytes > pick[1]->size_bytes ||
+          (list[1]->size_bytes == pick[1]->size_bytes && !rot))
+        pick = {list[0], list[1]};
+    }
+  }
+  for (const Device* d : blank) {
+    if (std::find(pick.begin(), pick.end(), d) != pick.end()) s.chosen.push_back(*d);
+    else s.unused.push_back({d->path, "blank, but two larger disks of one class were chosen"});
+  }
+  return s;
+}
+
+std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const Policy& policy) {
+  struct stat root{};
+  bool have_root = ::stat("/", &root) == 0;
+  std::vector<DiskFacts> out;
+  for (const auto& d : all) {
+    if (!eligible_kind(d, policy)) continue;
+    DiskFacts f;
+    f.device = d;
+    f.busy = disk_busy_reason(d.name);
+    f.has_partitions = !kernel_partitions(d.name).empty();
+    for (const auto& p : all) {
+      bool mine = p.path == d.path || (p.parent && *p.parent == d.path);
+      if (mine && have_root && p.major == major(root.st_dev) && p.minor == minor(root.st_dev)) f.holds_root = true;
+    }
+    try {
+      f.edges_zero = d.size_bytes > 0 && !nonzero_edge(io::Fd::open(d.path, O_RDONLY), d.size_bytes);
+    } catch (const Error& e) {
+      f.read_error = e.what();
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace mos::engine::sysvol

@@ -1,0 +1,45 @@
+// mos_sysvol disk selection for a fresh node: which whole disks may receive the MOS layout.
+// select_disks is a pure function over facts (unit-tested with synthetic lists);
+// gather_disk_facts does the few reads it needs (busy state, first and last MiB).
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/context.hpp"
+#include "engine/inventory/devices.hpp"
+#include "engine/sysvol/config.hpp"
+
+namespace mos::engine::sysvol {
+
+struct DiskFacts {
+  Device device;                    // a whole disk (or loop/md/... when allowed explicitly)
+  std::optional<std::string> busy;  // mounted, held, swap, claimed (the disk or a partition)
+  bool holds_root = false;          // "/" lives on it
+  bool has_partitions = false;      // the kernel knows partitions of it
+  bool edges_zero = false;          // first and last MiB are all zero bytes
+  std::optional<std::string> read_error;
+};
+
+struct Refusal {
+  std::string path;
+  std::string reason;
+};
+
+struct Selection {
+  std::vector<Device> chosen;    // 0, 1 or 2 disks, largest first
+  std::vector<Refusal> refused;  // not blank, busy, too small, ...
+  std::vector<Refusal> unused;   // blank and big enough, but not among the two chosen
+};
+
+// Whether a device may be considered at all: whole disks (kind "disk") that the policy allows;
+// loop, md, dm, zram and rom devices only when an explicit allow-list names them.
+bool eligible_kind(const Device& d, const Policy& policy);
+
+// Blank = no prober signature, no partition table, no kernel partitions, first and last MiB zero.
+Selection select_disks(const std::vector<DiskFacts>& disks, const Config& cfg);
+
+// Facts for every eligible device of `all` (reads only those).
+std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const Policy& policy);
+
+}  // namespace mos::engine::sysvol

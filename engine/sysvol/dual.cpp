@@ -1,0 +1,134 @@
+// mos_sysvol on two disks: both get the MOS layout; mosefi pair -> md RAID1 0.90 -> FAT32,
+// mosboot pair -> md RAID1 1.2 -> ext4, a swap area on each, btrfs RAID1 over the mosdata pair.
+// Also the md half of a later boot: assemble the arrays (degraded when a disk is missing).
+#include <algorithm>
+
+#include "engine/apply_plan.hpp"
+#include "engine/format/format.hpp"
+#include "engine/modules.hpp"
+#include "engine/partition/partition.hpp"
+#include "engine/raid/raid.hpp"
+#include "engine/sysvol/steps.hpp"
+#include "base/error.hpp"
+#include "ioctl/sysfs.hpp"
+
+namespace mos::engine::sysvol {
+namespace {
+
+// md devices we create or assemble from allowed members are allowed too.
+Context with_md_devices(Context ctx) {
+  if (ctx.policy.allow_devices.empty()) return ctx;  // everything is allowed already
+  for (const char* n : {"mosefi", "mosboot"}) {
+    ctx.policy.allow_devices.push_back(raid_device_path(n));
+    ctx.policy.allow_devices.push_back(raid_link_path(n));
+  }
+  return ctx;
+}
+
+// md_mod + raid1 with the resolver, only on nodes that use md.
+void load_raid_modules(const RunOptions& opts, Reporter& rep) {
+  if (!opts.load_modules || opts.dry_run) return;
+  for (const auto& r : load_modules({"raid1"}, opts.modules_dir)) {
+    if (r.status == "loaded") rep.done("loaded module " + r.name);
+    else if (r.status != "already" && r.status != "builtin") rep.error("module " + r.name + " " + r.status + ": " + r.detail);
+  }
+}
+
+std::string make_raid(const std::string& name, const char* metadata, const std::vector<std::string>& members,
+                      const Context& ctx, Reporter& rep) {
+  RaidCreateRequest req;
+  req.name = name;
+  req.metadata = metadata;
+  req.members = members;
+  req.force = true;  // partitions we just created on disks judged blank (or ours)
+  // Where both disks zero in the device (write-zeroes offload), zeroing the data areas is cheap
+  // and makes the mirrors identical: no initial resync competing with the first boot's writes.
+  // Elsewhere (e.g. disks without offload) the kernel's background resync is cheaper.
+  req.zero_members = std::all_of(members.begin(), members.end(), [](const std::string& m) {
+    Device d = find_device(m, DiscoverOptions{false});
+    std::string disk = d.parent.value_or(d.path).substr(5);
+    return io::sysfs_u64("/sys/class/block/" + disk + "/queue/write_zeroes_max_bytes").value_or(0) > 0;
+  });
+  auto r = create_raid(req, ctx);
+  rep.done("created md RAID1 " + r.array.device + " (metadata " + metadata + ") over " + members[0] + " + " + members[1] +
+           (req.zero_members ? " (data areas zeroed by the devices: no resync)" : " (initial resync by the kernel)"));
+  return r.array.device;
+}
+
+}  // namespace
+
+Policy md_policy(const Policy& p) {
+  Context c;
+  c.policy = p;
+  return with_md_devices(c).policy;
+}
+
+void provision_dual(const std::vector<Device>& disks, bool resume, const Config& cfg, const RunOptions& opts,
+                    Reporter& rep) {
+  const Context ctx = with_md_devices(engine_context(opts));
+  load_raid_modules(opts, rep);
+  // One layout for both: sized by the smaller disk and the larger sector size.
+  Config c = cfg;
+  const uint64_t smaller = std::min(disks[0].size_bytes, disks[1].size_bytes);
+  const uint32_t sector = std::max(disks[0].logical_sector_size, disks[1].logical_sector_size);
+  if (!c.swap_size_gib) c.swap_size_gib = default_swap_gib(smaller);
+  Layout l = plan_layout(disks[0].path, smaller, sector, c);
+  std::vector<LayoutPartition> parts;
+  for (const auto& p : l.partitions) parts.push_back({p.name, p.part_type, p.size_bytes});
+  std::vector<PartitionOpResult> gpts;
+  for (const auto& d : disks) {
+    gpts.push_back(create_partition_layout(d.path, parts, resume, false, ctx.policy));
+    rep.done("wrote GPT on " + d.path + " (" + std::to_string(gpts.back().partitions.size()) + " partitions)");
+  }
+  crash_point("sysvol:after-gpt");
+  auto pair = [&](size_t i) { return std::vector<std::string>{gpts[0].partitions.at(i).path, gpts[1].partitions.at(i).path}; };
+  auto format = [&](const std::string& dev, const std::string& fstype, const std::string& label,
+                    std::vector<std::string> more = {}, std::optional<std::string> profile = {}) {
+    FormatRequest req;
+    req.device = dev;
+    req.fstype = fstype;
+    req.label = label;
+    req.devices = std::move(more);
+    req.profile = std::move(profile);
+    req.force = true;
+    create_filesystem(req, ctx);
+    rep.done("created " + fstype + " " + label + " on " + dev + (req.devices.empty() ? "" : " + " + req.devices[0]));
+  };
+  std::string efi = make_raid("mosefi", "0.90", pair(1), ctx, rep);
+  crash_point("sysvol:after-efi-raid");
+  format(efi, "vfat", "MOSEFI");
+  crash_point("sysvol:after-efi-fs");
+  std::string boot = make_raid("mosboot", "1.2", pair(2), ctx, rep);
+  crash_point("sysvol:after-boot-raid");
+  format(boot, "ext4", "MOSBOOT");
+  crash_point("sysvol:after-boot-fs");
+  for (const auto& s : pair(3)) format(s, "swap", "MOSSWAP");
+  crash_point("sysvol:after-swap-fs");
+  auto data = pair(4);
+  format(data[0], "btrfs", "MOSDATA", {data[1]}, std::string("raid1"));
+  crash_point("sysvol:after-data-fs");
+}
+
+void assemble_md(const Found& found, const RunOptions& opts, Reporter& rep) {
+  if (found.md_members.empty()) return;
+  const Context ctx = with_md_devices(engine_context(opts));
+  load_raid_modules(opts, rep);
+  RaidAssembleRequest req;
+  for (const auto& m : found.md_members) req.devices.push_back(m.path);
+  req.dry_run = opts.dry_run;
+  auto r = assemble_raids(req, ctx);
+  for (const auto& a : r.arrays) {
+    for (const auto& l : a.left_out) rep.warn("md " + a.name + ": " + l.device + " left out: " + l.reason);
+    if (a.outcome == "started" || a.outcome == "already_running" || a.outcome == "would_start") {
+      rep.done("md " + a.name + " " + a.outcome + " (" + std::to_string(a.members.size()) + " members)");
+    } else if (a.outcome == "started_degraded" || a.outcome == "would_start_degraded") {
+      rep.report().degraded = true;
+      rep.warn("md " + a.name + " is DEGRADED: started with " + std::to_string(a.members.size()) +
+               " member(s); replace the missing disk");
+    } else {
+      rep.error("md " + a.name + " failed to assemble: " + a.error.value_or(a.outcome));
+    }
+  }
+}
+
+}  // namespace mos::engine::sysvol

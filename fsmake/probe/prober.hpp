@@ -1,0 +1,129 @@
+// Shared pieces of the probers: the prober table entry, what one prober found, and the text
+// conventions blkid uses when it prints labels and UUIDs.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fsmake/probe/probe.hpp"
+#include "fsmake/probe/source.hpp"
+#include "base/bytes.hpp"  // all_zero
+
+namespace mos::fsmake::probe {
+
+// A magic string at a fixed byte offset from the start (or, if from_end, back from the end).
+struct Magic {
+  std::string_view bytes;
+  uint64_t offset = 0;
+  bool from_end = false;
+};
+
+// What one prober recognised. sigs[0] is the magic that identified it; the rest are further
+// copies (backup headers, secondary superblocks) a wipe must also erase.
+struct Found {
+  std::string label, uuid, uuid_sub, version, sec_type;
+  std::vector<Signature> sigs;
+};
+
+// hit_offset is the absolute offset of the matched magic (0 for probers without magics).
+using ProbeFn = bool (*)(ProbeSource& src, uint64_t hit_offset, Found& out);
+
+struct Prober {
+  std::string_view type;
+  std::string_view usage;
+  uint64_t min_size;  // devices smaller than this are not probed (libblkid minsz)
+  std::vector<Magic> magics;
+  ProbeFn fn;
+};
+
+// Label bytes as blkid stores them: up to the first NUL, trailing whitespace removed; a byte
+// that is not part of well-formed UTF-8 becomes U+FFFD (the result travels as JSON text).
+std::string label_text(std::span<const uint8_t> raw);
+// Well-formed UTF-8 kept, every other byte replaced by U+FFFD.
+std::string valid_utf8(const std::string& bytes);
+// A FAT short-name label (bytes in the volume's OEM code page) as UTF-8: like label_text, with
+// bytes 0x80-0xFF mapped through code page 437 (blkid prints them raw, which is not valid text).
+std::string oem_label_text(std::span<const uint8_t> raw);
+// 16 bytes as 8-4-4-4-12 lowercase hex (blkid_unparse_uuid); "" when all zero.
+std::string uuid_text(std::span<const uint8_t> raw);
+// UTF-16 (big or little endian) to UTF-8, stopping at the first NUL code unit.
+std::string utf16_to_utf8(std::span<const uint8_t> raw, bool big_endian);
+Signature make_signature(std::string_view type, uint64_t offset, std::span<const uint8_t> bytes);
+inline uint16_t be16_at(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+inline uint32_t be32_at(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+inline uint64_t be64_at(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+// The drivers over an already-open source (tests inspect the source's read count).
+ProbeResult probe_from(ProbeSource& src);
+std::vector<Signature> signatures_from(ProbeSource& src);
+
+// Superblock probers, in libblkid's order (RAID and crypto containers before filesystems).
+bool probe_md(ProbeSource&, uint64_t, Found&);
+bool probe_bcachefs(ProbeSource&, uint64_t, Found&);
+bool probe_lvm2(ProbeSource&, uint64_t, Found&);
+bool probe_luks(ProbeSource&, uint64_t, Found&);
+bool probe_vfat(ProbeSource&, uint64_t, Found&);
+bool probe_swap(ProbeSource&, uint64_t, Found&);
+bool probe_xfs(ProbeSource&, uint64_t, Found&);
+bool probe_ext4(ProbeSource&, uint64_t, Found&);
+bool probe_ext3(ProbeSource&, uint64_t, Found&);
+bool probe_ext2(ProbeSource&, uint64_t, Found&);
+bool probe_iso9660(ProbeSource&, uint64_t, Found&);
+bool probe_zfs(ProbeSource&, uint64_t, Found&);
+bool probe_squashfs(ProbeSource&, uint64_t, Found&);
+bool probe_btrfs(ProbeSource&, uint64_t, Found&);
+
+// Foreign formats: recognised by their magic (and libblkid's sanity checks) so that refusals
+// and inventories can name them; LABEL/UUID only where noted in their files.
+bool probe_bcache(ProbeSource&, uint64_t, Found&);
+bool probe_drbd(ProbeSource&, uint64_t, Found&);
+bool probe_bitlocker(ProbeSource&, uint64_t, Found&);
+bool probe_reiserfs(ProbeSource&, uint64_t, Found&);
+bool probe_jfs(ProbeSource&, uint64_t, Found&);
+bool probe_udf(ProbeSource&, uint64_t, Found&);
+bool probe_hfsplus(ProbeSource&, uint64_t, Found&);
+bool probe_hfs(ProbeSource&, uint64_t, Found&);
+bool probe_ntfs(ProbeSource&, uint64_t, Found&);
+bool probe_nilfs2(ProbeSource&, uint64_t, Found&);
+bool probe_exfat(ProbeSource&, uint64_t, Found&);
+bool probe_f2fs(ProbeSource&, uint64_t, Found&);
+bool probe_apfs(ProbeSource&, uint64_t, Found&);
+// Formats whose magic alone identifies them (libblkid has no further check either).
+bool magic_only(ProbeSource&, uint64_t, Found&);
+// Firmware (BIOS) RAID members, metadata at the end of the disk (probe_fwraid.cpp).
+bool probe_ddf_raid(ProbeSource&, uint64_t, Found&);
+bool probe_isw_raid(ProbeSource&, uint64_t, Found&);
+bool probe_lsi_raid(ProbeSource&, uint64_t, Found&);
+bool probe_via_raid(ProbeSource&, uint64_t, Found&);
+bool probe_silicon_raid(ProbeSource&, uint64_t, Found&);
+bool probe_nvidia_raid(ProbeSource&, uint64_t, Found&);
+bool probe_promise_raid(ProbeSource&, uint64_t, Found&);
+bool probe_hpt45x_raid(ProbeSource&, uint64_t, Found&);
+bool probe_adaptec_raid(ProbeSource&, uint64_t, Found&);
+bool probe_jmicron_raid(ProbeSource&, uint64_t, Found&);
+
+// Records the bytes [off, off+len) as the signature that identified `type` (probers whose
+// magic position depends on the device size). False when the bytes are out of range.
+bool found_at(ProbeSource& src, std::string_view type, uint64_t off, uint32_t len, Found& out);
+
+// vfat's boot-sector check, which the dos prober uses to tell a FAT boot sector from an MBR.
+bool is_vfat(ProbeSource& src);
+bool is_lvm2(ProbeSource& src);
+
+// Partition tables: fill pttype/ptuuid and the table's signatures.
+struct PartitionTable {
+  std::string pttype, ptuuid;
+  std::vector<Signature> sigs;
+};
+bool probe_gpt(ProbeSource& src, PartitionTable& out);
+bool probe_dos(ProbeSource& src, PartitionTable& out);
+
+}  // namespace mos::fsmake::probe
