@@ -23,8 +23,6 @@ uint64_t fletcher64(std::span<const uint8_t> words) {
   return (c2 << 32) | c1;
 }
 
-}  // namespace
-
 bool probe_apfs(ProbeSource& src, uint64_t, Found& out) {
   auto b = src.get(0, kBlockSize);
   if (b.empty()) return false;
@@ -35,5 +33,11 @@ bool probe_apfs(ProbeSource& src, uint64_t, Found& out) {
   out.uuid = uuid_text(b.subspan(72, 16));
   return true;
 }
+
+constexpr Magic kMagics[] = {{"NXSB", 32}};
+
+}  // namespace
+
+extern constinit const Prober kApfs{"apfs", "filesystem", 0, kMagics, probe_apfs};
 
 }  // namespace mos::fsmake::probe

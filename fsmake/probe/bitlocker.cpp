@@ -12,8 +12,6 @@ namespace {
 constexpr uint64_t kWin7FveOffsetAt = 176;  // le64 in the Windows 7+ header
 constexpr uint64_t kToGoFveOffsetAt = 440;  // le64 in the To Go header
 
-}  // namespace
-
 bool probe_bitlocker(ProbeSource& src, uint64_t, Found& out) {
   auto b = src.get(0, 512);
   if (b.empty()) return false;
@@ -33,5 +31,12 @@ bool probe_bitlocker(ProbeSource& src, uint64_t, Found& out) {
   out.version = std::to_string(load_le16(fve.data() + 10));
   return true;
 }
+
+constexpr Magic kMagics[] = {
+    {"\xeb\x52\x90-FVE-FS-", 0}, {"\xeb\x58\x90-FVE-FS-", 0}, {"\xeb\x58\x90MSWIN4.1", 0}};
+
+}  // namespace
+
+extern constinit const Prober kBitLocker{"BitLocker", "crypto", 0, kMagics, probe_bitlocker};
 
 }  // namespace mos::fsmake::probe

@@ -21,8 +21,6 @@ static_assert(sizeof(BtrfsSuperblockHead) == 0x22b);
 
 constexpr uint64_t kSuperblockOffset = 64 * 1024;
 
-}  // namespace
-
 bool probe_btrfs(ProbeSource& src, uint64_t, Found& out) {
   auto b = src.get(kSuperblockOffset, sizeof(BtrfsSuperblockHead));
   if (b.empty()) return false;
@@ -32,5 +30,11 @@ bool probe_btrfs(ProbeSource& src, uint64_t, Found& out) {
   out.uuid_sub = uuid_text(sb.dev_uuid);
   return true;
 }
+
+constexpr Magic kMagics[] = {{"_BHRfS_M", kSuperblockOffset + 0x40}};
+
+}  // namespace
+
+extern constinit const Prober kBtrfs{"btrfs", "filesystem", kMiB, kMagics, probe_btrfs};
 
 }  // namespace mos::fsmake::probe

@@ -4,6 +4,7 @@
 #include "base/bytes.hpp"
 
 namespace mos::fsmake::probe {
+namespace {
 
 bool probe_drbd(ProbeSource& src, uint64_t, Found& out) {
   if (src.size() < 0x10000) return false;
@@ -19,5 +20,9 @@ bool probe_drbd(ProbeSource& src, uint64_t, Found& out) {
     return false;
   return found_at(src, "drbd", md + 60, 4, out);
 }
+
+}  // namespace
+
+extern constinit const Prober kDrbd{"drbd", "raid", 0, {}, probe_drbd};
 
 }  // namespace mos::fsmake::probe

@@ -35,8 +35,6 @@ struct ExfatBootSector {
 };
 static_assert(sizeof(ExfatBootSector) == 512);
 
-}  // namespace
-
 bool probe_exfat(ProbeSource& src, uint64_t, Found& out) {
   auto b = src.get(0, sizeof(ExfatBootSector));
   if (b.empty()) return false;
@@ -58,5 +56,11 @@ bool probe_exfat(ProbeSource& src, uint64_t, Found& out) {
   out.version = std::to_string(rev >> 8) + "." + std::to_string(rev & 0xFF);
   return true;
 }
+
+constexpr Magic kMagics[] = {{"EXFAT   ", 3}};
+
+}  // namespace
+
+extern constinit const Prober kExfat{"exfat", "filesystem", 0, kMagics, probe_exfat};
 
 }  // namespace mos::fsmake::probe

@@ -54,8 +54,6 @@ bool fill(const ExtSuperblock& sb, int ver, Found& out) {
   return true;
 }
 
-}  // namespace
-
 bool probe_ext4(ProbeSource& src, uint64_t, Found& out) {
   const ExtSuperblock* sb = load(src);
   if (!sb) return false;
@@ -83,5 +81,13 @@ bool probe_ext2(ProbeSource& src, uint64_t, Found& out) {
     return false;
   return fill(*sb, 2, out);
 }
+
+constexpr Magic kMagics[] = {{{"\x53\xef", 2}, kSuperblockOffset + 0x38}};
+
+}  // namespace
+
+extern constinit const Prober kExt4{"ext4", "filesystem", 0, kMagics, probe_ext4};
+extern constinit const Prober kExt3{"ext3", "filesystem", 0, kMagics, probe_ext3};
+extern constinit const Prober kExt2{"ext2", "filesystem", 0, kMagics, probe_ext2};
 
 }  // namespace mos::fsmake::probe

@@ -4,6 +4,7 @@
 #include "base/bytes.hpp"
 
 namespace mos::fsmake::probe {
+namespace {
 
 bool probe_f2fs(ProbeSource& src, uint64_t hit, Found& out) {
   auto b = src.get(hit, 0x90);
@@ -15,5 +16,11 @@ bool probe_f2fs(ProbeSource& src, uint64_t hit, Found& out) {
   out.version = std::to_string(major) + "." + std::to_string(minor);
   return true;
 }
+
+constexpr Magic kMagics[] = {{{"\x10\x20\xF5\xF2", 4}, 1024}};
+
+}  // namespace
+
+extern constinit const Prober kF2fs{"f2fs", "filesystem", 0, kMagics, probe_f2fs};
 
 }  // namespace mos::fsmake::probe

@@ -27,8 +27,6 @@ uint16_t sum16(const uint8_t* p, size_t words) {
   return s;
 }
 
-}  // namespace
-
 // SNIA DDF: big-endian 0xDE11DE11 anchor header in the last sector (or 257 sectors back).
 bool probe_ddf_raid(ProbeSource& src, uint64_t, Found& out) {
   if (src.size() < 0x30000) return false;
@@ -150,5 +148,27 @@ bool probe_jmicron_raid(ProbeSource& src, uint64_t, Found& out) {
   out.version = std::to_string(v >> 8) + "." + std::to_string(v & 0xFF);
   return found_at(src, "jmicron_raid_member", off, 2, out);
 }
+
+// HighPoint 37x: LE magic 0x5a7816f0 (ok) or 0x5a7816fd (bad) 544 bytes into the sector at
+// 4 KiB, near the start of the disk unlike the others; the magic alone names it.
+constexpr Magic kHpt37xMagics[] = {{{"\xf0\x16\x78\x5a", 4}, 4096 + 544},
+                                   {{"\xfd\x16\x78\x5a", 4}, 4096 + 544}};
+
+}  // namespace
+
+extern constinit const Prober kDdfRaid{"ddf_raid_member", "raid", 0, {}, probe_ddf_raid};
+extern constinit const Prober kIswRaid{"isw_raid_member", "raid", 0, {}, probe_isw_raid};
+extern constinit const Prober kLsiRaid{"lsi_mega_raid_member", "raid", 0, {}, probe_lsi_raid};
+extern constinit const Prober kViaRaid{"via_raid_member", "raid", 0, {}, probe_via_raid};
+extern constinit const Prober kSiliconRaid{"silicon_medley_raid_member", "raid", 0, {},
+                                           probe_silicon_raid};
+extern constinit const Prober kNvidiaRaid{"nvidia_raid_member", "raid", 0, {}, probe_nvidia_raid};
+extern constinit const Prober kPromiseRaid{"promise_fasttrack_raid_member", "raid", 0, {},
+                                           probe_promise_raid};
+extern constinit const Prober kHpt45xRaid{"hpt45x_raid_member", "raid", 0, {}, probe_hpt45x_raid};
+extern constinit const Prober kHpt37xRaid{"hpt37x_raid_member", "raid", 0, kHpt37xMagics,
+                                          magic_only};
+extern constinit const Prober kAdaptecRaid{"adaptec_raid_member", "raid", 0, {}, probe_adaptec_raid};
+extern constinit const Prober kJmicronRaid{"jmicron_raid_member", "raid", 0, {}, probe_jmicron_raid};
 
 }  // namespace mos::fsmake::probe

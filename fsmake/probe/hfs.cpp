@@ -19,8 +19,6 @@ bool embeds_hfsplus(std::span<const uint8_t> mdb) {
          std::memcmp(mdb.data() + kMdbEmbedSig, "HX", 2) == 0;
 }
 
-}  // namespace
-
 bool probe_hfsplus(ProbeSource& src, uint64_t, Found&) {
   auto b = src.get(kHeaderOffset, 512);
   if (b.empty()) return false;
@@ -39,5 +37,14 @@ bool probe_hfs(ProbeSource& src, uint64_t, Found&) {
   uint32_t alloc = be32_at(b.data() + kMdbAllocBlockSize);
   return alloc != 0 && alloc % 512 == 0;
 }
+
+constexpr Magic kHfsPlusMagics[] = {
+    {"BD", kHeaderOffset}, {"H+", kHeaderOffset}, {"HX", kHeaderOffset}};
+constexpr Magic kHfsMagics[] = {{"BD", kHeaderOffset}};
+
+}  // namespace
+
+extern constinit const Prober kHfsPlus{"hfsplus", "filesystem", 0, kHfsPlusMagics, probe_hfsplus};
+extern constinit const Prober kHfs{"hfs", "filesystem", 0, kHfsMagics, probe_hfs};
 
 }  // namespace mos::fsmake::probe

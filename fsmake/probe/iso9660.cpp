@@ -91,8 +91,6 @@ std::string rtrim(std::string s) {
   return s;
 }
 
-}  // namespace
-
 bool probe_iso9660(ProbeSource& src, uint64_t, Found& out) {
   const IsoVolumeDescriptor* pvd = nullptr;
   const IsoVolumeDescriptor* joliet = nullptr;
@@ -121,5 +119,11 @@ bool probe_iso9660(ProbeSource& src, uint64_t, Found& out) {
   }
   return true;
 }
+
+constexpr Magic kMagics[] = {{"CD001", kFirstDescriptor + 1}};
+
+}  // namespace
+
+extern constinit const Prober kIso9660{"iso9660", "filesystem", 0, kMagics, probe_iso9660};
 
 }  // namespace mos::fsmake::probe

@@ -4,6 +4,7 @@
 #include "base/bytes.hpp"
 
 namespace mos::fsmake::probe {
+namespace {
 
 bool probe_jfs(ProbeSource& src, uint64_t hit, Found& out) {
   auto b = src.get(hit, 0xb0);
@@ -18,5 +19,11 @@ bool probe_jfs(ProbeSource& src, uint64_t hit, Found& out) {
   out.label = label_text(b.subspan(0x98, 16));
   return true;
 }
+
+constexpr Magic kMagics[] = {{"JFS1", 0x8000}};
+
+}  // namespace
+
+extern constinit const Prober kJfs{"jfs", "filesystem", 16 * kMiB, kMagics, probe_jfs};
 
 }  // namespace mos::fsmake::probe

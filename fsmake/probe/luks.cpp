@@ -39,8 +39,6 @@ void attributes(const Luks2Header& h, Found& out) {
   if (version == 2) out.label = label_text(h.label);
 }
 
-}  // namespace
-
 bool probe_luks(ProbeSource& src, uint64_t, Found& out) {
   auto b = src.get(0, sizeof(Luks2Header));
   if (b.empty()) return false;
@@ -65,5 +63,9 @@ bool probe_luks(ProbeSource& src, uint64_t, Found& out) {
   }
   return found;
 }
+
+}  // namespace
+
+extern constinit const Prober kLuks{"crypto_LUKS", "crypto", 0, {}, probe_luks};
 
 }  // namespace mos::fsmake::probe

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "fsmake/probe/prober.hpp"
+#include "fsmake/probe/ptable.hpp"
 #include "base/bytes.hpp"
 
 namespace mos::fsmake::probe {
@@ -54,8 +55,6 @@ const Lvm2LabelHeader* find_label(ProbeSource& src, uint64_t magic_hit) {
   return h;
 }
 
-}  // namespace
-
 bool probe_lvm2(ProbeSource& src, uint64_t hit, Found& out) {
   const Lvm2LabelHeader* h = find_label(src, hit);
   if (!h) return false;
@@ -71,10 +70,18 @@ bool probe_lvm2(ProbeSource& src, uint64_t hit, Found& out) {
   return true;
 }
 
+// The label's type field (24 bytes into the label), the label in any of the first four sectors.
+constexpr Magic kMagics[] = {{"LVM2 001", 0x218}, {"LVM2 001", 0x018},
+                             {"LVM2 001", 1024 + 0x018}, {"LVM2 001", 1024 + 0x218}};
+
+}  // namespace
+
+extern constinit const Prober kLvm2{"LVM2_member", "raid", 0, kMagics, probe_lvm2};
+
 bool is_lvm2(ProbeSource& src) {
-  for (uint64_t hit : {0x218, 0x018, 0x418, 0x618}) {
-    auto b = src.get(hit, 8);
-    if (!b.empty() && std::memcmp(b.data(), "LVM2 001", 8) == 0) return find_label(src, hit);
+  for (const Magic& m : kMagics) {
+    uint64_t hit = 0;
+    if (magic_present(src, m, hit)) return find_label(src, hit);
   }
   return false;
 }

@@ -90,8 +90,6 @@ bool probe_md1(ProbeSource& src, uint64_t off, Found& out) {
   return true;
 }
 
-}  // namespace
-
 bool probe_md(ProbeSource& src, uint64_t, Found& out) {
   uint64_t size = src.size();
   if (size > kMdReservedBytes) {
@@ -111,5 +109,9 @@ bool probe_md(ProbeSource& src, uint64_t, Found& out) {
   }
   return false;
 }
+
+}  // namespace
+
+extern constinit const Prober kLinuxRaid{"linux_raid_member", "raid", 0, {}, probe_md};
 
 }  // namespace mos::fsmake::probe

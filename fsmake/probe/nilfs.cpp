@@ -15,8 +15,6 @@ bool valid(std::span<const uint8_t> sb) {
   return bytes >= 0x98 + 16 && bytes <= 1024;
 }
 
-}  // namespace
-
 bool probe_nilfs2(ProbeSource& src, uint64_t, Found& out) {
   if (src.size() < 1024 * 1024) return false;
   uint64_t primary = 1024, backup = ((src.size() >> 12) - 1) << 12;
@@ -31,5 +29,9 @@ bool probe_nilfs2(ProbeSource& src, uint64_t, Found& out) {
   out.label = label_text(sb.subspan(0xa8, 80));
   return found_at(src, "nilfs2", at + 6, 2, out);
 }
+
+}  // namespace
+
+extern constinit const Prober kNilfs2{"nilfs2", "filesystem", kMiB, {}, probe_nilfs2};
 
 }  // namespace mos::fsmake::probe

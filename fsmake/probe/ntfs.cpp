@@ -39,8 +39,6 @@ static_assert(sizeof(NtfsBootSector) == 0x50);
 
 constexpr uint32_t kMaxClusterBytes = 2u << 20;
 
-}  // namespace
-
 bool probe_ntfs(ProbeSource& src, uint64_t, Found& out) {
   auto b = src.get(0, sizeof(NtfsBootSector));
   if (b.empty()) return false;
@@ -75,5 +73,11 @@ bool probe_ntfs(ProbeSource& src, uint64_t, Found& out) {
   out.uuid = u;
   return true;
 }
+
+constexpr Magic kMagics[] = {{"NTFS    ", 3}};
+
+}  // namespace
+
+extern constinit const Prober kNtfs{"ntfs", "filesystem", 0, kMagics, probe_ntfs};
 
 }  // namespace mos::fsmake::probe

@@ -1,5 +1,6 @@
-// Shared pieces of the probers: the prober table entry, what one prober found, and the text
-// conventions blkid uses when it prints labels and UUIDs.
+// Shared pieces of the probers: the prober entry each format file defines beside its probe
+// function, what one prober found, and the text conventions blkid uses when it prints labels and
+// UUIDs. The order the entries run in is table.cpp's alone.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -30,13 +31,25 @@ struct Found {
 // hit_offset is the absolute offset of the matched magic (0 for probers without magics).
 using ProbeFn = bool (*)(ProbeSource& src, uint64_t hit_offset, Found& out);
 
+// One format as libblkid's idinfo has it. Each format file defines its entry as a constant
+// (`extern constinit const Prober kBtrfs{...}` over a constexpr magic array), so the table can
+// never see one half-built.
 struct Prober {
   std::string_view type;
   std::string_view usage;
   uint64_t min_size;  // devices smaller than this are not probed (libblkid minsz)
-  std::vector<Magic> magics;
+  std::span<const Magic> magics;  // none: fn decides alone, called with hit_offset 0
   ProbeFn fn;
 };
+
+inline constexpr uint64_t kMiB = 1024 * 1024;
+
+// Every prober, in libblkid's order (table.cpp).
+std::span<const Prober* const> probers();
+// Whether m is on the device; abs is then its absolute offset.
+bool magic_present(ProbeSource& src, const Magic& m, uint64_t& abs);
+// For formats whose magic alone identifies them (libblkid has no further check either).
+bool magic_only(ProbeSource&, uint64_t, Found&);
 
 // Label bytes as blkid stores them: up to the first NUL, trailing whitespace removed; a byte
 // that is not part of well-formed UTF-8 becomes U+FFFD (the result travels as JSON text).
@@ -65,65 +78,8 @@ inline uint64_t be64_at(const uint8_t* p) {
 ProbeResult probe_from(ProbeSource& src);
 std::vector<Signature> signatures_from(ProbeSource& src);
 
-// Superblock probers, in libblkid's order (RAID and crypto containers before filesystems).
-bool probe_md(ProbeSource&, uint64_t, Found&);
-bool probe_bcachefs(ProbeSource&, uint64_t, Found&);
-bool probe_lvm2(ProbeSource&, uint64_t, Found&);
-bool probe_luks(ProbeSource&, uint64_t, Found&);
-bool probe_vfat(ProbeSource&, uint64_t, Found&);
-bool probe_swap(ProbeSource&, uint64_t, Found&);
-bool probe_xfs(ProbeSource&, uint64_t, Found&);
-bool probe_ext4(ProbeSource&, uint64_t, Found&);
-bool probe_ext3(ProbeSource&, uint64_t, Found&);
-bool probe_ext2(ProbeSource&, uint64_t, Found&);
-bool probe_iso9660(ProbeSource&, uint64_t, Found&);
-bool probe_zfs(ProbeSource&, uint64_t, Found&);
-bool probe_squashfs(ProbeSource&, uint64_t, Found&);
-bool probe_btrfs(ProbeSource&, uint64_t, Found&);
-
-// Foreign formats: recognised by their magic (and libblkid's sanity checks) so that refusals
-// and inventories can name them; LABEL/UUID only where noted in their files.
-bool probe_bcache(ProbeSource&, uint64_t, Found&);
-bool probe_drbd(ProbeSource&, uint64_t, Found&);
-bool probe_bitlocker(ProbeSource&, uint64_t, Found&);
-bool probe_reiserfs(ProbeSource&, uint64_t, Found&);
-bool probe_jfs(ProbeSource&, uint64_t, Found&);
-bool probe_udf(ProbeSource&, uint64_t, Found&);
-bool probe_hfsplus(ProbeSource&, uint64_t, Found&);
-bool probe_hfs(ProbeSource&, uint64_t, Found&);
-bool probe_ntfs(ProbeSource&, uint64_t, Found&);
-bool probe_nilfs2(ProbeSource&, uint64_t, Found&);
-bool probe_exfat(ProbeSource&, uint64_t, Found&);
-bool probe_f2fs(ProbeSource&, uint64_t, Found&);
-bool probe_apfs(ProbeSource&, uint64_t, Found&);
-// Formats whose magic alone identifies them (libblkid has no further check either).
-bool magic_only(ProbeSource&, uint64_t, Found&);
-// Firmware (BIOS) RAID members, metadata at the end of the disk (probe_fwraid.cpp).
-bool probe_ddf_raid(ProbeSource&, uint64_t, Found&);
-bool probe_isw_raid(ProbeSource&, uint64_t, Found&);
-bool probe_lsi_raid(ProbeSource&, uint64_t, Found&);
-bool probe_via_raid(ProbeSource&, uint64_t, Found&);
-bool probe_silicon_raid(ProbeSource&, uint64_t, Found&);
-bool probe_nvidia_raid(ProbeSource&, uint64_t, Found&);
-bool probe_promise_raid(ProbeSource&, uint64_t, Found&);
-bool probe_hpt45x_raid(ProbeSource&, uint64_t, Found&);
-bool probe_adaptec_raid(ProbeSource&, uint64_t, Found&);
-bool probe_jmicron_raid(ProbeSource&, uint64_t, Found&);
-
 // Records the bytes [off, off+len) as the signature that identified `type` (probers whose
 // magic position depends on the device size). False when the bytes are out of range.
 bool found_at(ProbeSource& src, std::string_view type, uint64_t off, uint32_t len, Found& out);
-
-// vfat's boot-sector check, which the dos prober uses to tell a FAT boot sector from an MBR.
-bool is_vfat(ProbeSource& src);
-bool is_lvm2(ProbeSource& src);
-
-// Partition tables: fill pttype/ptuuid and the table's signatures.
-struct PartitionTable {
-  std::string pttype, ptuuid;
-  std::vector<Signature> sigs;
-};
-bool probe_gpt(ProbeSource& src, PartitionTable& out);
-bool probe_dos(ProbeSource& src, PartitionTable& out);
 
 }  // namespace mos::fsmake::probe

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "fsmake/probe/prober.hpp"
+#include "fsmake/probe/ptable.hpp"
 #include "gpt/read.hpp"
 #include "gpt/structs.hpp"
 

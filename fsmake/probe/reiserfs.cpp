@@ -5,6 +5,7 @@
 #include "base/bytes.hpp"
 
 namespace mos::fsmake::probe {
+namespace {
 
 bool probe_reiserfs(ProbeSource& src, uint64_t hit, Found& out) {
   uint64_t sb_off = hit >= 0x10000 ? 0x10000 : 0x2000;
@@ -22,5 +23,14 @@ bool probe_reiserfs(ProbeSource& src, uint64_t hit, Found& out) {
   out.version = variant == '3' ? "JR" : variant == '2' ? "3.6" : "3.5";
   return true;
 }
+
+constexpr Magic kMagics[] = {
+    {"ReIsErFs", 0x2000 + 0x34}, {"ReIsEr2Fs", 0x10000 + 0x34}, {"ReIsEr3Fs", 0x10000 + 0x34},
+    {"ReIsErFs", 0x10000 + 0x34}, {"ReIsErFs", 0x2000 + 20}};
+
+}  // namespace
+
+extern constinit const Prober kReiserfs{"reiserfs", "filesystem", 128 * 1024, kMagics,
+                                        probe_reiserfs};
 
 }  // namespace mos::fsmake::probe

@@ -16,8 +16,6 @@ struct SquashfsSuperblockHead {
 };
 static_assert(sizeof(SquashfsSuperblockHead) == 32);
 
-}  // namespace
-
 bool probe_squashfs(ProbeSource& src, uint64_t, Found& out) {
   auto b = src.get(0, sizeof(SquashfsSuperblockHead));
   if (b.empty()) return false;
@@ -28,5 +26,11 @@ bool probe_squashfs(ProbeSource& src, uint64_t, Found& out) {
   out.version = v;
   return true;
 }
+
+constexpr Magic kMagics[] = {{"hsqs", 0}};
+
+}  // namespace
+
+extern constinit const Prober kSquashfs{"squashfs", "filesystem", 0, kMagics, probe_squashfs};
 
 }  // namespace mos::fsmake::probe

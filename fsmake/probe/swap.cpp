@@ -1,5 +1,6 @@
 // Linux swap: "SWAPSPACE2" (v1) or "SWAP-SPACE" (v0) ends the first page; the v1 header at 1024
 // carries UUID and LABEL. Page sizes 4 KiB..64 KiB are covered by the magic table.
+#include <array>
 #include <cstring>
 
 #include "fsmake/probe/prober.hpp"
@@ -22,8 +23,6 @@ static_assert(sizeof(SwapHeaderV1) == 516);
 constexpr uint8_t kTuxOnIceMagic[8] = {0xed, 0xc3, 0x02, 0xe9, 0x98, 0x56, 0xe5, 0x0c};
 
 uint32_t swab32(uint32_t v) { return __builtin_bswap32(v); }
-
-}  // namespace
 
 bool probe_swap(ProbeSource& src, uint64_t hit, Found& out) {
   auto head = src.get(0, sizeof kTuxOnIceMagic);
@@ -49,5 +48,21 @@ bool probe_swap(ProbeSource& src, uint64_t hit, Found& out) {
   out.version = std::string("1");  // see above: GCC 12's false -Wrestrict
   return true;
 }
+
+// Either magic ends the first page: a pair for each page size from 4 to 64 KiB.
+constexpr std::array<Magic, 10> swap_magics() {
+  std::array<Magic, 10> m{};
+  size_t i = 0;
+  for (uint64_t page : {4096, 8192, 16384, 32768, 65536}) {
+    m[i++] = {"SWAP-SPACE", page - 10};
+    m[i++] = {"SWAPSPACE2", page - 10};
+  }
+  return m;
+}
+constexpr auto kMagics = swap_magics();
+
+}  // namespace
+
+extern constinit const Prober kSwap{"swap", "other", 10 * 4096, kMagics, probe_swap};
 
 }  // namespace mos::fsmake::probe

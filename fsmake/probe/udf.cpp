@@ -40,8 +40,6 @@ bool anchor_at(ProbeSource& src, uint64_t off) {
   return sum == t[4];
 }
 
-}  // namespace
-
 bool probe_udf(ProbeSource& src, uint64_t, Found& out) {
   bool nsr = false;
   for (uint64_t stride : {2048u, 4096u, 512u, 1024u})
@@ -57,5 +55,9 @@ bool probe_udf(ProbeSource& src, uint64_t, Found& out) {
   }
   return false;
 }
+
+}  // namespace
+
+extern constinit const Prober kUdf{"udf", "filesystem", 0, {}, probe_udf};
 
 }  // namespace mos::fsmake::probe

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "fsmake/probe/prober.hpp"
+#include "fsmake/probe/ptable.hpp"
 #include "base/bytes.hpp"
 
 namespace mos::fsmake::probe {
@@ -108,15 +109,6 @@ bool weak_magic_ok(const FatBootSector& ms) {
   return std::memcmp(ms.ext.magic, "JFS     ", 8) != 0 && std::memcmp(ms.ext.magic, "HPFS    ", 8) != 0;
 }
 
-bool strong_magic(const FatBootSector& ms) {
-  const uint8_t* b = reinterpret_cast<const uint8_t*>(&ms);
-  for (const char* m : {"MSWIN", "FAT32   "})
-    if (std::memcmp(b + 0x52, m, std::strlen(m)) == 0) return true;
-  for (const char* m : {"MSDOS", "FAT16   ", "FAT12   ", "FAT     "})
-    if (std::memcmp(b + 0x36, m, std::strlen(m)) == 0) return true;
-  return false;
-}
-
 // Volume-label entry of a directory region; false if absent or unreadable.
 bool search_label(ProbeSource& src, uint64_t offset, uint32_t entries, uint8_t out[11]) {
   auto dir = src.get(offset, uint64_t{entries} * 32);
@@ -201,20 +193,27 @@ bool parse(ProbeSource& src, uint64_t magic_offset, Found* out) {
   return true;
 }
 
-}  // namespace
-
 bool probe_vfat(ProbeSource& src, uint64_t hit_offset, Found& out) {
   return parse(src, hit_offset, &out);
 }
 
+// The file-system type names of the FAT32 and FAT12/16 extended BPBs, then the weak magics
+// (jump opcode, 55 AA) that need parse's extra evidence.
+constexpr Magic kMagics[] = {
+    {"MSWIN", 0x52},    {"FAT32   ", 0x52}, {"MSDOS", 0x36}, {"FAT16   ", 0x36}, {"FAT12   ", 0x36},
+    {"FAT     ", 0x36}, {"\353", 0},         {"\351", 0},    {"\125\252", 0x1fe}};
+
+}  // namespace
+
+extern constinit const Prober kVfat{"vfat", "filesystem", 0, kMagics, probe_vfat};
+
 bool is_vfat(ProbeSource& src) {
-  // The first magic of the table that is present decides, as in libblkid's idmag lookup.
-  auto b = src.get(0, 512);
-  if (b.empty()) return false;
-  const auto& ms = *reinterpret_cast<const FatBootSector*>(b.data());
-  uint64_t hit = strong_magic(ms) ? 0x36 : (b[0] == 0xEB || b[0] == 0xE9) ? 0 : 0x1fe;
-  if (hit == 0x1fe && (b[0x1fe] != 0x55 || b[0x1ff] != 0xAA)) return false;
-  return parse(src, hit, nullptr);
+  // The first magic present decides, as in libblkid's idmag lookup.
+  for (const Magic& m : kMagics) {
+    uint64_t hit = 0;
+    if (magic_present(src, m, hit)) return parse(src, hit, nullptr);
+  }
+  return false;
 }
 
 }  // namespace mos::fsmake::probe

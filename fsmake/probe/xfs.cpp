@@ -62,8 +62,6 @@ bool sane(const XfsSuperblockHead& s) {
   return true;
 }
 
-}  // namespace
-
 bool probe_xfs(ProbeSource& src, uint64_t, Found& out) {
   auto b = src.get(0, sizeof(XfsSuperblockHead));
   if (b.empty()) return false;
@@ -73,5 +71,11 @@ bool probe_xfs(ProbeSource& src, uint64_t, Found& out) {
   out.uuid = uuid_text(sb.uuid);
   return true;
 }
+
+constexpr Magic kMagics[] = {{"XFSB", 0}};
+
+}  // namespace
+
+extern constinit const Prober kXfs{"xfs", "filesystem", 0, kMagics, probe_xfs};
 
 }  // namespace mos::fsmake::probe

@@ -64,8 +64,6 @@ void decode_nvlist(std::span<const uint8_t> buf, Found& out) {
   }
 }
 
-}  // namespace
-
 bool probe_zfs(ProbeSource& src, uint64_t, Found& out) {
   uint64_t size = src.size();
   uint64_t align = size % kLabelSize;
@@ -97,5 +95,9 @@ bool probe_zfs(ProbeSource& src, uint64_t, Found& out) {
   if (!nv.empty()) decode_nvlist(nv, out);
   return true;
 }
+
+}  // namespace
+
+extern constinit const Prober kZfs{"zfs_member", "filesystem", 64 * kMiB, {}, probe_zfs};
 
 }  // namespace mos::fsmake::probe
