@@ -11,7 +11,7 @@ bool probe_drbd(ProbeSource& src, uint64_t, Found& out) {
   uint64_t md = ((src.size() >> 10) - 4) << 10;
   auto b = src.get(md + 60, 4);
   if (b.empty()) return false;
-  uint32_t magic = be32_at(b.data());
+  uint32_t magic = load_be32(b.data());
   if (magic == 0x8374026b || magic == 0x8374026c)
     out.version = "v08";
   else if (magic == 0x8374026d)

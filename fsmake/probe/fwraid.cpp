@@ -34,7 +34,7 @@ bool probe_ddf_raid(ProbeSource& src, uint64_t, Found& out) {
     uint64_t off = 0;
     if (!from_end(src, n, off)) continue;
     auto b = src.get(off, 512);
-    if (b.empty() || be32_at(b.data()) != 0xDE11DE11u) continue;
+    if (b.empty() || load_be32(b.data()) != 0xDE11DE11u) continue;
     out.version = label_text(b.subspan(32, 8));
     return found_at(src, "ddf_raid_member", off, 4, out);
   }
@@ -131,7 +131,7 @@ bool probe_adaptec_raid(ProbeSource& src, uint64_t, Found& out) {
   uint64_t off = 0;
   if (!from_end(src, 1, off)) return false;
   auto b = src.get(off, 512);
-  if (b.empty() || be32_at(b.data()) != 0x37FC4D1Eu || std::memcmp(b.data() + 256, "DPTM", 4) != 0)
+  if (b.empty() || load_be32(b.data()) != 0x37FC4D1Eu || std::memcmp(b.data() + 256, "DPTM", 4) != 0)
     return false;
   out.version = std::to_string(b[63]);
   return found_at(src, "adaptec_raid_member", off, 4, out);

@@ -24,17 +24,17 @@ bool probe_hfsplus(ProbeSource& src, uint64_t, Found&) {
   if (b.empty()) return false;
   if (b[0] == 'B' && b[1] == 'D') {  // HFS wrapper: the embedded volume decides
     if (!embeds_hfsplus(b)) return false;
-    uint32_t alloc = be32_at(b.data() + kMdbAllocBlockSize);
+    uint32_t alloc = load_be32(b.data() + kMdbAllocBlockSize);
     return alloc != 0 && alloc % 512 == 0;
   }
-  uint32_t block_size = be32_at(b.data() + kVhBlockSize);
+  uint32_t block_size = load_be32(b.data() + kVhBlockSize);
   return block_size >= 512 && (block_size & (block_size - 1)) == 0;
 }
 
 bool probe_hfs(ProbeSource& src, uint64_t, Found&) {
   auto b = src.get(kHeaderOffset, 512);
   if (b.empty() || embeds_hfsplus(b)) return false;
-  uint32_t alloc = be32_at(b.data() + kMdbAllocBlockSize);
+  uint32_t alloc = load_be32(b.data() + kMdbAllocBlockSize);
   return alloc != 0 && alloc % 512 == 0;
 }
 

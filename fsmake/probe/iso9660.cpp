@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "fsmake/probe/prober.hpp"
+#include "base/text.hpp"
 
 namespace mos::fsmake::probe {
 namespace {
@@ -112,8 +113,9 @@ bool probe_iso9660(ProbeSource& src, uint64_t, Found& out) {
   if (joliet) {
     out.version = "Joliet Extension";
     auto merged = merge_utf16be_ascii(joliet->volume_id, pvd->volume_id, 32);
-    out.label = merged.empty() ? rtrim(utf16_to_utf8(joliet->volume_id, true))
-                               : rtrim(utf16_to_utf8(merged, true));
+    // A lone surrogate becomes U+FFFD: results go out as JSON text.
+    out.label = merged.empty() ? rtrim(utf16_bytes_to_utf8(joliet->volume_id, true))
+                               : rtrim(utf16_bytes_to_utf8(merged, true));
   } else {
     out.label = label_text(pvd->volume_id);
   }

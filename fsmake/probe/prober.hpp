@@ -61,18 +61,7 @@ std::string valid_utf8(const std::string& bytes);
 std::string oem_label_text(std::span<const uint8_t> raw);
 // 16 bytes as 8-4-4-4-12 lowercase hex (blkid_unparse_uuid); "" when all zero.
 std::string uuid_text(std::span<const uint8_t> raw);
-// UTF-16 (big or little endian) to UTF-8, stopping at the first NUL code unit.
-std::string utf16_to_utf8(std::span<const uint8_t> raw, bool big_endian);
 Signature make_signature(std::string_view type, uint64_t offset, std::span<const uint8_t> bytes);
-inline uint16_t be16_at(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-inline uint32_t be32_at(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-inline uint64_t be64_at(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
-}
 
 // The drivers over an already-open source (tests inspect the source's read count).
 ProbeResult probe_from(ProbeSource& src);

@@ -58,11 +58,6 @@ std::string uuid_text(std::span<const uint8_t> raw) {
   return mos::uuid_text(raw.first<16>());
 }
 
-std::string utf16_to_utf8(std::span<const uint8_t> raw, bool big_endian) {
-  // A lone surrogate is not text: results go out as JSON.
-  return mos::utf16_bytes_to_utf8(raw, big_endian, /*replace_unpaired=*/true);
-}
-
 // IBM code page 437, the FAT default OEM code page (Linux vfat codepage=437), bytes 0x80-0xFF.
 static constexpr char16_t kCp437High[128] = {
     0x00C7, 0x00FC, 0x00E9, 0x00E2, 0x00E4, 0x00E0, 0x00E5, 0x00E7, 0x00EA, 0x00EB, 0x00E8, 0x00EF,

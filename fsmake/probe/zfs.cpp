@@ -49,7 +49,7 @@ void decode_nvlist(std::span<const uint8_t> buf, Found& out) {
           out.label = label_text({value + 12, strlen});
       } else if (!level && max_value >= 16 && load_be32(value) == kTypeUint64 &&
                  (name_is("guid", name, namelen) || name_is("pool_guid", name, namelen))) {
-        uint64_t v = be64_at(value + 8);
+        uint64_t v = reinterpret_cast<const be64*>(value + 8)->get();
         char text[32];
         std::snprintf(text, sizeof text, "%" PRIu64, v);
         if (name_is("guid", name, namelen))

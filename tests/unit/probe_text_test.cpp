@@ -6,6 +6,7 @@
 
 #include <string_view>
 
+#include "base/text.hpp"
 #include "fsmake/probe/prober.hpp"
 
 namespace mos::fsmake::probe {
@@ -32,7 +33,7 @@ TEST(ProbeText, FatOemLabelThroughCodePage437) {
 
 TEST(ProbeText, Utf16LoneSurrogateIsReplaced) {
   const uint8_t lone[] = {0x00, 0xD8, 'A', 0};  // LE: U+D800 then 'A'
-  EXPECT_EQ(utf16_to_utf8(lone, false), "\xef\xbf\xbd" "A");
+  EXPECT_EQ(utf16_bytes_to_utf8(lone, false), "\xef\xbf\xbd" "A");
 }
 
 }  // namespace
