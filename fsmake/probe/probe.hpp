@@ -1,5 +1,6 @@
-// Native signature prober (the libblkid shape): one small prober per on-disk signature, a table
-// of magics and offsets, and one result record whose fields print exactly as `blkid -p` does.
+// Native signature prober (the libblkid shape): one small prober per on-disk signature with its
+// magics and offsets beside it, a table that only orders them, and one result record whose
+// fields print exactly as `blkid -p` does.
 // A device is read in one short pass: a head window and a tail window, each read once.
 #pragma once
 #include <cstdint>
