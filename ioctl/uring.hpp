@@ -50,6 +50,8 @@ class Uring {
   unsigned submit();
   // Submits queued entries and waits for at least one completion; returns it (never null).
   io_uring_cqe* submit_and_wait_one();
+  // A completion already there, without a system call; nullptr when none.
+  io_uring_cqe* peek();
   void seen(io_uring_cqe* cqe) { io_uring_cqe_seen(&ring_, cqe); }
 
  private:
