@@ -34,6 +34,7 @@ json device_schema() {
             {"uuid", nullable("string")},
             {"fsversion", nullable("string")},
             {"usage", nullable("string")},
+            {"damaged", nullable("string")},
             {"mountpoints", strings()},
             {"holders", strings()},
             {"backing_file", nullable("string")},

@@ -125,6 +125,7 @@ void to_json(json& j, const Device& d) {
            {"uuid", d.uuid},
            {"fsversion", d.fsversion},
            {"usage", d.usage},
+           {"damaged", d.damaged},
            {"mountpoints", d.mountpoints},
            {"holders", d.holders},
            {"backing_file", d.backing_file},

@@ -1,6 +1,6 @@
 // wipe_signatures: erase the magic bytes of every signature found, like `wipefs --all`: the
 // native prober's list (filesystems, RAID/LVM/LUKS headers, GPT primary + backup headers,
-// MBR magic, md superblocks at the end).
+// MBR magic, md superblocks at the end), and the magics of the superblock copies wipefs leaves.
 #include <cstdio>
 
 #include "engine/disk_access.hpp"
@@ -22,7 +22,12 @@ struct Magic {
 
 std::vector<Magic> find_magics(const Disk& d) {
   std::vector<Magic> out;
-  for (const auto& sig : fsmake::find_signatures(d.fd, d.facts.size_bytes, d.facts.logical_sector_size)) {
+  fsmake::ProbeSource src(d.fd, d.facts.size_bytes, d.facts.logical_sector_size);
+  // wipefs's list, and the copies wipefs leaves (btrfs mirrors, ext4 backup superblocks, the FAT32
+  // backup boot sector): a wiped device must not read as a damaged filesystem afterwards.
+  std::vector<fsmake::Signature> sigs = fsmake::find_signatures(src);
+  for (auto& s : fsmake::find_copy_signatures(src)) sigs.push_back(std::move(s));
+  for (const auto& sig : sigs) {
     char where[32];
     std::snprintf(where, sizeof where, "0x%llx", static_cast<unsigned long long>(sig.offset));
     out.push_back({sig.offset, sig.length,

@@ -216,6 +216,11 @@ TEST_P(ProbeBlkid, EngineWipeLeavesNoSignature) {
   EXPECT_EQ(after["TYPE"], "");
   EXPECT_EQ(after["PTTYPE"], "");
   EXPECT_TRUE(wipefs_would_erase(dev()).empty());
+  // Nor does our prober: the copies wipefs leaves (btrfs mirrors, ext backups) went too.
+  auto ours = native_probe(dev());
+  EXPECT_EQ(ours["TYPE"], "");
+  EXPECT_EQ(ours["PTTYPE"], "");
+  EXPECT_EQ(ours["DAMAGED"], "");
 }
 
 std::string case_name(const ::testing::TestParamInfo<std::tuple<int, uint32_t>>& info) {
