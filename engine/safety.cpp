@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include "engine/content_state.hpp"
+#include "engine/erased_table.hpp"
 #include "engine/inventory/content.hpp"
 #include "engine/disk_access.hpp"
 #include "fsmake/probe/probe.hpp"
@@ -19,12 +20,13 @@ void require_not_in_use(const Device& d) {
 namespace {
 
 std::string device_content_refusal(const Device& d, fsmake::ProbeSource& src) {
-  return content_refusal(d.path, probe_result_of(d), src);
+  return content_refusal(d.path, probe_result_of(d), src, d.kind != "partition");
 }
 
 }  // namespace
 
-std::string content_refusal(const std::string& path, const fsmake::ProbeResult& r, fsmake::ProbeSource& src) {
+std::string content_refusal(const std::string& path, const fsmake::ProbeResult& r, fsmake::ProbeSource& src,
+                            bool whole_device) {
   if (!r.damaged.empty()) return path + " carries " + damaged_content_text(r);
   if (!r.type.empty() || !r.pttype.empty()) {
     // "a gpt partition table" / "an ext4 signature (LABEL=...)", as this gate has always said it
@@ -36,6 +38,9 @@ std::string content_refusal(const std::string& path, const fsmake::ProbeResult& 
   // keeps a superblock or a copy (issue 18).
   if (src.size() == 0) return {};
   if (auto off = first_unnamed_nonzero(src)) return path + " carries unrecognised data at offset " + std::to_string(*off);
+  // A whole device with blank edges may be a partition table erased in front of its partitions.
+  if (whole_device && src.device())
+    if (auto found = find_erased_partitions(*src.device(), src.size(), src.sector_size())) return path + " " + found->message();
   return {};
 }
 

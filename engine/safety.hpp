@@ -21,10 +21,12 @@ void require_not_in_use(const Device& d);
 
 // Only the "not empty" half: why a device must not be overwritten without force (a partition
 // table, a signature, a damaged filesystem or table, a non-zero byte where a format keeps a
-// superblock or a copy (content_state.hpp)); "" when it looks blank.
+// superblock or a copy (content_state.hpp), and for a whole device a partition table erased in
+// front of intact partitions (erased_table.hpp)); "" when it looks blank.
 std::string content_refusal(const Device& d);
-// The same for content already probed (r) through src.
-std::string content_refusal(const std::string& path, const fsmake::ProbeResult& r, fsmake::ProbeSource& src);
+// The same for content already probed (r) through src; whole_device adds the erased-table scan.
+std::string content_refusal(const std::string& path, const fsmake::ProbeResult& r, fsmake::ProbeSource& src,
+                            bool whole_device);
 
 // require_unused split around an exclusive open, for a caller that holds the device while it
 // checks and writes (mkfs): first everything but the content (from sysfs and the kernel's

@@ -55,14 +55,14 @@ uint64_t alignment_of(const Disk& d) {
 
 // Why the disk may not be overwritten without force: a partition table, or what the safety gate
 // refuses (a signature, a damaged filesystem, non-zero bytes where superblocks and their copies
-// live).
+// live, partitions left behind an erased table).
 std::optional<std::string> content_reason(const Disk& d, const gpt::ReadResult& r) {
   if (r.table) return d.path + " already has a GPT partition table";
   if (!r.primary_error.empty() && r.primary_error.find("no 'EFI PART' signature") == std::string::npos)
     return d.path + " has a damaged GPT (" + r.primary_error + ")";
   if (r.mbr_kind == "mbr" || r.mbr_kind == "hybrid" || r.mbr_kind == "protective") return d.path + " has an MBR partition table";
   fsmake::ProbeSource src(d.fd, d.facts.size_bytes, d.facts.logical_sector_size, fsmake::ProbeSource::Read::whole);
-  if (std::string why = content_refusal(d.path, fsmake::probe_device(src), src); !why.empty()) return why;
+  if (std::string why = content_refusal(d.path, fsmake::probe_device(src), src, true); !why.empty()) return why;
   return std::nullopt;
 }
 

@@ -10,6 +10,7 @@
 
 #include "engine/content_state.hpp"
 #include "engine/disk_access.hpp"
+#include "engine/erased_table.hpp"
 #include "engine/inventory/content.hpp"
 #include "engine/sysvol/layout.hpp"
 #include "base/error.hpp"
@@ -19,14 +20,21 @@ namespace mos::engine::sysvol {
 namespace {
 
 // Data no prober names on a disk with no signature: a non-zero byte where a format keeps a
-// superblock or a copy.
-std::optional<std::string> unnamed_content(const Device& d) {
+// superblock or a copy, or filesystems where our layout's (or any MiB-aligned) partitions start.
+std::optional<std::string> unnamed_content(const Device& d, const Config& cfg) {
   if (d.size_bytes == 0) return "is empty (0 bytes)";
   io::Fd fd = io::Fd::open(d.path, O_RDONLY);
   fsmake::ProbeSource src(fd, d.size_bytes, d.logical_sector_size, fsmake::ProbeSource::Read::whole);
   if (auto off = first_unnamed_nonzero(src))
     return "holds data that no prober names at offset " + std::to_string(*off) +
            " (where a format keeps a superblock or a copy)";
+  std::vector<uint64_t> starts;
+  try {
+    starts = layout_partition_starts(plan_layout(d.path, d.size_bytes, d.logical_sector_size, cfg));
+  } catch (const Error&) {
+    // too small for the layout: refused for that below; the MiB boundaries are still looked at
+  }
+  if (auto found = find_erased_partitions(fd, d.size_bytes, d.logical_sector_size, starts)) return found->message();
   return std::nullopt;
 }
 
@@ -88,7 +96,7 @@ Selection select_disks(const std::vector<DiskFacts>& disks, const Config& cfg) {
   return s;
 }
 
-std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const Policy& policy) {
+std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const Policy& policy, const Config& cfg) {
   struct stat root{};
   bool have_root = ::stat("/", &root) == 0;
   std::vector<DiskFacts> out;
@@ -103,7 +111,7 @@ std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const P
       if (mine && have_root && p.major == major(root.st_dev) && p.minor == minor(root.st_dev)) f.holds_root = true;
     }
     try {
-      f.unnamed_content = unnamed_content(d);
+      f.unnamed_content = unnamed_content(d, cfg);
     } catch (const Error& e) {
       f.read_error = e.what();
     }

@@ -1,7 +1,7 @@
 // mos_sysvol disk selection for a fresh node: which whole disks may receive the MOS layout.
 // select_disks is a pure function over facts (unit-tested with synthetic lists);
 // gather_disk_facts does the reads it needs (busy state, the places superblocks and their
-// copies live).
+// copies live, the erased-table scan).
 #pragma once
 #include <optional>
 #include <string>
@@ -19,7 +19,7 @@ struct DiskFacts {
   bool holds_root = false;          // "/" lives on it
   bool has_partitions = false;      // the kernel knows partitions of it
   // Why its content is not blank though no prober names a signature on it: non-zero bytes
-  // where a format keeps a superblock or a copy.
+  // where a format keeps a superblock or a copy, or partitions left behind an erased table.
   std::optional<std::string> unnamed_content;
   std::optional<std::string> read_error;
 };
@@ -40,10 +40,11 @@ struct Selection {
 bool eligible_kind(const Device& d, const Policy& policy);
 
 // Blank = no prober signature (damaged or not), no partition table, no kernel partitions, zeros
-// wherever a format keeps a superblock or a copy.
+// wherever a format keeps a superblock or a copy, and no partitions behind an erased table.
 Selection select_disks(const std::vector<DiskFacts>& disks, const Config& cfg);
 
-// Facts for every eligible device of `all` (reads only those).
-std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const Policy& policy);
+// Facts for every eligible device of `all` (reads only those). cfg: the layout whose partition
+// starts the erased-table scan also looks at.
+std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const Policy& policy, const Config& cfg);
 
 }  // namespace mos::engine::sysvol

@@ -62,7 +62,7 @@ void first_boot(const std::vector<Device>& all, const Config& cfg, const RunOpti
   }
   if (resume && disks.size() == 1) {
     // A dual-disk first boot may have stopped after the first disk's GPT: its partner is blank.
-    Selection sel = select_disks(gather_disk_facts(all, opts.policy), cfg);
+    Selection sel = select_disks(gather_disk_facts(all, opts.policy, cfg), cfg);
     for (const auto& d : sel.chosen)
       if (d.path != disks[0].path) {
         rep.warn(d.path + " is blank next to the unfinished " + disks[0].path + ": provisioning both (dual-disk)");
@@ -70,7 +70,7 @@ void first_boot(const std::vector<Device>& all, const Config& cfg, const RunOpti
         break;
       }
   } else if (!resume) {
-    Selection sel = select_disks(gather_disk_facts(all, opts.policy), cfg);
+    Selection sel = select_disks(gather_disk_facts(all, opts.policy, cfg), cfg);
     for (const auto& r : sel.refused) rep.skip(r.path, r.reason);
     for (const auto& r : sel.unused) rep.skip(r.path, r.reason);
     disks = sel.chosen;

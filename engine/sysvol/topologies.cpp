@@ -146,7 +146,7 @@ TopologyReport feasible_topologies(const Context& ctx, const TopologyOptions& op
   auto all = discover_devices(DiscoverOptions(true, [&](const Device& d) {
     return policy.allowed(d.path) && (!d.parent || policy.allowed(*d.parent));
   }));
-  sysvol::Selection sel = sysvol::select_disks(sysvol::gather_disk_facts(all, policy), sysvol::default_config());
+  sysvol::Selection sel = sysvol::select_disks(sysvol::gather_disk_facts(all, policy, sysvol::default_config()), sysvol::default_config());
   TopologyReport r;
   std::vector<const Device*> free;
   for (const auto& d : sel.chosen) free.push_back(&d);

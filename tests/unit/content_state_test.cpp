@@ -1,11 +1,15 @@
-// classify_content over image files: blank, ours, damaged (a primary gone while its copy holds),
-// foreign, bytes no prober names at a btrfs mirror and at ext4 backup places, an unreadable range.
+// classify_content and the erased-table scan over image files: blank, ours, damaged (a primary
+// gone while its copy holds), foreign, bytes no prober names at a btrfs mirror and at ext4
+// backup places, an unreadable range; and filesystems left where partitions started after the
+// partition table was zeroed.
 #include <gtest/gtest.h>
 #include <fcntl.h>
 
+#include <chrono>
 #include <string>
 
 #include "engine/content_state.hpp"
+#include "engine/erased_table.hpp"
 #include "ioctl/fd.hpp"
 #include "tests/support/damage.hpp"
 #include "tests/support/harness.hpp"
@@ -93,6 +97,44 @@ TEST(ClassifyContent, AnUnreadablePlaceIsDamaged) {
   auto v = img.classify("btrfs", "MOSDATA", 400 * MiB);
   EXPECT_EQ(v.state, engine::ContentState::damaged);
   EXPECT_NE(v.reason.find("cannot read"), std::string::npos) << v.reason;
+}
+
+// Filesystems made apart and copied where partitions started, nothing in the first or last MiB:
+// what `sgdisk --zap-all` leaves.
+TEST(ErasedTable, FilesystemsWherePartitionsStartedAreFound) {
+  Image img(3 * 1024);
+  Image ext4(64, "mkfs.ext4 -q -F -L MOSBOOT $IMG");
+  ASSERT_TRUE(run_sh("dd if=" + ext4.path + " of=" + img.path + " bs=1M seek=1500 conv=notrunc,sparse status=none").ok());
+  io::Fd fd = io::Fd::open(img.path, O_RDONLY);
+  auto found = engine::find_erased_partitions(fd, img.size, 512, {});
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->start, 1500 * MiB);
+  EXPECT_EQ(found->at, 1500 * MiB + 1024 + 0x38);
+  EXPECT_NE(found->message().find("holds an ext4 filesystem (LABEL=MOSBOOT) at 1572864000"), std::string::npos)
+      << found->message();
+  // Past the scan's bound only the starts given are looked at.
+  Image far(3 * 1024);
+  ASSERT_TRUE(run_sh("dd if=" + ext4.path + " of=" + far.path + " bs=1M seek=2500 conv=notrunc,sparse status=none").ok());
+  io::Fd far_fd = io::Fd::open(far.path, O_RDONLY);
+  EXPECT_FALSE(engine::find_erased_partitions(far_fd, far.size, 512, {}));
+  const uint64_t start = 2500 * MiB;
+  auto given = engine::find_erased_partitions(far_fd, far.size, 512, std::span<const uint64_t>(&start, 1));
+  ASSERT_TRUE(given);
+  EXPECT_EQ(given->start, start);
+}
+
+TEST(ErasedTable, BlankFindsNothingAndUnnamedDataIsNamedByItsOffset) {
+  Image img(3 * 1024);
+  io::Fd fd = io::Fd::open(img.path, O_RDONLY);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(engine::find_erased_partitions(fd, img.size, 512, {}));
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("erased-table scan of a blank 3 GiB sparse file: %.1f ms\n", ms);
+  overwrite(img.path, 700 * MiB + 65536 + 20, "SOMEONES");
+  auto found = engine::find_erased_partitions(fd, img.size, 512, {});
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->what, "");
+  EXPECT_EQ(found->at, 700 * MiB + 65536 + 20);
 }
 
 }  // namespace
