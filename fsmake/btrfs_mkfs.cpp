@@ -41,7 +41,7 @@ Request validate(const BtrfsOptions& o, const std::vector<BtrfsDevice>& devices)
   if (devices.size() > kMaxDevices)
     throw_validation("btrfs mkfs supports at most " + std::to_string(kMaxDevices) + " devices, got " +
                      std::to_string(devices.size()));
-  fsmake::validate_label("btrfs", o.label, 255);  // label[256], NUL-terminated
+  fsmake::validate_label("btrfs", o.label, kLabelBytes);
   if (o.fsid && is_zero(*o.fsid)) throw_validation("btrfs fsid must not be all zeroes");
   if (o.dev_uuids && o.dev_uuids->size() != devices.size())
     throw_validation("btrfs: one device UUID per device is required when device UUIDs are given");

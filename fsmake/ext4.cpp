@@ -65,7 +65,7 @@ void ChunkList::emit(mos::PlanStep& step, uint64_t max_gap) {
 namespace {
 
 void validate_options(const Ext4Options& o) {
-  fsmake::validate_label("ext4", o.label, 16);  // s_volume_name[16]
+  fsmake::validate_label("ext4", o.label, kLabelBytes);
   if (o.uuid) {
     static const std::array<uint8_t, 16> nil{};
     if (*o.uuid == nil) throw_validation("ext4: the nil UUID (all zeros) cannot identify a filesystem");

@@ -242,9 +242,9 @@ void validate_label(const std::string& label) {
                        " is not allowed in FAT names (forbidden: " + forbidden + ")");
   }
   // ASCII only from here on: bytes are characters.
-  if (label.size() > 11)
+  if (label.size() > kLabelBytes)
     throw_validation("FAT label '" + label + "' is " + std::to_string(label.size()) +
-                     " characters; FAT labels hold at most 11 characters");
+                     " characters; FAT labels hold at most " + std::to_string(kLabelBytes) + " characters");
   if (!label.empty() && label[0] == ' ') throw_validation("FAT label '" + label + "' must not start with a space");
 }
 

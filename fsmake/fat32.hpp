@@ -16,6 +16,7 @@
 //   (boot sector says "NO NAME", no root-directory label entry), as mkfs.vfat does.
 // - hidden_sectors: the partition's start LBA if the caller knows it, else 0.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -56,6 +57,8 @@ struct Layout {
 // Validates the size and returns the layout mkfs would use; throws mos::Error(validation)
 // with the smallest/largest possible size when FAT32 cannot exist on this device.
 Layout compute_layout(uint64_t device_size_bytes, uint32_t logical_sector_size);
+
+inline constexpr size_t kLabelBytes = 11;  // BS_VolLab; ASCII only, so also characters
 
 // Throws mos::Error(validation) naming the offending character.
 void validate_label(const std::string& label);
