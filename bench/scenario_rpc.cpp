@@ -50,8 +50,8 @@ int run_rpc_bench(const Config& cfg) {
   EchoServer echo(dir + "/echo.sock");
   wait_listening(dir + "/echo.sock");
   // Reads only: no device is ever written, the policy is the tests' usual one.
-  DaemonProcess daemon(dir + "/volmgrd.sock", dir + "/run", "/dev/loop*");
-  const std::string daemon_sock = dir + "/volmgrd.sock", echo_sock = dir + "/echo.sock";
+  DaemonProcess daemon(dir, "/dev/loop*");
+  const std::string daemon_sock = daemon.socket(), echo_sock = dir + "/echo.sock";
 
   nlohmann::json report{{"name", "rpc"}, {"phase_seconds", kPhase.count() / 1000.0}, {"phases", nlohmann::json::array()}};
   uint64_t rss_idle = rss_bytes(daemon.pid());
