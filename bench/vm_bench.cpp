@@ -363,14 +363,15 @@ void list_vm_scenarios() {
 }
 
 int run_vm_bench(const Config& cfg) {
+  const int cannot_run = cfg.short_run ? kCannotRunHere : 1;
   if (geteuid() != 0) {
     std::cerr << "mos-volmgr-bench: needs root (qemu disk images, like the VM tests)\n";
-    return 1;
+    return cannot_run;
   }
   std::string why = vmtest::vm_unavailable_reason();
   if (!why.empty()) {
     std::cerr << "mos-volmgr-bench: VM scenarios unavailable: " << why << "\n";
-    return 1;
+    return cannot_run;
   }
   json out = json::array();
   int rc = 0;
@@ -384,8 +385,11 @@ int run_vm_bench(const Config& cfg) {
                                       {"mdadm --assemble", false, {}, mdadm_why}};
     try {
       if (mdadm_why.empty()) run_md(cfg, create, assemble);
-      if (wanted(cfg, "vm-md-create")) report(cfg, "vm-md-create", create, out);
-      if (wanted(cfg, "vm-md-assemble")) report(cfg, "vm-md-assemble", assemble, out);
+      for (const auto& [name, rows] : {std::pair{"vm-md-create", &create}, std::pair{"vm-md-assemble", &assemble}}) {
+        if (!wanted(cfg, name)) continue;
+        report(cfg, name, *rows, out);
+        if (unavailable_fails(name, *rows, cfg)) rc = 1;
+      }
     } catch (const std::exception& e) {
       report_error(cfg, "vm-md", e.what(), out);
       rc = 1;
