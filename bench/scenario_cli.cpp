@@ -28,9 +28,9 @@ struct SharedDaemon {
     if (!process || dev != t.dev()) {
       process.reset();
       dev = t.dev();
-      process = std::make_unique<DaemonProcess>(dir + "/volmgrd.sock", dir + "/run", dev);
+      process = std::make_unique<DaemonProcess>(dir, dev);
     }
-    return dir + "/volmgrd.sock";
+    return process->socket();
   }
 };
 

@@ -236,7 +236,7 @@ TEST(GptEngine, GrownDiskBackupMovedToTheEndByRepair) {
   auto v = sgdisk_verify(dev);
   EXPECT_TRUE(v.clean) << v.output;
   auto after = read_table(dev);
-  EXPECT_TRUE(after["warnings"].empty()) << after.dump();
+  EXPECT_TRUE(after.at("warnings").empty()) << after.dump();
   // The new space is usable: the last partition grows into it.
   auto grown = engine_call([&] { return nlohmann::json(engine::resize_partition(dev, 3, {}, false)); });
   ASSERT_FALSE(grown.contains("error")) << grown.dump();

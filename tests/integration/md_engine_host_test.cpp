@@ -278,7 +278,7 @@ TEST(MdEngineAssemble, GroupsByUuidAndNamesArrays) {
   EXPECT_EQ(by_name["MOSEFI"]["metadata"], "0.90");
   EXPECT_EQ(by_name["MOSEFI"]["uuid"], e.result["array"]["uuid"]);
   EXPECT_EQ(sorted(by_name["MOSEFI"]["members"]), sorted(json::array({c.dev() + "p1", d.dev() + "p1"})));
-  EXPECT_TRUE(by_name["MOSEFI"]["left_out"].empty());
+  EXPECT_TRUE(by_name["MOSEFI"].at("left_out").empty());
 
   // Filters.
   req.name = "mosboot";
@@ -320,7 +320,7 @@ TEST(MdEngineAssemble, StaleMemberIsLeftOutAndReported) {
   rewrite_superblock(b.dev(), [](mdraid::Superblock& sb) { sb.events += 1; });
   arr = only_array(assemble(req, ctx));
   EXPECT_EQ(arr["outcome"], "would_start");
-  EXPECT_TRUE(arr["left_out"].empty());
+  EXPECT_TRUE(arr.at("left_out").empty());
 }
 
 TEST(MdEngineAssemble, DivergedMemberIsLeftOutAndReported) {
