@@ -275,7 +275,10 @@ void Policy::judge_btrfs_path(const std::string& path, Access access) const {
   struct stat st {};
   const bool is_dir = ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   // A file is judged by its directory (only directories are opened for the ioctls).
-  io::Fd fs = btrfs::open_btrfs_path(is_dir ? path : std::filesystem::path(path).parent_path().string());
+  judge_btrfs(btrfs::open_btrfs_path(is_dir ? path : std::filesystem::path(path).parent_path().string()), access);
+}
+
+void Policy::judge_btrfs(const io::Fd& fs, Access access) const {
   for (const auto& d : btrfs::device_facts(fs))
     if (!d.path.empty()) judge(d.path, access);
 }

@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace mos::io {
+class Fd;
+}
+
 namespace mos::engine {
 
 // How an operation uses a device; the policy judges each one differently.
@@ -44,6 +48,8 @@ struct Policy {
   // Throws -32001 naming the member and the rule, or when path is not on a btrfs; -32002 when it
   // does not exist.
   void judge_btrfs_path(const std::string& path, Access access) const;
+  // The same for a btrfs already opened (a directory on it): judged on the handle that acts.
+  void judge_btrfs(const io::Fd& fs, Access access) const;
 
   bool allowed(const std::string& device_path) const;
   // judge(device_path, Access::read) without the returned path.
