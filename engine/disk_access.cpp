@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <sstream>
 
+#include "engine/policy.hpp"
 #include "base/bytes.hpp"
 #include "base/error.hpp"
 #include "ioctl/mountinfo.hpp"
@@ -42,7 +43,7 @@ void describe(Disk& d, bool write, bool* is_partition) {
   d.name = base_name(*link);
   if (is_partition) *is_partition = io::sysfs_exists(sys + "/partition");
   d.facts = io::block_facts(d.fd);
-  if (write && d.facts.read_only) throw_validation(path + " is read-only", path);
+  if (write) refuse_read_only(path, d.facts.read_only);
 }
 
 }  // namespace

@@ -76,11 +76,11 @@ void register_partition_methods(Registry& r) {
                  {{"type", "object"},
                   {"properties",
                    {{"start_bytes", {{"type", "integer"}}}, {"end_bytes", {{"type", "integer"}}}, {"size_bytes", {{"type", "integer"}}}}}}}},
-               false, [](const json& p, engine::Context& ctx) { return json(engine::list_free_space(p["disk"], ctx.policy)); }});
+               false, [](const json& p, engine::Context& ctx) { return json(engine::list_free_space(p["disk"], ctx)); }});
 
   r.add(Method{"storage.read_partition_table", "Both GPT copies checked: which is good, why not, and the partitions", "",
                obj_schema({{"disk", device_path_schema("whole-disk device")}}, {"disk"}), {{"type", "object"}}, false,
-               [](const json& p, engine::Context& ctx) { return json(engine::read_partition_table(p["disk"], ctx.policy)); }});
+               [](const json& p, engine::Context& ctx) { return json(engine::read_partition_table(p["disk"], ctx)); }});
 
   r.add(Method{"storage.create_partition_table", "Write a fresh, empty GPT",
                "Refuses a disk carrying any signature or partition table unless force; never touches a disk "
@@ -90,7 +90,7 @@ void register_partition_methods(Registry& r) {
                            {"dry_run", dry_run_schema()}},
                           {"disk"}),
                plan_schema(), true, [](const json& p, engine::Context& ctx) {
-                 return plan_result(engine::create_partition_table(p["disk"], flag(p, "force"), flag(p, "dry_run"), ctx.policy));
+                 return plan_result(engine::create_partition_table(p["disk"], flag(p, "force"), flag(p, "dry_run"), ctx));
                }});
 
   r.add(Method{"storage.create_partition", "Add a partition to an existing GPT; returns its device object",
@@ -112,7 +112,7 @@ void register_partition_methods(Registry& r) {
                  if (p.contains("size_bytes")) req.size_bytes = p["size_bytes"].get<uint64_t>();
                  if (p.contains("start_bytes")) req.start_bytes = p["start_bytes"].get<uint64_t>();
                  req.dry_run = flag(p, "dry_run");
-                 return device_result(engine::create_partition(req, ctx.policy));
+                 return device_result(engine::create_partition(req, ctx));
                }});
 
   r.add(Method{"storage.delete_partition", "Remove a partition entry (refused while mounted or held)", "",
@@ -121,7 +121,7 @@ void register_partition_methods(Registry& r) {
                            {"dry_run", dry_run_schema()}},
                           {"disk", "number"}),
                plan_schema(), true, [](const json& p, engine::Context& ctx) {
-                 return plan_result(engine::delete_partition(p["disk"], p["number"].get<uint32_t>(), flag(p, "dry_run"), ctx.policy));
+                 return plan_result(engine::delete_partition(p["disk"], p["number"].get<uint32_t>(), flag(p, "dry_run"), ctx));
                }});
 
   r.add(Method{"storage.resize_partition", "Grow a partition to a size or to the end of the free space after it",
@@ -136,7 +136,7 @@ void register_partition_methods(Registry& r) {
                device_with_plan_schema(), true, [](const json& p, engine::Context& ctx) {
                  std::optional<uint64_t> size;
                  if (p["size_bytes"].is_number()) size = p["size_bytes"].get<uint64_t>();
-                 return device_result(engine::resize_partition(p["disk"], p["number"].get<uint32_t>(), size, flag(p, "dry_run"), ctx.policy));
+                 return device_result(engine::resize_partition(p["disk"], p["number"].get<uint32_t>(), size, flag(p, "dry_run"), ctx));
                }});
 
   r.add(Method{"storage.wipe_signatures", "Erase every known signature on a disk or partition (like wipefs --all)",
@@ -147,14 +147,14 @@ void register_partition_methods(Registry& r) {
                            {"dry_run", dry_run_schema()}},
                           {"device"}),
                plan_schema(), true, [](const json& p, engine::Context& ctx) {
-                 return plan_result(engine::wipe_signatures(p["device"], flag(p, "force"), flag(p, "dry_run"), ctx.policy));
+                 return plan_result(engine::wipe_signatures(p["device"], flag(p, "force"), flag(p, "dry_run"), ctx));
                }});
 
   r.add(Method{"storage.repair_partition_table", "Restore a damaged GPT copy from the good one",
                "Also moves a backup that is not at the end of the disk (grown device) to the end.",
                obj_schema({{"disk", device_path_schema("whole-disk device")}, {"dry_run", dry_run_schema()}}, {"disk"}),
                plan_schema(), true, [](const json& p, engine::Context& ctx) {
-                 return plan_result(engine::repair_partition_table(p["disk"], flag(p, "dry_run"), ctx.policy));
+                 return plan_result(engine::repair_partition_table(p["disk"], flag(p, "dry_run"), ctx));
                }});
 }
 

@@ -78,13 +78,13 @@ struct TableStatus {
 // when the device reports one that 1 MiB does not already cover.
 uint64_t partition_alignment(uint32_t logical_sector_size, uint32_t optimal_io_size);
 
-// Every function judges its disk with `policy` (canonical path, stack, root and in-use rules;
+// Every function judges its disk with ctx.policy (canonical path, stack, root and in-use rules;
 // the default allows every device but never the root disk nor a busy one) and every change
 // holds the disk exclusively from the busy check through the BLKPG calls (disk_access.hpp).
-TableStatus read_partition_table(const std::string& disk, const Policy& policy = Policy());
-std::vector<FreeSpan> list_free_space(const std::string& disk, const Policy& policy = Policy());
+TableStatus read_partition_table(const std::string& disk, const Context& ctx = {});
+std::vector<FreeSpan> list_free_space(const std::string& disk, const Context& ctx = {});
 
-PartitionOpResult create_partition_table(const std::string& disk, bool force, bool dry_run, const Policy& policy = Policy());
+PartitionOpResult create_partition_table(const std::string& disk, bool force, bool dry_run, const Context& ctx = {});
 
 struct CreatePartitionRequest {
   std::string disk;
@@ -94,7 +94,7 @@ struct CreatePartitionRequest {
   std::optional<uint64_t> start_bytes;  // absent: first gap that fits (aligned)
   bool dry_run = false;
 };
-PartitionOpResult create_partition(const CreatePartitionRequest& req, const Policy& policy = Policy());
+PartitionOpResult create_partition(const CreatePartitionRequest& req, const Context& ctx = {});
 
 // A fresh GPT holding all of `parts` at once (one table write: two flushes instead of two per
 // partition), placed in order exactly as successive create_partition calls would place them.
@@ -105,16 +105,16 @@ struct LayoutPartition {
   std::optional<uint64_t> size_bytes;  // absent: the rest of the largest gap
 };
 PartitionOpResult create_partition_layout(const std::string& disk, const std::vector<LayoutPartition>& parts,
-                                          bool force, bool dry_run, const Policy& policy = Policy());
+                                          bool force, bool dry_run, const Context& ctx = {});
 
-PartitionOpResult delete_partition(const std::string& disk, uint32_t number, bool dry_run, const Policy& policy = Policy());
+PartitionOpResult delete_partition(const std::string& disk, uint32_t number, bool dry_run, const Context& ctx = {});
 // size_bytes absent = "max": grow up to the next partition or the end of the usable area.
 PartitionOpResult resize_partition(const std::string& disk, uint32_t number,
-                                   std::optional<uint64_t> size_bytes, bool dry_run, const Policy& policy = Policy());
-PartitionOpResult repair_partition_table(const std::string& disk, bool dry_run, const Policy& policy = Policy());
+                                   std::optional<uint64_t> size_bytes, bool dry_run, const Context& ctx = {});
+PartitionOpResult repair_partition_table(const std::string& disk, bool dry_run, const Context& ctx = {});
 // Erases every signature (GPT primary and backup headers, MBR magic, filesystem magics) on a
 // disk or partition; refuses busy devices always and needs force for devices holding data.
-PartitionOpResult wipe_signatures(const std::string& device, bool force, bool dry_run, const Policy& policy = Policy());
+PartitionOpResult wipe_signatures(const std::string& device, bool force, bool dry_run, const Context& ctx = {});
 
 // The partition as a device object (DESIGN.md contract). With `discover`, the kernel's view
 // (mountpoints, holders, sizes) completed with the GPT facts we just wrote; without (dry run),

@@ -33,8 +33,8 @@ std::vector<Magic> find_magics(const Disk& d) {
 
 }  // namespace
 
-PartitionOpResult wipe_signatures(const std::string& request, bool force, bool dry_run, const Policy& policy) {
-  const std::string path = policy.judge(request, Access::write);
+PartitionOpResult wipe_signatures(const std::string& request, bool force, bool dry_run, const Context& ctx) {
+  const std::string path = ctx.policy.judge(request, Access::write);
   bool is_partition = false;
   Disk d = open_block_device(path, false, &is_partition);
   if (!dry_run && is_partition) {
@@ -42,7 +42,7 @@ PartitionOpResult wipe_signatures(const std::string& request, bool force, bool d
     claim_partition(d, d.name, "wipe " + d.path);  // held O_EXCL through the last write
     d.lock = std::make_unique<io::FlockGuard>(d.fd);
   } else if (!dry_run) {
-    d = open_disk_for_change(path, policy, false);
+    d = open_disk_for_change(path, ctx.policy, false);
   }
   const bool probe = dry_run;  // otherwise we hold the device exclusively ourselves
   auto busy = is_partition ? busy_reason(d.name, probe) : disk_busy_reason(d.name, probe);

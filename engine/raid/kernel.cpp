@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "engine/policy.hpp"
 #include "engine/raid/raid.hpp"
 #include "engine/raid/internal.hpp"
 #include "engine/safety.hpp"
@@ -85,7 +86,7 @@ std::string member_path(const std::string& given, const Context& ctx) {
 Device require_unused_member(const std::string& path, bool force) {
   if (!force) return require_unused(path, false);
   Device d = find_device(path, DiscoverOptions{false});
-  if (d.read_only) throw_validation(d.path + " is read-only", d.path);
+  refuse_read_only(d.path, d.read_only);
   require_not_in_use(d);
   return d;
 }

@@ -77,7 +77,7 @@ void provision_dual(const std::vector<Device>& disks, bool resume, const Config&
   for (const auto& p : l.partitions) parts.push_back({p.name, p.part_type, p.size_bytes});
   std::vector<PartitionOpResult> gpts;
   for (const auto& d : disks) {
-    gpts.push_back(create_partition_layout(d.path, parts, resume, false, ctx.policy));
+    gpts.push_back(create_partition_layout(d.path, parts, resume, false, ctx));
     rep.done("wrote GPT on " + d.path + " (" + std::to_string(gpts.back().partitions.size()) + " partitions)");
   }
   crash_point("sysvol:after-gpt");

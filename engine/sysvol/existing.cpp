@@ -91,11 +91,11 @@ std::unique_ptr<TopMount> create_missing_subvolumes(const std::string& dev, cons
   auto guard = std::make_unique<TopMount>();  // built in place: a moved-from copy would unmount too
   if (!r.already_mounted) guard->path = top;
   std::set<std::string> have;
-  for (const auto& s : btrfs::list_subvolumes(top).subvolumes)
+  for (const auto& s : btrfs::list_subvolumes(top, ctx).subvolumes)
     if (s.parent_id == 5) have.insert(s.path);
   for (const auto& s : cfg.subvolumes) {
     if (have.count(s.name)) continue;
-    btrfs::create_subvolume(s.name, top);
+    btrfs::create_subvolume(s.name, top, ctx);
     rep.done("created subvolume " + s.name + " on MOSDATA");
   }
   return guard;

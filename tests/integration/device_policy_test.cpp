@@ -45,7 +45,7 @@ struct Calls {
   }
   EngineOutcome partition_table(const std::string& dev, bool force = true) const {
     return engine_outcome([&] {
-      engine::create_partition_table(dev, force, false, ctx.policy);
+      engine::create_partition_table(dev, force, false, ctx);
       return nlohmann::json::object();
     });
   }
