@@ -24,7 +24,7 @@ std::string content_refusal(const Device& d, fsmake::ProbeSource& src) {
     if (d.label) what += " (LABEL=" + *d.label + ")";
     return d.path + " carries " + what;
   }
-  // What the prober cannot name is still somebody's data (issue 11 item 7).
+  // What the prober cannot name is still somebody's data: refused like a signature.
   if (src.size() == 0) return {};
   if (auto off = nonzero_edge(src)) return d.path + " carries unrecognised data at offset " + std::to_string(*off);
   return {};
