@@ -315,8 +315,15 @@ TEST(BtrfsMgmtBalance, RefusedWhileOneRunsThenCancelled) {
   auto df_before = cli_df_profiles(mnt);
   // Someone else (the CLI) starts a balance and pauses it: it stays in progress.
   ASSERT_TRUE(run_tool({"btrfs", "balance", "start", "--full-balance", "--bg", mnt}).ok());
-  run_tool({"btrfs", "balance", "pause", mnt});
-  auto st = run_tool({"btrfs", "balance", "status", mnt});
+  // "--bg" returns before the kernel has registered the balance: a pause sent too early finds
+  // none running, so it is sent again until the status says paused (or the balance ended).
+  ToolResult st;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    run_tool({"btrfs", "balance", "pause", mnt});
+    st = run_tool({"btrfs", "balance", "status", mnt});
+    if (st.out.find("paused") != std::string::npos || st.out.find("No balance found") != std::string::npos) break;
+    usleep(10000);
+  }
   ASSERT_NE(st.out.find("paused"), std::string::npos) << "balance finished before it could be paused: " << st.out;
 
   json out = ok_json(sandboxed([&] {
