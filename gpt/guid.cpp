@@ -1,8 +1,7 @@
 #include "gpt/guid.hpp"
 
-#include <uuid/uuid.h>
-
 #include "base/error.hpp"
+#include "base/uuid.hpp"
 
 namespace mos::gpt {
 
@@ -49,8 +48,7 @@ Guid Guid::from_string(std::string_view text, const std::string& what) {
 }
 
 Guid Guid::random() {
-  uuid_t u;
-  uuid_generate_random(u);  // RFC 4122 byte order, same as the text order
+  const Uuid u = random_uuid();  // in text order
   Guid g;
   for (int i = 0; i < 16; ++i) g.b[kTextToDisk[i]] = u[i];
   return g;

@@ -2,8 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/random.h>
-#include <uuid/uuid.h>
 
 #include <algorithm>
 #include <array>
@@ -27,6 +25,7 @@
 #include "ioctl/blockdev.hpp"
 #include "ioctl/btrfs_control.hpp"
 #include "base/error.hpp"
+#include "base/uuid.hpp"
 #include "ioctl/fd.hpp"
 #include "ioctl/sysfs.hpp"
 
@@ -42,14 +41,6 @@ constexpr uint64_t kWipeBytes = 1ull << 20;
 constexpr uint64_t kBtrfsSuperblockBytes = 4096;
 constexpr size_t kListedRangesPerStep = 256;
 
-using Uuid = std::array<uint8_t, 16>;
-
-Uuid random_uuid() {
-  Uuid u{};
-  uuid_generate_random(u.data());
-  return u;
-}
-
 Uuid parse_uuid(const std::string& text, const std::string& fstype) {
   if (auto u = mos::parse_uuid(text)) return *u;
   throw_validation("uuid '" + text + "' for " + fstype +
@@ -63,14 +54,6 @@ uint32_t parse_volume_id(const std::string& text) {
   bool ok = hex.size() == 8 && std::all_of(hex.begin(), hex.end(), [](unsigned char c) { return std::isxdigit(c); });
   if (!ok) throw_validation("uuid '" + text + "' for vfat must be a volume id like 1A2B-3C4D (8 hex digits)");
   return static_cast<uint32_t>(std::stoul(hex, nullptr, 16));
-}
-
-// Never 0: blkid (and so every lookup by UUID) shows a volume id of 0000-0000 as none.
-uint32_t random_volume_id() {
-  uint32_t id = 0;
-  while (getrandom(&id, sizeof id, 0) != sizeof id || id == 0) {
-  }
-  return id;
 }
 
 void require_no_ext4_options(const FormatRequest& req) {
@@ -153,7 +136,7 @@ mos::WritePlan writer_plan(const FormatRequest& req, const Device& dev, const io
   if (req.fstype == "vfat") {
     fsmake::fat32::Fat32Options o;
     o.label = req.label;
-    o.volume_id = req.uuid ? parse_volume_id(*req.uuid) : random_volume_id();
+    o.volume_id = req.uuid ? parse_volume_id(*req.uuid) : fsmake::fat32::random_volume_id();
     // BPB_HiddSec: where the partition starts, in logical sectors (0 for a whole device).
     if (dev.kind == "partition" && dev.start_bytes) o.hidden_sectors = static_cast<uint32_t>(*dev.start_bytes / facts.logical_sector_size);
     // A requested 0000-0000 is written as mkfs.fat -i 0 does; blkid then reports no UUID.

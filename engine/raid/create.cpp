@@ -14,6 +14,7 @@
 #include "engine/safety.hpp"
 #include "ioctl/blockdev.hpp"
 #include "base/error.hpp"
+#include "base/uuid.hpp"
 #include "ioctl/md.hpp"
 #include "mdraid/superblock.hpp"
 #include "base/text.hpp"
@@ -92,7 +93,7 @@ RaidCreateResult create_raid(const RaidCreateRequest& req, const Context& ctx) {
     if (!u) throw_validation("uuid '" + *req.uuid + "' is not a UUID (01234567-89ab-cdef-0123-456789abcdef)");
     spec.uuid = *u;
   } else {
-    spec.uuid = mdraid::random_uuid();
+    spec.uuid = mos::random_uuid();
   }
   const Slots slots = resolve_members(req, ctx);
   if (req.start) {
@@ -114,7 +115,7 @@ RaidCreateResult create_raid(const RaidCreateRequest& req, const Context& ctx) {
     m.size_bytes = f.size_bytes;
     m.logical_sector_size = f.logical_sector_size;
     m.role = slots.roles[i];
-    m.device_uuid = mdraid::random_uuid();
+    m.device_uuid = mos::random_uuid();
     m.major = devs[i].major;
     m.minor = devs[i].minor;
     members.push_back(m);
