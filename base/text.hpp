@@ -21,6 +21,9 @@ uint64_t parse_size(std::string_view text, std::string_view what,
 // "34095104 bytes (32.5 MiB)" for messages.
 std::string bytes_text(uint64_t bytes);
 
+// The last component of a path: "/sys/devices/.../loop3" -> "loop3"; the text itself without '/'.
+std::string base_name(std::string_view path);
+
 // "01234567-89ab-cdef-0123-456789abcdef", lower case, bytes in on-disk order (as blkid prints).
 std::string uuid_text(std::span<const uint8_t, 16> uuid);
 // The inverse; nullopt unless exactly 36 characters of that shape.

@@ -14,6 +14,7 @@
 #include "engine/inventory/events.hpp"
 #include "engine/jobs/jobs.hpp"
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
 
@@ -22,11 +23,6 @@ namespace {
 
 // A stack of devices is a small DAG in sysfs; this bounds the walk whatever sysfs holds.
 constexpr size_t kMaxStackDevices = 256;
-
-std::string base_name(const std::string& p) {
-  auto slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
 
 // Kernel names use '!' where the node path has '/' (cciss!c0d0 → /dev/cciss/c0d0).
 std::string dev_path(std::string name) {

@@ -7,13 +7,6 @@
 namespace mos::rpc {
 namespace {
 
-json nullable(const std::string& type) { return {{"type", json::array({type, "null"})}}; }
-json plain(const std::string& type) { return {{"type", type}}; }
-
-json path_schema(const std::string& description) {
-  return {{"type", "string"}, {"minLength", 1}, {"maxLength", 4096}, {"description", description}};
-}
-
 json plan_schema() {
   json range = {{"type", "object"},
                 {"properties", {{"offset", plain("integer")}, {"length", plain("integer")}, {"what", plain("string")}}}};

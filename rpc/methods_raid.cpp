@@ -7,12 +7,6 @@
 namespace mos::rpc {
 namespace {
 
-json plain(const std::string& type) { return {{"type", type}}; }
-json nullable(const std::string& type) { return {{"type", json::array({type, "null"})}}; }
-
-json path_schema(const std::string& description) {
-  return {{"type", "string"}, {"minLength", 1}, {"maxLength", 4096}, {"description", description}};
-}
 json name_schema(const std::string& description) {
   return {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}, {"description", description}};
 }

@@ -1,12 +1,14 @@
 #include "rpc/schemas.hpp"
 
 namespace mos::rpc {
-namespace {
 using json = nlohmann::json;
-json nullable(const std::string& type) { return {{"type", json::array({type, "null"})}}; }
+
 json plain(const std::string& type) { return {{"type", type}}; }
+json nullable(const std::string& type) { return {{"type", json::array({type, "null"})}}; }
 json strings() { return {{"type", "array"}, {"items", plain("string")}}; }
-}  // namespace
+json path_schema(const std::string& description) {
+  return {{"type", "string"}, {"minLength", 1}, {"maxLength", 4096}, {"description", description}};
+}
 
 json device_schema() {
   json p = {{"path", plain("string")},
