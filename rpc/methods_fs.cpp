@@ -7,21 +7,6 @@
 namespace mos::rpc {
 namespace {
 
-json plan_schema() {
-  json range = {{"type", "object"},
-                {"properties", {{"offset", plain("integer")}, {"length", plain("integer")}, {"what", plain("string")}}}};
-  json ranges = {{"type", "array"}, {"items", range}};
-  json step = {{"type", "object"},
-               {"properties",
-                {{"name", plain("string")}, {"zeroes", ranges}, {"writes", ranges}, {"omitted", plain("integer")}}}};
-  return {{"type", "object"},
-          {"properties",
-           {{"name", plain("string")},
-            {"steps", {{"type", "array"}, {"items", step}}},
-            {"bytes_written", plain("integer")},
-            {"bytes_zeroed", plain("integer")}}}};
-}
-
 json usage_schema() {
   return {{"type", "object"},
           {"properties",

@@ -10,6 +10,21 @@ json path_schema(const std::string& description) {
   return {{"type", "string"}, {"minLength", 1}, {"maxLength", 4096}, {"description", description}};
 }
 
+json plan_schema() {
+  json range = {{"type", "object"},
+                {"properties", {{"offset", plain("integer")}, {"length", plain("integer")}, {"what", plain("string")}}}};
+  json ranges = {{"type", "array"}, {"items", range}};
+  json step = {{"type", "object"},
+               {"properties",
+                {{"name", plain("string")}, {"zeroes", ranges}, {"writes", ranges}, {"omitted", plain("integer")}}}};
+  return {{"type", "object"},
+          {"properties",
+           {{"name", plain("string")},
+            {"steps", {{"type", "array"}, {"items", step}}},
+            {"bytes_written", plain("integer")},
+            {"bytes_zeroed", plain("integer")}}}};
+}
+
 json device_schema() {
   json p = {{"path", plain("string")},
             {"name", plain("string")},

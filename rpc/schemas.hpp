@@ -14,6 +14,8 @@ nlohmann::json strings();
 // A filesystem path parameter (1 to 4096 characters).
 nlohmann::json path_schema(const std::string& description);
 
+// What a write plan writes (engine::PlanSummary): every method that writes reports it.
+nlohmann::json plan_schema();
 nlohmann::json device_schema();
 nlohmann::json filesystem_schema();
 nlohmann::json mount_schema();
