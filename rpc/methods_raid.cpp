@@ -1,6 +1,7 @@
 // storage.create_raid / assemble_raid / stop_raid / list_raids / raid_add_member /
 // raid_remove_member: md RAID1 arrays through the kernel (engine/raid/raid.hpp).
 #include "engine/raid/raid.hpp"
+#include "mdraid/superblock.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"
 
@@ -78,7 +79,7 @@ void add_create(Registry& r) {
                params, result, true, [](const json& p, engine::Context& ctx) {
                  engine::RaidCreateRequest req;
                  req.name = p.at("name");
-                 req.metadata = p.value("metadata", "1.2");
+                 req.metadata = mdraid::parse_metadata(p.value("metadata", "1.2"));
                  req.members = p.at("members").get<std::vector<std::string>>();
                  if (p.contains("uuid")) req.uuid = p["uuid"].get<std::string>();
                  req.zero_members = p.value("zero_members", false);

@@ -85,7 +85,7 @@ void to_json(json& j, const RaidCreateResult& r) {
 
 RaidCreateResult create_raid(const RaidCreateRequest& req, const Context& ctx) {
   validate_raid_name(req.name);
-  const mdraid::Metadata metadata = mdraid::parse_metadata(req.metadata);
+  const mdraid::Metadata metadata = req.metadata;
   mdraid::ArraySpec spec;
   spec.metadata = metadata;
   if (req.uuid) {
@@ -161,7 +161,7 @@ RaidCreateResult create_raid(const RaidCreateRequest& req, const Context& ctx) {
   }
   if (!req.start) return result;
 
-  const std::string block = raid::start_array(req.name, result.array.metadata, devs);
+  const std::string block = raid::start_array(req.name, metadata, devs);
   result.started = true;
   result.array = raid::read_array(block);
   return result;
