@@ -11,7 +11,6 @@
 #include <set>
 #include <sstream>
 
-#include "engine/inventory/events.hpp"
 #include "engine/jobs/jobs.hpp"
 #include "base/error.hpp"
 #include "base/text.hpp"
@@ -269,10 +268,6 @@ Policy Policy::from_globs(const std::string& s) {
 Jobs& Context::job_registry() const {
   if (!jobs) throw Error(ErrorCode::internal, "no job registry in this context");
   return *jobs;
-}
-
-void Context::publish(const Event& e) const {
-  if (events) events->publish(e);
 }
 
 }  // namespace mos::engine

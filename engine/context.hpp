@@ -10,7 +10,6 @@ class Jobs;
 class EventBus;
 class StateStore;
 class InventoryCache;
-struct Event;
 
 // How an operation uses a device; the policy judges each one differently.
 enum class Access {
@@ -74,8 +73,6 @@ struct Context {
   std::vector<std::string> mount_prefixes = {"/var/cache", "/mnt", "/media", "/boot", "/run"};
 
   Jobs& job_registry() const;
-  // Publishes on events when set; a no-op otherwise.
-  void publish(const Event& e) const;
 };
 
 }  // namespace mos::engine

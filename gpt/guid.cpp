@@ -1,6 +1,5 @@
 #include "gpt/guid.hpp"
 
-#include "base/error.hpp"
 #include "base/uuid.hpp"
 
 namespace mos::gpt {
@@ -37,14 +36,6 @@ std::optional<Guid> Guid::parse(std::string_view s) {
   Guid g;
   for (int i = 0; i < 16; ++i) g.b[kTextToDisk[i]] = text_bytes[i];
   return g;
-}
-
-Guid Guid::from_string(std::string_view text, const std::string& what) {
-  auto g = parse(text);
-  if (!g)
-    throw_validation(what + " '" + std::string(text) +
-                     "' is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
-  return *g;
 }
 
 Guid Guid::random() {

@@ -2,7 +2,6 @@
 // resize_partition / wipe_signatures / repair_partition_table / read_partition_table.
 #include "engine/partition/partition.hpp"
 #include "engine/partition/json.hpp"
-#include "base/error.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"
 

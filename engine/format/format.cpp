@@ -1,16 +1,10 @@
 #include "engine/format/format.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cctype>
-#include <climits>
 #include <memory>
 #include <cstdlib>
-#include <cerrno>
 #include <cstdio>
 
 #include "engine/inventory/content.hpp"

@@ -11,7 +11,6 @@
 #include "gpt/utf16.hpp"
 #include "base/text.hpp"
 #include "base/error.hpp"
-#include "ioctl/flock.hpp"
 
 namespace mos::engine {
 

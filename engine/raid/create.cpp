@@ -11,11 +11,9 @@
 #include "engine/member_open.hpp"
 #include "engine/raid/raid.hpp"
 #include "engine/raid/internal.hpp"
-#include "engine/safety.hpp"
 #include "ioctl/blockdev.hpp"
 #include "base/error.hpp"
 #include "base/uuid.hpp"
-#include "ioctl/md.hpp"
 #include "mdraid/superblock.hpp"
 #include "base/text.hpp"
 

@@ -15,7 +15,6 @@
 #include "engine/member_open.hpp"
 #include "engine/raid/raid.hpp"
 #include "engine/raid/internal.hpp"
-#include "engine/safety.hpp"
 #include "ioctl/blockdev.hpp"
 #include "base/error.hpp"
 #include "base/uuid.hpp"

@@ -125,7 +125,6 @@ RaidArray stop_raid(const std::string& array, const Context& ctx);
 
 // Every md array the kernel has (read-only, like storage.list_disks: not filtered by policy).
 std::vector<RaidArray> list_raids(const Context& ctx);
-RaidArray raid_status(const std::string& array, const Context& ctx);
 
 struct RaidAddRequest {
   std::string array;

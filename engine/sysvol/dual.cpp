@@ -8,6 +8,7 @@
 #include "engine/modules.hpp"
 #include "engine/partition/partition.hpp"
 #include "engine/raid/raid.hpp"
+#include "engine/sysvol/layout.hpp"
 #include "engine/sysvol/steps.hpp"
 #include "base/error.hpp"
 #include "ioctl/sysfs.hpp"

@@ -364,7 +364,7 @@ TEST(MdEngineStatus, NoArraysOnAHostWithoutMd) {
   EngineOutcome r = engine_outcome([] { return json(engine::list_raids(engine::Context{})); });
   ASSERT_TRUE(r.ok) << r.message;
   EXPECT_EQ(r.result, json::array());
-  EngineOutcome s = engine_outcome([] { return json(engine::raid_status("mosefi", engine::Context{})); });
+  EngineOutcome s = engine_outcome([] { return json(engine::stop_raid("mosefi", engine::Context{})); });
   EXPECT_EQ(s.code, -32002) << s.message;
 }
 
