@@ -11,7 +11,6 @@ class Jobs;
 class EventBus;
 class StateStore;
 class InventoryCache;
-struct Event;
 
 struct Context {
   Policy policy;
@@ -26,8 +25,6 @@ struct Context {
   std::vector<std::string> mount_prefixes = {"/var/cache", "/mnt", "/media", "/boot", "/run"};
 
   Jobs& job_registry() const;
-  // Publishes on events when set; a no-op otherwise.
-  void publish(const Event& e) const;
 };
 
 }  // namespace mos::engine

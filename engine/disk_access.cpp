@@ -10,17 +10,13 @@
 #include "engine/policy.hpp"
 #include "base/bytes.hpp"
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
 
 namespace mos::engine {
 
 namespace {
-
-std::string base_name(const std::string& p) {
-  auto slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
 
 std::pair<unsigned, unsigned> parse_devnum(const std::string& s) {
   auto colon = s.find(':');

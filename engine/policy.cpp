@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "engine/btrfs/fs.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
@@ -21,11 +22,6 @@ namespace {
 
 // A stack of devices is a small DAG in sysfs; this bounds the walk whatever sysfs holds.
 constexpr size_t kMaxStackDevices = 256;
-
-std::string base_name(const std::string& p) {
-  auto slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
 
 // Kernel names use '!' where the node path has '/' (cciss!c0d0 → /dev/cciss/c0d0).
 std::string dev_path(std::string name) {

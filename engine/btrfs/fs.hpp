@@ -60,7 +60,6 @@ class TopLevel {
   const io::Fd& fd() const { return fd_; }
   const std::string& path() const { return path_; }  // mount path of the top level
   const std::string& fsid() const { return fsid_; }
-  bool private_mount() const { return private_; }
 
  private:
   friend TopLevel open_top_level(const std::optional<std::string>&, const Context&);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "engine/context.hpp"
-#include "base/text.hpp"
+#include "base/uuid.hpp"
 
 namespace mos::engine {
 

@@ -11,7 +11,6 @@
 #include "gpt/utf16.hpp"
 #include "base/text.hpp"
 #include "base/error.hpp"
-#include "ioctl/flock.hpp"
 
 namespace mos::engine {
 
@@ -68,13 +67,14 @@ PartitionOpResult begin(const Disk& d, bool dry_run) {
   PartitionOpResult res;
   res.device = d.path;
   res.dry_run = dry_run;
+  res.plan.name = "gpt";  // a table write's plan (no steps when nothing is to be written)
   return res;
 }
 
 // Common tail of every table edit: plan, kernel calls, and (unless dry-run) execution.
 void finish_edit(const Disk& d, const gpt::Table& t, const gpt::SerializeOptions& opt, PartitionOpResult& res) {
   mos::WritePlan plan = gpt::plan_table_write(t, opt);
-  res.writes = describe_plan(plan);
+  res.plan = summarize_plan(plan);
   res.kernel_calls = kernel_sync_calls(d, &t);
   if (res.dry_run) return;
   if (test_hooks::inside_table_lock) test_hooks::inside_table_lock(d.path);

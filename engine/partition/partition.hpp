@@ -10,6 +10,7 @@
 
 #include "engine/context.hpp"
 #include "engine/inventory/devices.hpp"
+#include "engine/plan_summary.hpp"
 
 namespace mos::engine {
 
@@ -36,14 +37,6 @@ struct PartitionInfo {
   uint64_t attributes = 0;
 };
 
-struct PlannedRange {
-  std::string step;  // plan step, e.g. "backup" / "primary" (crash point "gpt:after-<step>")
-  uint64_t offset = 0;
-  uint64_t length = 0;
-  bool zero = false;  // true: range is zeroed; false: bytes are written
-  std::string what;
-};
-
 struct KernelCall {
   std::string op;  // "blkpg_add" | "blkpg_delete" | "blkpg_resize" | "blkrrpart" | "uevent_change"
   uint32_t number = 0;
@@ -54,7 +47,7 @@ struct KernelCall {
 struct PartitionOpResult {
   std::string device;
   bool dry_run = false;
-  std::vector<PlannedRange> writes;
+  PlanSummary plan;  // steps "backup" / "primary" of a table write (crash point "gpt:after-<step>")
   std::vector<KernelCall> kernel_calls;
   std::optional<PartitionInfo> partition;  // the created / resized partition
   std::vector<PartitionInfo> partitions;   // create_partition_layout: all of them, in order

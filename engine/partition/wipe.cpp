@@ -51,7 +51,9 @@ PartitionOpResult wipe_signatures(const std::string& request, bool force, bool d
   PartitionOpResult res;
   res.device = d.path;
   res.dry_run = dry_run;
+  mos::WritePlan plan{"wipe", {}};
   if (magics.empty()) {
+    res.plan = summarize_plan(plan);
     res.notes.push_back("no signatures found on " + d.path);
     return res;
   }
@@ -59,11 +61,9 @@ PartitionOpResult wipe_signatures(const std::string& request, bool force, bool d
     throw_validation(d.path + " carries " + std::to_string(magics.size()) + " signature(s) (" + magics.front().what +
                      ", ...); pass force to erase them", d.path);
   if (!force) res.notes.push_back("dry run: erasing these signatures needs force");
-  mos::WritePlan plan;
-  plan.name = "wipe";
   auto& step = plan.step("signatures");
   for (const auto& m : magics) step.writes.push_back({m.offset, std::vector<uint8_t>(m.length, 0), m.what});
-  res.writes = describe_plan(plan);
+  res.plan = summarize_plan(plan);
   // A wiped disk has no partitions left, so the kernel's go too; a wiped partition only needs udev.
   res.kernel_calls = is_partition ? std::vector<KernelCall>{{"uevent_change", 0, 0, 0}} : kernel_sync_calls(d, nullptr);
   if (!dry_run) execute_plan(d, plan, res.kernel_calls, res, false);

@@ -49,10 +49,9 @@ void unlink_array_name(const std::string& block) {
   if (auto cur = io::read_link(link); cur && *cur == "../" + block) ::unlink(link.c_str());
 }
 
-std::pair<int, int> version_numbers(const std::string& metadata) {
-  if (metadata == "0.90") return {0, 90};
-  if (metadata == "1.2") return {1, 2};
-  throw_validation("metadata '" + metadata + "' is not one of 0.90, 1.2");
+// SET_ARRAY_INFO's superblock version (major, minor): 0.90, or 1.2 (the minor names the 1.x offset).
+std::pair<int, int> version_numbers(mdraid::Metadata metadata) {
+  return metadata == mdraid::Metadata::v0_90 ? std::pair{0, 90} : std::pair{1, 2};
 }
 
 }  // namespace
@@ -91,7 +90,7 @@ Device require_unused_member(const std::string& path, bool force) {
   return d;
 }
 
-std::string start_array(const std::string& name, const std::string& metadata, const std::vector<Device>& members) {
+std::string start_array(const std::string& name, mdraid::Metadata metadata, const std::vector<Device>& members) {
   auto [major_version, minor_version] = version_numbers(metadata);
   const std::string block = raid_block_name(name);
   if (io::md::md_device_exists(block)) {

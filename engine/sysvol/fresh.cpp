@@ -8,6 +8,7 @@
 #include "engine/format/format.hpp"
 #include "engine/partition/partition.hpp"
 #include "engine/partition/plan.hpp"
+#include "engine/sysvol/layout.hpp"
 #include "engine/sysvol/steps.hpp"
 #include "gpt/types.hpp"
 #include "base/error.hpp"

@@ -21,11 +21,6 @@ uint64_t esp_size_bytes(uint32_t logical_sector_size) {
   return logical_sector_size >= 4096 ? 260 * kMiB : 100 * kMiB;
 }
 
-const std::vector<std::string>& layout_partition_names() {
-  static const std::vector<std::string> names = {"mosbios", "mosefi", "mosboot", "mosswap", "mosdata"};
-  return names;
-}
-
 Layout plan_layout(const std::string& disk, uint64_t disk_bytes, uint32_t logical_sector_size, const Config& cfg) {
   Layout l;
   l.esp_bytes = esp_size_bytes(logical_sector_size);

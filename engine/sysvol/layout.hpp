@@ -43,7 +43,4 @@ uint64_t esp_size_bytes(uint32_t logical_sector_size);
 // kMinDiskBytes or than what the configured sizes need.
 Layout plan_layout(const std::string& disk, uint64_t disk_bytes, uint32_t logical_sector_size, const Config& cfg);
 
-// The GPT partition names of the layout in order (how a half-made layout of ours is recognised).
-const std::vector<std::string>& layout_partition_names();
-
 }  // namespace mos::engine::sysvol

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "engine/inventory/devices.hpp"
-#include "engine/sysvol/layout.hpp"
+#include "engine/sysvol/config.hpp"
 #include "engine/sysvol/run.hpp"
 
 namespace mos::engine::sysvol {

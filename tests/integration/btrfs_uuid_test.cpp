@@ -8,6 +8,7 @@
 
 #include "engine/format/btrfs_uuid.hpp"
 #include "engine/format/format.hpp"
+#include "base/text.hpp"
 #include "rpc/client.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/engine_outcome.hpp"
