@@ -26,7 +26,15 @@ struct Config {
   bool json = false;
   std::string workdir = "/var/tmp";
   bool vm = false;  // the qemu scenarios (vm-*) instead of the host ones
+  // --short, CI's check that every scenario still runs (figures mean nothing): one repetition,
+  // no warm-up, 128 MiB devices, `rpc` included with short phases; a contender that cannot run
+  // fails the run, and what the machine cannot do at all exits kCannotRunHere.
+  bool short_run = false;
 };
+
+// Exit code of a --short run on a machine without what it needs (root, qemu): ctest's
+// SKIP_RETURN_CODE, so the test shows as skipped, and a strict run (scripts/test) fails it.
+inline constexpr int kCannotRunHere = 77;
 
 // The device a scenario runs on.
 struct TargetSpec {
@@ -91,6 +99,9 @@ struct Measured {
 // only the scenario's name, description and bytes are used.
 void print_table(const Scenario& s, const std::vector<Measured>& m, const Config& cfg);
 nlohmann::json results_json(const Scenario& s, const std::vector<Measured>& m);
+// In a --short run, a contender that could not run (tool missing...) fails the scenario: names
+// each on stderr and returns true; false otherwise.
+bool unavailable_fails(const std::string& scenario, const std::vector<Measured>& m, const Config& cfg);
 
 // Set by SIGINT/SIGTERM; ours get it as their cancel flag, the runner stops between runs.
 std::atomic<bool>& interrupted();

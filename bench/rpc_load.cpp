@@ -218,9 +218,9 @@ EchoServer::~EchoServer() {
   while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {}
 }
 
-DaemonProcess::DaemonProcess(const std::string& socket, const std::string& run_dir, const std::string& allow) {
-  std::vector<std::string> argv{own_bin_dir() + "/mos_volmgrd", "--socket", socket, "--run-dir", run_dir,
-                                "--allow-devices", allow};
+DaemonProcess::DaemonProcess(const std::string& dir, const std::string& allow) : socket_(dir + "/volmgrd.sock") {
+  std::vector<std::string> argv{own_bin_dir() + "/mos_volmgrd", "--socket", socket_, "--run-dir", dir + "/run",
+                                "--state-dir", dir + "/state", "--allow-devices", allow};
   std::vector<char*> args;
   for (auto& s : argv) args.push_back(s.data());
   args.push_back(nullptr);
@@ -231,7 +231,7 @@ DaemonProcess::DaemonProcess(const std::string& socket, const std::string& run_d
   int rc = posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
-  wait_listening(socket);
+  wait_listening(socket_);
 }
 
 DaemonProcess::~DaemonProcess() {

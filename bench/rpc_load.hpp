@@ -38,16 +38,20 @@ class EchoServer {
   pid_t pid_ = -1;
 };
 
-// mos_volmgrd (next to this executable) as a child process on `socket`, stopped with SIGTERM.
+// mos_volmgrd (next to this executable) as a child process, stopped with SIGTERM. Its socket,
+// run and state directories all lie in `dir` (never the host's /run/mos_volmgrd or
+// /var/lib/mos_volmgrd, where earlier runs' jobs live).
 class DaemonProcess {
  public:
-  DaemonProcess(const std::string& socket, const std::string& run_dir, const std::string& allow_devices);
+  DaemonProcess(const std::string& dir, const std::string& allow_devices);
   ~DaemonProcess();
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
   pid_t pid() const { return pid_; }
+  const std::string& socket() const { return socket_; }
 
  private:
+  std::string socket_;
   pid_t pid_ = -1;
 };
 

@@ -139,29 +139,22 @@ nlohmann::json results_json(const Scenario& s, const std::vector<Measured>& m) {
   return j;
 }
 
+bool unavailable_fails(const std::string& scenario, const std::vector<Measured>& m, const Config& cfg) {
+  if (!cfg.short_run) return false;
+  bool any = false;
+  for (const auto& x : m)
+    if (!x.unavailable.empty()) {
+      std::cerr << "mos-volmgr-bench: " << scenario << ": " << x.name << " did not run: " << x.unavailable << "\n";
+      any = true;
+    }
+  return any;
+}
+
 namespace {
 
 void on_signal(int) { interrupted() = true; }
 
-}  // namespace
-
-int run_bench(const Config& cfg) {
-  if (geteuid() != 0) {
-    std::cerr << "mos-volmgr-bench: needs root (it attaches loop devices)\n";
-    return 1;
-  }
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-
-  // `rpc` measures a server, not a device: it has its own runner (bench/scenario_rpc.cpp).
-  if (std::find(cfg.only.begin(), cfg.only.end(), "rpc") != cfg.only.end()) {
-    Config rest = cfg;
-    rest.only.erase(std::remove(rest.only.begin(), rest.only.end(), "rpc"), rest.only.end());
-    int rc = run_rpc_bench(cfg);
-    return rest.only.empty() ? rc : std::max(rc, run_bench(rest));
-  }
+int run_device_scenarios(const Config& cfg) {
   std::vector<Scenario> scenarios = all_scenarios(cfg);
   for (auto& want : cfg.only)
     if (std::none_of(scenarios.begin(), scenarios.end(), [&](auto& s) { return s.name == want; })) {
@@ -179,6 +172,7 @@ int run_bench(const Config& cfg) {
       auto m = measure(s, cfg);
       if (cfg.json) report["scenarios"].push_back(results_json(s, m));
       else print_table(s, m, cfg);
+      if (unavailable_fails(s.name, m, cfg)) rc = 1;
     } catch (const std::exception& e) {
       std::cerr << "mos-volmgr-bench: " << s.name << ": " << e.what() << "\n";
       if (cfg.json) report["scenarios"].push_back({{"name", s.name}, {"error", e.what()}});
@@ -188,6 +182,36 @@ int run_bench(const Config& cfg) {
   }
   if (cfg.json) std::cout << report.dump(2) << "\n";
   return rc;
+}
+
+}  // namespace
+
+int run_bench(const Config& cfg) {
+  if (geteuid() != 0) {
+    std::cerr << "mos-volmgr-bench: needs root (it attaches loop devices)\n";
+    return cfg.short_run ? kCannotRunHere : 1;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  // `rpc` measures a server, not a device: it has its own runner (bench/scenario_rpc.cpp), run
+  // when named and in a --short run of every scenario.
+  Config devices = cfg;
+  std::erase(devices.only, std::string("rpc"));
+  const bool rpc_named = devices.only.size() != cfg.only.size();
+  int rc = 0;
+  if (rpc_named || (cfg.short_run && cfg.only.empty())) {
+    try {
+      rc = run_rpc_bench(cfg);
+    } catch (const std::exception& e) {
+      std::cerr << "mos-volmgr-bench: rpc: " << e.what() << "\n";
+      rc = 1;
+    }
+    if (rpc_named && devices.only.empty()) return rc;
+  }
+  return std::max(rc, run_device_scenarios(devices));
 }
 
 }  // namespace mos::bench

@@ -1,8 +1,9 @@
-// Scenario `rpc` (issue 10, "Measured"): the daemon against a bare epoll echo server on the same
+// Scenario `rpc`: the daemon against a bare epoll echo server on the same
 // kind of socket, 16 and 64 closed-loop clients sending storage.list_disks and storage.inventory
 // for a fixed time each: throughput, p50/p99/max latency, errors, daemon RSS idle, before/after
 // the load and with 1000 idle connections. Goals: >= 0.5x echo, p99 <= 2 ms at 16 clients,
-// 0 errors, RSS growth <= 16 MiB.
+// 0 errors, RSS growth <= 16 MiB. A --short run has 0.5 s phases and fails only on errors (the
+// other goals are figures, which a short run on a busy CI machine does not measure).
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -18,7 +19,6 @@
 namespace mos::bench {
 namespace {
 
-constexpr auto kPhase = std::chrono::milliseconds(3000);
 constexpr unsigned kIdleConnections = 1000;
 
 std::string request_line(const std::string& method) {
@@ -50,24 +50,27 @@ int run_rpc_bench(const Config& cfg) {
   EchoServer echo(dir + "/echo.sock");
   wait_listening(dir + "/echo.sock");
   // Reads only: no device is ever written, the policy is the tests' usual one.
-  DaemonProcess daemon(dir + "/volmgrd.sock", dir + "/run", "/dev/loop*");
-  const std::string daemon_sock = dir + "/volmgrd.sock", echo_sock = dir + "/echo.sock";
+  DaemonProcess daemon(dir, "/dev/loop*");
+  const std::string daemon_sock = daemon.socket(), echo_sock = dir + "/echo.sock";
 
-  nlohmann::json report{{"name", "rpc"}, {"phase_seconds", kPhase.count() / 1000.0}, {"phases", nlohmann::json::array()}};
+  const std::chrono::milliseconds phase(cfg.short_run ? 500 : 3000);
+  nlohmann::json report{{"name", "rpc"}, {"phase_seconds", phase.count() / 1000.0}, {"phases", nlohmann::json::array()}};
   uint64_t rss_idle = rss_bytes(daemon.pid());
   run_load(daemon_sock, 4, request_line("storage.inventory"), std::chrono::milliseconds(300), false);  // warm-up
   uint64_t rss_before = rss_bytes(daemon.pid());
   if (!cfg.json)
     std::printf("\nrpc: daemon vs bare epoll echo server, closed-loop clients, %.0f s per phase\n"
                 "%-22s %7s %10s %10s %8s %8s %8s %7s %9s\n",
-                kPhase.count() / 1000.0, "method", "clients", "server", "req/s", "p50 ms", "p99 ms", "max ms",
+                phase.count() / 1000.0, "method", "clients", "server", "req/s", "p50 ms", "p99 ms", "max ms",
                 "errors", "vs echo");
   bool goals = true;
+  bool errors = false;  // error answers, or none: broken, not slow
   for (const char* method : {"storage.list_disks", "storage.inventory"}) {
     for (unsigned clients : {16u, 64u}) {
       const std::string line = request_line(method);
-      LoadResult e = run_load(echo_sock, clients, line, kPhase, true);
-      LoadResult d = run_load(daemon_sock, clients, line, kPhase, false);
+      LoadResult e = run_load(echo_sock, clients, line, phase, true);
+      LoadResult d = run_load(daemon_sock, clients, line, phase, false);
+      errors |= e.errors != 0 || d.errors != 0 || d.requests == 0;
       double ratio = e.per_second() > 0 ? d.per_second() / e.per_second() : 0;
       goals &= ratio >= 0.5 && d.errors == 0 && e.errors == 0 && (clients != 16 || d.p99_ms <= 2.0);
       report["phases"].push_back({{"method", method}, {"clients", clients}, {"echo", to_json(e)},
@@ -95,7 +98,8 @@ int run_rpc_bench(const Config& cfg) {
   // Still serving after the idle crowd left?
   LoadResult after = run_load(daemon_sock, 1, request_line("storage.list_disks"), std::chrono::milliseconds(200), false);
   const double growth_mib = (static_cast<double>(rss_after) - static_cast<double>(rss_before)) / (1 << 20);
-  goals &= growth_mib <= 16 && after.errors == 0 && after.requests > 0;
+  errors |= after.errors != 0 || after.requests == 0;
+  goals &= growth_mib <= 16 && !errors;
   report["rss"] = {{"idle_mib", rss_idle / 1048576.0},
                    {"before_load_mib", rss_before / 1048576.0},
                    {"after_load_mib", rss_after / 1048576.0},
@@ -113,7 +117,8 @@ int run_rpc_bench(const Config& cfg) {
     std::printf("goals (>= 0.5x echo, p99 <= 2 ms at 16 clients, 0 errors, growth <= 16 MiB): %s\n",
                 goals ? "met" : "NOT met");
   }
-  return goals ? 0 : 3;
+  if (errors) return 1;
+  return goals || cfg.short_run ? 0 : 3;
 }
 
 }  // namespace mos::bench

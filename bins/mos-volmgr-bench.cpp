@@ -22,7 +22,15 @@ int main(int argc, char** argv) {
   app.add_flag("--json", cfg.json, "print results as JSON");
   app.add_flag("--list", list, "list the scenarios and exit");
   app.add_flag("--vm", cfg.vm, "run the VM scenarios (vm-*: md RAID, mos_sysvol boots) in a qemu guest");
+  app.add_flag("--short", cfg.short_run,
+               "CI's check that every scenario runs: 1 repetition, no warm-up, 128M, rpc included; "
+               "any failure or unavailable contender exits non-zero (77: root or qemu missing)");
   CLI11_PARSE(app, argc, argv);
+  if (cfg.short_run) {
+    cfg.reps = 1;
+    cfg.warmup = 0;
+    size = "128M";  // the smallest size every scenario accepts (btrfs needs 109 MiB)
+  }
 
   try {
     cfg.size = mos::parse_size(size, "--size");

@@ -7,18 +7,16 @@
 #include <cerrno>
 #include <sstream>
 
+#include "engine/policy.hpp"
+#include "base/bytes.hpp"
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
 
 namespace mos::engine {
 
 namespace {
-
-std::string base_name(const std::string& p) {
-  auto slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
 
 std::pair<unsigned, unsigned> parse_devnum(const std::string& s) {
   auto colon = s.find(':');
@@ -41,7 +39,7 @@ void describe(Disk& d, bool write, bool* is_partition) {
   d.name = base_name(*link);
   if (is_partition) *is_partition = io::sysfs_exists(sys + "/partition");
   d.facts = io::block_facts(d.fd);
-  if (write && d.facts.read_only) throw_validation(path + " is read-only", path);
+  if (write) refuse_read_only(path, d.facts.read_only);
 }
 
 }  // namespace

@@ -7,10 +7,10 @@
 #include <climits>
 #include <cstdlib>
 
+#include "engine/fstypes.hpp"
 #include "engine/inventory/devices.hpp"
 #include "engine/mount_options.hpp"
 #include "engine/mount_target.hpp"
-#include "ioctl/btrfs_control.hpp"
 #include "base/error.hpp"
 #include "ioctl/mount.hpp"
 #include "ioctl/mountinfo.hpp"
@@ -41,16 +41,17 @@ MountInfo mount_info_at(const std::string& target, const std::string& device) {
   return found;
 }
 
-// A multi-device btrfs mounts only when the kernel knows all its members, which it forgets at
-// reboot or `device scan --forget`: register every allowed device carrying the same btrfs UUID.
-void register_btrfs_members(const std::string& source, const Context& ctx) {
+// A multi-device filesystem (btrfs) mounts only when the kernel knows all its members, which it
+// forgets at reboot or `device scan --forget`: register every allowed device carrying the same UUID.
+void register_members(const FilesystemType& type, const std::string& source, const Context& ctx) {
   Device d = find_device(source);
-  if (d.fstype != "btrfs" || !d.uuid) return;  // let the kernel's own error speak
+  if (d.fstype != type.name || !d.uuid) return;  // let the kernel's own error speak
   // Mounted already (another subvolume): the kernel holds every member it needs.
-  if (io::sysfs_exists("/sys/fs/btrfs/" + *d.uuid)) return;
+  if (io::sysfs_exists("/sys/fs/" + type.kernel_filesystem + "/" + *d.uuid)) return;
   DiscoverOptions only_allowed{true, [&](const Device& dev) { return ctx.policy.allowed(dev.path); }};
   for (const auto& member : discover_devices(only_allowed))
-    if (member.fstype == "btrfs" && member.uuid == d.uuid && ctx.policy.allowed(member.path)) io::btrfs_scan_device(member.path);
+    if (member.fstype == type.name && member.uuid == d.uuid && ctx.policy.allowed(member.path))
+      type.register_member(member.path);
 }
 
 }  // namespace
@@ -97,7 +98,8 @@ MountResult mount(const MountRequest& req, const Context& ctx) {
                 *real_target + " is already a mount point of " + m->source + " (" + m->fstype + "); unmount it first",
                 *real_target);
   }
-  if (req.fstype == "btrfs") register_btrfs_members(*source, ctx);
+  const FilesystemType* type = find_filesystem_type(req.fstype);
+  if (type && type->multi_device()) register_members(*type, *source, ctx);
   io::mount_filesystem_at(*source, target.dir, req.fstype, options);
   return MountResult{mount_info_at(*real_target, *source), false};
 }

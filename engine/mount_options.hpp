@@ -1,5 +1,5 @@
-// Which mount options a caller may ask for (issue 11 item 5): a per-filesystem allow list, and
-// nosuid,nodev unless a privileged request asks for suid or dev explicitly.
+// Which mount options a caller may ask for: the generic ones, the filesystem's own allow list (its
+// entry in engine/fstypes.hpp), and nosuid,nodev unless a privileged request asks for suid or dev.
 #pragma once
 #include <string>
 

@@ -6,6 +6,7 @@
 #include "engine/erased_table.hpp"
 #include "engine/inventory/content.hpp"
 #include "engine/disk_access.hpp"
+#include "engine/policy.hpp"
 #include "fsmake/probe/probe.hpp"
 #include "base/error.hpp"
 #include "ioctl/fd.hpp"
@@ -56,7 +57,7 @@ std::string content_refusal(const Device& d) {
 
 Device require_idle(const std::string& device_path) {
   Device d = find_device(device_path, DiscoverOptions(false));
-  if (d.read_only) throw Error(ErrorCode::validation, d.path + " is read-only", d.path);
+  refuse_read_only(d.path, d.read_only);
   require_not_in_use(d);
   return d;
 }
@@ -70,7 +71,7 @@ void require_blank_unless_forced(Device& d, fsmake::ProbeSource& src, bool force
 
 Device require_unused(const std::string& device_path, bool force) {
   Device d = find_device(device_path);
-  if (d.read_only) throw Error(ErrorCode::validation, d.path + " is read-only", d.path);
+  refuse_read_only(d.path, d.read_only);
   require_not_in_use(d);
   if (!force)
     if (std::string why = content_refusal(d); !why.empty())

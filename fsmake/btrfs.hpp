@@ -2,6 +2,7 @@
 // DUP/single metadata, or RAID1 over two or more devices). Format code only: builds bytes.
 #pragma once
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,7 +29,8 @@ struct BtrfsDevice {
 
 // Smallest device mkfs.btrfs 6.2 accepts (its "minimum size for each btrfs device").
 inline constexpr uint64_t kMinDeviceBytes = 114294784;
-inline constexpr size_t kMaxDevices = 64;  // every device item must fit in one chunk-tree leaf
+inline constexpr size_t kMaxDevices = 64;
+inline constexpr size_t kLabelBytes = 255;  // label[256], NUL-terminated  // every device item must fit in one chunk-tree leaf
 
 // Validates everything first (throws mos::Error validation), then returns plan i for device i.
 std::vector<mos::WritePlan> plan_mkfs(const BtrfsOptions& options, const std::vector<BtrfsDevice>& devices);

@@ -4,8 +4,6 @@
 // valid-looking superblock over unwritten metadata.
 #include "fsmake/ext4.hpp"
 
-#include <uuid/uuid.h>
-
 #include <algorithm>
 #include <ctime>
 #include <cstring>
@@ -14,6 +12,7 @@
 #include "fsmake/ext4_internal.hpp"
 #include "fsmake/label.hpp"
 #include "base/error.hpp"
+#include "base/uuid.hpp"
 
 namespace mos::fsmake::ext4 {
 
@@ -65,17 +64,11 @@ void ChunkList::emit(mos::PlanStep& step, uint64_t max_gap) {
 namespace {
 
 void validate_options(const Ext4Options& o) {
-  fsmake::validate_label("ext4", o.label, 16);  // s_volume_name[16]
+  fsmake::validate_label("ext4", o.label, kLabelBytes);
   if (o.uuid) {
     static const std::array<uint8_t, 16> nil{};
     if (*o.uuid == nil) throw_validation("ext4: the nil UUID (all zeros) cannot identify a filesystem");
   }
-}
-
-std::array<uint8_t, 16> random_uuid() {
-  std::array<uint8_t, 16> u{};
-  uuid_generate(u.data());
-  return u;
 }
 
 // Merges [offset, offset+length) ranges that touch into one zero request each.
@@ -101,8 +94,8 @@ mos::WritePlan plan_mkfs(const Ext4Options& options, uint64_t device_size_bytes,
   Layout layout = compute_layout(geo);
 
   BuildContext ctx{layout};
-  ctx.uuid = options.uuid ? *options.uuid : random_uuid();
-  ctx.hash_seed = random_uuid();
+  ctx.uuid = options.uuid ? *options.uuid : mos::random_uuid();
+  ctx.hash_seed = mos::random_uuid();
   ctx.seed = csum_seed(ctx.uuid.data());
   ctx.now = static_cast<uint32_t>(std::time(nullptr));
   ctx.full_init = options.full_init;

@@ -13,23 +13,24 @@
 // - above 2^32 - 1 blocks (16 TiB at 4 KiB) resize_inode is dropped, exactly as mke2fs does.
 #pragma once
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "ioctl/fd.hpp"
 #include "base/write_plan.hpp"
 
 namespace mos::fsmake::ext4 {
 
 struct Ext4Options {
-  std::string label;                             // up to 16 bytes
+  std::string label;                             // up to kLabelBytes
   std::optional<std::array<uint8_t, 16>> uuid;   // random when absent
   bool full_init = false;  // zero inode tables + journal (zero ranges) and set ITABLE_ZEROED
   uint32_t block_size = 0;  // 0 = like mke2fs (1024 below 512 MiB, else 4096; >= sector size)
 };
 
+inline constexpr size_t kLabelBytes = 16;  // s_volume_name
 inline constexpr uint64_t kMinDeviceBytes = 8ull << 20;
 inline constexpr uint64_t kMaxDeviceBytes = 16ull << 40;
 

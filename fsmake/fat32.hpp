@@ -16,6 +16,7 @@
 //   (boot sector says "NO NAME", no root-directory label entry), as mkfs.vfat does.
 // - hidden_sectors: the partition's start LBA if the caller knows it, else 0.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -57,6 +58,8 @@ struct Layout {
 // with the smallest/largest possible size when FAT32 cannot exist on this device.
 Layout compute_layout(uint64_t device_size_bytes, uint32_t logical_sector_size);
 
+inline constexpr size_t kLabelBytes = 11;  // BS_VolLab; ASCII only, so also characters
+
 // Throws mos::Error(validation) naming the offending character.
 void validate_label(const std::string& label);
 
@@ -70,5 +73,8 @@ mos::WritePlan plan_mkfs(const Fat32Options& opts, uint64_t device_size_bytes,
 
 // "XXXX-XXXX" as blkid prints a FAT volume id.
 std::string volume_id_string(uint32_t volume_id);
+
+// A random volume id, never 0 (blkid shows 0000-0000 as no UUID); throws when getrandom fails.
+uint32_t random_volume_id();
 
 }  // namespace mos::fsmake::fat32

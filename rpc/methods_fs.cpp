@@ -1,33 +1,12 @@
 // storage.create_filesystem / mount / unmount / usage.
 #include "engine/format/format.hpp"
+#include "engine/fstypes.hpp"
 #include "engine/mount.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"
 
 namespace mos::rpc {
 namespace {
-
-json nullable(const std::string& type) { return {{"type", json::array({type, "null"})}}; }
-json plain(const std::string& type) { return {{"type", type}}; }
-
-json path_schema(const std::string& description) {
-  return {{"type", "string"}, {"minLength", 1}, {"maxLength", 4096}, {"description", description}};
-}
-
-json plan_schema() {
-  json range = {{"type", "object"},
-                {"properties", {{"offset", plain("integer")}, {"length", plain("integer")}, {"what", plain("string")}}}};
-  json ranges = {{"type", "array"}, {"items", range}};
-  json step = {{"type", "object"},
-               {"properties",
-                {{"name", plain("string")}, {"zeroes", ranges}, {"writes", ranges}, {"omitted", plain("integer")}}}};
-  return {{"type", "object"},
-          {"properties",
-           {{"name", plain("string")},
-            {"steps", {{"type", "array"}, {"items", step}}},
-            {"bytes_written", plain("integer")},
-            {"bytes_zeroed", plain("integer")}}}};
-}
 
 json usage_schema() {
   return {{"type", "object"},
@@ -42,32 +21,45 @@ json usage_schema() {
             {"use_percent", plain("integer")}}}};
 }
 
+// The fstype, label and uuid parameters and the type-specific ones, from the filesystem-type table.
+json fstype_enum() {
+  json names = json::array();
+  for (const auto& t : engine::filesystem_types()) names.push_back(t.name);
+  return names;
+}
+
 void add_create_filesystem(Registry& r) {
-  json options = obj_schema({{"full_init", bool_schema("ext4: zero inode tables and journal now instead of lazily")},
-                             {"block_size", {{"type", "integer"},
-                                             {"enum", {1024, 2048, 4096}},
-                                             {"description", "ext4 block size (default: as mke2fs chooses)"}}}});
+  using engine::fstypes_taking;
+  const std::string multi = engine::multi_device_fstypes();
+  const std::string refused = engine::refused_fstypes();
+  json options = obj_schema(
+      {{"full_init", bool_schema(fstypes_taking("full_init") + ": zero inode tables and journal now instead of lazily")},
+       {"block_size", {{"type", "integer"},
+                       {"enum", {1024, 2048, 4096}},
+                       {"description", fstypes_taking("block_size") + " block size (default: as mke2fs chooses)"}}}});
   options["description"] = "fstype-specific options";
   json params = obj_schema(
       {{"device", path_schema("block device, e.g. /dev/sdb1")},
-       {"fstype", {{"type", "string"}, {"enum", {"vfat", "ext4", "swap", "btrfs", "bcachefs"}},
-                   {"description", "filesystem to create (bcachefs is known but refused with -32000: no native writer yet)"}}},
-       {"label", {{"type", "string"}, {"maxLength", 255},
-                  {"description", "vfat: 11 upper-case characters; ext4/swap: 16 bytes; btrfs: 255 bytes; \"\" = none"}}},
+       {"fstype", {{"type", "string"}, {"enum", fstype_enum()},
+                   {"description",
+                    "filesystem to create (" + refused + " is known but refused with -32000: no native writer yet)"}}},
+       {"label", {{"type", "string"}, {"maxLength", engine::longest_label_bytes()},
+                  {"description", engine::label_limits_text() + "; \"\" = none"}}},
        {"uuid", {{"type", "string"}, {"minLength", 8}, {"maxLength", 36},
-                 {"description", "vfat: volume id XXXX-XXXX; others: 36-character UUID; random when absent"}}},
+                 {"description", engine::volume_id_fstypes() +
+                                     ": volume id XXXX-XXXX; others: 36-character UUID; random when absent"}}},
        {"options", options},
        {"devices", {{"type", "array"}, {"maxItems", 63},
-                    {"items", path_schema("further btrfs member device")},
-                    {"description", "btrfs only: member devices in addition to `device` (which is always the first "
+                    {"items", path_schema("further " + multi + " member device")},
+                    {"description", multi + " only: member devices in addition to `device` (which is always the first "
                                     "member), e.g. [\"/dev/sdc\"] for a two-device RAID1"}}},
        {"profile", {{"type", "string"}, {"enum", {"single", "dup", "raid1"}},
-                    {"description", "btrfs only: data and metadata profile (default: data single, metadata dup on "
+                    {"description", multi + " only: data and metadata profile (default: data single, metadata dup on "
                                     "one device / raid1 on several); raid1 needs at least two devices"}}},
        {"data_profile", {{"type", "string"}, {"enum", {"single", "dup", "raid1"}},
-                         {"description", "btrfs only: data profile, overrides profile"}}},
+                         {"description", multi + " only: data profile, overrides profile"}}},
        {"metadata_profile", {{"type", "string"}, {"enum", {"single", "dup", "raid1"}},
-                             {"description", "btrfs only: metadata (and system) profile, overrides profile"}}},
+                             {"description", multi + " only: metadata (and system) profile, overrides profile"}}},
        {"force", bool_schema("overwrite an existing signature or partition table (never a mounted/held device)")},
        {"dry_run", bool_schema("return the plan without writing anything")}},
       {"device", "fstype", "label"});
@@ -83,7 +75,9 @@ void add_create_filesystem(Registry& r) {
                                 {"description", "every device written, `device` first, each with its plan"},
                                 {"items", {{"type", "object"},
                                            {"properties", {{"device", device_schema()}, {"plan", plan_schema()}}}}}}}}}};
-  r.add(Method{"storage.create_filesystem", "Create a vfat, ext4, swap or btrfs filesystem on a device",
+  r.add(Method{"storage.create_filesystem",
+               "Create a " + engine::fstype_names(&engine::FilesystemType::creatable, ", ", " or ") +
+                   " filesystem on a device",
                "Refuses mounted or held devices always, and devices carrying a signature or partition table "
                "unless force. Wipes the first and last MiB, then writes the filesystem with the native writer. "
                "btrfs over several devices (`devices`, `profile: raid1`): every member is checked before any is "

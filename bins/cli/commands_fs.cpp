@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "bins/cli/env.hpp"
+#include "bins/fstype_texts.hpp"  // generated from the filesystem-type table
 
 namespace mos::cli {
 namespace {
@@ -13,34 +14,28 @@ struct CreateFilesystemArgs {
   unsigned block_size = 0;
 };
 
-void print_plan(const json& plan) {
-  std::vector<std::vector<std::string>> rows;
-  for (auto& step : plan["steps"]) {
-    for (auto& z : step["zeroes"])
-      rows.push_back({step["name"], "zero", std::to_string(z["offset"].get<uint64_t>()), human_size(z["length"]), z["what"]});
-    for (auto& w : step["writes"])
-      rows.push_back({step["name"], "write", std::to_string(w["offset"].get<uint64_t>()), human_size(w["length"]), w["what"]});
-    if (step["omitted"].get<uint64_t>() > 0)
-      rows.push_back({step["name"], "...", "-", "-", std::to_string(step["omitted"].get<uint64_t>()) + " more ranges"});
-  }
-  print_table({"STEP", "ACTION", "OFFSET", "LENGTH", "WHAT"}, rows);
-}
-
 void add_create_filesystem(CLI::App& app, Env& env) {
   auto args = std::make_shared<CreateFilesystemArgs>();
-  auto* cmd = app.add_subcommand("create-filesystem", "create a vfat, ext4, swap or btrfs filesystem on a device");
+  const std::string multi = kMultiDeviceFstypes;
+  auto* cmd =
+      app.add_subcommand("create-filesystem", "create a " + std::string(kCreatableFstypes) + " filesystem on a device");
   cmd->add_option("--device", args->device, "block device")->required();
-  cmd->add_option("--fstype", args->fstype, "vfat | ext4 | swap | btrfs (bcachefs: refused, no writer yet)")->required();
+  cmd->add_option("--fstype", args->fstype,
+                  std::string(kCreatableFstypeChoices) + " (" + kRefusedFstypes + ": refused, no writer yet)")
+      ->required();
   cmd->add_option("--label", args->label, "filesystem label (\"\" for none)")->required();
-  cmd->add_option("--uuid", args->uuid, "vfat: XXXX-XXXX volume id; others: UUID (default: random)");
-  cmd->add_option("--devices", args->devices, "btrfs: further member devices, e.g. /dev/sdc[,/dev/sdd]")->delimiter(',');
-  cmd->add_option("--profile", args->profile, "btrfs: data and metadata profile: single | dup | raid1");
-  cmd->add_option("--data-profile", args->data_profile, "btrfs: data profile (overrides --profile)");
-  cmd->add_option("--metadata-profile", args->metadata_profile, "btrfs: metadata profile (overrides --profile)");
+  cmd->add_option("--uuid", args->uuid,
+                  std::string(kVolumeIdFstypes) + ": XXXX-XXXX volume id; others: UUID (default: random)");
+  cmd->add_option("--devices", args->devices, multi + ": further member devices, e.g. /dev/sdc[,/dev/sdd]")->delimiter(',');
+  cmd->add_option("--profile", args->profile, multi + ": data and metadata profile: single | dup | raid1");
+  cmd->add_option("--data-profile", args->data_profile, multi + ": data profile (overrides --profile)");
+  cmd->add_option("--metadata-profile", args->metadata_profile, multi + ": metadata profile (overrides --profile)");
   cmd->add_flag("--force", args->force, "overwrite an existing signature (never a mounted or held device)");
   cmd->add_flag("--dry-run", args->dry_run, "show what would be written, write nothing");
-  cmd->add_flag("--full-init", args->full_init, "ext4: initialize inode tables and journal now");
-  cmd->add_option("--block-size", args->block_size, "ext4 block size: 1024, 2048 or 4096");
+  cmd->add_flag("--full-init", args->full_init,
+                std::string(kFullInitFstypes) + ": initialize inode tables and journal now");
+  cmd->add_option("--block-size", args->block_size,
+                  std::string(kBlockSizeFstypes) + " block size: 1024, 2048 or 4096");
   cmd->callback([&env, args] {
     env.action = [&env, args] {
       json params = {{"device", args->device}, {"fstype", args->fstype}, {"label", args->label},
@@ -69,7 +64,7 @@ void add_create_filesystem(CLI::App& app, Env& env) {
                       human_size(zeroed).c_str());
           for (auto& m : r["members"]) {
             if (r["members"].size() > 1) std::printf("%s:\n", m["device"]["path"].get<std::string>().c_str());
-            print_plan(m["plan"]);
+            print_write_plan(m["plan"]);
           }
         } else {
           std::printf("Created %s: wrote %s, zeroed %s\n", what.c_str(), human_size(written).c_str(),

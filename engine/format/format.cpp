@@ -2,13 +2,9 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/random.h>
-#include <uuid/uuid.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
-#include <cctype>
 #include <climits>
 #include <memory>
 #include <cstdlib>
@@ -16,118 +12,53 @@
 #include <cstdio>
 
 #include "engine/inventory/content.hpp"
+#include "engine/format/plans.hpp"
 #include "engine/format/write.hpp"
+#include "engine/fstypes.hpp"
 #include "engine/member_open.hpp"
 #include "engine/safety.hpp"
-#include "engine/sysvol/topologies.hpp"
-#include "engine/format/btrfs_uuid.hpp"
-#include "fsmake/fat32.hpp"
-#include "fsmake/label.hpp"
-#include "fsmake/swap.hpp"
 #include "ioctl/blockdev.hpp"
-#include "ioctl/btrfs_control.hpp"
 #include "base/error.hpp"
 #include "ioctl/fd.hpp"
 #include "ioctl/sysfs.hpp"
 
-#include "fsmake/btrfs.hpp"
-#include "fsmake/ext4.hpp"
 #include "fsmake/probe/probe.hpp"
-#include "base/text.hpp"
 
 namespace mos::engine {
 namespace {
 
 constexpr uint64_t kWipeBytes = 1ull << 20;
 constexpr uint64_t kBtrfsSuperblockBytes = 4096;
-constexpr size_t kListedRangesPerStep = 256;
 
-using Uuid = std::array<uint8_t, 16>;
-
-Uuid random_uuid() {
-  Uuid u{};
-  uuid_generate_random(u.data());
-  return u;
+// A known type without a writer: a storage failure with the reason, not a bad parameter.
+[[noreturn]] void refuse_creation(const FilesystemType& type, const std::string& device) {
+  std::string why =
+      kernel_has(type) ? "" : "kernel has no " + type.name + " (neither in /proc/filesystems nor as a module); ";
+  throw Error(ErrorCode::storage_failed, "cannot create " + type.name + " on " + device + ": " + why + type.refusal,
+              device);
 }
 
-Uuid parse_uuid(const std::string& text, const std::string& fstype) {
-  if (auto u = mos::parse_uuid(text)) return *u;
-  throw_validation("uuid '" + text + "' for " + fstype +
-                     " must look like 01234567-89ab-cdef-0123-456789abcdef (36 characters)");
+// "option full_init applies to ext4 only, not vfat": the types whose writer reads the option.
+void require_writer_takes(const FilesystemType& type, bool given, const std::string& option) {
+  if (!given || type.takes_writer_option(option)) return;
+  throw_validation("option " + option + " applies to " + fstypes_taking(option) + " only, not " + type.name);
 }
 
-// FAT volume ids are 32-bit; blkid prints them as XXXX-XXXX.
-uint32_t parse_volume_id(const std::string& text) {
-  std::string hex = text;
-  if (hex.size() == 9 && hex[4] == '-') hex.erase(4, 1);
-  bool ok = hex.size() == 8 && std::all_of(hex.begin(), hex.end(), [](unsigned char c) { return std::isxdigit(c); });
-  if (!ok) throw_validation("uuid '" + text + "' for vfat must be a volume id like 1A2B-3C4D (8 hex digits)");
-  return static_cast<uint32_t>(std::stoul(hex, nullptr, 16));
-}
-
-// Never 0: blkid (and so every lookup by UUID) shows a volume id of 0000-0000 as none.
-uint32_t random_volume_id() {
-  uint32_t id = 0;
-  while (getrandom(&id, sizeof id, 0) != sizeof id || id == 0) {
-  }
-  return id;
-}
-
-void require_no_ext4_options(const FormatRequest& req) {
-  if (req.full_init) throw_validation("option full_init applies to ext4 only, not " + req.fstype);
-  if (req.block_size) throw_validation("option block_size applies to ext4 only, not " + req.fstype);
-}
-
-// Label, uuid and options per fstype, checked before the device is even opened.
+// Label, uuid and options as the type's table entry allows, checked before the device is even opened.
 void validate_request(const FormatRequest& req) {
-  if (req.fstype == "vfat") {
-    require_no_ext4_options(req);
-    fsmake::fat32::validate_label(req.label);
-    if (req.uuid) parse_volume_id(*req.uuid);
-  } else if (req.fstype == "swap") {
-    require_no_ext4_options(req);
-    fsmake::validate_label("swap", req.label, fsmake::swap::kLabelBytes);
-    if (req.uuid) parse_uuid(*req.uuid, "swap");
-  } else if (req.fstype == "ext4") {
-    fsmake::validate_label("ext4", req.label, 16);
-    if (req.uuid) parse_uuid(*req.uuid, "ext4");
-  } else if (req.fstype == "btrfs") {
-    require_no_ext4_options(req);
-    fsmake::validate_label("btrfs", req.label, 255);
-    if (req.uuid) parse_uuid(*req.uuid, "btrfs");
-  } else if (req.fstype == "bcachefs") {
-    // A known filesystem we cannot make: a storage failure with the reason, not a bad parameter.
-    std::string why = kernel_filesystems({}).bcachefs ? "" : "kernel has no bcachefs (neither in /proc/filesystems "
-                                                             "nor as a module); ";
-    throw Error(ErrorCode::storage_failed, "cannot create bcachefs on " + req.device + ": " + why +
-                                               "mos_volmgr has no native bcachefs writer yet (use btrfs)",
-                req.device);
-  } else {
-    throw Error(ErrorCode::invalid_params, "fstype '" + req.fstype + "' is not one of vfat, ext4, swap, btrfs, bcachefs");
-  }
-  if (req.fstype != "btrfs") {
-    if (!req.devices.empty()) throw_validation("devices (more than one member) applies to btrfs only, not " + req.fstype);
+  const FilesystemType& type = filesystem_type(req.fstype);
+  if (!type.creatable()) refuse_creation(type, req.device);
+  require_writer_takes(type, req.full_init.has_value(), "full_init");
+  require_writer_takes(type, req.block_size.has_value(), "block_size");
+  type.label.check(type.name, req.label, type.label.max_bytes);
+  if (req.uuid) check_requested_id(type, *req.uuid);
+  if (!type.multi_device()) {
+    const std::string multi = multi_device_fstypes();
+    if (!req.devices.empty())
+      throw_validation("devices (more than one member) applies to " + multi + " only, not " + type.name);
     if (req.profile || req.data_profile || req.metadata_profile)
-      throw_validation("profiles apply to btrfs only, not " + req.fstype);
+      throw_validation("profiles apply to " + multi + " only, not " + type.name);
   }
-}
-
-// One plan per member: mkfs.btrfs over every device at once (they share one fsid).
-std::vector<mos::WritePlan> btrfs_plans(const FormatRequest& req, const std::vector<io::BlockFacts>& facts,
-                                       const std::vector<std::string>& paths, const Context& ctx,
-                                       std::optional<std::string>& uuid) {
-  fsmake::btrfs::BtrfsOptions o;
-  o.label = req.label;
-  std::optional<Uuid> requested;
-  if (req.uuid) requested = parse_uuid(*req.uuid, "btrfs");
-  o.fsid = unique_btrfs_fsid(requested, random_uuid, paths, ctx);
-  if (req.profile) o.data_profile = o.metadata_profile = *req.profile;
-  if (req.data_profile) o.data_profile = *req.data_profile;
-  if (req.metadata_profile) o.metadata_profile = *req.metadata_profile;
-  std::vector<fsmake::btrfs::BtrfsDevice> devices;
-  for (const auto& f : facts) devices.push_back({f.size_bytes, f.logical_sector_size});
-  uuid = mos::uuid_text(*o.fsid);
-  return fsmake::btrfs::plan_mkfs(o, devices);
 }
 
 // Member paths as /dev/NAME, each allowed by the policy, none named twice.
@@ -145,38 +76,6 @@ std::vector<std::string> member_paths(const FormatRequest& req, const Context& c
     paths.push_back(path);
   }
   return paths;
-}
-
-// The writer's plan for this device; `uuid` receives the identifier as blkid will print it.
-mos::WritePlan writer_plan(const FormatRequest& req, const Device& dev, const io::BlockFacts& facts,
-                          std::optional<std::string>& uuid) {
-  if (req.fstype == "vfat") {
-    fsmake::fat32::Fat32Options o;
-    o.label = req.label;
-    o.volume_id = req.uuid ? parse_volume_id(*req.uuid) : random_volume_id();
-    // BPB_HiddSec: where the partition starts, in logical sectors (0 for a whole device).
-    if (dev.kind == "partition" && dev.start_bytes) o.hidden_sectors = static_cast<uint32_t>(*dev.start_bytes / facts.logical_sector_size);
-    // A requested 0000-0000 is written as mkfs.fat -i 0 does; blkid then reports no UUID.
-    if (*o.volume_id != 0) uuid = fsmake::fat32::volume_id_string(*o.volume_id);
-    return fsmake::fat32::plan_mkfs(o, facts.size_bytes, facts.logical_sector_size);
-  }
-  if (req.fstype == "swap") {
-    fsmake::swap::SwapOptions o;
-    o.label = req.label;
-    o.uuid = req.uuid ? parse_uuid(*req.uuid, "swap") : random_uuid();
-    uuid = mos::uuid_text(*o.uuid);
-    return fsmake::swap::plan_mkswap(o, facts.size_bytes);
-  }
-  if (req.fstype == "ext4") {
-    fsmake::ext4::Ext4Options o;
-    o.label = req.label;
-    o.uuid = req.uuid ? parse_uuid(*req.uuid, "ext4") : random_uuid();
-    o.full_init = req.full_init.value_or(false);
-    o.block_size = req.block_size.value_or(0);
-    uuid = mos::uuid_text(*o.uuid);
-    return fsmake::ext4::plan_mkfs(o, facts.size_bytes, facts.logical_sector_size);
-  }
-  throw Error(ErrorCode::invalid_params, "fstype '" + req.fstype + "' is not one of vfat, ext4, swap, btrfs");
 }
 
 // Every signature the prober finds (wipefs --all) is refused without force and, with force,
@@ -226,35 +125,6 @@ mos::PlanStep old_signature_wipe(uint64_t size) {
       step.zeroes.push_back({mirror, kBtrfsSuperblockBytes, "old btrfs superblock mirror"});
   step.zeroes.push_back({size - kWipeBytes, kWipeBytes, "last MiB (GPT backup, md superblocks)"});
   return step;
-}
-
-PlanSummary summarize_plan(const mos::WritePlan& plan) {
-  PlanSummary s{plan.name, {}, plan.bytes_written(), plan.bytes_zeroed()};
-  for (const auto& step : plan.steps) {
-    PlanStepSummary st{step.name, {}, {}, 0};
-    for (const auto& z : step.zeroes) {
-      if (st.zeroes.size() + st.writes.size() < kListedRangesPerStep) st.zeroes.push_back({z.offset, z.length, z.what});
-      else ++st.omitted;
-    }
-    for (const auto& w : step.writes) {
-      if (st.zeroes.size() + st.writes.size() < kListedRangesPerStep) st.writes.push_back({w.offset, w.data.size(), w.what});
-      else ++st.omitted;
-    }
-    s.steps.push_back(std::move(st));
-  }
-  return s;
-}
-
-void to_json(json& j, const PlanSummary& p) {
-  auto ranges = [](const std::vector<PlanRange>& rs) {
-    json a = json::array();
-    for (const auto& r : rs) a.push_back({{"offset", r.offset}, {"length", r.length}, {"what", r.what}});
-    return a;
-  };
-  json steps = json::array();
-  for (const auto& s : p.steps)
-    steps.push_back({{"name", s.name}, {"zeroes", ranges(s.zeroes)}, {"writes", ranges(s.writes)}, {"omitted", s.omitted}});
-  j = json{{"name", p.name}, {"steps", steps}, {"bytes_written", p.bytes_written}, {"bytes_zeroed", p.bytes_zeroed}};
 }
 
 void to_json(json& j, const FormatResult& r) {
@@ -307,10 +177,10 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
   }
   pt.mark("gate");
 
-  std::optional<std::string> uuid;
-  std::vector<mos::WritePlan> plans;
-  if (req.fstype == "btrfs") plans = btrfs_plans(req, facts, paths, ctx, uuid);
-  else plans.push_back(writer_plan(req, devs[0], facts[0], uuid));
+  const FilesystemType& type = filesystem_type(req.fstype);
+  WriterPlans written = type.plan(PlanInput{req, devs, facts, paths, ctx});
+  std::vector<mos::WritePlan>& plans = written.plans;
+  const std::optional<std::string>& uuid = written.uuid;
   pt.mark("plan");
   for (size_t i = 0; i < paths.size(); ++i) {
     mos::PlanStep wipe = old_signature_wipe(facts[i].size_bytes);
@@ -321,7 +191,7 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
 
   // The label as blkid will show it: none for FAT's "NO NAME". A dry run answers with the
   // devices as they are (their content facts included).
-  const std::string label = req.fstype == "vfat" && fsmake::fat32::means_no_label(req.label) ? "" : req.label;
+  const std::string label = type.label.means_none && type.label.means_none(req.label) ? "" : req.label;
   FormatResult result{devs[0], req.fstype, label, uuid, req.dry_run, summarize_plan(plans[0]), {}};
   for (size_t i = 0; i < paths.size(); ++i) result.members.push_back({devs[i], summarize_plan(plans[i])});
   pt.mark("summary");
@@ -344,7 +214,7 @@ FormatResult create_filesystem(const FormatRequest& req, const Context& ctx) {
     announce_content_change(devs[i].name);
     // The kernel assembles a multi-device btrfs only from devices registered with it; a
     // single device registers itself when mounted.
-    if (req.fstype == "btrfs" && paths.size() > 1) io::btrfs_scan_device(paths[i]);
+    if (type.multi_device() && paths.size() > 1) type.register_member(paths[i]);
   }
   result.device = result.members[0].device;
   pt.mark("after");

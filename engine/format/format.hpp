@@ -9,44 +9,26 @@
 #include "engine/context.hpp"
 #include "engine/inventory/devices.hpp"
 #include "engine/json.hpp"
+#include "engine/plan_summary.hpp"
 #include "base/write_plan.hpp"
 
 namespace mos::engine {
 
 struct FormatRequest {
   std::string device;
-  std::string fstype;  // vfat | ext4 | swap | btrfs
+  std::string fstype;  // a name of engine/fstypes.hpp's table
   std::string label;
-  std::optional<std::string> uuid;  // vfat: XXXX-XXXX volume id; others: 36-char UUID
-  // ext4 only.
+  std::optional<std::string> uuid;  // of the type's IdKind: a XXXX-XXXX volume id or a 36-char UUID
+  // Writer options, for the types that list them (ext4).
   std::optional<bool> full_init;
   std::optional<uint32_t> block_size;
-  // btrfs only: further member devices besides `device` (which is member 0), and profiles.
+  // Multi-device types (btrfs): further member devices besides `device` (which is member 0), and profiles.
   // `profile` sets data and metadata; data_profile/metadata_profile override one of them.
   std::vector<std::string> devices;
   std::optional<std::string> profile, data_profile, metadata_profile;
   bool force = false;
   bool dry_run = false;
 };
-
-struct PlanRange {
-  uint64_t offset = 0;
-  uint64_t length = 0;
-  std::string what;
-};
-struct PlanStepSummary {
-  std::string name;
-  std::vector<PlanRange> zeroes, writes;
-  size_t omitted = 0;  // ranges beyond the listing limit (counted, not listed)
-};
-struct PlanSummary {
-  std::string name;
-  std::vector<PlanStepSummary> steps;
-  uint64_t bytes_written = 0;
-  uint64_t bytes_zeroed = 0;
-};
-void to_json(json& j, const PlanSummary& p);
-PlanSummary summarize_plan(const mos::WritePlan& plan);
 
 struct FormatMember {
   Device device;

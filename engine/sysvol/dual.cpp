@@ -8,9 +8,11 @@
 #include "engine/modules.hpp"
 #include "engine/partition/partition.hpp"
 #include "engine/raid/raid.hpp"
+#include "engine/sysvol/layout.hpp"
 #include "engine/sysvol/steps.hpp"
 #include "base/error.hpp"
 #include "ioctl/sysfs.hpp"
+#include "mdraid/superblock.hpp"
 
 namespace mos::engine::sysvol {
 namespace {
@@ -34,7 +36,7 @@ void load_raid_modules(const RunOptions& opts, Reporter& rep) {
   }
 }
 
-std::string make_raid(const std::string& name, const char* metadata, const std::vector<std::string>& members,
+std::string make_raid(const std::string& name, mdraid::Metadata metadata, const std::vector<std::string>& members,
                       const Context& ctx, Reporter& rep) {
   RaidCreateRequest req;
   req.name = name;
@@ -50,7 +52,8 @@ std::string make_raid(const std::string& name, const char* metadata, const std::
     return io::sysfs_u64("/sys/class/block/" + disk + "/queue/write_zeroes_max_bytes").value_or(0) > 0;
   });
   auto r = create_raid(req, ctx);
-  rep.done("created md RAID1 " + r.array.device + " (metadata " + metadata + ") over " + members[0] + " + " + members[1] +
+  rep.done("created md RAID1 " + r.array.device + " (metadata " + std::string(mdraid::metadata_text(metadata)) + ") over " +
+           members[0] + " + " + members[1] +
            (req.zero_members ? " (data areas zeroed by the devices: no resync)" : " (initial resync by the kernel)"));
   return r.array.device;
 }
@@ -77,7 +80,7 @@ void provision_dual(const std::vector<Device>& disks, bool resume, const Config&
   for (const auto& p : l.partitions) parts.push_back({p.name, p.part_type, p.size_bytes});
   std::vector<PartitionOpResult> gpts;
   for (const auto& d : disks) {
-    gpts.push_back(create_partition_layout(d.path, parts, resume, false, ctx.policy));
+    gpts.push_back(create_partition_layout(d.path, parts, resume, false, ctx));
     rep.done("wrote GPT on " + d.path + " (" + std::to_string(gpts.back().partitions.size()) + " partitions)");
   }
   crash_point("sysvol:after-gpt");
@@ -94,11 +97,11 @@ void provision_dual(const std::vector<Device>& disks, bool resume, const Config&
     create_filesystem(req, ctx);
     rep.done("created " + fstype + " " + label + " on " + dev + (req.devices.empty() ? "" : " + " + req.devices[0]));
   };
-  std::string efi = make_raid("mosefi", "0.90", pair(1), ctx, rep);
+  std::string efi = make_raid("mosefi", mdraid::Metadata::v0_90, pair(1), ctx, rep);
   crash_point("sysvol:after-efi-raid");
   format(efi, "vfat", "MOSEFI");
   crash_point("sysvol:after-efi-fs");
-  std::string boot = make_raid("mosboot", "1.2", pair(2), ctx, rep);
+  std::string boot = make_raid("mosboot", mdraid::Metadata::v1_2, pair(2), ctx, rep);
   crash_point("sysvol:after-boot-raid");
   format(boot, "ext4", "MOSBOOT");
   crash_point("sysvol:after-boot-fs");

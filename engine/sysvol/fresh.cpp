@@ -8,6 +8,7 @@
 #include "engine/format/format.hpp"
 #include "engine/partition/partition.hpp"
 #include "engine/partition/plan.hpp"
+#include "engine/sysvol/layout.hpp"
 #include "engine/sysvol/steps.hpp"
 #include "gpt/types.hpp"
 #include "base/error.hpp"
@@ -93,7 +94,7 @@ void provision(const std::vector<Device>& disks, bool resume, const Config& cfg,
   std::vector<LayoutPartition> parts;
   for (const auto& p : l.partitions) parts.push_back({p.name, p.part_type, p.size_bytes});
   // force only for our own half-made layout: a blank disk needs none, anything else is refused.
-  auto gpt = create_partition_layout(disk.path, parts, resume, false, ctx.policy);
+  auto gpt = create_partition_layout(disk.path, parts, resume, false, ctx);
   rep.done("wrote GPT on " + disk.path + " (" + std::to_string(gpt.partitions.size()) + " partitions)");
   crash_point("sysvol:after-gpt");
   for (size_t i = 0; i < l.partitions.size(); ++i) {

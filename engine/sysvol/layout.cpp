@@ -22,11 +22,6 @@ uint64_t esp_size_bytes(uint32_t logical_sector_size) {
   return logical_sector_size >= 4096 ? 260 * kMiB : 100 * kMiB;
 }
 
-const std::vector<std::string>& layout_partition_names() {
-  static const std::vector<std::string> names = {"mosbios", "mosefi", "mosboot", "mosswap", "mosdata"};
-  return names;
-}
-
 std::vector<uint64_t> layout_partition_starts(const Layout& l) {
   std::vector<uint64_t> starts;
   uint64_t at = kFirstPartitionBytes;

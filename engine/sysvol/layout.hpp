@@ -47,7 +47,4 @@ Layout plan_layout(const std::string& disk, uint64_t disk_bytes, uint32_t logica
 // MiB, so each next one starts where the previous ends). The last, "the rest", included.
 std::vector<uint64_t> layout_partition_starts(const Layout& l);
 
-// The GPT partition names of the layout in order (how a half-made layout of ours is recognised).
-const std::vector<std::string>& layout_partition_names();
-
 }  // namespace mos::engine::sysvol

@@ -1,36 +1,14 @@
 #include "engine/sysvol/topologies.hpp"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
-#include "engine/modules.hpp"
+#include "engine/fstypes.hpp"
 #include "engine/sysvol/config.hpp"
 #include "base/error.hpp"
 #include "base/text.hpp"
 
 namespace mos::engine {
 namespace {
-
-bool proc_lists(const std::string& proc_filesystems, const std::string& fs) {
-  std::ifstream in(proc_filesystems);
-  std::string line;
-  while (std::getline(in, line)) {
-    // "nodev\tsysfs" or "\tbtrfs": the name is the last tab-separated word.
-    auto tab = line.rfind('\t');
-    if ((tab == std::string::npos ? line : line.substr(tab + 1)) == fs) return true;
-  }
-  return false;
-}
-
-bool module_available(const std::string& modules_dir, const std::string& fs) {
-  try {
-    resolve_modules({fs}, modules_dir);  // a module file or a built-in; throws when neither
-    return true;
-  } catch (const Error&) {
-    return false;  // no such module, or no modules directory for this kernel at all
-  }
-}
 
 std::string disk_text(const CandidateDisk& d) {
   return d.path + " (" + mos::bytes_text(d.size_bytes) + ", " + d.media + ")";
@@ -120,10 +98,7 @@ std::string media_class(const Device& d) {
 }
 
 KernelFilesystems kernel_filesystems(const TopologyOptions& opts) {
-  auto has = [&](const std::string& fs) {
-    return proc_lists(opts.proc_filesystems, fs) || module_available(opts.modules_dir, fs);
-  };
-  return {has("btrfs"), has("bcachefs")};
+  return {kernel_has(filesystem_type("btrfs"), opts), kernel_has(filesystem_type("bcachefs"), opts)};
 }
 
 std::vector<TopologyAnswer> judge_topologies(const std::vector<CandidateDisk>& c, const std::vector<std::string>& two,
@@ -141,11 +116,10 @@ std::vector<TopologyAnswer> judge_topologies(const std::vector<CandidateDisk>& c
 }
 
 TopologyReport feasible_topologies(const Context& ctx, const TopologyOptions& opts) {
-  // Read content only of devices the policy allows, as mos_sysvol does.
+  // Read content only of devices the policy allows (its stack walk covers a partition's disk), as
+  // mos_sysvol does.
   const Policy& policy = ctx.policy;
-  auto all = discover_devices(DiscoverOptions(true, [&](const Device& d) {
-    return policy.allowed(d.path) && (!d.parent || policy.allowed(*d.parent));
-  }));
+  auto all = discover_devices(DiscoverOptions(true, [&](const Device& d) { return policy.allowed(d.path); }));
   sysvol::Selection sel = sysvol::select_disks(sysvol::gather_disk_facts(all, policy, sysvol::default_config()), sysvol::default_config());
   TopologyReport r;
   std::vector<const Device*> free;

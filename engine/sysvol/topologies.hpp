@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/context.hpp"
+#include "engine/fstypes.hpp"
 #include "engine/json.hpp"
 #include "engine/sysvol/disks.hpp"
 
@@ -22,8 +23,7 @@ struct CandidateDisk {
 };
 void to_json(json& j, const CandidateDisk& d);
 
-// Filesystems the running kernel has or can load: listed in /proc/filesystems, or a module /
-// built-in of that name in the modules directory.
+// Filesystems the running kernel has or can load (engine/fstypes.hpp's kernel_has).
 struct KernelFilesystems {
   bool btrfs = false;
   bool bcachefs = false;
@@ -48,10 +48,7 @@ struct TopologyReport {
 };
 void to_json(json& j, const TopologyReport& r);
 
-struct TopologyOptions {
-  std::string proc_filesystems = "/proc/filesystems";
-  std::string modules_dir;  // empty: /lib/modules/$(uname -r)
-};
+using TopologyOptions = KernelPlaces;
 
 // nvme when the kernel name starts with "nvme", else hdd when rotational, else ssd.
 std::string media_class(const Device& d);

@@ -35,7 +35,7 @@ EngineOutcome format_swap(const std::string& dev, bool force) {
 
 EngineOutcome new_partition_table(const std::string& dev) {
   return engine_outcome([&] {
-    engine::create_partition_table(dev, false, false, loop_only_context().policy);
+    engine::create_partition_table(dev, false, false, loop_only_context());
     return nlohmann::json::object();
   });
 }

@@ -93,7 +93,7 @@ TEST(FsRpc, AFreshMountFromOutsideIsRefusedAndTheAnswerMatchesBlkid) {
     EXPECT_EQ(dev["uuid"], id["UUID"]) << fstype;
     EXPECT_EQ(made["uuid"], id["UUID"]) << fstype;
     EXPECT_EQ(dev["size_bytes"], 128 * MiB);
-    EXPECT_TRUE(dev["mountpoints"].empty());
+    EXPECT_TRUE(dev.at("mountpoints").empty());
   }
 }
 

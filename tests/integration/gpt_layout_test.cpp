@@ -124,7 +124,7 @@ TEST(GptEngine, AddPartitionWhileNeighbourIsMounted) {
   auto second = engine_call([&] { return nlohmann::json(engine::create_partition({dev, "second", "linux_home", 128 * MiB, {}, false})); });
   ASSERT_FALSE(second.contains("error")) << second.dump();
   EXPECT_EQ(second["partition"]["partnum"], 2);
-  EXPECT_TRUE(second["notes"].empty()) << second.dump();
+  EXPECT_TRUE(second.at("notes").empty()) << second.dump();
   auto k2 = kernel_part(dev, 2);
   EXPECT_TRUE(k2.exists);
   EXPECT_EQ(k2.start_bytes, 65 * MiB);

@@ -114,7 +114,7 @@ TEST(InventoryFreshness, ChangesBehindTheDaemonsBackShow) {
   const json* fs_subvols = find_by(inv["subvolumes"], "mounted_at", mnt.path());
   ASSERT_NE(fs_subvols, nullptr) << inv["subvolumes"].dump();
   EXPECT_EQ((*fs_subvols)["fsid"], btrfs_uuid);
-  EXPECT_TRUE((*fs_subvols)["subvolumes"].empty());
+  EXPECT_TRUE(fs_subvols->at("subvolumes").empty());
   EXPECT_EQ(find_by(inv["disks"], "path", dev)->at("mountpoints"), json::array({mnt.path()}));
 
   // A subvolume made by btrfs-progs: no event at all, the revalidation bound applies.

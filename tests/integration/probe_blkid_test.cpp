@@ -209,7 +209,7 @@ TEST_P(ProbeBlkid, EngineWipeLeavesNoSignature) {
   ASSERT_FALSE(wipefs_would_erase(dev()).empty());
   auto r = run_sandboxed([&] {
     auto res = engine::wipe_signatures(dev(), true, false);
-    return std::to_string(res.writes.size());
+    return std::to_string(res.plan.bytes_written);
   });
   ASSERT_TRUE(r.ok) << r.text;
   auto after = blkid_unescaped(dev());

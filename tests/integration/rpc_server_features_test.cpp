@@ -41,8 +41,8 @@ rpc::Registry test_registry() {
                                      {"pad", rpc::int_schema("bytes of padding")}}),
                     json::object(), false, [](const json& p, engine::Context& ctx) -> json {
                       for (int i = 0; i < p.value("count", 1); ++i)
-                        ctx.publish({p.value("topic", "jobs"), "progress",
-                                     {{"seq", i}, {"pad", std::string(p.value("pad", 0), 'p')}}});
+                        ctx.events->publish({p.value("topic", "jobs"), "progress",
+                                             {{"seq", i}, {"pad", std::string(p.value("pad", 0), 'p')}}});
                       return true;
                     }});
   return r;
@@ -251,6 +251,7 @@ TEST(RpcServer, SocketDirectoryAndModeUnderUmask000) {
     std::string log = dir / (sub + ".log");
     SandboxedChild child([&] {
       rpc::DaemonOptions o;
+      use_private_dirs(o, dir.path());  // the state directory is opened before the socket is judged
       o.socket_path = dir / (sub + "/s.sock");
       o.log = std::fopen(log.c_str(), "w");
       setvbuf(o.log, nullptr, _IONBF, 0);  // the child ends with _exit
@@ -280,7 +281,7 @@ TEST(RpcServer, SystemdSocketActivationIsHonoured) {
   TempDir dir;
   std::string sock = dir / "activated.sock";
   Daemon d(
-      [sock](const std::string&) {
+      [sock, home = dir.path()](const std::string&) {
         int fd = socket(AF_UNIX, SOCK_STREAM, 0);
         sockaddr_un a{};
         a.sun_family = AF_UNIX;
@@ -293,6 +294,7 @@ TEST(RpcServer, SystemdSocketActivationIsHonoured) {
         setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
         setenv("LISTEN_FDS", "1", 1);
         rpc::DaemonOptions o;
+        use_private_dirs(o, home);
         o.socket_path = "/nonexistent-dir/never.sock";  // not used: the passed socket is
         rpc::run_daemon(o);
       },

@@ -19,6 +19,7 @@
 
 #include "rpc/client.hpp"
 #include "rpc/daemon.hpp"
+#include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
 
 // ASan keeps freed memory in quarantine (up to 256 MiB) besides its shadow memory, so the
@@ -84,9 +85,12 @@ inline int served_ms(const std::string& socket) {
 class Daemon {
  public:
   using Serve = std::function<void(const std::string& socket)>;
-  // The real daemon (full registry) with o's options; nofile > 0 lowers its RLIMIT_NOFILE;
-  // log (a file path) receives its log and audit lines.
+  // The real daemon (full registry) with o's options, in private run and state directories
+  // unless o names its own; nofile > 0 lowers its RLIMIT_NOFILE; log (a file path) receives its
+  // log and audit lines.
   explicit Daemon(rpc::DaemonOptions o = {}, int nofile = 0, std::string log = {}) {
+    const rpc::DaemonOptions host;
+    if (o.run_dir == host.run_dir && o.state_dir == host.state_dir) use_private_dirs(o, dir_.path());
     start([o, nofile, log](const std::string& sock) mutable {
       if (nofile > 0) {
         rlimit r{static_cast<rlim_t>(nofile), static_cast<rlim_t>(nofile)};

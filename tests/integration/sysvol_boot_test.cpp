@@ -128,7 +128,7 @@ TEST(SysvolBoot, OurTableWithForeignDataIsNotOurs) {
   EXPECT_NE(second.exit_code, 0) << second.log;
   EXPECT_EQ(second.report["ready"], false);
   EXPECT_EQ(second.report["mode"], "fresh") << second.report.dump(2);
-  EXPECT_TRUE(second.report["plan"].empty()) << second.report.dump(2);
+  EXPECT_TRUE(second.report.at("plan").empty()) << second.report.dump(2);
   EXPECT_EQ(sparse_digest(img.file()), before) << "a disk with foreign data was written";
   EXPECT_EQ(blkid_probe(part(img, 5))["LABEL"], "theirs");
 }

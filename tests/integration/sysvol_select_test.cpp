@@ -81,7 +81,7 @@ TEST(SysvolDisks, DryRunPrintsThePlanAndWritesNothing) {
   const auto& parts = r.report["plan"][0]["partitions"];
   ASSERT_EQ(parts.size(), 5u);
   EXPECT_EQ(parts[1]["size_bytes"], 260ull << 20) << "4Kn ESP";
-  EXPECT_TRUE(r.report["done"].empty()) << r.report.dump(2);
+  EXPECT_TRUE(r.report.at("done").empty()) << r.report.dump(2);
   EXPECT_EQ(sparse_digest(img.file()), before);
   EXPECT_TRUE(run_tool({"blkid", "-p", img.dev()}).exit_code != 0) << "still blank for blkid";
 }

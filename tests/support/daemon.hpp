@@ -1,5 +1,5 @@
 // The real daemon (rpc::run_daemon, full method registry) in a sandboxed child (execve denied)
-// on a private socket and run directory, with a device policy; killed at scope end.
+// on a private socket, run and state directory, with a device policy; killed at scope end.
 #pragma once
 #include <unistd.h>
 
@@ -27,18 +27,24 @@ inline std::pair<int, std::string> rpc_error(rpc::Client& c, const std::string& 
   return {0, "succeeded"};
 }
 
+// Moves the daemon's host directories into dir: its run dir and its state dir (a host's
+// /var/lib/mos_volmgrd holds earlier runs' jobs, which a test must neither read nor add to).
+inline void use_private_dirs(rpc::DaemonOptions& o, const std::string& dir) {
+  o.run_dir = dir + "/run";
+  o.state_dir = dir + "/state";
+}
+
 class SandboxedDaemon {
  public:
   // tweak adjusts the options (job limits, a state directory shared across restarts).
   explicit SandboxedDaemon(const std::string& allow_devices = "/dev/loop*",
                            const std::function<void(rpc::DaemonOptions&)>& tweak = {})
-      : socket_(dir_ / "volmgrd.sock"), run_dir_(dir_ / "run") {
+      : socket_(dir_ / "volmgrd.sock") {
     rpc::DaemonOptions opts;
     opts.socket_path = socket_;
     opts.allow_devices = allow_devices;
-    opts.run_dir = run_dir_;
+    use_private_dirs(opts, dir_.path());
     opts.mount_prefixes = {"/var/tmp", "/mnt", "/run"};  // TempDir's home, and the refusal tests'
-    opts.state_dir = dir_ / "state";  // never the host's /var/lib/mos_volmgrd
     if (tweak) tweak(opts);
     child_ = std::make_unique<SandboxedChild>([opts] {
       rpc::run_daemon(opts);
@@ -87,7 +93,6 @@ class SandboxedDaemon {
  private:
   TempDir dir_;
   std::string socket_;
-  std::string run_dir_;
   std::unique_ptr<SandboxedChild> child_;
   bool ready_ = false;
 };

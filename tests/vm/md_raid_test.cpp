@@ -282,7 +282,7 @@ void mirror_scenario(const std::string& name, const Layout& l, bool full_lifecyc
   ASSERT_EQ(assembled["arrays"].size(), 2u) << assembled.dump();
   for (const auto& arr : assembled["arrays"]) {
     EXPECT_EQ(arr["outcome"], "started") << arr.dump();
-    EXPECT_TRUE(arr["left_out"].empty()) << arr.dump();
+    EXPECT_TRUE(arr.at("left_out").empty()) << arr.dump();
   }
   EXPECT_EQ(result_of(r2, s2, "storage.assemble_raid", 1)["arrays"][0]["outcome"], "started");
   json removed = result_of(r2, s2, "storage.raid_remove_member");

@@ -47,7 +47,7 @@ inline void expect_all_steps_ok(const VmResult& r, size_t steps) {
   expect_steps_ok(r, steps);
   const json* down = r.event("shutdown");
   ASSERT_NE(down, nullptr) << r.explain();
-  EXPECT_TRUE((*down)["errors"].empty()) << down->dump();
+  EXPECT_TRUE(down->at("errors").empty()) << down->dump();
 }
 
 // Steps 0..steps-1 ok, then a crash line (no clean shutdown).
