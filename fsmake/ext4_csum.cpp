@@ -5,6 +5,16 @@
 namespace mos::fsmake::ext4 {
 
 namespace {
+
+// CRC-16 (polynomial 0x8005, reflected), e2fsprogs' ext2fs_crc16 and the kernel's crc16.
+uint16_t crc16_update(uint16_t crc, const uint8_t* p, size_t len) {
+  while (len--) {
+    crc ^= *p++;
+    for (int bit = 0; bit < 8; ++bit) crc = (crc & 1) ? static_cast<uint16_t>((crc >> 1) ^ 0xA001) : static_cast<uint16_t>(crc >> 1);
+  }
+  return crc;
+}
+
 uint32_t crc_le32(uint32_t crc, uint32_t v) {
   uint8_t b[4];
   store_le32(b, v);
@@ -23,13 +33,25 @@ bool superblock_csum_ok(const Superblock& sb) {
 }
 
 uint16_t group_desc_csum(uint32_t seed, uint32_t group, const GroupDesc& gd) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&gd);
+  return group_desc_csum(seed, group, reinterpret_cast<const uint8_t*>(&gd), sizeof(GroupDesc));
+}
+
+uint16_t group_desc_csum(uint32_t seed, uint32_t group, const uint8_t* desc, size_t desc_size) {
   const uint8_t zero[2] = {0, 0};
   uint32_t c = crc_le32(seed, group);
-  c = crc32c_update(c, p, kDescChecksumOffset);
+  c = crc32c_update(c, desc, kDescChecksumOffset);
   c = crc32c_update(c, zero, 2);
-  c = crc32c_update(c, p + kDescChecksumOffset + 2, sizeof(GroupDesc) - kDescChecksumOffset - 2);
+  c = crc32c_update(c, desc + kDescChecksumOffset + 2, desc_size - kDescChecksumOffset - 2);
   return static_cast<uint16_t>(c & 0xFFFF);
+}
+
+uint16_t group_desc_crc16(const uint8_t uuid[16], uint32_t group, const uint8_t* desc, size_t desc_size) {
+  uint8_t g[4];
+  store_le32(g, group);
+  uint16_t c = crc16_update(0xFFFF, uuid, 16);
+  c = crc16_update(c, g, 4);
+  c = crc16_update(c, desc, kDescChecksumOffset);
+  return crc16_update(c, desc + kDescChecksumOffset + 2, desc_size - kDescChecksumOffset - 2);
 }
 
 uint32_t bitmap_csum(uint32_t seed, const uint8_t* bitmap, size_t bytes) {

@@ -12,6 +12,11 @@ uint32_t csum_seed(const uint8_t uuid[16]);
 void set_superblock_csum(Superblock& sb);
 bool superblock_csum_ok(const Superblock& sb);
 uint16_t group_desc_csum(uint32_t seed, uint32_t group, const GroupDesc& gd);
+// The same over a descriptor of desc_size bytes (32 without 64bit, else s_desc_size).
+uint16_t group_desc_csum(uint32_t seed, uint32_t group, const uint8_t* desc, size_t desc_size);
+// gdt_csum (uninit_bg without metadata_csum): crc16 over the fs uuid, the group and the
+// descriptor without its checksum field.
+uint16_t group_desc_crc16(const uint8_t uuid[16], uint32_t group, const uint8_t* desc, size_t desc_size);
 uint32_t bitmap_csum(uint32_t seed, const uint8_t* bitmap, size_t bytes);
 // Seed for per-inode structures (inode, directory blocks, extent blocks).
 uint32_t inode_csum_seed(uint32_t seed, uint32_t ino, uint32_t generation);

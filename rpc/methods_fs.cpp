@@ -1,7 +1,8 @@
-// storage.create_filesystem / mount / unmount / usage.
+// storage.create_filesystem / repair_superblock / mount / unmount / usage.
 #include "engine/format/format.hpp"
 #include "engine/fstypes.hpp"
 #include "engine/mount.hpp"
+#include "engine/repair/repair.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"
 
@@ -104,10 +105,38 @@ void add_create_filesystem(Registry& r) {
                }});
 }
 
+void add_repair_superblock(Registry& r) {
+  json result = {{"type", "object"},
+                 {"properties",
+                  {{"device", device_schema()},
+                   {"format", {{"type", "string"}, {"description", "btrfs | ext4 | ext3 | ext2 | vfat | gpt"}}},
+                   {"damage", nullable("string")},
+                   {"source", nullable("string")},
+                   {"dry_run", plain("boolean")},
+                   {"repaired", plain("boolean")},
+                   {"plan", plan_schema()},
+                   {"notes", {{"type", "array"}, {"items", plain("string")}}}}}};
+  r.add(Method{"storage.repair_superblock", "Rewrite a damaged primary superblock or GPT header from its valid copy",
+               "btrfs: the newest valid mirror (same fsid as every valid copy, checksum computable here), bytenr and "
+               "checksum set for the primary place. FAT32: the backup boot sector (FSInfo too when it is damaged, its "
+               "free count counted from the FAT). ext2/3/4: a backup group's superblock with s_block_group_nr 0 and "
+               "the free counts of the primary group descriptors (refused, naming `e2fsck -b`, when those are damaged "
+               "too or the journal needs recovery). GPT (a whole disk): the primary header and entries from the "
+               "backup. Refuses mounted or held devices (there is no force), copies that disagree or do not verify, "
+               "and other formats; a healthy primary is left alone. dry_run returns the plan and writes nothing.",
+               obj_schema({{"device", path_schema("block device, e.g. /dev/sdb2 (a whole disk for its GPT)")},
+                           {"dry_run", bool_schema("return the plan without writing anything")}},
+                          {"device"}),
+               result, true, [](const json& p, engine::Context& ctx) {
+                 return json(engine::repair_superblock({p.at("device"), p.value("dry_run", false)}, ctx));
+               }});
+}
+
 }  // namespace
 
 void register_fs_methods(Registry& r) {
   add_create_filesystem(r);
+  add_repair_superblock(r);
 
   json mount_result = mount_schema();
   mount_result["properties"]["already_mounted"] = plain("boolean");

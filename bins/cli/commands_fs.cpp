@@ -1,4 +1,4 @@
-// create-filesystem, mount, unmount, usage.
+// create-filesystem, repair-superblock, mount, unmount, usage.
 #include <memory>
 
 #include "bins/cli/env.hpp"
@@ -75,6 +75,31 @@ void add_create_filesystem(CLI::App& app, Env& env) {
   });
 }
 
+void add_repair_superblock(CLI::App& app, Env& env) {
+  auto device = std::make_shared<std::string>();
+  auto dry_run = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand("repair-superblock",
+                                 "rewrite a damaged primary superblock (btrfs, ext2/3/4, FAT32) or primary GPT from its "
+                                 "valid copy; refuses mounted devices and copies that do not verify");
+  cmd->add_option("device", *device, "block device (a whole disk for its GPT)")->required();
+  cmd->add_flag("--dry-run", *dry_run, "show the damage, the copy and what would be written; write nothing");
+  cmd->callback([&env, device, dry_run] {
+    env.action = [&env, device, dry_run] {
+      json params = {{"device", *device}, {"dry_run", *dry_run}};
+      env.print(env.call("storage.repair_superblock", params), [](const json& r) {
+        const std::string on = r["format"].get<std::string>() + " on " + r["device"]["path"].get<std::string>();
+        const std::string size = human_size(r["plan"]["bytes_written"].get<uint64_t>());
+        if (r["source"].is_null()) std::printf("Nothing to repair: %s\n", on.c_str());
+        else if (r["dry_run"].get<bool>()) std::printf("Would repair the %s from its %s: write %s\n", on.c_str(), cell(r["source"]).c_str(), size.c_str());
+        else std::printf("Repaired the %s from its %s: wrote %s\n", on.c_str(), cell(r["source"]).c_str(), size.c_str());
+        if (!r["damage"].is_null()) std::printf("  damage: %s\n", cell(r["damage"]).c_str());
+        for (auto& n : r["notes"]) std::printf("  note: %s\n", n.get<std::string>().c_str());
+        if (r["dry_run"].get<bool>() && !r["plan"]["steps"].empty()) print_write_plan(r["plan"]);
+      });
+    };
+  });
+}
+
 struct MountArgs {
   std::string source, target, fstype, options;
 };
@@ -135,6 +160,7 @@ void add_usage(CLI::App& app, Env& env) {
 
 void add_fs_commands(CLI::App& app, Env& env) {
   add_create_filesystem(app, env);
+  add_repair_superblock(app, env);
   add_mount(app, env);
   add_unmount(app, env);
   add_usage(app, env);

@@ -30,7 +30,7 @@ const Group kGroups[] = {
     {mos::cli::add_partition_commands,
      {"free-space", "partition-table", "create-partition-table", "create-partition", "delete-partition",
       "resize-partition", "wipe-signatures", "repair-partition-table"}},
-    {mos::cli::add_fs_commands, {"create-filesystem", "mount", "unmount", "usage"}},
+    {mos::cli::add_fs_commands, {"create-filesystem", "repair-superblock", "mount", "unmount", "usage"}},
     {mos::cli::add_bulk_commands, {"zero", "checksum", "metrics"}},
     {mos::cli::add_btrfs_commands,
      {"subvolumes", "create-subvolume", "delete-subvolume", "snapshot", "set-quota", "scrub-start", "scrub-status",

@@ -263,8 +263,9 @@ PartitionOpResult resize_partition(const std::string& path, uint32_t number, std
   return res;
 }
 
-PartitionOpResult repair_partition_table(const std::string& path, bool dry_run, const Context& ctx) {
-  Disk d = edit_disk(path, ctx.policy, dry_run, true);
+PartitionOpResult repair_partition_table(const std::string& path, bool dry_run, const Context& ctx,
+                                         bool partitions_may_be_busy) {
+  Disk d = edit_disk(path, ctx.policy, dry_run, partitions_may_be_busy);
   auto r = read_disk_table(d);
   if (!r.table)
     throw_validation(d.path + ": neither GPT copy is valid, nothing to repair from (primary: " + r.primary_error +

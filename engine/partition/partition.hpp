@@ -104,7 +104,11 @@ PartitionOpResult delete_partition(const std::string& disk, uint32_t number, boo
 // size_bytes absent = "max": grow up to the next partition or the end of the usable area.
 PartitionOpResult resize_partition(const std::string& disk, uint32_t number,
                                    std::optional<uint64_t> size_bytes, bool dry_run, const Context& ctx = {});
-PartitionOpResult repair_partition_table(const std::string& disk, bool dry_run, const Context& ctx = {});
+// Rewrites the damaged GPT copy from the valid one (or moves a misplaced backup to the end).
+// partitions_may_be_busy false (repair_superblock): refused while any partition of the disk is
+// in use, the whole disk held O_EXCL throughout.
+PartitionOpResult repair_partition_table(const std::string& disk, bool dry_run, const Context& ctx = {},
+                                         bool partitions_may_be_busy = true);
 // Erases every signature (GPT primary and backup headers, MBR magic, filesystem magics) on a
 // disk or partition; refuses busy devices always and needs force for devices holding data.
 PartitionOpResult wipe_signatures(const std::string& device, bool force, bool dry_run, const Context& ctx = {});

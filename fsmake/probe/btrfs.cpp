@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include <cstring>
+#include <iterator>
 
 namespace mos::fsmake::probe {
 namespace {
@@ -20,22 +21,48 @@ constexpr Magic kMagics[] = {{"_BHRfS_M", kBtrfsCopyOffsets[0] + 0x40}};
 
 }  // namespace
 
-BtrfsChecksum btrfs_checksum(std::span<const uint8_t> block) {
-  if (block.size() < kBtrfsSuperblockBytes) return BtrfsChecksum::wrong;
+namespace {
+
+// The checksum csum_type names over bytes 0x20..4096, as it is stored (little-endian, the rest
+// of the 32 bytes zero), and its length; 0 when it cannot be computed here.
+size_t compute_checksum(std::span<const uint8_t> block, uint8_t out[32]) {
   const auto& sb = *reinterpret_cast<const BtrfsSuperblockHead*>(block.data());
   const uint8_t* covered = block.data() + 0x20;
   const size_t len = kBtrfsSuperblockBytes - 0x20;
+  std::memset(out, 0, 32);
   switch (sb.csum_type.get()) {
     case 0:
-      return crc32c(covered, len) == load_le32(sb.csum) ? BtrfsChecksum::ok : BtrfsChecksum::wrong;
+      store_le32(out, crc32c(covered, len));
+      return 4;
     case 1:
-      return XXH64(covered, len, 0) == load_le64(sb.csum) ? BtrfsChecksum::ok : BtrfsChecksum::wrong;
-    case 2:
-    case 3:
-      return BtrfsChecksum::not_verifiable;  // sha256, blake2b: no implementation here
+      store_le64(out, XXH64(covered, len, 0));
+      return 8;
     default:
-      return BtrfsChecksum::unknown_type;
+      return 0;  // sha256, blake2b: no implementation here; or a type btrfs does not know
   }
+}
+
+}  // namespace
+
+BtrfsChecksum btrfs_checksum(std::span<const uint8_t> block) {
+  if (block.size() < kBtrfsSuperblockBytes) return BtrfsChecksum::wrong;
+  const auto& sb = *reinterpret_cast<const BtrfsSuperblockHead*>(block.data());
+  uint8_t want[32];
+  if (size_t n = compute_checksum(block, want)) return std::memcmp(want, sb.csum, n) == 0 ? BtrfsChecksum::ok : BtrfsChecksum::wrong;
+  return sb.csum_type.get() <= 3 ? BtrfsChecksum::not_verifiable : BtrfsChecksum::unknown_type;
+}
+
+bool btrfs_set_checksum(std::span<uint8_t> block) {
+  if (block.size() < kBtrfsSuperblockBytes) return false;
+  uint8_t csum[32];
+  if (!compute_checksum(block, csum)) return false;
+  std::memcpy(block.data(), csum, sizeof csum);
+  return true;
+}
+
+std::string btrfs_checksum_name(uint16_t csum_type) {
+  static const char* const kNames[] = {"crc32c", "xxhash64", "sha256", "blake2b"};
+  return csum_type < std::size(kNames) ? kNames[csum_type] : "unknown type " + std::to_string(csum_type);
 }
 
 void btrfs_fill(const BtrfsSuperblockHead& sb, Found& out) {

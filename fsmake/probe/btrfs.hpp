@@ -2,7 +2,9 @@
 // struct btrfs_super_block): 4 KiB at 64 KiB, mirrors at 64 MiB and 256 GiB, each checksummed
 // over bytes 0x20..4096 with the filesystem's checksum type and carrying its own offset.
 #pragma once
+#include <array>
 #include <string>
+#include <vector>
 
 #include "base/bytes.hpp"
 #include "fsmake/probe/prober.hpp"
@@ -33,6 +35,23 @@ inline constexpr uint64_t kBtrfsCopyOffsets[] = {64ull << 10, 64ull << 20, 256ul
 // What a superblock copy's checksum says.
 enum class BtrfsChecksum { ok, wrong, not_verifiable, unknown_type };
 BtrfsChecksum btrfs_checksum(std::span<const uint8_t> block);
+// Stores the checksum of block's own type over bytes 0x20..4096 in its first 32 bytes; false when
+// the type cannot be computed here (sha256, blake2b, unknown).
+bool btrfs_set_checksum(std::span<uint8_t> block);
+// "crc32c", "xxhash64", "sha256", "blake2b", "unknown type N".
+std::string btrfs_checksum_name(uint16_t csum_type);
+
+// A superblock place (the primary or a mirror) holding the magic and its own offset.
+struct BtrfsCopy {
+  size_t mirror = 0;  // 0: the primary
+  uint64_t offset = 0;
+  BtrfsChecksum checksum = BtrfsChecksum::wrong;
+  uint64_t generation = 0;
+  std::array<uint8_t, 16> fsid{};
+  uint16_t csum_type = 0;
+};
+// Every place of src that holds one, primary first (btrfs_copy.cpp).
+std::vector<BtrfsCopy> btrfs_copies(ProbeSource& src);
 // Label, UUID (fsid) and UUID_SUB (this device's uuid) as blkid prints them.
 void btrfs_fill(const BtrfsSuperblockHead& sb, Found& out);
 

@@ -9,31 +9,39 @@
 
 namespace mos::fsmake::probe {
 
-bool btrfs_copy(ProbeSource& src, CopyFound& out) {
-  bool found = false;
-  uint64_t best_generation = 0;
-  for (size_t mirror = 1; mirror < std::size(kBtrfsCopyOffsets); ++mirror) {
+std::vector<BtrfsCopy> btrfs_copies(ProbeSource& src) {
+  std::vector<BtrfsCopy> out;
+  for (size_t mirror = 0; mirror < std::size(kBtrfsCopyOffsets); ++mirror) {
     const uint64_t off = kBtrfsCopyOffsets[mirror];
     if (off > src.size() || src.size() - off < kBtrfsSuperblockBytes) break;
     auto b = src.get(off, kBtrfsSuperblockBytes);
     if (b.empty()) continue;
     const auto& sb = *reinterpret_cast<const BtrfsSuperblockHead*>(b.data());
     if (std::memcmp(sb.magic, "_BHRfS_M", 8) != 0 || sb.bytenr.get() != off) continue;
-    const BtrfsChecksum csum = btrfs_checksum(b);
-    if (csum != BtrfsChecksum::ok && csum != BtrfsChecksum::not_verifiable) continue;
-    if (found && sb.generation.get() <= best_generation) continue;
-    found = true;
-    best_generation = sb.generation.get();
+    BtrfsCopy c{mirror, off, btrfs_checksum(b), sb.generation.get(), {}, sb.csum_type.get()};
+    std::memcpy(c.fsid.data(), sb.fsid, c.fsid.size());
+    out.push_back(c);
+  }
+  return out;
+}
+
+bool btrfs_copy(ProbeSource& src, CopyFound& out) {
+  const std::vector<BtrfsCopy> copies = btrfs_copies(src);
+  const BtrfsCopy* best = nullptr;
+  for (const BtrfsCopy& c : copies) {
+    if (c.mirror == 0 || (c.checksum != BtrfsChecksum::ok && c.checksum != BtrfsChecksum::not_verifiable)) continue;
+    if (best && c.generation <= best->generation) continue;
     out = CopyFound{};
     out.type = "btrfs";
     out.usage = "filesystem";
-    out.offset = off;
-    btrfs_fill(sb, out.found);
-    out.where = "copy at " + std::to_string(off) + " (btrfs mirror " + std::to_string(mirror) + ", generation " +
-                std::to_string(best_generation) + ")";
-    out.verified = csum == BtrfsChecksum::ok;
+    out.offset = c.offset;
+    btrfs_fill(*reinterpret_cast<const BtrfsSuperblockHead*>(src.get(c.offset, kBtrfsSuperblockBytes).data()), out.found);
+    out.where = "copy at " + std::to_string(c.offset) + " (btrfs mirror " + std::to_string(c.mirror) + ", generation " +
+                std::to_string(c.generation) + ")";
+    out.verified = c.checksum == BtrfsChecksum::ok;
+    best = &c;
   }
-  return found;
+  return best != nullptr;
 }
 
 void btrfs_copy_signatures(ProbeSource& src, std::vector<Signature>& out) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/integration/gpt_support.hpp"
@@ -98,22 +99,30 @@ inline bool swap_active(const std::string& dev) {
 // zero: equal digests mean equal bytes (holes read as zeros), without hashing gigabytes of holes.
 // The host filesystem may turn a hole into a zero-filled extent on its own (late writeback of an
 // oracle tool's zeroing), which changes no byte and so no digest; each chunk is hashed once
-// however the file's extents split it (they change with writeback).
-inline std::string sparse_digest(const std::string& file) {
+// however the file's extents split it (they change with writeback). Bytes inside `masked`
+// ({offset, length} ranges) count as zeros: the digest of everything outside them.
+inline std::string sparse_digest(const std::string& file, const std::vector<std::pair<uint64_t, uint64_t>>& masked = {}) {
+  std::string ranges = "[";
+  for (const auto& [off, len] : masked) ranges += (ranges.size() > 1 ? ",[" : "[") + std::to_string(off) + "," + std::to_string(len) + "]";
+  ranges += "]";
   auto r = run_tool({"python3", "-c",
-                     "import hashlib,os,sys\n"
+                     "import hashlib,json,os,sys\n"
                      "f=os.open(sys.argv[1],os.O_RDONLY);n=os.fstat(f).st_size;h=hashlib.sha256();o=0;Z=bytes(65536)\n"
+                     "M=json.loads(sys.argv[2])\n"
                      "while o<n:\n"
                      "  try: d=os.lseek(f,o,os.SEEK_DATA)\n"
                      "  except OSError: break\n"
                      "  e=os.lseek(f,d,os.SEEK_HOLE);d=max(d-d%65536,o)\n"
                      "  while d<e:\n"
-                     "    b=os.pread(f,65536,d)\n"
+                     "    b=bytearray(os.pread(f,65536,d))\n"
+                     "    for mo,ml in M:\n"
+                     "      s,t=max(mo,d),min(mo+ml,d+len(b))\n"
+                     "      if s<t: b[s-d:t-d]=bytes(t-s)\n"
                      "    if b!=Z[:len(b)]: h.update(b'%d;'%d);h.update(b)\n"
                      "    d+=65536\n"
                      "  o=d\n"
                      "print(h.hexdigest())",
-                     file});
+                     file, ranges});
   EXPECT_TRUE(r.ok()) << r.err;
   return r.out;
 }
