@@ -47,6 +47,9 @@ struct Case {
   std::vector<std::string> tool_options = {};
 };
 
+// Test names and failure messages show the case's name, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 EngineOutcome repair(const std::string& dev, bool dry_run) {
   return engine_outcome([&] { return json(engine::repair_superblock({dev, dry_run}, loop_only_context())); });
 }
@@ -345,6 +348,33 @@ TEST_P(RepairRefusal, Ext4DescriptorsDamagedTooNamesE2fsck) {
 }
 
 INSTANTIATE_TEST_SUITE_P(SectorSizes, RepairRefusal, ::testing::Values(512u, 4096u));
+
+class RepairCrash : public ::testing::TestWithParam<uint32_t> {};
+
+// A FAT32 whose boot sector and FSInfo are zeroed, the repair stopped at repair:after-fsinfo
+// (FSInfo written, the boot sector not yet): the device still reads as damaged FAT32 from its
+// backup, and the repair run again completes it, fsck.fat clean.
+TEST_P(RepairCrash, StoppedAfterFsinfoIsRepairedByTheNextRun) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(GiB, GetParam());
+  ok(run_tool({"mkfs.vfat", "-F", "32", "-n", "MOSEFI", img.dev()}));
+  zero_range(img.dev(), 0, 2 * GetParam());
+  setenv("MOS_VOLMGR_CRASH_POINT", "repair:after-fsinfo", 1);
+  auto stopped = repair(img.dev(), false);
+  unsetenv("MOS_VOLMGR_CRASH_POINT");
+  EXPECT_FALSE(stopped.ok) << "repair:after-fsinfo did not fire";
+  EXPECT_NE(stopped.message.find("injected crash"), std::string::npos) << stopped.message;
+  auto dry = repair(img.dev(), true);
+  ASSERT_TRUE(dry.ok) << dry.message;
+  EXPECT_TRUE(dry.result.at("damage").is_string()) << dry.result.dump(2);
+  EXPECT_EQ(dry.result.at("format"), "vfat");
+  auto done = repair(img.dev(), false);
+  ASSERT_TRUE(done.ok) << done.message;
+  EXPECT_TRUE(done.result.at("repaired").get<bool>());
+  expect_fsck_fat_clean(img.dev());
+}
+
+INSTANTIATE_TEST_SUITE_P(SectorSizes, RepairCrash, ::testing::Values(512u, 4096u));
 
 // mos-volmgr repair-superblock through the daemon: --dry-run names the damage, the copy and the
 // plan and writes nothing; the repair says what it wrote; a second one has nothing to do.
