@@ -104,7 +104,11 @@ std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const P
     if (!eligible_kind(d, policy)) continue;
     DiskFacts f;
     f.device = d;
-    f.busy = disk_busy_reason(d.name);
+    // Sysfs and mountinfo only, no O_EXCL probe: this looks at every allowed disk (and serves the
+    // daemon's read-only topologies query), so it must not claim disks other programs may be
+    // opening that moment. The chosen disk is opened O_EXCL before its first write, which
+    // refuses one another program holds.
+    f.busy = disk_busy_reason(d.name, false);
     f.has_partitions = !kernel_partitions(d.name).empty();
     for (const auto& p : all) {
       bool mine = p.path == d.path || (p.parent && *p.parent == d.path);

@@ -2,6 +2,9 @@
 // -B -R` on the same corruption, `btrfs device stats`, `btrfs filesystem df/show`,
 // `btrfs balance status`; file contents compared by checksum.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <linux/btrfs.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -313,16 +316,31 @@ TEST(BtrfsMgmtBalance, RefusedWhileOneRunsThenCancelled) {
                      "/f$i; done; sync").ok());
   std::string mnt = fs.mnt();
   auto df_before = cli_df_profiles(mnt);
-  // Someone else (the CLI) starts a balance and pauses it: it stays in progress.
-  ASSERT_TRUE(run_tool({"btrfs", "balance", "start", "--full-balance", "--bg", mnt}).ok());
-  // "--bg" returns before the kernel has registered the balance: a pause sent too early finds
-  // none running, so it is sent again until the status says paused (or the balance ended).
+  // Someone else (the CLI) starts a balance and pauses it: it stays in progress. The balance of a
+  // few chunks on a loop device can end within the milliseconds a `btrfs balance pause` process
+  // takes to start, so the pause is asked for by ioctl in a tight loop that begins before the
+  // balance does (the kernel answers ENOTCONN until the balance is registered), and the whole
+  // attempt is repeated if the balance still finished first.
   ToolResult st;
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    run_tool({"btrfs", "balance", "pause", mnt});
-    st = run_tool({"btrfs", "balance", "status", mnt});
-    if (st.out.find("paused") != std::string::npos || st.out.find("No balance found") != std::string::npos) break;
-    usleep(10000);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    int dir = ::open(mnt.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(dir, 0) << mnt;
+    std::atomic<bool> stop{false};
+    std::thread pauser([&] {
+      while (!stop && ::ioctl(dir, BTRFS_IOC_BALANCE_CTL, BTRFS_BALANCE_CTL_PAUSE) != 0) {
+      }
+    });
+    auto started = run_tool({"btrfs", "balance", "start", "--full-balance", "--bg", mnt});
+    for (int i = 0; i < 500; ++i) {  // up to 5 s for the pause to land
+      st = run_tool({"btrfs", "balance", "status", mnt});
+      if (st.out.find("paused") != std::string::npos || st.out.find("No balance found") != std::string::npos) break;
+      usleep(10000);
+    }
+    stop = true;
+    pauser.join();
+    ::close(dir);
+    ASSERT_TRUE(started.ok()) << started.err;
+    if (st.out.find("paused") != std::string::npos) break;
   }
   ASSERT_NE(st.out.find("paused"), std::string::npos) << "balance finished before it could be paused: " << st.out;
 

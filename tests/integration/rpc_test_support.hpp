@@ -55,7 +55,9 @@ inline bool send_all(int fd, const std::string& s) {
   return true;
 }
 
-// One line from fd (without '\n'); "" after timeout_ms or EOF.
+// One line from fd (without '\n'); "" (or the part read) after timeout_ms of silence, or EOF.
+// timeout_ms is how long nothing may arrive: a long line that keeps coming is read whole however
+// slowly the daemon writes it (a sanitizer build under load writes a 10 kB event in pieces).
 inline std::string recv_line(int fd, int timeout_ms = 5000) {
   std::string got;
   char ch;
@@ -66,6 +68,7 @@ inline std::string recv_line(int fd, int timeout_ms = 5000) {
     if (recv(fd, &ch, 1, 0) != 1) break;
     if (ch == '\n') return got;
     got += ch;
+    until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   }
   return got;
 }
