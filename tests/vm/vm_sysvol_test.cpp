@@ -294,12 +294,15 @@ TEST(VmSysvol, DualDiskFirstBootSecondBootThenDegradedBoot) {
   EXPECT_EQ(rep2.value("degraded", true), false) << rep2.dump(2);
   expect_guest_mounts(second, 1);
 
-  // Disk b gone: everything mounts degraded, exit 0, and the report says so.
-  VmResult degraded = run_vm(sysvol_spec("sysvol_degraded", {{a, 8 * GiB, 512}}, steps));
-  expect_all_steps_ok(degraded, steps.size());
+  // Disk b gone: everything mounts degraded; exit 2 (ready, part of the layout out of service),
+  // and the report says so.
+  json degraded_steps = {sysvol_step({}, json::object(), 2), mounts_step(), steps[2]};
+  VmResult degraded = run_vm(sysvol_spec("sysvol_degraded", {{a, 8 * GiB, 512}}, degraded_steps));
+  expect_all_steps_ok(degraded, degraded_steps.size());
   const json& rep3 = report_of(degraded, 0);
   EXPECT_EQ(rep3.value("ready", false), true) << rep3.dump(2);
   EXPECT_EQ(rep3.value("degraded", false), true) << rep3.dump(2);
+  EXPECT_FALSE(rep3.value("not_in_service", json::array()).empty()) << rep3.dump(2);
   ASSERT_NE(degraded.step(0), nullptr) << degraded.explain();
   EXPECT_NE(degraded.step(0)->value("stderr", "").find("DEGRADED"), std::string::npos);
   expect_guest_mounts(degraded, 1);
