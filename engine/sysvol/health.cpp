@@ -16,7 +16,7 @@ namespace {
 
 // A damaged GPT copy: the kernel and every tool read the other one, so nothing stops; the copy
 // is rewritten only when [recovery] says so.
-bool check_table(const MosDisk& m, const Config& cfg, const Context& ctx, Reporter& rep) {
+bool check_table(const MosDisk& m, const Config& cfg, const RunOptions& opts, const Context& ctx, Reporter& rep) {
   if (m.primary_ok && m.backup_ok) return false;
   const bool primary = !m.primary_ok;
   Damage d;
@@ -26,7 +26,7 @@ bool check_table(const MosDisk& m, const Config& cfg, const Context& ctx, Report
              " copy is valid (header and entry CRCs hold)";
   d.repair = "mos-volmgr repair-partition-table --disk " + m.disk.path;
   bool repaired = false;
-  if (may_repair_table(cfg, m)) {
+  if (may_repair_table(cfg, m) && !opts.dry_run) {
     RepairOutcome o = repair_table_copy(m.disk.path, ctx);
     repaired = o.repaired;
     d.action = (o.repaired ? "repaired: " : "repair failed: ") + o.detail;
@@ -40,8 +40,8 @@ bool check_table(const MosDisk& m, const Config& cfg, const Context& ctx, Report
 
 // One filesystem partition of the layout. Returns whether it was repaired (and must be probed
 // again); adds it to `excluded` when it must not be used.
-bool check_partition(const MosDisk& m, uint32_t number, const Config& cfg, const Context& ctx, Reporter& rep,
-                     std::set<std::string>& excluded) {
+bool check_partition(const MosDisk& m, uint32_t number, const Config& cfg, const RunOptions& opts, const Context& ctx,
+                     Reporter& rep, std::set<std::string>& excluded) {
   const PlannedPartition& p = layout_partition(number);
   const std::string dev = m.partition_path(number);
   ContentVerdict v = classify_device(dev, p.fstype, p.label);
@@ -60,7 +60,7 @@ bool check_partition(const MosDisk& m, uint32_t number, const Config& cfg, const
     d.repair = v.repair;
   }
   bool repaired = false;
-  if (may_repair_superblock(cfg, p.fstype, v)) {
+  if (may_repair_superblock(cfg, p.fstype, v) && !opts.dry_run) {
     RepairOutcome o = repair_superblock_from_copy(dev, ctx);
     repaired = o.repaired && classify_device(dev, p.fstype, p.label).state == ContentState::ours;
     d.action = o.repaired ? (repaired ? "repaired: " : "repaired, yet still not recognised: ") + o.detail
@@ -126,12 +126,12 @@ void existing_boot(const std::vector<Device>& all, const std::vector<MosDisk>& m
   bool repaired = false;
   for (const auto& m : mos_disks) {
     if (!inst->disks.count(m.disk.path)) continue;
-    if (!opts.dry_run) {
-      repaired = check_table(m, cfg, ctx, rep) || repaired;
-      if (kernel_partitions(m.disk.name).size() != m.table.entries.size()) sync_kernel_partitions(m.disk.path, ctx.policy);
-    }
+    repaired = check_table(m, cfg, opts, ctx, rep) || repaired;
+    // Our table's partitions the kernel does not know yet (BLKPG only): their content is judged.
+    if (!opts.dry_run && kernel_partitions(m.disk.name).size() != m.table.entries.size())
+      sync_kernel_partitions(m.disk.path, ctx.policy);
     for (uint32_t n = 1; n <= m.table.entries.size(); ++n)
-      if (!layout_partition(n).fstype.empty()) repaired = check_partition(m, n, cfg, ctx, rep, excluded) || repaired;
+      if (!layout_partition(n).fstype.empty()) repaired = check_partition(m, n, cfg, opts, ctx, rep, excluded) || repaired;
   }
   std::vector<Device> now = all;
   Found found = repaired ? rescan(*inst, opts, excluded, &now) : restrict_found(found_all, inst->disks, excluded);

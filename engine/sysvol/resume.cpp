@@ -99,6 +99,10 @@ bool md_step_complete(const std::string& a, const std::string& b, const PlannedP
       rep.info(step_name(p) + ": " + md + " already holds " + expected_text(p.fstype, p.label) + "; only its record is cleared");
       return true;
     }
+    rep.info(step_name(p) + ": " + md + " does not hold " + expected_text(p.fstype, p.label) + " yet: it is made again");
+  } else {
+    std::string why = r.arrays.empty() ? "no array found" : r.arrays[0].outcome + (r.arrays[0].error ? ": " + *r.arrays[0].error : "");
+    rep.info("md " + p.name + " of the unfinished first boot does not assemble whole (" + why + "): it is made again");
   }
   for (const auto& a : r.arrays)
     if (a.outcome == "started" || a.outcome == "started_degraded" || a.outcome == "already_running") stop_raid(a.name, ctx);
@@ -114,6 +118,7 @@ std::string uuid_of(const std::vector<Device>& all, const std::string& path) {
 
 void resume_pair(const std::vector<MosDisk>& pair, const RunOptions& opts, Reporter& rep) {
   Context ctx = engine_context(opts);
+  load_raid_modules(opts, rep);  // the md steps are judged on their assembled arrays
   for (const auto& m : pair) show_partitions(m, ctx, rep);
   const std::vector<Device> all = discover_allowed(md_policy(opts.policy));
   std::vector<DualStep> steps;

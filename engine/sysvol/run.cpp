@@ -76,7 +76,10 @@ void first_boot(const std::vector<Device>& all, const Config& cfg, const RunOpti
 void bring_up_provisioned(const RunOptions& opts, const Config& cfg, Reporter& rep) {
   if (!rep.report().errors.empty()) return;
   Found found = find_mos_storage(discover_allowed(md_policy(opts.policy)), md_policy(opts.policy));
-  assemble_md(found, opts, rep);  // created arrays already run: reported as such
+  if (!found.md_members.empty()) {
+    assemble_md(found, opts, rep);  // created arrays already run (reported as such); a resume's done ones start here
+    found = find_mos_storage(discover_allowed(md_policy(opts.policy)), md_policy(opts.policy));
+  }
   bring_up(found, cfg, opts, rep);
 }
 
