@@ -188,6 +188,29 @@ TEST_P(SysvolCrash, NextBootFinishesTheJob) {
     EXPECT_FALSE(e.contains("attrs")) << "provisioning record left: " << e.dump();
 }
 
+// The record covers only what its own first boot writes: another filesystem found under a
+// pending step (here: someone's ext4 on mosdata after a first boot stopped behind its GPT) stops
+// the resume before its first write.
+TEST(SysvolResume, ForeignFilesystemUnderAPendingRecordStopsEveryWrite) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(8 * GiB);
+  SwapGuard swap(part(img, 4));
+  SysvolEnv env;
+  const std::string allow = allow_list({&img});
+  auto crashed = env.run(allow, {}, {"MOS_VOLMGR_CRASH_POINT=sysvol:after-gpt", "MOS_VOLMGR_CRASH_ABORT=1"});
+  ASSERT_NE(crashed.exit_code, 0);
+  ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", "-L",
+                        "theirs", part(img, 5)}).ok());
+  const auto regions = gpt_regions(img.dev(), img.size(), 512);
+  const auto before = region_digests(img.file(), regions);
+  auto r = env.run(allow);
+  EXPECT_EQ(r.exit_code, 1) << r.log;
+  EXPECT_EQ(r.report["mode"], "resume") << r.report.dump(2);
+  EXPECT_NE(r.report.at("errors").dump().find(part(img, 5)), std::string::npos) << r.report.dump(2);
+  EXPECT_EQ(region_digests(img.file(), regions), before) << "a resume wrote before it knew the record holds";
+  EXPECT_EQ(blkid_probe(part(img, 5))["LABEL"], "theirs");
+}
+
 INSTANTIATE_TEST_SUITE_P(Points, SysvolCrash,
                          ::testing::Values("gpt:after-backup", "gpt:after-primary", "sysvol:after-gpt", "sysvol:after-efi-fs",
                                            "record:after-backup", "record:after-primary", "sysvol:after-efi-record",

@@ -160,6 +160,7 @@ TEST_P(SysvolDamage, NothingFormattedDamageReported) {
     EXPECT_EQ(d["part"], dc.part);
     EXPECT_EQ(d["device"], dc.table ? img.dev() : part(img, std::stoi(dc.region.substr(1))));
     EXPECT_FALSE(d.at("reason").get<std::string>().empty());
+    EXPECT_EQ(d["reason"].get<std::string>().find("never written"), std::string::npos) << "damaged is not blank: " << d;
     EXPECT_NE(r.log.find("DAMAGED: " + dc.part), std::string::npos) << r.log;
     if (dc.table) {
       EXPECT_EQ(d["repair"], "mos-volmgr repair-partition-table --disk " + img.dev());
