@@ -1,13 +1,14 @@
 // Text forms shared by every layer: sizes ("512M", "10%"), UUIDs as blkid prints them, and
 // UTF-8 <-> UTF-16 (GPT partition names, probed labels). One codec of each, used everywhere.
 #pragma once
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "base/uuid.hpp"
 
 namespace mos {
 
@@ -20,7 +21,8 @@ uint64_t parse_size(std::string_view text, std::string_view what,
 // "34095104 bytes (32.5 MiB)" for messages.
 std::string bytes_text(uint64_t bytes);
 
-using Uuid = std::array<uint8_t, 16>;
+// The last component of a path: "/sys/devices/.../loop3" -> "loop3"; the text itself without '/'.
+std::string base_name(std::string_view path);
 
 // "01234567-89ab-cdef-0123-456789abcdef", lower case, bytes in on-disk order (as blkid prints).
 std::string uuid_text(std::span<const uint8_t, 16> uuid);

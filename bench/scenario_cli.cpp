@@ -1,4 +1,4 @@
-// cli-*: whole processes against whole processes (issue 10, last paragraph). `mos-volmgr disks`
+// cli-*: whole processes against whole processes. `mos-volmgr disks`
 // (goal <= 3 ms; lsblk for information) and `mos-volmgr create-filesystem --force` through a
 // running mos_volmgrd against the matching mkfs tool (goal >= 2x each), on a loop device the
 // bench creates. The daemon is started once per target, allowed exactly that device; its start

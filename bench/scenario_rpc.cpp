@@ -1,4 +1,4 @@
-// Scenario `rpc` (issue 10, "Measured"): the daemon against a bare epoll echo server on the same
+// Scenario `rpc`: the daemon against a bare epoll echo server on the same
 // kind of socket, 16 and 64 closed-loop clients sending storage.list_disks and storage.inventory
 // for a fixed time each: throughput, p50/p99/max latency, errors, daemon RSS idle, before/after
 // the load and with 1000 idle connections. Goals: >= 0.5x echo, p99 <= 2 ms at 16 clients,

@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/policy.hpp"
 #include "ioctl/blockdev.hpp"
 #include "base/error.hpp"
 #include "ioctl/uring.hpp"
@@ -63,7 +64,7 @@ Target open_target(const io::Fd& fd, uint64_t offset, uint64_t len, bool for_wri
     io::BlockFacts facts = io::block_facts(fd);
     t.size = facts.size_bytes;
     t.align = facts.logical_sector_size;
-    if (for_write && facts.read_only) throw_validation(fd.path() + " is read-only", fd.path());
+    if (for_write) refuse_read_only(fd.path(), facts.read_only);
   } else {
     t.size = static_cast<uint64_t>(st.st_size);
     t.align = kFileDirectAlign;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "engine/format/format.hpp"
+#include "engine/policy.hpp"
 #include "engine/safety.hpp"
 #include "ioctl/blockdev.hpp"
 #include "base/error.hpp"
@@ -79,7 +80,7 @@ ZeroResult zero_device(const std::string& device, bool force, const Context& ctx
   io::Fd disk_lock = dev.parent ? io::Fd::open(*dev.parent, O_RDONLY) : io::Fd();
   if (::flock(disk_lock.valid() ? disk_lock.get() : fd.get(), LOCK_EX) != 0) throw_sys("flock", path, errno);
   io::BlockFacts facts = io::block_facts(fd);
-  if (facts.read_only) throw_validation(path + " is read-only", path);
+  refuse_read_only(path, facts.read_only);
   require_present(path, facts.size_bytes);
   while_present(path, facts.size_bytes, [&] { zero(fd, 0, facts.size_bytes, opts); return 0; });
   io::blk_flush_buffers(fd);

@@ -7,19 +7,16 @@
 #include <cerrno>
 #include <sstream>
 
+#include "engine/policy.hpp"
 #include "base/bytes.hpp"
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
 
 namespace mos::engine {
 
 namespace {
-
-std::string base_name(const std::string& p) {
-  auto slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
 
 std::pair<unsigned, unsigned> parse_devnum(const std::string& s) {
   auto colon = s.find(':');
@@ -42,7 +39,7 @@ void describe(Disk& d, bool write, bool* is_partition) {
   d.name = base_name(*link);
   if (is_partition) *is_partition = io::sysfs_exists(sys + "/partition");
   d.facts = io::block_facts(d.fd);
-  if (write && d.facts.read_only) throw_validation(path + " is read-only", path);
+  if (write) refuse_read_only(path, d.facts.read_only);
 }
 
 }  // namespace
@@ -117,27 +114,6 @@ std::optional<std::string> busy_reason(const std::string& name, bool probe_exclu
     return dev + " is in use (opened exclusively by another program)";
   }
   return std::nullopt;
-}
-
-std::optional<uint64_t> nonzero_edge(fsmake::ProbeSource& src) {
-  constexpr uint64_t kEdgeBytes = 1ull << 20;
-  const uint64_t size = src.size();
-  const uint64_t window = std::min(kEdgeBytes, size);
-  for (uint64_t off : {uint64_t{0}, size - window}) {
-    auto bytes = src.get(off, window);
-    if (bytes.size() != window)
-      throw Error(ErrorCode::storage_failed, "cannot read bytes " + std::to_string(off) + ".." +
-                                                 std::to_string(off + window) + " of the device to check it is blank", {}, EIO);
-    if (all_zero(bytes.data(), bytes.size())) continue;
-    auto hit = std::find_if(bytes.begin(), bytes.end(), [](uint8_t b) { return b != 0; });
-    if (hit != bytes.end()) return off + static_cast<uint64_t>(hit - bytes.begin());
-  }
-  return std::nullopt;
-}
-
-std::optional<uint64_t> nonzero_edge(const io::Fd& fd, uint64_t size_bytes) {
-  fsmake::ProbeSource src(fd, size_bytes, 512, fsmake::ProbeSource::Read::whole);
-  return nonzero_edge(src);
 }
 
 std::optional<std::string> disk_busy_reason(const std::string& disk_name, bool probe_exclusive) {

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "engine/context.hpp"
-#include "fsmake/probe/source.hpp"
 #include "ioctl/blockdev.hpp"
 #include "ioctl/fd.hpp"
 #include "ioctl/flock.hpp"
@@ -68,14 +67,6 @@ std::string partition_name(const std::string& disk_name, uint32_t number);
 // of mounted btrfs F", "opened exclusively by another program"; nullopt when idle.
 // `probe_exclusive` false: skip the O_EXCL probe (the caller holds the device exclusively).
 std::optional<std::string> busy_reason(const std::string& block_name, bool probe_exclusive = true);
-
-// Where data we may not be able to name sits: the offset of the first non-zero byte in the two
-// edge windows (the first and the last MiB, where formats keep their superblocks and tables);
-// nullopt when both are all zeroes.
-std::optional<uint64_t> nonzero_edge(const io::Fd& fd, uint64_t size_bytes);
-// The same over windows read already (a ProbeSource covers both edges); a window it cannot
-// serve is a storage error, never "blank".
-std::optional<uint64_t> nonzero_edge(fsmake::ProbeSource& src);
 
 // The first busy reason among the disk itself and all its kernel partitions.
 std::optional<std::string> disk_busy_reason(const std::string& disk_name, bool probe_exclusive = true);

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <string>
 
+#include "engine/policy.hpp"
 #include "base/error.hpp"
 
 namespace mos::engine {
@@ -25,7 +26,7 @@ OpenedMembers open_members_locked(const std::vector<Device>& devices, bool dry_r
       out.locks.push_back(std::move(lock));
     }
     out.facts.push_back(io::block_facts(out.fds.back()));
-    if (out.facts.back().read_only) throw_validation(dev.path + " is read-only", dev.path);
+    refuse_read_only(dev.path, out.facts.back().read_only);
   }
   return out;
 }

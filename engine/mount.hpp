@@ -16,8 +16,8 @@ struct MountRequest {
   std::string target;   // absolute directory under ctx.mount_prefixes, created when missing
   std::string fstype;   // ext4, vfat, btrfs, ...
   std::string options;  // "noatime,compress=zstd"; checked by mount_options.hpp
-  // suid/dev allowed at all (else refused; mounts default to nosuid,nodev). For now only the
-  // flag: the server's caller credentials must also say admin once they exist (issue 11 item 1).
+  // suid/dev allowed at all (else refused; mounts default to nosuid,nodev). Only the flag is
+  // judged here; who may set it is the RPC layer's authorization of the caller.
   bool privileged = false;
 };
 

@@ -1,4 +1,4 @@
-// Where storage.mount may mount and storage.unmount may unmount (issue 11 item 5): only at or
+// Where storage.mount may mount and storage.unmount may unmount: only at or
 // beneath a configured prefix (--mount-prefix), never "/" nor the kernel's pseudo-filesystems,
 // each name walked without following symlinks, missing directories created only for allowed
 // targets.

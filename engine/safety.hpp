@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/inventory/devices.hpp"
+#include "fsmake/probe/probe.hpp"
 #include "fsmake/probe/source.hpp"
 
 namespace mos::engine {
@@ -19,8 +20,13 @@ Device require_unused(const std::string& device_path, bool force);
 void require_not_in_use(const Device& d);
 
 // Only the "not empty" half: why a device must not be overwritten without force (a partition
-// table, a signature, or a non-zero byte in its first or last MiB); "" when it looks blank.
+// table, a signature, a damaged filesystem or table, a non-zero byte where a format keeps a
+// superblock or a copy (content_state.hpp), and for a whole device a partition table erased in
+// front of intact partitions (erased_table.hpp)); "" when it looks blank.
 std::string content_refusal(const Device& d);
+// The same for content already probed (r) through src; whole_device adds the erased-table scan.
+std::string content_refusal(const std::string& path, const fsmake::ProbeResult& r, fsmake::ProbeSource& src,
+                            bool whole_device);
 
 // require_unused split around an exclusive open, for a caller that holds the device while it
 // checks and writes (mkfs): first everything but the content (from sysfs and the kernel's

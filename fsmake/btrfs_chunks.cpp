@@ -56,8 +56,6 @@ uint64_t profile_flag(Profile p) {
   return 0;
 }
 
-size_t profile_stripes(Profile p) { return p == Profile::single ? 1 : 2; }
-
 ChunkLayout allocate_chunks(const std::vector<uint64_t>& dev_sizes, Profile metadata, Profile data) {
   ChunkLayout L;
   for (uint64_t s : dev_sizes) L.dev_total_bytes.push_back(round_down(s, kSectorSize));

@@ -14,7 +14,6 @@ enum class Profile { single, dup, raid1 };
 std::optional<Profile> parse_profile(const std::string& name);
 const char* profile_name(Profile p);
 uint64_t profile_flag(Profile p);  // BTRFS_BLOCK_GROUP_DUP / RAID1 / 0
-size_t profile_stripes(Profile p);
 
 struct StripePlacement {
   size_t dev_index = 0;  // index into the device list (devid = index + 1)

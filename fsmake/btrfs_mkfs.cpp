@@ -1,7 +1,6 @@
 // Assembles a fresh btrfs: validates the request, lays out chunks, places and serializes every
 // tree leaf, and emits per device: wipe; tree blocks (all copies) + superblock mirrors; primary.
 #include <linux/btrfs_tree.h>
-#include <uuid/uuid.h>
 
 #include <algorithm>
 #include <cstring>
@@ -16,17 +15,12 @@
 #include "fsmake/btrfs_trees.hpp"
 #include "fsmake/label.hpp"
 #include "base/error.hpp"
+#include "base/uuid.hpp"
 
 namespace mos::fsmake::btrfs {
 namespace {
 
 constexpr uint64_t MiB = 1ull << 20;
-
-Uuid random_uuid() {
-  Uuid u;
-  uuid_generate(u.data());
-  return u;
-}
 
 bool is_zero(const Uuid& u) { return all_zero(u.data(), u.size()); }
 

@@ -43,7 +43,6 @@ class LeafBuilder {
   void add_empty(const Key& key) { add(key, nullptr, 0); }
 
   uint64_t owner() const { return owner_; }
-  size_t item_count() const { return items_.size(); }
   // Bytes the items need (headers + data); must stay within nodesize - header.
   size_t used_bytes() const;
 

@@ -4,8 +4,6 @@
 // valid-looking superblock over unwritten metadata.
 #include "fsmake/ext4.hpp"
 
-#include <uuid/uuid.h>
-
 #include <algorithm>
 #include <ctime>
 #include <cstring>
@@ -14,6 +12,7 @@
 #include "fsmake/ext4_internal.hpp"
 #include "fsmake/label.hpp"
 #include "base/error.hpp"
+#include "base/uuid.hpp"
 
 namespace mos::fsmake::ext4 {
 
@@ -72,12 +71,6 @@ void validate_options(const Ext4Options& o) {
   }
 }
 
-std::array<uint8_t, 16> random_uuid() {
-  std::array<uint8_t, 16> u{};
-  uuid_generate(u.data());
-  return u;
-}
-
 // Merges [offset, offset+length) ranges that touch into one zero request each.
 void add_zero(mos::PlanStep& step, uint64_t offset, uint64_t length, const std::string& what) {
   if (!length) return;
@@ -101,8 +94,8 @@ mos::WritePlan plan_mkfs(const Ext4Options& options, uint64_t device_size_bytes,
   Layout layout = compute_layout(geo);
 
   BuildContext ctx{layout};
-  ctx.uuid = options.uuid ? *options.uuid : random_uuid();
-  ctx.hash_seed = random_uuid();
+  ctx.uuid = options.uuid ? *options.uuid : mos::random_uuid();
+  ctx.hash_seed = mos::random_uuid();
   ctx.seed = csum_seed(ctx.uuid.data());
   ctx.now = static_cast<uint32_t>(std::time(nullptr));
   ctx.full_init = options.full_init;

@@ -19,7 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "ioctl/fd.hpp"
 #include "base/write_plan.hpp"
 
 namespace mos::fsmake::ext4 {

@@ -190,13 +190,6 @@ void BlockMap::mark(uint64_t start, uint64_t count) {
   used_.emplace(start, end);
 }
 
-bool BlockMap::is_free(uint64_t start, uint64_t count) const {
-  if (start + count > blocks_count_) return false;
-  auto it = used_.upper_bound(start);
-  if (it != used_.begin() && std::prev(it)->second > start) return false;
-  return it == used_.end() || it->first >= start + count;
-}
-
 std::optional<uint64_t> BlockMap::first_free_run(uint64_t start, uint64_t finish, uint64_t count) const {
   uint64_t b = start;
   while (b < finish) {

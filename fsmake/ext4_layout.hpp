@@ -51,7 +51,6 @@ class BlockMap {
  public:
   explicit BlockMap(uint64_t blocks_count) : blocks_count_(blocks_count) {}
   void mark(uint64_t start, uint64_t count);
-  bool is_free(uint64_t start, uint64_t count) const;
   // First b in [start, finish) with [b, b+count) free and inside the device.
   std::optional<uint64_t> first_free_run(uint64_t start, uint64_t finish, uint64_t count) const;
   // Free run starting at the first free block >= start: {begin, length} (length may be huge).

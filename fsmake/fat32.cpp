@@ -123,14 +123,6 @@ uint64_t max_device_sectors(uint32_t ss) {
                    mos::bytes_text(size) + " (use a partition of at most that size)");
 }
 
-// Never 0: blkid shows a volume id of 0000-0000 as none.
-uint32_t random_volume_id() {
-  uint32_t id = 0;
-  while (id == 0)
-    if (getrandom(&id, sizeof id, 0) != sizeof id) throw_sys("getrandom", {}, errno);
-  return id;
-}
-
 // DOS date and time (UTC; FAT has no time zone) for the label entry.
 void dos_now(uint16_t& date, uint16_t& time_of_day) {
   std::time_t now = std::time(nullptr);
@@ -295,6 +287,16 @@ std::string volume_id_string(uint32_t id) {
   char buf[10];
   std::snprintf(buf, sizeof buf, "%04X-%04X", id >> 16, id & 0xFFFF);
   return buf;
+}
+
+uint32_t random_volume_id() {
+  uint32_t id = 0;
+  while (id == 0) {
+    ssize_t got = getrandom(&id, sizeof id, 0);
+    if (got < 0 && errno != EINTR) throw_sys("getrandom", {}, errno);
+    if (got != sizeof id) id = 0;  // interrupted: draw again
+  }
+  return id;
 }
 
 }  // namespace mos::fsmake::fat32

@@ -74,4 +74,7 @@ mos::WritePlan plan_mkfs(const Fat32Options& opts, uint64_t device_size_bytes,
 // "XXXX-XXXX" as blkid prints a FAT volume id.
 std::string volume_id_string(uint32_t volume_id);
 
+// A random volume id, never 0 (blkid shows 0000-0000 as no UUID); throws when getrandom fails.
+uint32_t random_volume_id();
+
 }  // namespace mos::fsmake::fat32

@@ -2,7 +2,6 @@
 #include "fsmake/swap.hpp"
 
 #include <unistd.h>
-#include <uuid/uuid.h>
 
 #include <algorithm>
 #include <cstring>
@@ -11,6 +10,7 @@
 #include "fsmake/label.hpp"
 #include "fsmake/swap_disk.hpp"
 #include "base/error.hpp"
+#include "base/uuid.hpp"
 
 namespace mos::fsmake::swap {
 
@@ -34,8 +34,8 @@ mos::WritePlan plan_mkswap(const SwapOptions& opts, uint64_t size) {
   h.version = 1;
   h.last_page = static_cast<uint32_t>(pages - 1);
   h.nr_badpages = 0;
-  if (opts.uuid) std::memcpy(h.uuid, opts.uuid->data(), 16);
-  else uuid_generate_random(h.uuid);
+  const mos::Uuid uuid = opts.uuid ? *opts.uuid : mos::random_uuid();
+  std::memcpy(h.uuid, uuid.data(), sizeof h.uuid);
   std::memcpy(h.volume_name, opts.label.data(), opts.label.size());
   std::memcpy(first.data(), &h, sizeof h);
   std::memcpy(&first[page - kMagicLen], kMagicV1, kMagicLen);

@@ -1,8 +1,6 @@
 #include "gpt/guid.hpp"
 
-#include <uuid/uuid.h>
-
-#include "base/error.hpp"
+#include "base/uuid.hpp"
 
 namespace mos::gpt {
 
@@ -40,17 +38,8 @@ std::optional<Guid> Guid::parse(std::string_view s) {
   return g;
 }
 
-Guid Guid::from_string(std::string_view text, const std::string& what) {
-  auto g = parse(text);
-  if (!g)
-    throw_validation(what + " '" + std::string(text) +
-                     "' is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
-  return *g;
-}
-
 Guid Guid::random() {
-  uuid_t u;
-  uuid_generate_random(u);  // RFC 4122 byte order, same as the text order
+  const Uuid u = random_uuid();  // in text order
   Guid g;
   for (int i = 0; i < 16; ++i) g.b[kTextToDisk[i]] = u[i];
   return g;

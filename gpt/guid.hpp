@@ -14,8 +14,6 @@ struct Guid {
 
   // Parses "c12a7328-f81f-11d2-ba4b-00a0c93ec93b" (any case, optional braces); nullopt if malformed.
   static std::optional<Guid> parse(std::string_view text);
-  // Like parse but throws a validation error naming `what`.
-  static Guid from_string(std::string_view text, const std::string& what = "GUID");
   // Version-4 random GUID from libuuid.
   static Guid random();
 

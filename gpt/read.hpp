@@ -21,8 +21,6 @@ struct ReadResult {
   // MBR without a 0xEE record — the disk is not GPT to firmware).
   std::string mbr_kind;
   std::vector<std::string> warnings;  // valid but unusual, e.g. backup not at the last LBA
-
-  bool any_signature() const { return primary_ok || backup_ok || !primary_error.empty(); }
 };
 
 // Upper bounds for on-disk values, far above anything real tools write (sgdisk allows a few

@@ -29,11 +29,4 @@ void btrfs_scan_device(const std::string& device) {
   if (ioctl(control.get(), BTRFS_IOC_SCAN_DEV, &args) < 0) throw_sys("ioctl BTRFS_IOC_SCAN_DEV", device, errno);
 }
 
-void btrfs_forget_device(const std::string& device) {
-  auto args = vol_args(device);
-  Fd control = Fd::open(kBtrfsControl, O_RDWR | O_CLOEXEC);
-  if (ioctl(control.get(), BTRFS_IOC_FORGET_DEV, &args) < 0 && errno != ENOENT)
-    throw_sys("ioctl BTRFS_IOC_FORGET_DEV", device, errno);
-}
-
 }  // namespace mos::io

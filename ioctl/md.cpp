@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 
 #include "base/error.hpp"
 #include "ioctl/sysfs.hpp"
@@ -36,33 +35,6 @@ std::optional<uint64_t> parse_u64(const std::string& s) {
 }
 
 }  // namespace
-
-DriverVersion raid_version(const Fd& md) {
-  mdu_version_t v{};
-  if (::ioctl(md.get(), RAID_VERSION, &v) != 0) throw_sys("RAID_VERSION", md.path(), errno);
-  return {v.major, v.minor, v.patchlevel};
-}
-
-std::optional<ArrayInfo> get_array_info(const Fd& md) {
-  mdu_array_info_t a{};
-  if (::ioctl(md.get(), GET_ARRAY_INFO, &a) != 0) {
-    if (errno == ENODEV) return std::nullopt;
-    throw_sys("GET_ARRAY_INFO", md.path(), errno);
-  }
-  ArrayInfo out;
-  out.major_version = a.major_version;
-  out.minor_version = a.minor_version;
-  out.level = a.level;
-  out.raid_disks = a.raid_disks;
-  out.nr_disks = a.nr_disks;
-  out.active_disks = a.active_disks;
-  out.working_disks = a.working_disks;
-  out.failed_disks = a.failed_disks;
-  out.spare_disks = a.spare_disks;
-  out.state = a.state;
-  out.size_kib = static_cast<uint32_t>(a.size);
-  return out;
-}
 
 std::optional<DiskInfo> get_disk_info(const Fd& md, int number) {
   mdu_disk_info_t d{};
@@ -112,10 +84,6 @@ bool md_device_exists(const std::string& block_name) { return sysfs_exists(kSysB
 
 std::optional<std::string> attribute(const std::string& block_name, const std::string& attr) {
   return sysfs_string(kSysBlock + block_name + "/md/" + attr);
-}
-
-void write_attribute(const std::string& block_name, const std::string& attr, const std::string& value) {
-  sysfs_write(kSysBlock + block_name + "/md/" + attr, value);
 }
 
 std::vector<SysfsMember> sysfs_members(const std::string& block_name) {

@@ -17,20 +17,6 @@ inline constexpr int kDiskActive = 1 << 1;
 inline constexpr int kDiskSync = 1 << 2;
 inline constexpr int kDiskRemoved = 1 << 3;
 
-struct DriverVersion {
-  int major = 0, minor = 0, patchlevel = 0;
-};
-
-// The fields of mdu_array_info_t the engine reads.
-struct ArrayInfo {
-  int major_version = 0, minor_version = 0;
-  int level = 0;
-  int raid_disks = 0, nr_disks = 0;
-  int active_disks = 0, working_disks = 0, failed_disks = 0, spare_disks = 0;
-  int state = 0;
-  uint64_t size_kib = 0;  // per-member size the kernel uses (mdu_array_info_t.size, KiB, capped)
-};
-
 struct DiskInfo {
   int number = 0;  // index in the kernel's table (GET_DISK_INFO)
   unsigned major = 0, minor = 0;
@@ -38,10 +24,6 @@ struct DiskInfo {
   int state = 0;       // kDisk* bits
 };
 
-// RAID_VERSION: the md driver's protocol version (0.90.x).
-DriverVersion raid_version(const Fd& md);
-// GET_ARRAY_INFO; nullopt when the md device has no array set up yet (ENODEV).
-std::optional<ArrayInfo> get_array_info(const Fd& md);
 // GET_DISK_INFO of table entry `number`; nullopt for an empty entry (major 0).
 std::optional<DiskInfo> get_disk_info(const Fd& md, int number);
 // SET_ARRAY_INFO in its version-only form: "the members carry superblocks of this version,
@@ -69,8 +51,6 @@ void create_named_array(const std::string& block_name);
 bool md_device_exists(const std::string& block_name);
 // /sys/block/<block_name>/md/<attr>, trimmed; nullopt when absent.
 std::optional<std::string> attribute(const std::string& block_name, const std::string& attr);
-// Writes /sys/block/<block_name>/md/<attr>; throws naming the attribute.
-void write_attribute(const std::string& block_name, const std::string& attr, const std::string& value);
 
 // One member as md's sysfs lists it (md/dev-<name>/).
 struct SysfsMember {

@@ -84,6 +84,11 @@ io_uring_cqe* Uring::submit_and_wait_one() {
   }
 }
 
+io_uring_cqe* Uring::peek() {
+  io_uring_cqe* cqe = nullptr;
+  return io_uring_peek_cqe(&ring_, &cqe) == 0 ? cqe : nullptr;
+}
+
 void prep_read(io_uring_sqe* sqe, int fd, void* buf, uint32_t len, uint64_t off, int buf_index) {
   if (buf_index >= 0)
     io_uring_prep_read_fixed(sqe, fd, buf, len, off, buf_index);

@@ -42,7 +42,6 @@ class Uring {
   // Registers buffers for *_FIXED ops. Returns false (and leaves none registered) when the
   // kernel refuses, e.g. RLIMIT_MEMLOCK: callers then fall back to plain READ/WRITE.
   bool register_buffers(const std::vector<iovec>& bufs);
-  bool buffers_registered() const { return registered_; }
 
   // A free submission entry; submits pending ones first if the queue is full.
   io_uring_sqe* next_sqe();
@@ -50,6 +49,8 @@ class Uring {
   unsigned submit();
   // Submits queued entries and waits for at least one completion; returns it (never null).
   io_uring_cqe* submit_and_wait_one();
+  // A completion already there, without a system call; nullptr when none.
+  io_uring_cqe* peek();
   void seen(io_uring_cqe* cqe) { io_uring_cqe_seen(&ring_, cqe); }
 
  private:

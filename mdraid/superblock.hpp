@@ -208,6 +208,5 @@ std::string mdadm_uuid_text(const Uuid& uuid);
 // Parses either text form; nullopt if malformed.
 std::optional<Uuid> parse_uuid(std::string_view text);
 // Version-4 random UUID (libuuid).
-Uuid random_uuid();
 
 }  // namespace mos::mdraid

@@ -1,6 +1,4 @@
 // Metadata version names and the two UUID spellings (mdadm's colon groups, blkid's dashes).
-#include <uuid/uuid.h>
-
 #include <cstdio>
 
 #include "base/error.hpp"
@@ -48,12 +46,6 @@ std::optional<Uuid> parse_uuid(std::string_view text) {
   }
   if (n != 16 || half >= 0) return std::nullopt;
   return out;
-}
-
-Uuid random_uuid() {
-  Uuid u{};
-  uuid_generate_random(u.data());
-  return u;
 }
 
 }  // namespace mos::mdraid

@@ -3,9 +3,7 @@
 #include "engine/btrfs/json.hpp"
 #include "engine/device_key.hpp"
 #include "engine/jobs/jobs.hpp"
-#include "engine/safety.hpp"
 #include "engine/jobs/state_scrub.hpp"
-#include "base/error.hpp"
 #include "rpc/job_runner.hpp"
 #include "rpc/registry.hpp"
 
@@ -18,14 +16,6 @@ namespace {
 std::optional<std::string> opt_string(const json& p, const char* key) {
   if (!p.contains(key) || p[key].is_null()) return std::nullopt;
   return p[key].get<std::string>();
-}
-
-// Mutating subvolume calls: a filesystem named by path must consist of allowed devices (a label
-// is only ever resolved to allowed devices).
-bt::LocateOptions mutating_locate(const json& p, engine::Context& ctx) {
-  auto fs = opt_string(p, "filesystem");
-  if (fs && !fs->empty() && (*fs)[0] == '/') ctx.policy.judge_btrfs_path(*fs, engine::Access::read);
-  return bt::locate_options(ctx);
 }
 
 json filesystem_param() {
@@ -78,19 +68,19 @@ void register_subvolume_methods(Registry& r) {
                                             {"top_level_path", str_prop()},
                                             {"subvolumes", {{"type", "array"}, {"items", subvolume_schema()}}}}),
                false, [](const json& p, engine::Context& ctx) -> json {
-                 return bt::list_subvolumes(opt_string(p, "filesystem"), bt::locate_options(ctx));
+                 return bt::list_subvolumes(opt_string(p, "filesystem"), ctx);
                }});
   r.add(Method{"storage.create_subvolume", "Create a subvolume at the top level of a btrfs",
                "name: one path component of letters, digits and . _ - + @ (1..255 bytes).",
                obj_schema({{"name", str_schema("subvolume name")}, {"filesystem", filesystem_param()}}, {"name"}),
                subvolume_schema(), true, [](const json& p, engine::Context& ctx) -> json {
-                 return bt::create_subvolume(p["name"], opt_string(p, "filesystem"), mutating_locate(p, ctx));
+                 return bt::create_subvolume(p["name"], opt_string(p, "filesystem"), ctx);
                }});
   r.add(Method{"storage.delete_subvolume", "Delete a subvolume (never system, etc, modules, vm-meta, mos-bin)",
                "Returns the deleted subvolume.",
                obj_schema({{"name", str_schema("subvolume name")}, {"filesystem", filesystem_param()}}, {"name"}),
                subvolume_schema(), true, [](const json& p, engine::Context& ctx) -> json {
-                 return bt::delete_subvolume(p["name"], opt_string(p, "filesystem"), mutating_locate(p, ctx));
+                 return bt::delete_subvolume(p["name"], opt_string(p, "filesystem"), ctx);
                }});
   r.add(Method{"storage.snapshot_subvolume", "Read-only snapshot of a subvolume", "",
                obj_schema({{"source", str_schema("subvolume to snapshot")},
@@ -98,8 +88,7 @@ void register_subvolume_methods(Registry& r) {
                            {"filesystem", filesystem_param()}},
                           {"source", "snapshot"}),
                subvolume_schema(), true, [](const json& p, engine::Context& ctx) -> json {
-                 return bt::snapshot_subvolume(p["source"], p["snapshot"], opt_string(p, "filesystem"),
-                                               mutating_locate(p, ctx));
+                 return bt::snapshot_subvolume(p["source"], p["snapshot"], opt_string(p, "filesystem"), ctx);
                }});
   r.add(Method{"storage.set_quota", "Limit the referenced bytes of a subvolume (enables quota if needed)",
                "Sets max_rfer on qgroup 0/<subvolid>; max_bytes 0 removes the limit.",
@@ -112,8 +101,7 @@ void register_subvolume_methods(Registry& r) {
                                                          {"referenced_bytes", int_prop()},
                                                          {"exclusive_bytes", int_prop()}}),
                true, [](const json& p, engine::Context& ctx) -> json {
-                 return bt::set_quota(p["name"], p["max_bytes"].get<uint64_t>(), opt_string(p, "filesystem"),
-                                      mutating_locate(p, ctx));
+                 return bt::set_quota(p["name"], p["max_bytes"].get<uint64_t>(), opt_string(p, "filesystem"), ctx);
                }});
 }
 
@@ -139,8 +127,7 @@ void register_scrub_balance_methods(Registry& r) {
                job_result_schema(scrub_schema()), true, nullptr,
                job_method([](const json& p, engine::Context& ctx) {
                  std::string mp = p["mount_point"];
-                 ctx.policy.judge_btrfs_path(mp, engine::Access::read);
-                 bt::scrub_check_can_start(mp);
+                 bt::scrub_check_can_start(mp, ctx);
                  bool ro = p.value("read_only", false);
                  return JobCall{"scrub", mp, engine::btrfs_job_key(mp), [mp, ro, job_ctx = ctx](engine::JobHandle& h) {
                                   return json(engine::scrub_run_recorded(job_ctx, mp, ro, job_progress(h),
@@ -159,16 +146,7 @@ void register_scrub_balance_methods(Registry& r) {
                obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}), scrub_schema(), true,
                [](const json& p, engine::Context& ctx) -> json {
                  std::string mp = p["mount_point"];
-                 ctx.policy.judge_btrfs_path(mp, engine::Access::read);
-                 json before;
-                 try {
-                   before = bt::scrub_cancel(mp);
-                 } catch (const Error& e) {  // no kernel scrub: a queued job is still cancellable
-                   if (e.code() != ErrorCode::not_found || cancel_jobs(ctx, "scrub", mp) == 0) throw;
-                   return bt::scrub_status(mp);
-                 }
-                 cancel_jobs(ctx, "scrub", mp);
-                 return before;
+                 return bt::scrub_cancel(mp, ctx, [&ctx, mp] { return cancel_jobs(ctx, "scrub", mp); });
                }});
   r.add(Method{"storage.balance_start", "Balance a mounted btrfs, optionally converting its profile (a job)",
                "convert applies to data, metadata and system chunks; lowering metadata redundancy needs force. "
@@ -184,10 +162,10 @@ void register_scrub_balance_methods(Registry& r) {
                job_result_schema(balance_schema()), true, nullptr,
                job_method([](const json& p, engine::Context& ctx) {
                  bt::BalanceRequest req{p["mount_point"], opt_string(p, "convert"), p.value("force", false)};
-                 ctx.policy.judge_btrfs_path(req.mount_point, engine::Access::read);
-                 bt::balance_check_can_start(req);
-                 return JobCall{"balance", req.mount_point, engine::btrfs_job_key(req.mount_point), [req](engine::JobHandle& h) {
-                                  return json(bt::balance_run(req, job_progress(h), h.cancel_flag()));
+                 bt::balance_check_can_start(req, ctx);
+                 return JobCall{"balance", req.mount_point, engine::btrfs_job_key(req.mount_point),
+                                [req, job_ctx = ctx](engine::JobHandle& h) {
+                                  return json(bt::balance_run(req, job_ctx, job_progress(h), h.cancel_flag()));
                                 }, {}, true};
                })});
   r.add(Method{"storage.balance_status", "Balance state of a mounted btrfs (running, paused, idle)", "",
@@ -198,14 +176,7 @@ void register_scrub_balance_methods(Registry& r) {
                obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}), balance_schema(), true,
                [](const json& p, engine::Context& ctx) -> json {
                  std::string mp = p["mount_point"];
-                 ctx.policy.judge_btrfs_path(mp, engine::Access::read);
-                 size_t queued = cancel_jobs(ctx, "balance", mp);
-                 try {
-                   return bt::balance_cancel(mp);
-                 } catch (const Error& e) {  // only a queued job, never started in the kernel
-                   if (e.code() != ErrorCode::not_found || queued == 0) throw;
-                   return bt::balance_status(mp);
-                 }
+                 return bt::balance_cancel(mp, ctx, [&ctx, mp] { return cancel_jobs(ctx, "balance", mp); });
                }});
 }
 
@@ -221,9 +192,10 @@ void register_maintenance_methods(Registry& r) {
                true, nullptr,
                job_method([](const json& p, engine::Context& ctx) {
                  std::string path = p["path"];
-                 ctx.policy.judge_btrfs_path(path, engine::Access::read);
-                 return JobCall{"defrag", path, engine::btrfs_job_key(path), [path](engine::JobHandle& h) {
-                                  return json(bt::defrag(path, job_progress(h), h.cancel_flag()));
+                 bt::defrag_check_can_start(path, ctx);
+                 return JobCall{"defrag", path, engine::btrfs_job_key(path),
+                                [path, job_ctx = ctx](engine::JobHandle& h) {
+                                  return json(bt::defrag(path, job_ctx, job_progress(h), h.cancel_flag()));
                                 }};
                })});
   r.add(Method{"storage.resize_max", "Grow every device of a mounted btrfs to its full size", "",
@@ -232,9 +204,7 @@ void register_maintenance_methods(Registry& r) {
                                                                        {"old_size_bytes", int_prop()},
                                                                        {"new_size_bytes", int_prop()}})}},
                true, [](const json& p, engine::Context& ctx) -> json {
-                 std::string mp = p["mount_point"];
-                 ctx.policy.judge_btrfs_path(mp, engine::Access::read);
-                 return bt::resize_max(mp);
+                 return bt::resize_max(p["mount_point"], ctx);
                }});
   auto device_change = object_result("membership after the change", {{"devid", {{"type", json::array({"integer", "null"})}}},
                                                                      {"num_devices", int_prop()}});
@@ -245,22 +215,14 @@ void register_maintenance_methods(Registry& r) {
                            {"force", bool_schema("accept a device that carries a signature")}},
                           {"mount_point", "device"}),
                device_change, true, [](const json& p, engine::Context& ctx) -> json {
-                 std::string mp = p["mount_point"];
-                 bool force = p.value("force", false);
-                 ctx.policy.judge_btrfs_path(mp, engine::Access::read);
-                 return bt::add_device(mp, p["device"], [&ctx, force](const std::string& dev) {
-                   ctx.policy.require_allowed(dev);
-                   engine::require_unused(dev, force);
-                 });
+                 return bt::add_device(p["mount_point"], p["device"], p.value("force", false), ctx);
                }});
   r.add(Method{"storage.remove_device", "Remove a device (path or devid) from a mounted btrfs",
                "Its chunks are moved to the other devices first; refused below the profile's minimum.",
                obj_schema({{"mount_point", mount_point_param()}, {"device", str_schema("member path or devid")}},
                           {"mount_point", "device"}),
                device_change, true, [](const json& p, engine::Context& ctx) -> json {
-                 std::string mp = p["mount_point"];
-                 ctx.policy.judge_btrfs_path(mp, engine::Access::read);
-                 return bt::remove_device(mp, p["device"]);
+                 return bt::remove_device(p["mount_point"], p["device"], ctx);
                }});
 }
 

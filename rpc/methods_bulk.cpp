@@ -37,9 +37,9 @@ void register_bulk_methods(Registry& r) {
                job_method([](const json& p, engine::Context& ctx) {
                  bool force = p.value("force", false);
                  std::string path = engine::check_zero_allowed(p.at("device"), force, ctx);  // refuse before the job
-                 engine::Context job_ctx{ctx.policy, ctx.run_dir, nullptr};
                  // Keyed by the whole disk: an alias or another partition of it waits or is refused.
-                 return JobCall{"zero", path, engine::device_job_key(path), [path, force, job_ctx](engine::JobHandle& h) {
+                 return JobCall{"zero", path, engine::device_job_key(path),
+                                [path, force, job_ctx = ctx](engine::JobHandle& h) {
                                   return json(engine::zero_device(path, force, job_ctx, bulk_options(h)));
                                 }};
                })});
@@ -59,9 +59,8 @@ void register_bulk_methods(Registry& r) {
                job_method([](const json& p, engine::Context& ctx) {
                  engine::Algo algo = engine::parse_algo(p.at("algo").get<std::string>());
                  std::string path = engine::check_checksum_allowed(p.at("device"), ctx);  // refuse before the job
-                 engine::Context job_ctx{ctx.policy, ctx.run_dir, nullptr};
                  // Read-only: no exclusive key, runs alongside other jobs on the device.
-                 return JobCall{"checksum", path, "", [path, algo, job_ctx](engine::JobHandle& h) {
+                 return JobCall{"checksum", path, "", [path, algo, job_ctx = ctx](engine::JobHandle& h) {
                                   return json(engine::checksum_device(path, algo, job_ctx, bulk_options(h)));
                                 }};
                })});

@@ -8,28 +8,6 @@
 namespace mos::rpc {
 namespace {
 
-json nullable(const std::string& type) { return {{"type", json::array({type, "null"})}}; }
-json plain(const std::string& type) { return {{"type", type}}; }
-
-json path_schema(const std::string& description) {
-  return {{"type", "string"}, {"minLength", 1}, {"maxLength", 4096}, {"description", description}};
-}
-
-json plan_schema() {
-  json range = {{"type", "object"},
-                {"properties", {{"offset", plain("integer")}, {"length", plain("integer")}, {"what", plain("string")}}}};
-  json ranges = {{"type", "array"}, {"items", range}};
-  json step = {{"type", "object"},
-               {"properties",
-                {{"name", plain("string")}, {"zeroes", ranges}, {"writes", ranges}, {"omitted", plain("integer")}}}};
-  return {{"type", "object"},
-          {"properties",
-           {{"name", plain("string")},
-            {"steps", {{"type", "array"}, {"items", step}}},
-            {"bytes_written", plain("integer")},
-            {"bytes_zeroed", plain("integer")}}}};
-}
-
 json usage_schema() {
   return {{"type", "object"},
           {"properties",

@@ -2,7 +2,6 @@
 // resize_partition / wipe_signatures / repair_partition_table / read_partition_table.
 #include "engine/partition/partition.hpp"
 #include "engine/partition/json.hpp"
-#include "base/error.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"
 
@@ -16,14 +15,8 @@ json device_path_schema(const std::string& description) {
 
 json dry_run_schema() { return bool_schema("return the exact plan (byte ranges, kernel calls) and write nothing"); }
 
-json plan_schema() {
-  json range = {{"type", "object"},
-                {"properties",
-                 {{"step", {{"type", "string"}}},
-                  {"offset", {{"type", "integer"}}},
-                  {"length", {{"type", "integer"}}},
-                  {"zero", {{"type", "boolean"}}},
-                  {"what", {{"type", "string"}}}}}};
+// A table edit's result: its write plan, the kernel calls, notes.
+json operation_schema() {
   json call = {{"type", "object"},
                {"properties",
                 {{"op", {{"type", "string"}, {"enum", {"blkpg_add", "blkpg_delete", "blkpg_resize", "blkrrpart", "uevent_change"}}}},
@@ -34,7 +27,7 @@ json plan_schema() {
           {"properties",
            {{"device", {{"type", "string"}}},
             {"dry_run", {{"type", "boolean"}}},
-            {"writes", {{"type", "array"}, {"items", range}}},
+            {"plan", plan_schema()},
             {"kernel_calls", {{"type", "array"}, {"items", call}}},
             {"notes", {{"type", "array"}, {"items", {{"type", "string"}}}}},
             {"partition", {{"type", {"object", "null"}}}}}}};
@@ -58,7 +51,7 @@ json device_result(const engine::PartitionOpResult& r) {
 
 json device_with_plan_schema() {
   json s = device_schema();
-  s["properties"]["plan"] = plan_schema();
+  s["properties"]["plan"] = operation_schema();
   return s;
 }
 
@@ -76,11 +69,11 @@ void register_partition_methods(Registry& r) {
                  {{"type", "object"},
                   {"properties",
                    {{"start_bytes", {{"type", "integer"}}}, {"end_bytes", {{"type", "integer"}}}, {"size_bytes", {{"type", "integer"}}}}}}}},
-               false, [](const json& p, engine::Context& ctx) { return json(engine::list_free_space(p["disk"], ctx.policy)); }});
+               false, [](const json& p, engine::Context& ctx) { return json(engine::list_free_space(p["disk"], ctx)); }});
 
   r.add(Method{"storage.read_partition_table", "Both GPT copies checked: which is good, why not, and the partitions", "",
                obj_schema({{"disk", device_path_schema("whole-disk device")}}, {"disk"}), {{"type", "object"}}, false,
-               [](const json& p, engine::Context& ctx) { return json(engine::read_partition_table(p["disk"], ctx.policy)); }});
+               [](const json& p, engine::Context& ctx) { return json(engine::read_partition_table(p["disk"], ctx)); }});
 
   r.add(Method{"storage.create_partition_table", "Write a fresh, empty GPT",
                "Refuses a disk carrying any signature or partition table unless force; never touches a disk "
@@ -89,8 +82,8 @@ void register_partition_methods(Registry& r) {
                            {"force", bool_schema("overwrite existing signatures / partition table")},
                            {"dry_run", dry_run_schema()}},
                           {"disk"}),
-               plan_schema(), true, [](const json& p, engine::Context& ctx) {
-                 return plan_result(engine::create_partition_table(p["disk"], flag(p, "force"), flag(p, "dry_run"), ctx.policy));
+               operation_schema(), true, [](const json& p, engine::Context& ctx) {
+                 return plan_result(engine::create_partition_table(p["disk"], flag(p, "force"), flag(p, "dry_run"), ctx));
                }});
 
   r.add(Method{"storage.create_partition", "Add a partition to an existing GPT; returns its device object",
@@ -112,7 +105,7 @@ void register_partition_methods(Registry& r) {
                  if (p.contains("size_bytes")) req.size_bytes = p["size_bytes"].get<uint64_t>();
                  if (p.contains("start_bytes")) req.start_bytes = p["start_bytes"].get<uint64_t>();
                  req.dry_run = flag(p, "dry_run");
-                 return device_result(engine::create_partition(req, ctx.policy));
+                 return device_result(engine::create_partition(req, ctx));
                }});
 
   r.add(Method{"storage.delete_partition", "Remove a partition entry (refused while mounted or held)", "",
@@ -120,8 +113,8 @@ void register_partition_methods(Registry& r) {
                            {"number", int_schema("partition number", 1)},
                            {"dry_run", dry_run_schema()}},
                           {"disk", "number"}),
-               plan_schema(), true, [](const json& p, engine::Context& ctx) {
-                 return plan_result(engine::delete_partition(p["disk"], p["number"].get<uint32_t>(), flag(p, "dry_run"), ctx.policy));
+               operation_schema(), true, [](const json& p, engine::Context& ctx) {
+                 return plan_result(engine::delete_partition(p["disk"], p["number"].get<uint32_t>(), flag(p, "dry_run"), ctx));
                }});
 
   r.add(Method{"storage.resize_partition", "Grow a partition to a size or to the end of the free space after it",
@@ -136,7 +129,7 @@ void register_partition_methods(Registry& r) {
                device_with_plan_schema(), true, [](const json& p, engine::Context& ctx) {
                  std::optional<uint64_t> size;
                  if (p["size_bytes"].is_number()) size = p["size_bytes"].get<uint64_t>();
-                 return device_result(engine::resize_partition(p["disk"], p["number"].get<uint32_t>(), size, flag(p, "dry_run"), ctx.policy));
+                 return device_result(engine::resize_partition(p["disk"], p["number"].get<uint32_t>(), size, flag(p, "dry_run"), ctx));
                }});
 
   r.add(Method{"storage.wipe_signatures", "Erase every known signature on a disk or partition (like wipefs --all)",
@@ -146,15 +139,15 @@ void register_partition_methods(Registry& r) {
                            {"force", bool_schema("erase signatures that are present")},
                            {"dry_run", dry_run_schema()}},
                           {"device"}),
-               plan_schema(), true, [](const json& p, engine::Context& ctx) {
-                 return plan_result(engine::wipe_signatures(p["device"], flag(p, "force"), flag(p, "dry_run"), ctx.policy));
+               operation_schema(), true, [](const json& p, engine::Context& ctx) {
+                 return plan_result(engine::wipe_signatures(p["device"], flag(p, "force"), flag(p, "dry_run"), ctx));
                }});
 
   r.add(Method{"storage.repair_partition_table", "Restore a damaged GPT copy from the good one",
                "Also moves a backup that is not at the end of the disk (grown device) to the end.",
                obj_schema({{"disk", device_path_schema("whole-disk device")}, {"dry_run", dry_run_schema()}}, {"disk"}),
-               plan_schema(), true, [](const json& p, engine::Context& ctx) {
-                 return plan_result(engine::repair_partition_table(p["disk"], flag(p, "dry_run"), ctx.policy));
+               operation_schema(), true, [](const json& p, engine::Context& ctx) {
+                 return plan_result(engine::repair_partition_table(p["disk"], flag(p, "dry_run"), ctx));
                }});
 }
 

@@ -1,18 +1,13 @@
 // storage.create_raid / assemble_raid / stop_raid / list_raids / raid_add_member /
 // raid_remove_member: md RAID1 arrays through the kernel (engine/raid/raid.hpp).
 #include "engine/raid/raid.hpp"
+#include "mdraid/superblock.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"
 
 namespace mos::rpc {
 namespace {
 
-json plain(const std::string& type) { return {{"type", type}}; }
-json nullable(const std::string& type) { return {{"type", json::array({type, "null"})}}; }
-
-json path_schema(const std::string& description) {
-  return {{"type", "string"}, {"minLength", 1}, {"maxLength", 4096}, {"description", description}};
-}
 json name_schema(const std::string& description) {
   return {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,32}$"}, {"description", description}};
 }
@@ -84,7 +79,7 @@ void add_create(Registry& r) {
                params, result, true, [](const json& p, engine::Context& ctx) {
                  engine::RaidCreateRequest req;
                  req.name = p.at("name");
-                 req.metadata = p.value("metadata", "1.2");
+                 req.metadata = mdraid::parse_metadata(p.value("metadata", "1.2"));
                  req.members = p.at("members").get<std::vector<std::string>>();
                  if (p.contains("uuid")) req.uuid = p["uuid"].get<std::string>();
                  req.zero_members = p.value("zero_members", false);

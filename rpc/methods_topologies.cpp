@@ -2,14 +2,9 @@
 // the running kernel (engine/sysvol/topologies.hpp).
 #include "engine/sysvol/topologies.hpp"
 #include "rpc/registry.hpp"
+#include "rpc/schemas.hpp"
 
 namespace mos::rpc {
-namespace {
-
-json plain(const std::string& type) { return {{"type", type}}; }
-json strings() { return {{"type", "array"}, {"items", plain("string")}}; }
-
-}  // namespace
 
 void register_topology_methods(Registry& r) {
   json topology = {{"type", "object"},

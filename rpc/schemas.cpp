@@ -1,12 +1,29 @@
 #include "rpc/schemas.hpp"
 
 namespace mos::rpc {
-namespace {
 using json = nlohmann::json;
-json nullable(const std::string& type) { return {{"type", json::array({type, "null"})}}; }
+
 json plain(const std::string& type) { return {{"type", type}}; }
+json nullable(const std::string& type) { return {{"type", json::array({type, "null"})}}; }
 json strings() { return {{"type", "array"}, {"items", plain("string")}}; }
-}  // namespace
+json path_schema(const std::string& description) {
+  return {{"type", "string"}, {"minLength", 1}, {"maxLength", 4096}, {"description", description}};
+}
+
+json plan_schema() {
+  json range = {{"type", "object"},
+                {"properties", {{"offset", plain("integer")}, {"length", plain("integer")}, {"what", plain("string")}}}};
+  json ranges = {{"type", "array"}, {"items", range}};
+  json step = {{"type", "object"},
+               {"properties",
+                {{"name", plain("string")}, {"zeroes", ranges}, {"writes", ranges}, {"omitted", plain("integer")}}}};
+  return {{"type", "object"},
+          {"properties",
+           {{"name", plain("string")},
+            {"steps", {{"type", "array"}, {"items", step}}},
+            {"bytes_written", plain("integer")},
+            {"bytes_zeroed", plain("integer")}}}};
+}
 
 json device_schema() {
   json p = {{"path", plain("string")},
@@ -34,6 +51,7 @@ json device_schema() {
             {"uuid", nullable("string")},
             {"fsversion", nullable("string")},
             {"usage", nullable("string")},
+            {"damaged", nullable("string")},
             {"mountpoints", strings()},
             {"holders", strings()},
             {"backing_file", nullable("string")},

@@ -14,19 +14,6 @@ struct CreateFilesystemArgs {
   unsigned block_size = 0;
 };
 
-void print_plan(const json& plan) {
-  std::vector<std::vector<std::string>> rows;
-  for (auto& step : plan["steps"]) {
-    for (auto& z : step["zeroes"])
-      rows.push_back({step["name"], "zero", std::to_string(z["offset"].get<uint64_t>()), human_size(z["length"]), z["what"]});
-    for (auto& w : step["writes"])
-      rows.push_back({step["name"], "write", std::to_string(w["offset"].get<uint64_t>()), human_size(w["length"]), w["what"]});
-    if (step["omitted"].get<uint64_t>() > 0)
-      rows.push_back({step["name"], "...", "-", "-", std::to_string(step["omitted"].get<uint64_t>()) + " more ranges"});
-  }
-  print_table({"STEP", "ACTION", "OFFSET", "LENGTH", "WHAT"}, rows);
-}
-
 void add_create_filesystem(CLI::App& app, Env& env) {
   auto args = std::make_shared<CreateFilesystemArgs>();
   const std::string multi = kMultiDeviceFstypes;
@@ -77,7 +64,7 @@ void add_create_filesystem(CLI::App& app, Env& env) {
                       human_size(zeroed).c_str());
           for (auto& m : r["members"]) {
             if (r["members"].size() > 1) std::printf("%s:\n", m["device"]["path"].get<std::string>().c_str());
-            print_plan(m["plan"]);
+            print_write_plan(m["plan"]);
           }
         } else {
           std::printf("Created %s: wrote %s, zeroed %s\n", what.c_str(), human_size(written).c_str(),

@@ -10,20 +10,17 @@
 namespace mos::cli {
 namespace {
 
-void print_plan(const json& plan) {
-  std::printf("%s%s\n", plan["device"].get<std::string>().c_str(), plan["dry_run"].get<bool>() ? " (dry run: nothing written)" : "");
+// A table edit's result: its device, write plan, kernel calls and notes.
+void print_operation(const json& op) {
+  std::printf("%s%s\n", op["device"].get<std::string>().c_str(), op["dry_run"].get<bool>() ? " (dry run: nothing written)" : "");
+  print_write_plan(op["plan"]);
   std::vector<std::vector<std::string>> rows;
-  for (auto& w : plan["writes"])
-    rows.push_back({w["step"], std::to_string(w["offset"].get<uint64_t>()), std::to_string(w["length"].get<uint64_t>()),
-                    w["zero"].get<bool>() ? "zero" : "write", w["what"]});
-  if (!rows.empty()) print_table({"STEP", "OFFSET", "LENGTH", "OP", "WHAT"}, rows);
-  rows.clear();
-  for (auto& c : plan["kernel_calls"])
+  for (auto& c : op["kernel_calls"])
     rows.push_back({c["op"], c["number"].get<uint32_t>() ? std::to_string(c["number"].get<uint32_t>()) : "-",
                     c["op"] == "blkpg_add" || c["op"] == "blkpg_resize" ? std::to_string(c["start_bytes"].get<uint64_t>()) : "-",
                     c["op"] == "blkpg_add" || c["op"] == "blkpg_resize" ? human_size(c["length_bytes"]) : "-"});
   if (!rows.empty()) print_table({"KERNEL CALL", "#", "START", "LENGTH"}, rows);
-  for (auto& n : plan["notes"]) std::printf("note: %s\n", n.get<std::string>().c_str());
+  for (auto& n : op["notes"]) std::printf("note: %s\n", n.get<std::string>().c_str());
 }
 
 void print_partition_only(const json& d) {
@@ -34,7 +31,7 @@ void print_partition_only(const json& d) {
 
 void print_partition(const json& d) {
   print_partition_only(d);
-  if (d.contains("plan")) print_plan(d["plan"]);
+  if (d.contains("plan")) print_operation(d["plan"]);
 }
 
 struct Args {
@@ -100,7 +97,7 @@ void add_partition_commands(CLI::App& app, Env& env) {
   cpt->add_flag("--dry-run", a->dry_run, "show the plan, write nothing");
   cpt->callback([&env, a] {
     env.action = [&env, a] {
-      env.print(env.call("storage.create_partition_table", {{"disk", a->disk}, {"force", a->force}, {"dry_run", a->dry_run}}), print_plan);
+      env.print(env.call("storage.create_partition_table", {{"disk", a->disk}, {"force", a->force}, {"dry_run", a->dry_run}}), print_operation);
     };
   });
 
@@ -127,7 +124,7 @@ void add_partition_commands(CLI::App& app, Env& env) {
   dp->add_flag("--dry-run", a->dry_run, "show the plan, write nothing");
   dp->callback([&env, a] {
     env.action = [&env, a] {
-      env.print(env.call("storage.delete_partition", {{"disk", a->disk}, {"number", a->number}, {"dry_run", a->dry_run}}), print_plan);
+      env.print(env.call("storage.delete_partition", {{"disk", a->disk}, {"number", a->number}, {"dry_run", a->dry_run}}), print_operation);
     };
   });
 
@@ -150,7 +147,7 @@ void add_partition_commands(CLI::App& app, Env& env) {
   ws->add_flag("--dry-run", a->dry_run, "show the plan, write nothing");
   ws->callback([&env, a] {
     env.action = [&env, a] {
-      env.print(env.call("storage.wipe_signatures", {{"device", a->device}, {"force", a->force}, {"dry_run", a->dry_run}}), print_plan);
+      env.print(env.call("storage.wipe_signatures", {{"device", a->device}, {"force", a->force}, {"dry_run", a->dry_run}}), print_operation);
     };
   });
 
@@ -159,7 +156,7 @@ void add_partition_commands(CLI::App& app, Env& env) {
   rt->add_flag("--dry-run", a->dry_run, "show the plan, write nothing");
   rt->callback([&env, a] {
     env.action = [&env, a] {
-      env.print(env.call("storage.repair_partition_table", {{"disk", a->disk}, {"dry_run", a->dry_run}}), print_plan);
+      env.print(env.call("storage.repair_partition_table", {{"disk", a->disk}, {"dry_run", a->dry_run}}), print_operation);
     };
   });
 }

@@ -105,4 +105,17 @@ void print_table(const std::vector<std::string>& headers, const std::vector<std:
   for (auto& r : rows) line(r);
 }
 
+void print_write_plan(const json& plan) {
+  std::vector<std::vector<std::string>> rows;
+  for (auto& step : plan["steps"]) {
+    for (auto& z : step["zeroes"])
+      rows.push_back({step["name"], "zero", std::to_string(z["offset"].get<uint64_t>()), human_size(z["length"]), z["what"]});
+    for (auto& w : step["writes"])
+      rows.push_back({step["name"], "write", std::to_string(w["offset"].get<uint64_t>()), human_size(w["length"]), w["what"]});
+    if (step["omitted"].get<uint64_t>() > 0)
+      rows.push_back({step["name"], "...", "-", "-", std::to_string(step["omitted"].get<uint64_t>()) + " more ranges"});
+  }
+  if (!rows.empty()) print_table({"STEP", "ACTION", "OFFSET", "LENGTH", "WHAT"}, rows);
+}
+
 }  // namespace mos::cli

@@ -40,6 +40,8 @@ std::string human_size(uint64_t bytes);
 void print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows);
 // json value -> cell text ("-" for null).
 std::string cell(const json& v);
+// A write plan (the "plan" of every writing method) as a table: one row per zeroed or written range.
+void print_write_plan(const json& plan);
 
 // One registration function per command area (cli/commands_<area>.cpp).
 void add_inventory_commands(CLI::App& app, Env& env);

@@ -58,7 +58,8 @@ std::optional<BalanceStatus> live_balance(const io::Fd& fs, const std::string& m
 
 }  // namespace
 
-void balance_check_can_start(const BalanceRequest& req) {
+void balance_check_can_start(const BalanceRequest& req, const Context& ctx) {
+  ctx.policy.judge_btrfs_path(req.mount_point, Access::read);
   io::Fd fs = open_btrfs_mount(req.mount_point);
   if (req.convert) {
     Profile p = profile_rule(*req.convert);
@@ -75,8 +76,9 @@ void balance_check_can_start(const BalanceRequest& req) {
                 req.mount_point);
 }
 
-BalanceStatus balance_run(const BalanceRequest& req, const ProgressFn& progress, CancelFlag cancel) {
-  balance_check_can_start(req);
+BalanceStatus balance_run(const BalanceRequest& req, const Context& ctx, const ProgressFn& progress,
+                          CancelFlag cancel) {
+  balance_check_can_start(req, ctx);
   io::Fd fs = open_btrfs_mount(req.mount_point);
 
   btrfs_ioctl_balance_args args{};
@@ -138,7 +140,9 @@ BalanceStatus balance_status(const std::string& mount_point) {
   return s;
 }
 
-BalanceStatus balance_cancel(const std::string& mount_point) {
+namespace {
+
+BalanceStatus cancel_running_balance(const std::string& mount_point) {
   io::Fd fs = open_btrfs_mount(mount_point);
   auto before = live_balance(fs, mount_point);
   if (!before) throw Error(ErrorCode::not_found, "no balance is running on " + mount_point, mount_point);
@@ -149,6 +153,19 @@ BalanceStatus balance_cancel(const std::string& mount_point) {
   }
   before->state = "cancelled";
   return *before;
+}
+
+}  // namespace
+
+BalanceStatus balance_cancel(const std::string& mount_point, const Context& ctx, const QueuedCancel& cancel_queued) {
+  ctx.policy.judge_btrfs_path(mount_point, Access::read);
+  const size_t queued = cancel_queued ? cancel_queued() : 0;
+  try {
+    return cancel_running_balance(mount_point);
+  } catch (const Error& e) {  // only queued ones, never started in the kernel
+    if (e.code() != ErrorCode::not_found || queued == 0) throw;
+    return balance_status(mount_point);
+  }
 }
 
 }  // namespace mos::engine::btrfs

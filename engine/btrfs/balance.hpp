@@ -25,13 +25,18 @@ struct BalanceStatus {
   std::optional<std::string> convert;
 };
 
-// Validates the request against the filesystem (profile known, enough devices, nothing
-// running); throws and changes nothing otherwise.
-void balance_check_can_start(const BalanceRequest& req);
-// Runs the balance to its end (or cancellation); progress in chunks.
-BalanceStatus balance_run(const BalanceRequest& req, const ProgressFn& progress, CancelFlag cancel);
+// Validates the request against the policy (ctx.policy allows every member) and the filesystem
+// (profile known, enough devices, nothing running); throws and changes nothing otherwise.
+void balance_check_can_start(const BalanceRequest& req, const Context& ctx);
+// Runs the balance to its end (or cancellation); progress in chunks. Checks as
+// balance_check_can_start first.
+BalanceStatus balance_run(const BalanceRequest& req, const Context& ctx, const ProgressFn& progress,
+                          CancelFlag cancel);
 BalanceStatus balance_status(const std::string& mount_point);
-// Requests cancellation of a running balance (-32002 if none) and waits until it stopped.
-BalanceStatus balance_cancel(const std::string& mount_point);
+// Cancels the queued balances (cancel_queued, first: none may start meanwhile), then requests
+// cancellation of the running one and waits until it stopped. With none running but some queued:
+// the status as it is; with neither: -32002. Judged first: ctx.policy must allow every member.
+BalanceStatus balance_cancel(const std::string& mount_point, const Context& ctx,
+                             const QueuedCancel& cancel_queued = {});
 
 }  // namespace mos::engine::btrfs

@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "base/error.hpp"
+#include "engine/safety.hpp"
 
 namespace mos::engine::btrfs {
 
@@ -101,16 +102,22 @@ uint64_t devid_of(const io::Fd& fs, const std::string& device, const std::string
 
 }  // namespace
 
-DefragResult defrag(const std::string& path, const ProgressFn& progress, CancelFlag cancel) {
+void defrag_check_can_start(const std::string& path, const Context& ctx) {
+  ctx.policy.judge_btrfs_path(path, Access::read);
+}
+
+DefragResult defrag(const std::string& path, const Context& ctx, const ProgressFn& progress, CancelFlag cancel) {
   if (path.empty() || path[0] != '/') throw_validation("expected an absolute path, got '" + path + "'", path);
   int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw_sys("open", path, errno);
   io::Fd root(fd, path);
   struct stat st {};
   if (fstat(fd, &st) < 0) throw_sys("stat", path, errno);
-  if (S_ISDIR(st.st_mode)) open_btrfs_path(path);  // validates the filesystem type
-  else if (!S_ISREG(st.st_mode)) throw_validation(path + " is neither a regular file nor a directory", path);
-  else open_btrfs_path(std::filesystem::path(path).parent_path().string());
+  if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+    throw_validation(path + " is neither a regular file nor a directory", path);
+  // A file by its directory: opening it validates the filesystem type, the policy judges its members.
+  const std::string dir = S_ISDIR(st.st_mode) ? path : std::filesystem::path(path).parent_path().string();
+  ctx.policy.judge_btrfs(open_btrfs_path(dir), Access::read);
 
   DefragResult result;
   result.path = path;
@@ -120,7 +127,8 @@ DefragResult defrag(const std::string& path, const ProgressFn& progress, CancelF
   return result;
 }
 
-std::vector<ResizedDevice> resize_max(const std::string& mount_point) {
+std::vector<ResizedDevice> resize_max(const std::string& mount_point, const Context& ctx) {
+  ctx.policy.judge_btrfs_path(mount_point, Access::read);
   io::Fd fs = open_btrfs_mount(mount_point);
   std::vector<ResizedDevice> out;
   for (auto& d : device_facts(fs)) {
@@ -136,10 +144,12 @@ std::vector<ResizedDevice> resize_max(const std::string& mount_point) {
   return out;
 }
 
-DeviceChange add_device(const std::string& mount_point, const std::string& device, const NewDeviceCheck& check) {
+DeviceChange add_device(const std::string& mount_point, const std::string& device, bool force, const Context& ctx) {
+  ctx.policy.judge_btrfs_path(mount_point, Access::read);
   io::Fd fs = open_btrfs_mount(mount_point);
   if (device.empty() || device[0] != '/') throw_validation("device must be an absolute path", device);
-  if (check) check(device);
+  ctx.policy.require_allowed(device);
+  require_unused(device, force);
   btrfs_ioctl_vol_args a{};
   if (device.size() >= sizeof a.name) throw_validation("device path is too long", device);
   std::snprintf(a.name, sizeof a.name, "%s", device.c_str());
@@ -152,7 +162,8 @@ DeviceChange add_device(const std::string& mount_point, const std::string& devic
   return c;
 }
 
-DeviceChange remove_device(const std::string& mount_point, const std::string& device) {
+DeviceChange remove_device(const std::string& mount_point, const std::string& device, const Context& ctx) {
+  ctx.policy.judge_btrfs_path(mount_point, Access::read);
   io::Fd fs = open_btrfs_mount(mount_point);
   uint64_t devid = devid_of(fs, device, mount_point);
   if (fs_facts(fs).num_devices <= 1)

@@ -3,7 +3,6 @@
 // (BTRFS_IOC_RESIZE "devid:max"), adding (BTRFS_IOC_ADD_DEV) and removing (RM_DEV_V2) devices.
 #pragma once
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,16 +33,19 @@ struct DeviceChange {
   uint64_t num_devices = 0;  // after the change
 };
 
+// Refuses (nothing started) unless ctx.policy allows every member of the btrfs holding `path`.
+void defrag_check_can_start(const std::string& path, const Context& ctx);
 // Defragments `path` (a file, or a directory walked recursively without leaving its
-// filesystem or entering other subvolumes); progress counts files.
-DefragResult defrag(const std::string& path, const ProgressFn& progress = {}, CancelFlag cancel = nullptr);
-std::vector<ResizedDevice> resize_max(const std::string& mount_point);
+// filesystem or entering other subvolumes); progress counts files. Judged on the directory it
+// opens, before the walk.
+DefragResult defrag(const std::string& path, const Context& ctx, const ProgressFn& progress = {},
+                    CancelFlag cancel = nullptr);
 
-// Checks the device may join a filesystem (policy, not in use, no signature unless force);
-// throws to refuse. Injected so the daemon's safety module decides.
-using NewDeviceCheck = std::function<void(const std::string& device)>;
-DeviceChange add_device(const std::string& mount_point, const std::string& device, const NewDeviceCheck& check);
+// Every function below judges the filesystem first: ctx.policy must allow every member.
+std::vector<ResizedDevice> resize_max(const std::string& mount_point, const Context& ctx);
+// The new device must be allowed, not in use and carry no signature unless force (safety.hpp).
+DeviceChange add_device(const std::string& mount_point, const std::string& device, bool force, const Context& ctx);
 // device: a member's path or its devid in decimal.
-DeviceChange remove_device(const std::string& mount_point, const std::string& device);
+DeviceChange remove_device(const std::string& mount_point, const std::string& device, const Context& ctx);
 
 }  // namespace mos::engine::btrfs

@@ -113,8 +113,8 @@ Located locate_by_mount(const std::string& fsid, const std::vector<BtrfsMount>& 
   return loc;
 }
 
-Located locate_by_label(const std::string& label, const LocateOptions& opts) {
-  auto allowed = [&](const std::string& dev) { return !opts.device_allowed || opts.device_allowed(dev); };
+Located locate_by_label(const std::string& label, const Policy& policy) {
+  auto allowed = [&](const std::string& dev) { return policy.allowed(dev); };
   auto mounts = btrfs_mounts();
   std::map<std::string, bool> fsids;  // mounted filesystems carrying the label
   for (auto& m : mounts) {
@@ -233,7 +233,7 @@ TopLevel::~TopLevel() {
   ::rmdir(path_.c_str());
 }
 
-TopLevel open_top_level(const std::optional<std::string>& filesystem, const LocateOptions& opts) {
+TopLevel open_top_level(const std::optional<std::string>& filesystem, const Context& ctx) {
   Located loc;
   if (filesystem && !filesystem->empty() && (*filesystem)[0] == '/') {
     io::Fd fd = open_btrfs_path(*filesystem);
@@ -243,7 +243,7 @@ TopLevel open_top_level(const std::optional<std::string>& filesystem, const Loca
   } else {
     std::string label = filesystem && !filesystem->empty() ? *filesystem : kDefaultLabel;
     if (label.size() > 255) throw_validation("filesystem label is longer than 255 bytes");
-    loc = locate_by_label(label, opts);
+    loc = locate_by_label(label, ctx.policy);
   }
 
   TopLevel top;
@@ -255,11 +255,11 @@ TopLevel open_top_level(const std::optional<std::string>& filesystem, const Loca
   }
 
   std::lock_guard lock(g_private_mutex);
-  top.path_ = opts.run_dir + "/mnt/" + loc.fsid;
+  top.path_ = ctx.run_dir + "/mnt/" + loc.fsid;
   if (g_private_refs[loc.fsid] == 0) {
     if (loc.devices.empty()) throw Error(ErrorCode::not_found, "no device found for btrfs " + loc.fsid);
     for (auto& d : loc.devices)
-      if (opts.device_allowed && !opts.device_allowed(d))
+      if (!ctx.policy.allowed(d))
         throw_validation("device " + d + " is not in the allowed devices", d);
     std::error_code ec;
     std::filesystem::create_directories(top.path_, ec);
@@ -283,12 +283,9 @@ TopLevel open_top_level(const std::optional<std::string>& filesystem, const Loca
   return top;
 }
 
-LocateOptions locate_options(const Context& ctx) {
-  LocateOptions o;
-  o.run_dir = ctx.run_dir;
-  Policy policy = ctx.policy;
-  o.device_allowed = [policy](const std::string& dev) { return policy.allowed(dev); };
-  return o;
+void judge_named_filesystem(const std::optional<std::string>& filesystem, const Context& ctx) {
+  if (filesystem && !filesystem->empty() && (*filesystem)[0] == '/')
+    ctx.policy.judge_btrfs_path(*filesystem, Access::read);
 }
 
 void check_btrfs_ioctl(int ret, const std::string& call, const std::string& path) {

@@ -46,13 +46,6 @@ std::vector<DeviceFacts> device_facts(const io::Fd& fs);
 // Device size from BLKGETSIZE64, 0 if it cannot be opened.
 uint64_t block_device_size(const std::string& dev);
 
-// Where to look for a filesystem named by label, and where to mount privately.
-struct LocateOptions {
-  std::string run_dir = "/run/mos_volmgrd";
-  // Devices we may read superblocks from and mount; default: every device.
-  std::function<bool(const std::string& dev)> device_allowed;
-};
-
 // The top level (subvolid 5) of a btrfs filesystem, opened as a directory. If no mount of the
 // top level exists, it is mounted under <run_dir>/mnt/<fsid> for as long as any TopLevel of
 // that filesystem lives (reference-counted in this process), then unmounted.
@@ -67,30 +60,34 @@ class TopLevel {
   const io::Fd& fd() const { return fd_; }
   const std::string& path() const { return path_; }  // mount path of the top level
   const std::string& fsid() const { return fsid_; }
-  bool private_mount() const { return private_; }
 
  private:
-  friend TopLevel open_top_level(const std::optional<std::string>&, const LocateOptions&);
+  friend TopLevel open_top_level(const std::optional<std::string>&, const Context&);
   io::Fd fd_;
   std::string path_;
   std::string fsid_;
   bool private_ = false;
 };
 
-// filesystem: a path on a mounted btrfs, or a label; nullopt = label MOSDATA.
-TopLevel open_top_level(const std::optional<std::string>& filesystem, const LocateOptions& opts = {});
+// filesystem: a path on a mounted btrfs, or a label; nullopt = label MOSDATA. A label is looked
+// for only on devices ctx.policy allows, and the private mount goes under ctx.run_dir.
+TopLevel open_top_level(const std::optional<std::string>& filesystem, const Context& ctx);
+
+// A change to a filesystem named by a path on it: every member must be allowed by ctx.policy
+// (a label is only ever resolved to allowed devices). Throws -32001 to refuse.
+void judge_named_filesystem(const std::optional<std::string>& filesystem, const Context& ctx);
 
 // Long operations report progress (done, total in the operation's unit) and poll a cancel
 // flag; the job registry adapts these to its JobHandle.
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 using CancelFlag = const std::atomic<bool>*;
+// Cancels the caller's queued runs of an operation (never started in the kernel) and returns how
+// many there were; the daemon's job registry provides it, other callers have none.
+using QueuedCancel = std::function<size_t()>;
 
 // btrfs device ioctls fail with -1/errno or with a positive BTRFS_ERROR_DEV_* code; both become
 // a mos::Error naming the call and the path.
 void check_btrfs_ioctl(int ret, const std::string& call, const std::string& path);
-
-// Locate options of a daemon context: its run directory, its device policy.
-LocateOptions locate_options(const Context& ctx);
 
 // Subvolume names: one path component, 1..255 bytes of [A-Za-z0-9._-+@], not "." or "..".
 void validate_subvolume_name(const std::string& name, const char* what = "subvolume name");

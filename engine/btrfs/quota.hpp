@@ -20,9 +20,9 @@ struct QuotaInfo {
   bool quota_enabled_now = false;  // this call turned quota on
 };
 
-// max_bytes 0 removes the limit.
+// max_bytes 0 removes the limit. A filesystem named by path is judged first (judge_named_filesystem).
 QuotaInfo set_quota(const std::string& name, uint64_t max_bytes, const std::optional<std::string>& filesystem,
-                    const LocateOptions& opts = {});
+                    const Context& ctx);
 // Qgroup 0/<subvolid> as stored in the quota tree; nullopt if quota is off or no such qgroup.
 std::optional<QuotaInfo> read_qgroup(const io::Fd& fs, uint64_t subvolume_id);
 

@@ -78,7 +78,8 @@ void ScrubCounters::add(const ScrubCounters& o) {
   last_physical = std::max(last_physical, o.last_physical);
 }
 
-void scrub_check_can_start(const std::string& mount_point) {
+void scrub_check_can_start(const std::string& mount_point, const Context& ctx) {
+  ctx.policy.judge_btrfs_path(mount_point, Access::read);
   io::Fd fs = open_btrfs_mount(mount_point);
   for (auto& d : device_facts(fs))
     if (live_progress(fs, d.devid))
@@ -87,9 +88,9 @@ void scrub_check_can_start(const std::string& mount_point) {
                   mount_point);
 }
 
-ScrubReport scrub_run(const std::string& mount_point, bool read_only, const ProgressFn& progress,
-                      CancelFlag cancel) {
-  scrub_check_can_start(mount_point);
+ScrubReport scrub_run(const std::string& mount_point, bool read_only, const Context& ctx,
+                      const ProgressFn& progress, CancelFlag cancel) {
+  scrub_check_can_start(mount_point, ctx);
   io::Fd fs = open_btrfs_mount(mount_point);
   ScrubReport r;
   r.fsid = fs_facts(fs).fsid;
@@ -197,7 +198,9 @@ ScrubReport scrub_status(const std::string& mount_point) {
   return live;
 }
 
-ScrubReport scrub_cancel(const std::string& mount_point) {
+namespace {
+
+ScrubReport cancel_running_scrub(const std::string& mount_point) {
   ScrubReport before = scrub_status(mount_point);
   if (before.state != "running")
     throw Error(ErrorCode::not_found, "no scrub is running on " + mount_point, mount_point);
@@ -206,6 +209,21 @@ ScrubReport scrub_cancel(const std::string& mount_point) {
     if (errno == ENOTCONN) throw Error(ErrorCode::not_found, "no scrub is running on " + mount_point, mount_point);
     throw_sys("BTRFS_IOC_SCRUB_CANCEL", mount_point, errno);
   }
+  return before;
+}
+
+}  // namespace
+
+ScrubReport scrub_cancel(const std::string& mount_point, const Context& ctx, const QueuedCancel& cancel_queued) {
+  ctx.policy.judge_btrfs_path(mount_point, Access::read);
+  ScrubReport before;
+  try {
+    before = cancel_running_scrub(mount_point);
+  } catch (const Error& e) {  // no kernel scrub: a queued one is still cancellable
+    if (e.code() != ErrorCode::not_found || !cancel_queued || cancel_queued() == 0) throw;
+    return scrub_status(mount_point);
+  }
+  if (cancel_queued) cancel_queued();
   return before;
 }
 

@@ -51,14 +51,19 @@ struct ScrubReport {
   std::vector<ScrubDevice> devices;
 };
 
-// Refuses (nothing started) unless mount_point is a mounted btrfs with no scrub running.
-void scrub_check_can_start(const std::string& mount_point);
-// Scrubs every device and returns when all are done or cancelled; progress in bytes.
-ScrubReport scrub_run(const std::string& mount_point, bool read_only, const ProgressFn& progress,
-                      CancelFlag cancel);
+// Refuses (nothing started) unless ctx.policy allows every member and mount_point is a mounted
+// btrfs with no scrub running.
+void scrub_check_can_start(const std::string& mount_point, const Context& ctx);
+// Scrubs every device and returns when all are done or cancelled; progress in bytes. Checks as
+// scrub_check_can_start first.
+ScrubReport scrub_run(const std::string& mount_point, bool read_only, const Context& ctx,
+                      const ProgressFn& progress, CancelFlag cancel);
 // Live counters while running, else the last result this process saw, else state "none".
 ScrubReport scrub_status(const std::string& mount_point);
-// Cancels a running scrub (-32002 if none runs) and returns the status just before.
-ScrubReport scrub_cancel(const std::string& mount_point);
+// Cancels the running scrub and returns the status just before; then the queued ones
+// (cancel_queued). With none running but some queued: the status as it is; with neither: -32002.
+// Judged first: ctx.policy must allow every member.
+ScrubReport scrub_cancel(const std::string& mount_point, const Context& ctx,
+                         const QueuedCancel& cancel_queued = {});
 
 }  // namespace mos::engine::btrfs

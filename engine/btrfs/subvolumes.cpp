@@ -97,8 +97,8 @@ uint64_t subvolume_id_by_name(const TopLevel& top, const std::string& name) {
   return id;
 }
 
-SubvolumeList list_subvolumes(const std::optional<std::string>& filesystem, const LocateOptions& opts) {
-  TopLevel top = open_top_level(filesystem, opts);
+SubvolumeList list_subvolumes(const std::optional<std::string>& filesystem, const Context& ctx) {
+  TopLevel top = open_top_level(filesystem, ctx);
   SubvolumeList out;
   out.fsid = top.fsid();
   out.top_level_path = top.path();
@@ -116,9 +116,10 @@ SubvolumeList list_subvolumes_of_mount(const std::string& mount_path) {
 }
 
 SubvolumeInfo create_subvolume(const std::string& name, const std::optional<std::string>& filesystem,
-                               const LocateOptions& opts) {
+                               const Context& ctx) {
+  judge_named_filesystem(filesystem, ctx);
   validate_subvolume_name(name);
-  TopLevel top = open_top_level(filesystem, opts);
+  TopLevel top = open_top_level(filesystem, ctx);
   if (exists_in_top(top, name))
     throw_validation("'" + name + "' already exists in " + top.path(), top.path() + "/" + name);
   errno = 0;
@@ -128,11 +129,12 @@ SubvolumeInfo create_subvolume(const std::string& name, const std::optional<std:
 }
 
 SubvolumeInfo delete_subvolume(const std::string& name, const std::optional<std::string>& filesystem,
-                               const LocateOptions& opts) {
+                               const Context& ctx) {
+  judge_named_filesystem(filesystem, ctx);
   validate_subvolume_name(name);
   if (is_core_subvolume(name))
     throw_validation("'" + name + "' is a core subvolume of the system and is never deleted", name);
-  TopLevel top = open_top_level(filesystem, opts);
+  TopLevel top = open_top_level(filesystem, ctx);
   SubvolumeInfo info = info_by_id(top, subvolume_id_by_name(top, name), name);
   errno = 0;
   auto err = btrfs_util_delete_subvolume_fd(top.fd().get(), name.c_str(), 0);
@@ -141,10 +143,11 @@ SubvolumeInfo delete_subvolume(const std::string& name, const std::optional<std:
 }
 
 SubvolumeInfo snapshot_subvolume(const std::string& source, const std::string& snapshot,
-                                 const std::optional<std::string>& filesystem, const LocateOptions& opts) {
+                                 const std::optional<std::string>& filesystem, const Context& ctx) {
+  judge_named_filesystem(filesystem, ctx);
   validate_subvolume_name(source, "source subvolume name");
   validate_subvolume_name(snapshot, "snapshot name");
-  TopLevel top = open_top_level(filesystem, opts);
+  TopLevel top = open_top_level(filesystem, ctx);
   subvolume_id_by_name(top, source);
   if (exists_in_top(top, snapshot))
     throw_validation("'" + snapshot + "' already exists in " + top.path(), top.path() + "/" + snapshot);

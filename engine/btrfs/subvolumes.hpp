@@ -27,17 +27,18 @@ struct SubvolumeList {
   std::vector<SubvolumeInfo> subvolumes;  // pre-order from the top level
 };
 
-SubvolumeList list_subvolumes(const std::optional<std::string>& filesystem, const LocateOptions& opts = {});
+SubvolumeList list_subvolumes(const std::optional<std::string>& filesystem, const Context& ctx);
 // The same through a mount of the filesystem (any subvolume of it), never mounting anything:
 // for the inventory, which must not change the mount table it watches.
 SubvolumeList list_subvolumes_of_mount(const std::string& mount_path);
+// The changes judge a filesystem named by path first (judge_named_filesystem), then validate names.
 SubvolumeInfo create_subvolume(const std::string& name, const std::optional<std::string>& filesystem,
-                               const LocateOptions& opts = {});
+                               const Context& ctx);
 // Returns what was deleted. Refuses core subvolumes and anything that is not a subvolume.
 SubvolumeInfo delete_subvolume(const std::string& name, const std::optional<std::string>& filesystem,
-                               const LocateOptions& opts = {});
+                               const Context& ctx);
 SubvolumeInfo snapshot_subvolume(const std::string& source, const std::string& snapshot,
-                                 const std::optional<std::string>& filesystem, const LocateOptions& opts = {});
+                                 const std::optional<std::string>& filesystem, const Context& ctx);
 
 // Subvolume id of a top-level subvolume by name: -32002 if absent, -32001 if not a subvolume.
 uint64_t subvolume_id_by_name(const TopLevel& top, const std::string& name);

@@ -4,6 +4,7 @@
 
 #include "engine/inventory/cache.hpp"
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "ioctl/sysfs.hpp"
 
 namespace mos::engine {

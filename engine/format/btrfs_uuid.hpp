@@ -1,4 +1,4 @@
-// A new btrfs must not share its fsid with another btrfs (issue 11 item 6): the kernel would
+// A new btrfs must not share its fsid with another btrfs as mkfs.btrfs refuses a non-unique one: the kernel would
 // take the members of both for one filesystem. Checked before the first write, as mkfs.btrfs
 // does ("non-unique UUID").
 #pragma once
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "engine/context.hpp"
-#include "base/text.hpp"
+#include "base/uuid.hpp"
 
 namespace mos::engine {
 

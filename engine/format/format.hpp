@@ -9,6 +9,7 @@
 #include "engine/context.hpp"
 #include "engine/inventory/devices.hpp"
 #include "engine/json.hpp"
+#include "engine/plan_summary.hpp"
 #include "base/write_plan.hpp"
 
 namespace mos::engine {
@@ -28,25 +29,6 @@ struct FormatRequest {
   bool force = false;
   bool dry_run = false;
 };
-
-struct PlanRange {
-  uint64_t offset = 0;
-  uint64_t length = 0;
-  std::string what;
-};
-struct PlanStepSummary {
-  std::string name;
-  std::vector<PlanRange> zeroes, writes;
-  size_t omitted = 0;  // ranges beyond the listing limit (counted, not listed)
-};
-struct PlanSummary {
-  std::string name;
-  std::vector<PlanStepSummary> steps;
-  uint64_t bytes_written = 0;
-  uint64_t bytes_zeroed = 0;
-};
-void to_json(json& j, const PlanSummary& p);
-PlanSummary summarize_plan(const mos::WritePlan& plan);
 
 struct FormatMember {
   Device device;

@@ -1,13 +1,11 @@
 #include "engine/format/plans.hpp"
 
-#include <sys/random.h>
-#include <uuid/uuid.h>
-
 #include <algorithm>
 #include <cctype>
 #include <utility>
 
 #include "base/error.hpp"
+#include "base/uuid.hpp"
 #include "engine/format/btrfs_uuid.hpp"
 #include "fsmake/btrfs.hpp"
 #include "fsmake/ext4.hpp"
@@ -16,12 +14,6 @@
 
 namespace mos::engine {
 namespace {
-
-mos::Uuid random_uuid() {
-  mos::Uuid u{};
-  uuid_generate_random(u.data());
-  return u;
-}
 
 mos::Uuid parse_requested_uuid(const std::string& text, const std::string& fstype) {
   if (auto u = mos::parse_uuid(text)) return *u;
@@ -38,14 +30,6 @@ uint32_t parse_volume_id(const std::string& text, const std::string& fstype) {
   return static_cast<uint32_t>(std::stoul(hex, nullptr, 16));
 }
 
-// Never 0: blkid (and so every lookup by UUID) shows a volume id of 0000-0000 as none.
-uint32_t random_volume_id() {
-  uint32_t id = 0;
-  while (getrandom(&id, sizeof id, 0) != sizeof id || id == 0) {
-  }
-  return id;
-}
-
 // A single-device writer's answer (moved, not copied: an ext4 plan can carry megabytes).
 WriterPlans one_plan(mos::WritePlan plan, std::optional<std::string> uuid) {
   WriterPlans out{{}, std::move(uuid)};
@@ -55,7 +39,7 @@ WriterPlans one_plan(mos::WritePlan plan, std::optional<std::string> uuid) {
 
 // The requested uuid, or a random one.
 mos::Uuid uuid_for(const FormatRequest& req) {
-  return req.uuid ? parse_requested_uuid(*req.uuid, req.fstype) : random_uuid();
+  return req.uuid ? parse_requested_uuid(*req.uuid, req.fstype) : mos::random_uuid();
 }
 
 }  // namespace
@@ -70,7 +54,7 @@ WriterPlans plan_vfat(const PlanInput& in) {
   const io::BlockFacts& facts = in.facts.front();
   fsmake::fat32::Fat32Options o;
   o.label = in.req.label;
-  o.volume_id = in.req.uuid ? parse_volume_id(*in.req.uuid, in.req.fstype) : random_volume_id();
+  o.volume_id = in.req.uuid ? parse_volume_id(*in.req.uuid, in.req.fstype) : fsmake::fat32::random_volume_id();
   // BPB_HiddSec: where the partition starts, in logical sectors (0 for a whole device).
   if (dev.kind == "partition" && dev.start_bytes)
     o.hidden_sectors = static_cast<uint32_t>(*dev.start_bytes / facts.logical_sector_size);
@@ -104,7 +88,7 @@ WriterPlans plan_btrfs(const PlanInput& in) {
   o.label = req.label;
   std::optional<mos::Uuid> requested;
   if (req.uuid) requested = parse_requested_uuid(*req.uuid, req.fstype);
-  o.fsid = unique_btrfs_fsid(requested, random_uuid, in.paths, in.ctx);
+  o.fsid = unique_btrfs_fsid(requested, mos::random_uuid, in.paths, in.ctx);
   if (req.profile) o.data_profile = o.metadata_profile = *req.profile;
   if (req.data_profile) o.data_profile = *req.data_profile;
   if (req.metadata_profile) o.metadata_profile = *req.metadata_profile;

@@ -11,7 +11,6 @@
 #include "engine/bulk.hpp"
 #include "base/bytes.hpp"
 #include "ioctl/blockdev.hpp"
-#include "base/error.hpp"
 
 namespace mos::engine {
 namespace {

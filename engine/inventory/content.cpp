@@ -19,7 +19,7 @@ std::optional<std::string> non_empty(const std::string& s) {
 }
 
 void apply_probe(Device& d, const fsmake::ProbeResult& r) {
-  d.fstype = d.usage = d.label = d.uuid = d.fsversion = std::nullopt;
+  d.fstype = d.usage = d.label = d.uuid = d.fsversion = d.damaged = std::nullopt;
   if (!r.type.empty()) {
     d.fstype = r.type;
     d.usage = r.usage;
@@ -29,6 +29,7 @@ void apply_probe(Device& d, const fsmake::ProbeResult& r) {
   }
   d.pttype = non_empty(r.pttype);
   d.ptuuid = non_empty(r.ptuuid);
+  d.damaged = non_empty(r.damaged);
 }
 
 void fill_signature(Device& d) {
@@ -77,6 +78,19 @@ void fill_content(std::vector<Device>& devices) {
     if (d.kind != "partition" || !d.parent || !d.partnum) continue;
     if (const auto& t = disk_table(tables, *d.parent)) fill_gpt_entry(d, *t);
   }
+}
+
+fsmake::ProbeResult probe_result_of(const Device& d) {
+  fsmake::ProbeResult r;
+  r.type = d.fstype.value_or("");
+  r.usage = d.usage.value_or("");
+  r.label = d.label.value_or("");
+  r.uuid = d.uuid.value_or("");
+  r.version = d.fsversion.value_or("");
+  r.pttype = d.pttype.value_or("");
+  r.ptuuid = d.ptuuid.value_or("");
+  r.damaged = d.damaged.value_or("");
+  return r;
 }
 
 void fill_content_from(Device& d, const fsmake::ProbeResult& r) {

@@ -17,4 +17,7 @@ void fill_content(std::vector<Device>& devices);
 // the probe's facts, and for a partition its name and type from the disk's GPT.
 void fill_content_from(Device& d, const fsmake::ProbeResult& r);
 
+// The reverse: a discovered device's content facts as a probe result (what the gates describe).
+fsmake::ProbeResult probe_result_of(const Device& d);
+
 }  // namespace mos::engine

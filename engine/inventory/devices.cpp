@@ -11,6 +11,7 @@
 
 #include "engine/inventory/content.hpp"
 #include "base/error.hpp"
+#include "base/text.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
 
@@ -38,12 +39,9 @@ std::optional<std::string> non_empty(std::optional<std::string> s) {
 std::optional<std::string> parent_name(const std::string& name) {
   auto link = io::read_link(kSysBlock + name);
   if (!link) return std::nullopt;
-  std::string l = *link;
-  auto slash = l.rfind('/');
+  auto slash = link->rfind('/');
   if (slash == std::string::npos) return std::nullopt;
-  l = l.substr(0, slash);
-  slash = l.rfind('/');
-  return l.substr(slash == std::string::npos ? 0 : slash + 1);
+  return base_name(link->substr(0, slash));
 }
 
 Device read_sysfs_device(const std::string& name) {
@@ -125,6 +123,7 @@ void to_json(json& j, const Device& d) {
            {"uuid", d.uuid},
            {"fsversion", d.fsversion},
            {"usage", d.usage},
+           {"damaged", d.damaged},
            {"mountpoints", d.mountpoints},
            {"holders", d.holders},
            {"backing_file", d.backing_file},

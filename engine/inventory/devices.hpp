@@ -29,6 +29,9 @@ struct Device {
   std::optional<std::string> partlabel, partuuid, parttype, parttype_name;
   std::optional<std::string> pttype, ptuuid;  // partition table carried by this device
   std::optional<std::string> fstype, label, uuid, fsversion, usage;
+  // The primary superblock or GPT header is not to be trusted and which copy is valid (the
+  // prober's ProbeResult::damaged); null when healthy.
+  std::optional<std::string> damaged;
   std::vector<std::string> mountpoints;
   std::vector<std::string> holders;  // /dev/... of devices built on this one (md, dm)
   std::optional<std::string> backing_file;  // loop devices

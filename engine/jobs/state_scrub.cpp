@@ -31,7 +31,7 @@ btrfs::ScrubReport scrub_run_recorded(const Context& ctx, const std::string& mou
   started.started_unix = static_cast<int64_t>(std::time(nullptr));
   record(ctx, fsid, started, job_id);
   try {
-    btrfs::ScrubReport done = btrfs::scrub_run(mount_point, read_only, progress, cancel);
+    btrfs::ScrubReport done = btrfs::scrub_run(mount_point, read_only, ctx, progress, cancel);
     record(ctx, fsid, done, job_id);
     return done;
   } catch (const Error& e) {

@@ -31,10 +31,6 @@ void to_json(nlohmann::json& j, const PartitionInfo& p) {
        {"attributes", p.attributes}};
 }
 
-void to_json(nlohmann::json& j, const PlannedRange& r) {
-  j = {{"step", r.step}, {"offset", r.offset}, {"length", r.length}, {"zero", r.zero}, {"what", r.what}};
-}
-
 void to_json(nlohmann::json& j, const KernelCall& c) {
   j = {{"op", c.op}, {"number", c.number}, {"start_bytes", c.start_bytes}, {"length_bytes", c.length_bytes}};
 }
@@ -42,7 +38,7 @@ void to_json(nlohmann::json& j, const KernelCall& c) {
 void to_json(nlohmann::json& j, const PartitionOpResult& r) {
   j = {{"device", r.device},
        {"dry_run", r.dry_run},
-       {"writes", r.writes},
+       {"plan", r.plan},
        {"kernel_calls", r.kernel_calls},
        {"partition", or_null(r.partition)},
        {"partitions", r.partitions},

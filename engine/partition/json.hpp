@@ -8,7 +8,6 @@ namespace mos::engine {
 
 void to_json(nlohmann::json& j, const FreeSpan& f);
 void to_json(nlohmann::json& j, const PartitionInfo& p);
-void to_json(nlohmann::json& j, const PlannedRange& r);
 void to_json(nlohmann::json& j, const KernelCall& c);
 void to_json(nlohmann::json& j, const PartitionOpResult& r);
 void to_json(nlohmann::json& j, const TableStatus& s);

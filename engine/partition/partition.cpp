@@ -5,13 +5,13 @@
 
 #include "engine/disk_access.hpp"
 #include "engine/partition/plan.hpp"
+#include "engine/safety.hpp"
 #include "gpt/build.hpp"
 #include "gpt/serialize.hpp"
 #include "gpt/types.hpp"
 #include "gpt/utf16.hpp"
 #include "base/text.hpp"
 #include "base/error.hpp"
-#include "ioctl/flock.hpp"
 
 namespace mos::engine {
 
@@ -52,15 +52,16 @@ uint64_t alignment_of(const Disk& d) {
   return partition_alignment(d.facts.logical_sector_size, d.facts.optimal_io_size);
 }
 
-// Why the disk may not be overwritten without force: a partition table or any non-zero byte
-// where signatures live (the first and last MiB).
+// Why the disk may not be overwritten without force: a partition table, or what the safety gate
+// refuses (a signature, a damaged filesystem, non-zero bytes where superblocks and their copies
+// live, partitions left behind an erased table).
 std::optional<std::string> content_reason(const Disk& d, const gpt::ReadResult& r) {
   if (r.table) return d.path + " already has a GPT partition table";
   if (!r.primary_error.empty() && r.primary_error.find("no 'EFI PART' signature") == std::string::npos)
     return d.path + " has a damaged GPT (" + r.primary_error + ")";
   if (r.mbr_kind == "mbr" || r.mbr_kind == "hybrid" || r.mbr_kind == "protective") return d.path + " has an MBR partition table";
-  if (auto off = nonzero_edge(d.fd, d.facts.size_bytes))
-    return d.path + " carries unrecognised data at offset " + std::to_string(*off);
+  fsmake::ProbeSource src(d.fd, d.facts.size_bytes, d.facts.logical_sector_size, fsmake::ProbeSource::Read::whole);
+  if (std::string why = content_refusal(d.path, fsmake::probe_device(src), src, true); !why.empty()) return why;
   return std::nullopt;
 }
 
@@ -68,6 +69,7 @@ PartitionOpResult begin(const Disk& d, bool dry_run) {
   PartitionOpResult res;
   res.device = d.path;
   res.dry_run = dry_run;
+  res.plan.name = "gpt";  // a table write's plan (no steps when nothing is to be written)
   return res;
 }
 
@@ -76,7 +78,7 @@ void finish_edit(const Disk& d, const gpt::Table& t, const gpt::SerializeOptions
                  const std::string& plan_name = "gpt") {
   mos::WritePlan plan = gpt::plan_table_write(t, opt);
   plan.name = plan_name;
-  res.writes = describe_plan(plan);
+  res.plan = summarize_plan(plan);
   res.kernel_calls = kernel_sync_calls(d, &t);
   if (res.dry_run) return;
   if (test_hooks::inside_table_lock) test_hooks::inside_table_lock(d.path);
@@ -101,8 +103,8 @@ uint64_t partition_alignment(uint32_t ss, uint32_t optimal_io) {
   return std::max<uint64_t>(align, ss);
 }
 
-TableStatus read_partition_table(const std::string& path, const Policy& policy) {
-  Disk d = open_disk(policy.judge(path, Access::read), false);
+TableStatus read_partition_table(const std::string& path, const Context& ctx) {
+  Disk d = open_disk(ctx.policy.judge(path, Access::read), false);
   auto r = read_disk_table(d);
   TableStatus s;
   s.disk = d.path;
@@ -124,15 +126,15 @@ TableStatus read_partition_table(const std::string& path, const Policy& policy) 
   return s;
 }
 
-std::vector<FreeSpan> list_free_space(const std::string& path, const Policy& policy) {
-  Disk d = open_disk(policy.judge(path, Access::read), false);
+std::vector<FreeSpan> list_free_space(const std::string& path, const Context& ctx) {
+  Disk d = open_disk(ctx.policy.judge(path, Access::read), false);
   auto r = read_disk_table(d);
   if (!r.table) throw_validation(d.path + " has no GPT partition table (create one with create_partition_table)", d.path);
   return aligned_gaps(*r.table, alignment_of(d));
 }
 
-PartitionOpResult create_partition_table(const std::string& path, bool force, bool dry_run, const Policy& policy) {
-  Disk d = edit_disk(path, policy, dry_run, false);
+PartitionOpResult create_partition_table(const std::string& path, bool force, bool dry_run, const Context& ctx) {
+  Disk d = edit_disk(path, ctx.policy, dry_run, false);
   if (auto busy = disk_busy_reason(d.name, !d.exclusive))
     throw_validation("refusing to create a partition table on " + d.path + ": " + *busy + " (force does not override this)", d.path);
   auto r = read_disk_table(d);
@@ -188,10 +190,10 @@ uint32_t place_partition(const Disk& d, gpt::Table& t, const CreatePartitionRequ
 
 }  // namespace
 
-PartitionOpResult create_partition(const CreatePartitionRequest& req, const Policy& policy) {
+PartitionOpResult create_partition(const CreatePartitionRequest& req, const Context& ctx) {
   gpt::parse_type(req.part_type);
   gpt::encode_name(req.name);  // bad names and types fail before the disk is even opened
-  Disk d = edit_disk(req.disk, policy, req.dry_run, true);
+  Disk d = edit_disk(req.disk, ctx.policy, req.dry_run, true);
   gpt::Table t = require_healthy_table(d, read_disk_table(d));
   uint32_t number = place_partition(d, t, req);
   auto res = begin(d, req.dry_run);
@@ -201,12 +203,12 @@ PartitionOpResult create_partition(const CreatePartitionRequest& req, const Poli
 }
 
 PartitionOpResult create_partition_layout(const std::string& path, const std::vector<LayoutPartition>& parts, bool force,
-                                          bool dry_run, const Policy& policy) {
+                                          bool dry_run, const Context& ctx) {
   for (const auto& p : parts) {
     gpt::parse_type(p.part_type);
     gpt::encode_name(p.name);
   }
-  Disk d = edit_disk(path, policy, dry_run, false);
+  Disk d = edit_disk(path, ctx.policy, dry_run, false);
   if (auto busy = disk_busy_reason(d.name, !d.exclusive))
     throw_validation("refusing to partition " + d.path + ": " + *busy + " (force does not override this)", d.path);
   if (!force)
@@ -222,8 +224,8 @@ PartitionOpResult create_partition_layout(const std::string& path, const std::ve
   return res;
 }
 
-PartitionOpResult delete_partition(const std::string& path, uint32_t number, bool dry_run, const Policy& policy) {
-  Disk d = edit_disk(path, policy, dry_run, true);
+PartitionOpResult delete_partition(const std::string& path, uint32_t number, bool dry_run, const Context& ctx) {
+  Disk d = edit_disk(path, ctx.policy, dry_run, true);
   gpt::Table t = require_healthy_table(d, read_disk_table(d));
   if (!t.find(number)) throw Error(ErrorCode::not_found, "partition " + std::to_string(number) + " does not exist on " + d.path, d.path);
   for (const auto& k : kernel_partitions(d.name)) {
@@ -239,8 +241,8 @@ PartitionOpResult delete_partition(const std::string& path, uint32_t number, boo
 }
 
 PartitionOpResult resize_partition(const std::string& path, uint32_t number, std::optional<uint64_t> size_bytes, bool dry_run,
-                                   const Policy& policy) {
-  Disk d = edit_disk(path, policy, dry_run, true);
+                                   const Context& ctx) {
+  Disk d = edit_disk(path, ctx.policy, dry_run, true);
   gpt::Table t = require_healthy_table(d, read_disk_table(d));
   const gpt::Entry* e = t.find(number);
   if (!e) throw Error(ErrorCode::not_found, "partition " + std::to_string(number) + " does not exist on " + d.path, d.path);
@@ -265,8 +267,8 @@ PartitionOpResult resize_partition(const std::string& path, uint32_t number, std
 }
 
 PartitionOpResult set_partition_attributes(const std::string& path, const std::map<uint32_t, uint64_t>& attributes,
-                                           bool dry_run, const Policy& policy, const std::string& plan_name) {
-  Disk d = edit_disk(path, policy, dry_run, true);
+                                           bool dry_run, const Context& ctx, const std::string& plan_name) {
+  Disk d = edit_disk(path, ctx.policy, dry_run, true);
   gpt::Table t = require_healthy_table(d, read_disk_table(d));
   for (const auto& [number, bits] : attributes) {
     gpt::Entry* e = t.find(number);
@@ -278,8 +280,8 @@ PartitionOpResult set_partition_attributes(const std::string& path, const std::m
   return res;
 }
 
-PartitionOpResult sync_kernel_partitions(const std::string& path, const Policy& policy) {
-  Disk d = edit_disk(path, policy, false, true);
+PartitionOpResult sync_kernel_partitions(const std::string& path, const Context& ctx) {
+  Disk d = edit_disk(path, ctx.policy, false, true);
   auto r = read_disk_table(d);
   if (!r.table) throw_validation(d.path + " has no valid GPT to tell the kernel about", d.path);
   auto res = begin(d, false);
@@ -288,8 +290,8 @@ PartitionOpResult sync_kernel_partitions(const std::string& path, const Policy& 
   return res;
 }
 
-PartitionOpResult repair_partition_table(const std::string& path, bool dry_run, const Policy& policy) {
-  Disk d = edit_disk(path, policy, dry_run, true);
+PartitionOpResult repair_partition_table(const std::string& path, bool dry_run, const Context& ctx) {
+  Disk d = edit_disk(path, ctx.policy, dry_run, true);
   auto r = read_disk_table(d);
   if (!r.table)
     throw_validation(d.path + ": neither GPT copy is valid, nothing to repair from (primary: " + r.primary_error +

@@ -11,6 +11,7 @@
 
 #include "engine/context.hpp"
 #include "engine/inventory/devices.hpp"
+#include "engine/plan_summary.hpp"
 
 namespace mos::engine {
 
@@ -37,14 +38,6 @@ struct PartitionInfo {
   uint64_t attributes = 0;
 };
 
-struct PlannedRange {
-  std::string step;  // plan step, e.g. "backup" / "primary" (crash point "gpt:after-<step>")
-  uint64_t offset = 0;
-  uint64_t length = 0;
-  bool zero = false;  // true: range is zeroed; false: bytes are written
-  std::string what;
-};
-
 struct KernelCall {
   std::string op;  // "blkpg_add" | "blkpg_delete" | "blkpg_resize" | "blkrrpart" | "uevent_change"
   uint32_t number = 0;
@@ -55,7 +48,7 @@ struct KernelCall {
 struct PartitionOpResult {
   std::string device;
   bool dry_run = false;
-  std::vector<PlannedRange> writes;
+  PlanSummary plan;  // steps "backup" / "primary" of a table write (crash point "gpt:after-<step>")
   std::vector<KernelCall> kernel_calls;
   std::optional<PartitionInfo> partition;  // the created / resized partition
   std::vector<PartitionInfo> partitions;   // create_partition_layout: all of them, in order
@@ -79,13 +72,13 @@ struct TableStatus {
 // when the device reports one that 1 MiB does not already cover.
 uint64_t partition_alignment(uint32_t logical_sector_size, uint32_t optimal_io_size);
 
-// Every function judges its disk with `policy` (canonical path, stack, root and in-use rules;
+// Every function judges its disk with ctx.policy (canonical path, stack, root and in-use rules;
 // the default allows every device but never the root disk nor a busy one) and every change
 // holds the disk exclusively from the busy check through the BLKPG calls (disk_access.hpp).
-TableStatus read_partition_table(const std::string& disk, const Policy& policy = Policy());
-std::vector<FreeSpan> list_free_space(const std::string& disk, const Policy& policy = Policy());
+TableStatus read_partition_table(const std::string& disk, const Context& ctx = {});
+std::vector<FreeSpan> list_free_space(const std::string& disk, const Context& ctx = {});
 
-PartitionOpResult create_partition_table(const std::string& disk, bool force, bool dry_run, const Policy& policy = Policy());
+PartitionOpResult create_partition_table(const std::string& disk, bool force, bool dry_run, const Context& ctx = {});
 
 struct CreatePartitionRequest {
   std::string disk;
@@ -95,7 +88,7 @@ struct CreatePartitionRequest {
   std::optional<uint64_t> start_bytes;  // absent: first gap that fits (aligned)
   bool dry_run = false;
 };
-PartitionOpResult create_partition(const CreatePartitionRequest& req, const Policy& policy = Policy());
+PartitionOpResult create_partition(const CreatePartitionRequest& req, const Context& ctx = {});
 
 // A fresh GPT holding all of `parts` at once (one table write: two flushes instead of two per
 // partition), placed in order exactly as successive create_partition calls would place them.
@@ -107,26 +100,26 @@ struct LayoutPartition {
   uint64_t attributes = 0;             // GPT attribute bits of the entry
 };
 PartitionOpResult create_partition_layout(const std::string& disk, const std::vector<LayoutPartition>& parts,
-                                          bool force, bool dry_run, const Policy& policy = Policy());
+                                          bool force, bool dry_run, const Context& ctx = {});
 
-PartitionOpResult delete_partition(const std::string& disk, uint32_t number, bool dry_run, const Policy& policy = Policy());
+PartitionOpResult delete_partition(const std::string& disk, uint32_t number, bool dry_run, const Context& ctx = {});
 // size_bytes absent = "max": grow up to the next partition or the end of the usable area.
 PartitionOpResult resize_partition(const std::string& disk, uint32_t number,
-                                   std::optional<uint64_t> size_bytes, bool dry_run, const Policy& policy = Policy());
+                                   std::optional<uint64_t> size_bytes, bool dry_run, const Context& ctx = {});
 // Rewrites the table (backup then primary, each flushed) with new attribute bits for the given
 // partitions, nothing else changed; both copies must be valid, as for every edit. `plan_name`
 // names the write's crash points ("<plan_name>:after-backup"), so a caller's own use of the table
 // (mos_sysvol's provisioning record) can be crashed apart from other table writes.
 PartitionOpResult set_partition_attributes(const std::string& disk, const std::map<uint32_t, uint64_t>& attributes,
-                                           bool dry_run, const Policy& policy = Policy(),
+                                           bool dry_run, const Context& ctx = {},
                                            const std::string& plan_name = "gpt");
 // Tells the kernel the partitions the disk's table holds (BLKPG only, nothing written to the
 // disk): a table whose writer stopped before its kernel calls becomes visible.
-PartitionOpResult sync_kernel_partitions(const std::string& disk, const Policy& policy = Policy());
-PartitionOpResult repair_partition_table(const std::string& disk, bool dry_run, const Policy& policy = Policy());
+PartitionOpResult sync_kernel_partitions(const std::string& disk, const Context& ctx = {});
+PartitionOpResult repair_partition_table(const std::string& disk, bool dry_run, const Context& ctx = {});
 // Erases every signature (GPT primary and backup headers, MBR magic, filesystem magics) on a
 // disk or partition; refuses busy devices always and needs force for devices holding data.
-PartitionOpResult wipe_signatures(const std::string& device, bool force, bool dry_run, const Policy& policy = Policy());
+PartitionOpResult wipe_signatures(const std::string& device, bool force, bool dry_run, const Context& ctx = {});
 
 // The partition as a device object (DESIGN.md contract). With `discover`, the kernel's view
 // (mountpoints, holders, sizes) completed with the GPT facts we just wrote; without (dry run),

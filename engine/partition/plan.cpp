@@ -43,15 +43,6 @@ PartitionInfo partition_info(const Disk& d, const gpt::Table& t, const gpt::Entr
   return p;
 }
 
-std::vector<PlannedRange> describe_plan(const mos::WritePlan& plan) {
-  std::vector<PlannedRange> out;
-  for (const auto& s : plan.steps) {
-    for (const auto& z : s.zeroes) out.push_back({s.name, z.offset, z.length, true, z.what});
-    for (const auto& w : s.writes) out.push_back({s.name, w.offset, w.data.size(), false, w.what});
-  }
-  return out;
-}
-
 std::vector<KernelCall> kernel_sync_calls(const Disk& d, const gpt::Table* t) {
   std::vector<KernelCall> calls;
   auto known = kernel_partitions(d.name);

@@ -1,6 +1,6 @@
-// Shared machinery of the partitioning operations: load a disk's table, turn a WritePlan into
-// reportable byte ranges, work out the BLKPG calls that bring the kernel in line with a table,
-// and apply plan + kernel calls under the whole-disk lock.
+// Shared machinery of the partitioning operations: load a disk's table, work out the BLKPG calls
+// that bring the kernel in line with a table, and apply plan + kernel calls under the whole-disk
+// lock.
 #pragma once
 #include <optional>
 #include <string>
@@ -18,7 +18,6 @@ gpt::ReadResult read_disk_table(const Disk& d);
 gpt::Table require_healthy_table(const Disk& d, const gpt::ReadResult& r);
 
 PartitionInfo partition_info(const Disk& d, const gpt::Table& t, const gpt::Entry& e);
-std::vector<PlannedRange> describe_plan(const mos::WritePlan& plan);
 
 // BLKPG calls that make the kernel's partitions of `d` equal to the table's entries
 // (nullopt table: remove them all), followed by the disk's "change" uevent.

@@ -1,6 +1,6 @@
 // wipe_signatures: erase the magic bytes of every signature found, like `wipefs --all`: the
 // native prober's list (filesystems, RAID/LVM/LUKS headers, GPT primary + backup headers,
-// MBR magic, md superblocks at the end).
+// MBR magic, md superblocks at the end), and the magics of the superblock copies wipefs leaves.
 #include <cstdio>
 
 #include "engine/disk_access.hpp"
@@ -22,7 +22,12 @@ struct Magic {
 
 std::vector<Magic> find_magics(const Disk& d) {
   std::vector<Magic> out;
-  for (const auto& sig : fsmake::find_signatures(d.fd, d.facts.size_bytes, d.facts.logical_sector_size)) {
+  fsmake::ProbeSource src(d.fd, d.facts.size_bytes, d.facts.logical_sector_size);
+  // wipefs's list, and the copies wipefs leaves (btrfs mirrors, ext4 backup superblocks, the FAT32
+  // backup boot sector): a wiped device must not read as a damaged filesystem afterwards.
+  std::vector<fsmake::Signature> sigs = fsmake::find_signatures(src);
+  for (auto& s : fsmake::find_copy_signatures(src)) sigs.push_back(std::move(s));
+  for (const auto& sig : sigs) {
     char where[32];
     std::snprintf(where, sizeof where, "0x%llx", static_cast<unsigned long long>(sig.offset));
     out.push_back({sig.offset, sig.length,
@@ -33,8 +38,8 @@ std::vector<Magic> find_magics(const Disk& d) {
 
 }  // namespace
 
-PartitionOpResult wipe_signatures(const std::string& request, bool force, bool dry_run, const Policy& policy) {
-  const std::string path = policy.judge(request, Access::write);
+PartitionOpResult wipe_signatures(const std::string& request, bool force, bool dry_run, const Context& ctx) {
+  const std::string path = ctx.policy.judge(request, Access::write);
   bool is_partition = false;
   Disk d = open_block_device(path, false, &is_partition);
   if (!dry_run && is_partition) {
@@ -42,7 +47,7 @@ PartitionOpResult wipe_signatures(const std::string& request, bool force, bool d
     claim_partition(d, d.name, "wipe " + d.path);  // held O_EXCL through the last write
     d.lock = std::make_unique<io::FlockGuard>(d.fd);
   } else if (!dry_run) {
-    d = open_disk_for_change(path, policy, false);
+    d = open_disk_for_change(path, ctx.policy, false);
   }
   const bool probe = dry_run;  // otherwise we hold the device exclusively ourselves
   auto busy = is_partition ? busy_reason(d.name, probe) : disk_busy_reason(d.name, probe);
@@ -51,7 +56,9 @@ PartitionOpResult wipe_signatures(const std::string& request, bool force, bool d
   PartitionOpResult res;
   res.device = d.path;
   res.dry_run = dry_run;
+  mos::WritePlan plan{"wipe", {}};
   if (magics.empty()) {
+    res.plan = summarize_plan(plan);
     res.notes.push_back("no signatures found on " + d.path);
     return res;
   }
@@ -59,11 +66,9 @@ PartitionOpResult wipe_signatures(const std::string& request, bool force, bool d
     throw_validation(d.path + " carries " + std::to_string(magics.size()) + " signature(s) (" + magics.front().what +
                      ", ...); pass force to erase them", d.path);
   if (!force) res.notes.push_back("dry run: erasing these signatures needs force");
-  mos::WritePlan plan;
-  plan.name = "wipe";
   auto& step = plan.step("signatures");
   for (const auto& m : magics) step.writes.push_back({m.offset, std::vector<uint8_t>(m.length, 0), m.what});
-  res.writes = describe_plan(plan);
+  res.plan = summarize_plan(plan);
   // A wiped disk has no partitions left, so the kernel's go too; a wiped partition only needs udev.
   res.kernel_calls = is_partition ? std::vector<KernelCall>{{"uevent_change", 0, 0, 0}} : kernel_sync_calls(d, nullptr);
   if (!dry_run) execute_plan(d, plan, res.kernel_calls, res, false);

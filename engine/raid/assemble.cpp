@@ -131,10 +131,10 @@ RaidAssembly assemble_group(std::vector<Candidate>& group, const std::string& na
   RaidAssembly out;
   out.name = name;
   out.uuid = mos::uuid_text(group.front().sb.array_uuid);
+  out.metadata = group.front().sb.metadata;
   if (auto block = running_block_of(group)) {
     out.outcome = "already_running";
     out.array = raid::read_array(*block);
-    out.metadata = out.array->metadata;
     for (const auto& c : group) {
       bool held = std::find(c.dev.holders.begin(), c.dev.holders.end(), "/dev/" + *block) != c.dev.holders.end();
       if (held) out.members.push_back(c.dev.path);
@@ -144,7 +144,6 @@ RaidAssembly assemble_group(std::vector<Candidate>& group, const std::string& na
   }
   std::vector<Candidate> chosen;
   choose_members(out, group, chosen);
-  out.metadata = std::string(mdraid::metadata_text(group.front().sb.metadata));
   std::vector<Device> devs;
   for (const auto& c : chosen) {
     out.members.push_back(c.dev.path);
@@ -179,7 +178,7 @@ RaidAssembly assemble_group(std::vector<Candidate>& group, const std::string& na
 void to_json(json& j, const RaidLeftOut& l) { j = json{{"device", l.device}, {"reason", l.reason}}; }
 
 void to_json(json& j, const RaidAssembly& a) {
-  j = json{{"name", a.name},       {"uuid", a.uuid},         {"metadata", a.metadata},
+  j = json{{"name", a.name},       {"uuid", a.uuid},         {"metadata", mdraid::metadata_text(a.metadata)},
            {"outcome", a.outcome}, {"members", a.members},   {"missing_slots", a.missing_slots},
            {"left_out", a.left_out}, {"array", a.array ? json(*a.array) : json(nullptr)}, {"error", a.error}};
 }

@@ -11,10 +11,9 @@
 #include "engine/member_open.hpp"
 #include "engine/raid/raid.hpp"
 #include "engine/raid/internal.hpp"
-#include "engine/safety.hpp"
 #include "ioctl/blockdev.hpp"
 #include "base/error.hpp"
-#include "ioctl/md.hpp"
+#include "base/uuid.hpp"
 #include "mdraid/superblock.hpp"
 #include "base/text.hpp"
 
@@ -84,7 +83,7 @@ void to_json(json& j, const RaidCreateResult& r) {
 
 RaidCreateResult create_raid(const RaidCreateRequest& req, const Context& ctx) {
   validate_raid_name(req.name);
-  const mdraid::Metadata metadata = mdraid::parse_metadata(req.metadata);
+  const mdraid::Metadata metadata = req.metadata;
   mdraid::ArraySpec spec;
   spec.metadata = metadata;
   if (req.uuid) {
@@ -92,7 +91,7 @@ RaidCreateResult create_raid(const RaidCreateRequest& req, const Context& ctx) {
     if (!u) throw_validation("uuid '" + *req.uuid + "' is not a UUID (01234567-89ab-cdef-0123-456789abcdef)");
     spec.uuid = *u;
   } else {
-    spec.uuid = mdraid::random_uuid();
+    spec.uuid = mos::random_uuid();
   }
   const Slots slots = resolve_members(req, ctx);
   if (req.start) {
@@ -114,7 +113,7 @@ RaidCreateResult create_raid(const RaidCreateRequest& req, const Context& ctx) {
     m.size_bytes = f.size_bytes;
     m.logical_sector_size = f.logical_sector_size;
     m.role = slots.roles[i];
-    m.device_uuid = mdraid::random_uuid();
+    m.device_uuid = mos::random_uuid();
     m.major = devs[i].major;
     m.minor = devs[i].minor;
     members.push_back(m);
@@ -160,7 +159,7 @@ RaidCreateResult create_raid(const RaidCreateRequest& req, const Context& ctx) {
   }
   if (!req.start) return result;
 
-  const std::string block = raid::start_array(req.name, result.array.metadata, devs);
+  const std::string block = raid::start_array(req.name, metadata, devs);
   result.started = true;
   result.array = raid::read_array(block);
   return result;

@@ -8,6 +8,7 @@
 #include "engine/inventory/devices.hpp"
 #include "engine/raid/raid.hpp"
 #include "ioctl/fd.hpp"
+#include "mdraid/superblock.hpp"
 
 namespace mos::engine::raid {
 
@@ -29,7 +30,7 @@ io::Fd open_md_node(const std::string& block);
 // The kernel part of create and assemble: new md_<name> (or an idle existing one), load
 // superblocks of this version, add each member, run, link /dev/md/<name>. On failure the md
 // device is stopped again so no member stays claimed. Returns the block name.
-std::string start_array(const std::string& name, const std::string& metadata, const std::vector<Device>& members);
+std::string start_array(const std::string& name, mdraid::Metadata metadata, const std::vector<Device>& members);
 
 // Throws -32000 unless the md driver with the raid1 personality is available.
 void require_md_driver();

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "engine/policy.hpp"
 #include "engine/raid/raid.hpp"
 #include "engine/raid/internal.hpp"
 #include "engine/safety.hpp"
@@ -48,10 +49,9 @@ void unlink_array_name(const std::string& block) {
   if (auto cur = io::read_link(link); cur && *cur == "../" + block) ::unlink(link.c_str());
 }
 
-std::pair<int, int> version_numbers(const std::string& metadata) {
-  if (metadata == "0.90") return {0, 90};
-  if (metadata == "1.2") return {1, 2};
-  throw_validation("metadata '" + metadata + "' is not one of 0.90, 1.2");
+// SET_ARRAY_INFO's superblock version (major, minor): 0.90, or 1.2 (the minor names the 1.x offset).
+std::pair<int, int> version_numbers(mdraid::Metadata metadata) {
+  return metadata == mdraid::Metadata::v0_90 ? std::pair{0, 90} : std::pair{1, 2};
 }
 
 }  // namespace
@@ -85,12 +85,12 @@ std::string member_path(const std::string& given, const Context& ctx) {
 Device require_unused_member(const std::string& path, bool force) {
   if (!force) return require_unused(path, false);
   Device d = find_device(path, DiscoverOptions{false});
-  if (d.read_only) throw_validation(d.path + " is read-only", d.path);
+  refuse_read_only(d.path, d.read_only);
   require_not_in_use(d);
   return d;
 }
 
-std::string start_array(const std::string& name, const std::string& metadata, const std::vector<Device>& members) {
+std::string start_array(const std::string& name, mdraid::Metadata metadata, const std::vector<Device>& members) {
   auto [major_version, minor_version] = version_numbers(metadata);
   const std::string block = raid_block_name(name);
   if (io::md::md_device_exists(block)) {

@@ -15,9 +15,9 @@
 #include "engine/member_open.hpp"
 #include "engine/raid/raid.hpp"
 #include "engine/raid/internal.hpp"
-#include "engine/safety.hpp"
 #include "ioctl/blockdev.hpp"
 #include "base/error.hpp"
+#include "base/uuid.hpp"
 #include "ioctl/md.hpp"
 #include "ioctl/sysfs.hpp"
 #include "mdraid/superblock.hpp"
@@ -120,7 +120,7 @@ RaidAddResult raid_add_member(const RaidAddRequest& req, const Context& ctx) {
   mdraid::MemberSpec spec;
   spec.size_bytes = facts.size_bytes;
   spec.logical_sector_size = facts.logical_sector_size;
-  spec.device_uuid = mdraid::random_uuid();
+  spec.device_uuid = mos::random_uuid();
   spec.major = dev.major;
   spec.minor = dev.minor;
   mdraid::Superblock sb = mdraid::superblock_for_new_member(live, spec, free_dev_number(md, live.metadata), raid::now_seconds());

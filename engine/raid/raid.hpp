@@ -16,6 +16,7 @@
 #include "engine/context.hpp"
 #include "engine/format/format.hpp"
 #include "engine/json.hpp"
+#include "mdraid/superblock.hpp"
 
 namespace mos::engine {
 
@@ -39,7 +40,9 @@ struct RaidArray {
   std::string name;                  // "mosefi"
   std::string device;                // "/dev/md_mosefi"
   std::optional<std::string> link;   // "/dev/md/mosefi" when present
-  std::string metadata;              // "0.90" | "1.2"
+  // As the kernel reports it (md/metadata_version): "0.90" | "1.2" for ours, and also "1.0",
+  // "external:imsm", ... for arrays made elsewhere.
+  std::string metadata;
   std::optional<std::string> uuid;   // array UUID as blkid prints it (36 characters)
   std::string level;                 // "raid1"
   std::string state;                 // md array_state: clean | active | readonly | inactive | ...
@@ -54,7 +57,7 @@ void to_json(json& j, const RaidArray& a);
 
 struct RaidCreateRequest {
   std::string name;
-  std::string metadata = "1.2";       // "0.90" | "1.2"
+  mdraid::Metadata metadata = mdraid::Metadata::v1_2;
   std::vector<std::string> members;   // two devices, or one device and "missing" (degraded)
   std::optional<std::string> uuid;    // array UUID (36 characters); random when absent
   // Zero the members' data areas (bulk write-zeroes) and write the superblocks clean, so the
@@ -96,7 +99,7 @@ void to_json(json& j, const RaidLeftOut& l);
 struct RaidAssembly {
   std::string name;
   std::string uuid;
-  std::string metadata;
+  mdraid::Metadata metadata = mdraid::Metadata::v1_2;
   // started | started_degraded | already_running | would_start | would_start_degraded | failed
   std::string outcome;
   std::vector<std::string> members;     // used
@@ -122,7 +125,6 @@ RaidArray stop_raid(const std::string& array, const Context& ctx);
 
 // Every md array the kernel has (read-only, like storage.list_disks: not filtered by policy).
 std::vector<RaidArray> list_raids(const Context& ctx);
-RaidArray raid_status(const std::string& array, const Context& ctx);
 
 struct RaidAddRequest {
   std::string array;

@@ -145,10 +145,4 @@ std::vector<RaidArray> list_raids(const Context&) {
   return out;
 }
 
-RaidArray raid_status(const std::string& array, const Context& ctx) {
-  std::string block = raid::resolve_md_block(array);
-  raid::require_md_allowed(block, ctx);
-  return raid::read_array(block);
-}
-
 }  // namespace mos::engine

@@ -8,12 +8,37 @@
 #include <algorithm>
 #include <map>
 
+#include "engine/content_state.hpp"
 #include "engine/disk_access.hpp"
+#include "engine/erased_table.hpp"
+#include "engine/inventory/content.hpp"
 #include "engine/sysvol/layout.hpp"
 #include "base/error.hpp"
 #include "ioctl/fd.hpp"
 
 namespace mos::engine::sysvol {
+namespace {
+
+// Data no prober names on a disk with no signature: a non-zero byte where a format keeps a
+// superblock or a copy, or filesystems where our layout's (or any MiB-aligned) partitions start.
+std::optional<std::string> unnamed_content(const Device& d, const Config& cfg) {
+  if (d.size_bytes == 0) return "is empty (0 bytes)";
+  io::Fd fd = io::Fd::open(d.path, O_RDONLY);
+  fsmake::ProbeSource src(fd, d.size_bytes, d.logical_sector_size, fsmake::ProbeSource::Read::whole);
+  if (auto off = first_unnamed_nonzero(src))
+    return "holds data that no prober names at offset " + std::to_string(*off) +
+           " (where a format keeps a superblock or a copy)";
+  std::vector<uint64_t> starts;
+  try {
+    starts = layout_partition_starts(plan_layout(d.path, d.size_bytes, d.logical_sector_size, cfg));
+  } catch (const Error&) {
+    // too small for the layout: refused for that below; the MiB boundaries are still looked at
+  }
+  if (auto found = find_erased_partitions(fd, d.size_bytes, d.logical_sector_size, starts)) return found->message();
+  return std::nullopt;
+}
+
+}  // namespace
 
 bool eligible_kind(const Device& d, const Policy& policy) {
   if (d.kind == "disk") return policy.allowed(d.path);
@@ -36,10 +61,11 @@ Selection select_disks(const std::vector<DiskFacts>& disks, const Config& cfg) {
     if (!d.holders.empty()) { refuse("held by " + d.holders.front()); continue; }
     if (!d.mountpoints.empty()) { refuse("mounted at " + d.mountpoints.front()); continue; }
     if (f.read_error) { refuse("cannot be read: " + *f.read_error); continue; }
+    if (d.damaged) { refuse("carries " + damaged_content_text(probe_result_of(d))); continue; }
     if (d.pttype) { refuse("carries a " + *d.pttype + " partition table"); continue; }
     if (d.fstype) { refuse("carries a " + *d.fstype + " signature"); continue; }
     if (f.has_partitions) { refuse("has partitions"); continue; }
-    if (!f.edges_zero) { refuse("holds data in its first or last MiB that no prober names"); continue; }
+    if (f.unnamed_content) { refuse(*f.unnamed_content); continue; }
     try {
       plan_layout(d.path, d.size_bytes, d.logical_sector_size, cfg);
     } catch (const Error& e) {
@@ -70,7 +96,7 @@ Selection select_disks(const std::vector<DiskFacts>& disks, const Config& cfg) {
   return s;
 }
 
-std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const Policy& policy) {
+std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const Policy& policy, const Config& cfg) {
   struct stat root{};
   bool have_root = ::stat("/", &root) == 0;
   std::vector<DiskFacts> out;
@@ -85,7 +111,7 @@ std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const P
       if (mine && have_root && p.major == major(root.st_dev) && p.minor == minor(root.st_dev)) f.holds_root = true;
     }
     try {
-      f.edges_zero = d.size_bytes > 0 && !nonzero_edge(io::Fd::open(d.path, O_RDONLY), d.size_bytes);
+      f.unnamed_content = unnamed_content(d, cfg);
     } catch (const Error& e) {
       f.read_error = e.what();
     }

@@ -1,6 +1,7 @@
 // mos_sysvol disk selection for a fresh node: which whole disks may receive the MOS layout.
 // select_disks is a pure function over facts (unit-tested with synthetic lists);
-// gather_disk_facts does the few reads it needs (busy state, first and last MiB).
+// gather_disk_facts does the reads it needs (busy state, the places superblocks and their
+// copies live, the erased-table scan).
 #pragma once
 #include <optional>
 #include <string>
@@ -17,7 +18,9 @@ struct DiskFacts {
   std::optional<std::string> busy;  // mounted, held, swap, claimed (the disk or a partition)
   bool holds_root = false;          // "/" lives on it
   bool has_partitions = false;      // the kernel knows partitions of it
-  bool edges_zero = false;          // first and last MiB are all zero bytes
+  // Why its content is not blank though no prober names a signature on it: non-zero bytes
+  // where a format keeps a superblock or a copy, or partitions left behind an erased table.
+  std::optional<std::string> unnamed_content;
   std::optional<std::string> read_error;
 };
 
@@ -36,10 +39,12 @@ struct Selection {
 // loop, md, dm, zram and rom devices only when an explicit allow-list names them.
 bool eligible_kind(const Device& d, const Policy& policy);
 
-// Blank = no prober signature, no partition table, no kernel partitions, first and last MiB zero.
+// Blank = no prober signature (damaged or not), no partition table, no kernel partitions, zeros
+// wherever a format keeps a superblock or a copy, and no partitions behind an erased table.
 Selection select_disks(const std::vector<DiskFacts>& disks, const Config& cfg);
 
-// Facts for every eligible device of `all` (reads only those).
-std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const Policy& policy);
+// Facts for every eligible device of `all` (reads only those). cfg: the layout whose partition
+// starts the erased-table scan also looks at.
+std::vector<DiskFacts> gather_disk_facts(const std::vector<Device>& all, const Policy& policy, const Config& cfg);
 
 }  // namespace mos::engine::sysvol

@@ -9,9 +9,11 @@
 #include "engine/modules.hpp"
 #include "engine/partition/partition.hpp"
 #include "engine/raid/raid.hpp"
+#include "engine/sysvol/layout.hpp"
 #include "engine/sysvol/steps.hpp"
 #include "base/error.hpp"
 #include "ioctl/sysfs.hpp"
+#include "mdraid/superblock.hpp"
 
 namespace mos::engine::sysvol {
 namespace {
@@ -26,7 +28,7 @@ Context with_md_devices(Context ctx) {
   return ctx;
 }
 
-std::string make_raid(const std::string& name, const char* metadata, const std::vector<std::string>& members,
+std::string make_raid(const std::string& name, mdraid::Metadata metadata, const std::vector<std::string>& members,
                       const Context& ctx, Reporter& rep) {
   RaidCreateRequest req;
   req.name = name;
@@ -42,7 +44,8 @@ std::string make_raid(const std::string& name, const char* metadata, const std::
     return io::sysfs_u64("/sys/class/block/" + disk + "/queue/write_zeroes_max_bytes").value_or(0) > 0;
   });
   auto r = create_raid(req, ctx);
-  rep.done("created md RAID1 " + r.array.device + " (metadata " + metadata + ") over " + members[0] + " + " + members[1] +
+  rep.done("created md RAID1 " + r.array.device + " (metadata " + std::string(mdraid::metadata_text(metadata)) + ") over " +
+           members[0] + " + " + members[1] +
            (req.zero_members ? " (data areas zeroed by the devices: no resync)" : " (initial resync by the kernel)"));
   return r.array.device;
 }
@@ -75,7 +78,7 @@ void provision_dual(const std::vector<Device>& disks, const Config& cfg, const R
   for (const auto& p : l.partitions) parts.push_back({p.name, p.part_type, p.size_bytes, initial_record_bits(p, true)});
   std::vector<std::string> paths;
   for (const auto& d : disks) {
-    auto gpt = create_partition_layout(d.path, parts, false, false, ctx.policy);
+    auto gpt = create_partition_layout(d.path, parts, false, false, ctx);
     rep.done("wrote GPT on " + d.path + " (" + std::to_string(gpt.partitions.size()) + " partitions, provisioning record set)");
     paths.push_back(d.path);
   }
@@ -108,7 +111,8 @@ void run_dual_steps(const std::vector<std::string>& disks, const std::vector<Dua
     const std::string step = step_name(p);
     if (step == "efi" || step == "boot") {
       if (s.format[0] || s.format[1]) {
-        const char* metadata = step == "efi" ? "0.90" : "1.2";  // 0.90: firmware sees a plain FAT32
+        // 0.90: firmware sees a plain FAT32
+        const mdraid::Metadata metadata = step == "efi" ? mdraid::Metadata::v0_90 : mdraid::Metadata::v1_2;
         std::string md = make_raid(p.name, metadata, {part(0, s.number), part(1, s.number)}, ctx, rep);
         crash_point("sysvol:after-" + step + "-raid");
         format(md, p);

@@ -94,11 +94,11 @@ std::unique_ptr<TopMount> create_missing_subvolumes(const std::string& dev, cons
   auto guard = std::make_unique<TopMount>();  // built in place: a moved-from copy would unmount too
   if (!r.already_mounted) guard->path = top;
   std::set<std::string> have;
-  for (const auto& s : btrfs::list_subvolumes(top).subvolumes)
+  for (const auto& s : btrfs::list_subvolumes(top, ctx).subvolumes)
     if (s.parent_id == 5) have.insert(s.path);
   for (const auto& s : cfg.subvolumes) {
     if (have.count(s.name)) continue;
-    btrfs::create_subvolume(s.name, top);
+    btrfs::create_subvolume(s.name, top, ctx);
     rep.done("created subvolume " + s.name + " on MOSDATA");
   }
   return guard;
@@ -106,17 +106,12 @@ std::unique_ptr<TopMount> create_missing_subvolumes(const std::string& dev, cons
 
 }  // namespace
 
-bool device_allowed(const Device& d, const Policy& policy) {
-  if (!policy.allowed(d.path)) return false;
-  return !d.parent || policy.allowed(*d.parent);
-}
-
 std::vector<Device> discover_allowed(const Policy& policy) {
   DiscoverOptions sysfs_only;
   sysfs_only.probe_content = false;
   std::vector<Device> all = discover_devices(sysfs_only), allowed;
   for (const auto& d : all)
-    if (device_allowed(d, policy)) allowed.push_back(d);
+    if (policy.allowed(d.path)) allowed.push_back(d);
   fill_content(allowed);
   for (auto& d : all)
     for (const auto& a : allowed)
@@ -127,7 +122,7 @@ std::vector<Device> discover_allowed(const Policy& policy) {
 Found find_mos_storage(const std::vector<Device>& all, const Policy& policy) {
   Found f;
   for (const auto& d : all) {
-    if (!device_allowed(d, policy)) continue;
+    if (!policy.allowed(d.path)) continue;
     if (is(d, "vfat", "MOSEFI")) f.efi.push_back(d);
     else if (is(d, "ext4", "MOSBOOT")) f.boot.push_back(d);
     else if (is(d, "swap", "MOSSWAP")) f.swap.push_back(d);

@@ -7,6 +7,7 @@
 #include "engine/disk_access.hpp"
 #include "engine/format/format.hpp"
 #include "engine/partition/partition.hpp"
+#include "engine/sysvol/layout.hpp"
 #include "engine/sysvol/steps.hpp"
 #include "base/error.hpp"
 
@@ -66,7 +67,7 @@ void provision(const std::vector<Device>& disks, const Config& cfg, const RunOpt
   std::vector<LayoutPartition> parts;
   for (const auto& p : l.partitions) parts.push_back({p.name, p.part_type, p.size_bytes, initial_record_bits(p, false)});
   // No force: the disk was judged blank, and create_partition_layout judges it again under its lock.
-  auto gpt = create_partition_layout(disk.path, parts, false, false, ctx.policy);
+  auto gpt = create_partition_layout(disk.path, parts, false, false, ctx);
   rep.done("wrote GPT on " + disk.path + " (" + std::to_string(gpt.partitions.size()) + " partitions, provisioning record set)");
   crash_point("sysvol:after-gpt");
   std::vector<Step> steps;

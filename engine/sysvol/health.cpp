@@ -95,7 +95,7 @@ void check_arrays(const Found& found, Reporter& rep, std::set<std::string>& excl
 // The whole disks next to a degraded node that are blank: never added by mos_sysvol (adding a
 // member is an explicit operation), said so.
 void report_blank_disks(const std::vector<Device>& all, const Config& cfg, const RunOptions& opts, Reporter& rep) {
-  Selection sel = select_disks(gather_disk_facts(all, opts.policy), cfg);
+  Selection sel = select_disks(gather_disk_facts(all, opts.policy, cfg), cfg);
   std::vector<std::string> blank;
   for (const auto& d : sel.chosen) blank.push_back(d.path);
   for (const auto& u : sel.unused) blank.push_back(u.path);
@@ -129,7 +129,7 @@ void existing_boot(const std::vector<Device>& all, const std::vector<MosDisk>& m
     repaired = check_table(m, cfg, opts, ctx, rep) || repaired;
     // Our table's partitions the kernel does not know yet (BLKPG only): their content is judged.
     if (!opts.dry_run && kernel_partitions(m.disk.name).size() != m.table.entries.size())
-      sync_kernel_partitions(m.disk.path, ctx.policy);
+      sync_kernel_partitions(m.disk.path, ctx);
     for (uint32_t n = 1; n <= m.table.entries.size(); ++n)
       if (!layout_partition(n).fstype.empty()) repaired = check_partition(m, n, cfg, opts, ctx, rep, excluded) || repaired;
   }

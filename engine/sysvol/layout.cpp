@@ -11,6 +11,7 @@ namespace {
 constexpr uint64_t kBiosBytes = 1 * kMiB;
 constexpr uint64_t kBootBytes = 1 * kGiB;
 // First partition at 1 MiB; the backup GPT and alignment take at most 1 MiB at the end.
+constexpr uint64_t kFirstPartitionBytes = 1 * kMiB;
 constexpr uint64_t kGptOverheadBytes = 2 * kMiB;
 
 }  // namespace
@@ -21,9 +22,15 @@ uint64_t esp_size_bytes(uint32_t logical_sector_size) {
   return logical_sector_size >= 4096 ? 260 * kMiB : 100 * kMiB;
 }
 
-const std::vector<std::string>& layout_partition_names() {
-  static const std::vector<std::string> names = {"mosbios", "mosefi", "mosboot", "mosswap", "mosdata"};
-  return names;
+std::vector<uint64_t> layout_partition_starts(const Layout& l) {
+  std::vector<uint64_t> starts;
+  uint64_t at = kFirstPartitionBytes;
+  for (const auto& p : l.partitions) {
+    starts.push_back(at);
+    if (!p.size_bytes) break;
+    at += *p.size_bytes;
+  }
+  return starts;
 }
 
 Layout plan_layout(const std::string& disk, uint64_t disk_bytes, uint32_t logical_sector_size, const Config& cfg) {

@@ -43,7 +43,8 @@ uint64_t esp_size_bytes(uint32_t logical_sector_size);
 // kMinDiskBytes or than what the configured sizes need.
 Layout plan_layout(const std::string& disk, uint64_t disk_bytes, uint32_t logical_sector_size, const Config& cfg);
 
-// The GPT partition names of the layout in order (how a half-made layout of ours is recognised).
-const std::vector<std::string>& layout_partition_names();
+// Where each partition of l starts on the disk, in order (the first at 1 MiB; sizes are whole
+// MiB, so each next one starts where the previous ends). The last, "the rest", included.
+std::vector<uint64_t> layout_partition_starts(const Layout& l);
 
 }  // namespace mos::engine::sysvol

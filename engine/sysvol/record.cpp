@@ -10,11 +10,23 @@
 
 namespace mos::engine::sysvol {
 
-const PlannedPartition& layout_partition(uint32_t number) {
+namespace {
+
+// Names, types, filesystems and labels of the layout; its sizes are those of the smallest disk.
+const Layout& reference_layout() {
   static const Layout ref = plan_layout("the reference layout", kMinDiskBytes, 512, default_config());
+  return ref;
+}
+
+}  // namespace
+
+const PlannedPartition& layout_partition(uint32_t number) {
+  const Layout& ref = reference_layout();
   if (number < 1 || number > ref.partitions.size()) throw_validation("no partition " + std::to_string(number) + " in the MOS layout");
   return ref.partitions[number - 1];
 }
+
+uint32_t layout_partition_count() { return static_cast<uint32_t>(reference_layout().partitions.size()); }
 
 std::string step_name(const PlannedPartition& p) {
   if (p.fstype == "vfat") return "efi";
@@ -35,7 +47,7 @@ std::optional<MosDisk> read_mos_disk(const Device& disk) {
   }
   if (!r.table) return std::nullopt;
   const auto& entries = r.table->entries;
-  if (entries.size() != layout_partition_names().size()) return std::nullopt;
+  if (entries.size() != layout_partition_count()) return std::nullopt;
   for (size_t i = 0; i < entries.size(); ++i) {
     const auto& want = layout_partition(static_cast<uint32_t>(i + 1));
     if (entries[i].number != i + 1 || entries[i].name != want.name || entries[i].type != gpt::parse_type(want.part_type))
@@ -70,13 +82,13 @@ uint64_t initial_record_bits(const PlannedPartition& p, bool two_disk) {
 }
 
 void clear_record(const std::string& disk, const std::vector<uint32_t>& numbers, const Context& ctx) {
-  TableStatus t = read_partition_table(disk, ctx.policy);
+  TableStatus t = read_partition_table(disk, ctx);
   std::map<uint32_t, uint64_t> attributes;
   for (uint32_t n : numbers)
     for (const auto& p : t.partitions)
       if (p.number == n) attributes[n] = p.attributes & ~kRecordBits;
   if (attributes.size() != numbers.size()) throw_validation(disk + ": a partition of the provisioning record is missing", disk);
-  set_partition_attributes(disk, attributes, false, ctx.policy, "record");
+  set_partition_attributes(disk, attributes, false, ctx, "record");
 }
 
 }  // namespace mos::engine::sysvol

@@ -45,6 +45,8 @@ struct MosDisk {
 // The layout partition with this number (1-based): names, types, filesystems and labels do
 // not depend on the disk's size.
 const PlannedPartition& layout_partition(uint32_t number);
+// How many partitions the layout has.
+uint32_t layout_partition_count();
 // Short step name used in crash points and messages: efi, boot, swap, data.
 std::string step_name(const PlannedPartition& p);
 

@@ -21,7 +21,7 @@ RepairOutcome repair_superblock_from_copy(const std::string& device, const Conte
 
 RepairOutcome repair_table_copy(const std::string& disk, const Context& ctx) {
   try {
-    auto r = repair_partition_table(disk, false, ctx.policy);
+    auto r = repair_partition_table(disk, false, ctx);
     std::string what;
     for (const auto& n : r.notes) what += (what.empty() ? "" : "; ") + n;
     return {true, what};

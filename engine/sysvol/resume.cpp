@@ -35,7 +35,7 @@ std::string refusal(const std::string& device, const ContentVerdict& v, const Pl
 // Brings the kernel's partitions in line with the recorded table (a crash can stop the first
 // boot before its BLKPG calls) so the partitions can be read; writes nothing to the disk.
 void show_partitions(const MosDisk& m, const Context& ctx, Reporter& rep) {
-  auto r = sync_kernel_partitions(m.disk.path, ctx.policy);
+  auto r = sync_kernel_partitions(m.disk.path, ctx);
   for (const auto& c : r.kernel_calls)
     if (c.op == "blkpg_add") rep.info("told the kernel about partition " + std::to_string(c.number) + " of " + m.disk.path);
 }
@@ -44,7 +44,7 @@ void show_partitions(const MosDisk& m, const Context& ctx, Reporter& rep) {
 // from the valid one: the record proves the table is ours.
 void restore_table(const MosDisk& m, const Context& ctx, Reporter& rep) {
   if (m.primary_ok && m.backup_ok) return;
-  repair_partition_table(m.disk.path, false, ctx.policy);
+  repair_partition_table(m.disk.path, false, ctx);
   rep.done("rewrote the " + std::string(m.primary_ok ? "backup" : "primary") + " GPT of " + m.disk.path +
            " from its recorded copy");
 }
@@ -54,7 +54,7 @@ void resume_single(const MosDisk& m, const RunOptions& opts, Reporter& rep) {
   show_partitions(m, ctx, rep);
   std::vector<Step> steps;
   bool refused = false;
-  for (uint32_t n = 1; n <= layout_partition_names().size(); ++n) {
+  for (uint32_t n = 1; n <= layout_partition_count(); ++n) {
     const PlannedPartition& p = layout_partition(n);
     if (p.fstype.empty()) continue;
     if (!m.pending.count(n)) {
@@ -123,7 +123,7 @@ void resume_pair(const std::vector<MosDisk>& pair, const RunOptions& opts, Repor
   const std::vector<Device> all = discover_allowed(md_policy(opts.policy));
   std::vector<DualStep> steps;
   bool refused = false;
-  for (uint32_t n = 1; n <= layout_partition_names().size(); ++n) {
+  for (uint32_t n = 1; n <= layout_partition_count(); ++n) {
     const PlannedPartition& p = layout_partition(n);
     if (p.fstype.empty()) continue;
     DualStep s{n};
@@ -175,7 +175,7 @@ std::optional<MosDisk> blank_partner(const MosDisk& first, const std::vector<Dev
                 "nothing written (put the partner disk back)");
       return std::nullopt;
     }
-  Selection sel = select_disks(gather_disk_facts(all, opts.policy), cfg);
+  Selection sel = select_disks(gather_disk_facts(all, opts.policy, cfg), cfg);
   for (const auto& d : sel.chosen) {
     if (d.path == first.disk.path) continue;
     std::vector<LayoutPartition> parts;
@@ -186,7 +186,7 @@ std::optional<MosDisk> blank_partner(const MosDisk& first, const std::vector<Dev
       parts.push_back({p.name, p.part_type, size, initial_record_bits(p, true)});
     }
     const Context ctx = engine_context(opts);
-    create_partition_layout(d.path, parts, false, false, ctx.policy);
+    create_partition_layout(d.path, parts, false, false, ctx);
     rep.done("wrote GPT on " + d.path + " (partner of the unfinished two-disk first boot of " + first.disk.path +
              ", provisioning record set)");
     crash_point("sysvol:after-gpt");

@@ -46,7 +46,7 @@ void load_needed_modules(const RunOptions& opts, const Config& cfg, Reporter& re
 void first_boot(const std::vector<Device>& all, const Config& cfg, const RunOptions& opts, Reporter& rep) {
   Report& report = rep.report();
   report.mode = "fresh";
-  Selection sel = select_disks(gather_disk_facts(all, opts.policy), cfg);
+  Selection sel = select_disks(gather_disk_facts(all, opts.policy, cfg), cfg);
   for (const auto& r : sel.refused) rep.skip(r.path, r.reason);
   for (const auto& r : sel.unused) rep.skip(r.path, r.reason);
   const std::vector<Device>& disks = sel.chosen;

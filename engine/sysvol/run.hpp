@@ -8,7 +8,6 @@
 
 #include "engine/context.hpp"
 #include "engine/json.hpp"
-#include "engine/sysvol/config.hpp"
 
 namespace mos::engine::sysvol {
 

@@ -7,6 +7,7 @@
 #include "engine/inventory/devices.hpp"
 #include "engine/sysvol/layout.hpp"
 #include "engine/sysvol/record.hpp"
+#include "engine/sysvol/config.hpp"
 #include "engine/sysvol/run.hpp"
 
 namespace mos::engine::sysvol {
@@ -38,8 +39,6 @@ struct Found {
   bool any() const { return !efi.empty() || !boot.empty() || !swap.empty() || !data.empty() || !md_members.empty(); }
 };
 
-// A device and everything it sits on (partition → disk) match the policy.
-bool device_allowed(const Device& d, const Policy& policy);
 // Every block device from sysfs; content (signatures, GPT names) read only for the allowed ones:
 // mos_sysvol reads no device the policy does not name.
 std::vector<Device> discover_allowed(const Policy& policy);

@@ -116,12 +116,11 @@ std::vector<TopologyAnswer> judge_topologies(const std::vector<CandidateDisk>& c
 }
 
 TopologyReport feasible_topologies(const Context& ctx, const TopologyOptions& opts) {
-  // Read content only of devices the policy allows, as mos_sysvol does.
+  // Read content only of devices the policy allows (its stack walk covers a partition's disk), as
+  // mos_sysvol does.
   const Policy& policy = ctx.policy;
-  auto all = discover_devices(DiscoverOptions(true, [&](const Device& d) {
-    return policy.allowed(d.path) && (!d.parent || policy.allowed(*d.parent));
-  }));
-  sysvol::Selection sel = sysvol::select_disks(sysvol::gather_disk_facts(all, policy), sysvol::default_config());
+  auto all = discover_devices(DiscoverOptions(true, [&](const Device& d) { return policy.allowed(d.path); }));
+  sysvol::Selection sel = sysvol::select_disks(sysvol::gather_disk_facts(all, policy, sysvol::default_config()), sysvol::default_config());
   TopologyReport r;
   std::vector<const Device*> free;
   for (const auto& d : sel.chosen) free.push_back(&d);

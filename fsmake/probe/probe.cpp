@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "fsmake/probe/copies.hpp"
 #include "fsmake/probe/prober.hpp"
 #include "fsmake/probe/ptable.hpp"
 
@@ -49,24 +50,56 @@ bool probe::magic_present(ProbeSource& src, const Magic& m, uint64_t& abs) {
 
 bool probe::magic_only(ProbeSource&, uint64_t, probe::Found&) { return true; }
 
+namespace {
+
+void take(ProbeResult& r, std::string_view type, std::string_view usage, probe::Found& f) {
+  r.type = type;
+  r.usage = usage;
+  r.label = std::move(f.label);
+  r.uuid = std::move(f.uuid);
+  r.uuid_sub = std::move(f.uuid_sub);
+  r.version = std::move(f.version);
+  r.sec_type = std::move(f.sec_type);
+}
+
+void add_damage(ProbeResult& r, const std::string& what) {
+  if (!what.empty()) r.damaged += (r.damaged.empty() ? "" : "; ") + what;
+}
+
+}  // namespace
+
 ProbeResult probe::probe_from(ProbeSource& src) {
   ProbeResult r;
   for (const Prober* p : probe::probers()) {
     probe::Found f;
     if (!run_prober(src, *p, f)) continue;
-    r.type = p->type;
-    r.usage = p->usage;
-    r.label = std::move(f.label);
-    r.uuid = std::move(f.uuid);
-    r.uuid_sub = std::move(f.uuid_sub);
-    r.version = std::move(f.version);
-    r.sec_type = std::move(f.sec_type);
+    take(r, p->type, p->usage, f);
+    // A matched primary whose checksum does not hold: blkid's answer stays, the copy is named.
+    if (std::string fault = probe::primary_fault(src, r.type); !fault.empty()) {
+      probe::CopyFound c;
+      r.copy_valid = probe::find_copy_of(src, r.type, c);
+      add_damage(r, fault + "; " + (r.copy_valid ? c.verdict() : "no valid copy found"));
+    }
     break;
   }
   probe::PartitionTable pt;
-  if (probe::probe_gpt(src, pt) || probe::probe_dos(src, pt)) {
+  if (probe::probe_gpt(src, pt) || probe::probe_dos(src, pt) || (r.type.empty() && probe::probe_gpt_backup_only(src, pt))) {
     r.pttype = pt.pttype;
     r.ptuuid = pt.ptuuid;
+    add_damage(r, pt.damaged);
+    r.copy_valid |= !pt.damaged.empty();  // the backup header is what the table was read from
+  }
+  // Nothing named at all: a filesystem whose primary is gone may still have a valid copy. Only
+  // here are copies read, so a device whose primary is healthy costs no extra read. A FAT boot
+  // sector whose BPB no longer parses reads as an empty dos table (it ends in 55 AA): its backup
+  // (inside the head window) is still looked at.
+  if (r.type.empty() && (r.pttype.empty() || r.pttype == "dos")) {
+    probe::CopyFound c;
+    if (r.pttype.empty() ? probe::find_any_copy(src, c) : probe::find_copy_of(src, "vfat", c)) {
+      take(r, c.type, c.usage, c.found);
+      add_damage(r, "primary superblock unreadable; " + c.verdict());
+      r.copy_valid = true;
+    }
   }
   return r;
 }

@@ -26,6 +26,13 @@ struct ProbeResult {
   // no valid GPT header behind it (blkid's name for that state).
   std::string pttype;
   std::string ptuuid;
+  // Why the primary superblock (or primary GPT header) is not to be trusted and which copy is
+  // valid, e.g. "primary superblock unreadable; copy at 67108864 (btrfs mirror 1, generation 12)
+  // is valid"; "" when the primary is healthy. When the primary is unreadable, type, label and
+  // uuid are the copy's; when a table prober still matched it (a checksum that does not hold),
+  // they stay the primary's, as blkid -p prints them.
+  std::string damaged;
+  bool copy_valid = false;  // damaged, and the copy it names is valid (what a repair starts from)
 };
 
 // One on-disk magic that identifies a signature; wipe_signatures erases exactly these bytes.
@@ -42,6 +49,12 @@ ProbeResult probe_device(const io::Fd& fd, uint64_t size_bytes, uint32_t logical
 // GPT primary + backup headers, protective/legacy MBR magic, md superblocks at the end.
 std::vector<Signature> find_signatures(const io::Fd& fd, uint64_t size_bytes,
                                        uint32_t logical_sector_size);
+
+// The magics of the copies formats keep outside what wipefs erases: btrfs mirror superblocks,
+// ext2/3/4 backup superblocks, the FAT32 backup boot sector. `wipefs --all` leaves them (and
+// `btrfs rescue super-recover`, `e2fsck -b` and fsck.fat bring the filesystem back from them);
+// a wipe that means "nothing left to recognise" erases these too.
+std::vector<Signature> find_copy_signatures(ProbeSource& src);
 
 // The same over a source the caller already read (one read of the windows for several checks).
 ProbeResult probe_device(ProbeSource& src);

@@ -22,9 +22,9 @@ const gpt::ProtectiveMbr* load_mbr(ProbeSource& src) {
   return m->signature.get() == gpt::kMbrSignature ? m : nullptr;
 }
 
-// A GPT header at 'lba' that passes libblkid's checks (signature, header CRC, MyLBA, usable
-// range, entry size 128, entry-array CRC), or nullptr.
-const gpt::Header* valid_header(ProbeSource& src, uint64_t lba, uint64_t last_lba) {
+}  // namespace
+
+const gpt::Header* valid_gpt_header(ProbeSource& src, uint64_t lba, uint64_t last_lba) {
   uint32_t ss = src.sector_size();
   auto b = src.get(lba * ss, ss);
   if (b.size() < sizeof(gpt::Header)) return nullptr;
@@ -50,8 +50,6 @@ const gpt::Header* valid_header(ProbeSource& src, uint64_t lba, uint64_t last_lb
   return h;
 }
 
-}  // namespace
-
 bool probe_gpt(ProbeSource& src, PartitionTable& out) {
   uint32_t ss = src.sector_size();
   if (src.size() < 2ull * ss) return false;
@@ -61,8 +59,11 @@ bool probe_gpt(ProbeSource& src, PartitionTable& out) {
   for (const auto& p : mbr->partitions) protective |= p.os_type == gpt::kProtectiveType;
   if (!protective) return false;
   uint64_t last_lba = src.size() / ss - 1;
-  const gpt::Header* h = valid_header(src, 1, last_lba);
-  if (!h) h = valid_header(src, last_lba, last_lba);
+  const gpt::Header* h = valid_gpt_header(src, 1, last_lba);
+  if (!h) {
+    h = valid_gpt_header(src, last_lba, last_lba);
+    if (h) out.damaged = "primary GPT header unreadable; backup header at LBA " + std::to_string(last_lba) + " is valid";
+  }
   // A protective MBR without a usable header is blkid's PTTYPE "PMBR" (e.g. a GPT disk image
   // written to a smaller disk); its stale headers are still erased by a wipe.
   out.pttype = h ? "gpt" : "PMBR";

@@ -10,6 +10,8 @@
 #include <optional>
 #include <new>
 
+#include "ioctl/read_batch.hpp"
+
 namespace mos::fsmake {
 namespace {
 
@@ -64,8 +66,8 @@ void ProbeSource::Window::Free::operator()(uint8_t* p) const {
   ::operator delete[](p, std::align_val_t{kAlign});
 }
 
-ProbeSource::ProbeSource(const io::Fd& fd, uint64_t size, uint32_t sector_size, Read read)
-    : fd_(&fd), size_(size), sector_size_(sector_size ? sector_size : 512) {
+ProbeSource::ProbeSource(const io::Fd& fd, uint64_t size, uint32_t sector_size, Read read, uint64_t base)
+    : fd_(&fd), base_(base), size_(size), sector_size_(sector_size ? sector_size : 512) {
   uint64_t head_len = std::min(size, kHeadWindow);
   init_window(head_, 0, head_len);
   if (size > head_len) {
@@ -74,19 +76,19 @@ ProbeSource::ProbeSource(const io::Fd& fd, uint64_t size, uint32_t sector_size, 
   }
   direct_ = read == Read::whole;
   if (direct_ && head_len && read_direct(head_) && (!tail_.len || read_direct(tail_))) return;
-  if (head_.state.empty() || head_.state[0] == 0) prefetch(fd, 0, head_len);
-  if (tail_.len) prefetch(fd, tail_.off, tail_.len);
+  if (head_.state.empty() || head_.state[0] == 0) prefetch(fd, base_, head_len);
+  if (tail_.len) prefetch(fd, base_ + tail_.off, tail_.len);
 }
 
 std::optional<size_t> ProbeSource::pread_direct(uint8_t* buf, uint64_t len, uint64_t off) {
   // O_DIRECT wants offset, length and buffer aligned to the logical block size: callers pass
   // page-aligned buffers and sector-aligned ranges.
-  if (off % sector_size_ || len % sector_size_ || sector_size_ > kAlign) return std::nullopt;
+  if ((base_ + off) % sector_size_ || len % sector_size_ || sector_size_ > kAlign) return std::nullopt;
   const int flags = ::fcntl(fd_->get(), F_GETFL);
   if (flags < 0 || ::fcntl(fd_->get(), F_SETFL, flags | O_DIRECT) != 0) return std::nullopt;
   std::optional<size_t> got;
   try {
-    got = fd_->pread_some(buf, static_cast<size_t>(len), off);
+    got = fd_->pread_some(buf, static_cast<size_t>(len), base_ + off);
   } catch (const std::exception&) {
     // an unreadable sector, or alignment refused: the caller reads the buffered way
   }
@@ -134,7 +136,7 @@ std::span<const uint8_t> ProbeSource::from_window(Window& w, uint64_t off, uint6
     const uint64_t n = std::min(w.len, uint64_t{end + 1} * kSegment) - from;
     size_t got = 0;
     try {
-      got = fd_->pread_some(w.buf.get() + from, static_cast<size_t>(n), w.off + from);
+      got = fd_->pread_some(w.buf.get() + from, static_cast<size_t>(n), base_ + w.off + from);
     } catch (const std::exception&) {
       got = 0;  // an unreadable sector means "no signature here", as in libblkid
     }
@@ -161,7 +163,7 @@ std::span<const uint8_t> ProbeSource::get(uint64_t off, uint64_t len) {
   std::vector<uint8_t> buf(len);
   if (!read_extra_direct(buf.data(), len, off)) {
     try {
-      if (fd_->pread_some(buf.data(), len, off) != len) return {};
+      if (fd_->pread_some(buf.data(), len, base_ + off) != len) return {};
     } catch (const std::exception&) {
       return {};  // an unreadable sector means "no signature here", as in libblkid
     }
@@ -169,6 +171,25 @@ std::span<const uint8_t> ProbeSource::get(uint64_t off, uint64_t len) {
   ++extra_reads_;
   extras_.emplace_back(off, std::move(buf));
   return extras_.back().second;
+}
+
+void ProbeSource::read_ahead(std::span<const std::pair<uint64_t, uint64_t>> ranges) {
+  if (!fd_) return;
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> fetched;
+  fetched.reserve(ranges.size());
+  std::vector<io::BatchRead> reads;
+  for (auto [off, len] : ranges) {
+    if (len == 0 || len > kMaxExtraRead || off > size_ || len > size_ - off) continue;
+    if (off + len <= head_.len || (tail_.len && off + len > tail_.off && off < tail_.off + tail_.len)) continue;
+    fetched.emplace_back(off, std::vector<uint8_t>(len));
+    reads.push_back({base_ + off, static_cast<uint32_t>(len), fetched.back().second.data(), 0});
+  }
+  io::read_batch(*fd_, reads);
+  for (size_t i = 0; i < reads.size(); ++i) {
+    if (reads[i].result != static_cast<int64_t>(reads[i].length)) continue;  // get() reads it again
+    ++extra_reads_;
+    extras_.push_back(std::move(fetched[i]));
+  }
 }
 
 std::span<const uint8_t> ProbeSource::window_bytes(uint64_t off, uint64_t len) {

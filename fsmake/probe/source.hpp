@@ -34,16 +34,23 @@ class ProbeSource {
   static constexpr size_t kAlign = 4096;  // window buffers: page-aligned for O_DIRECT
 
   enum class Read { lazy, whole };
-  ProbeSource(const io::Fd& fd, uint64_t size, uint32_t sector_size, Read read = Read::lazy);
+  // `base`: the source starts that many bytes into fd (a view of where a partition would start,
+  // for the erased-table scan); size counts from there.
+  ProbeSource(const io::Fd& fd, uint64_t size, uint32_t sector_size, Read read = Read::lazy, uint64_t base = 0);
   ProbeSource(std::span<const uint8_t> image, uint32_t sector_size);
 
   uint64_t size() const { return size_; }
+  // The device read (what a repair command names); nullptr for an in-memory image.
+  const io::Fd* device() const { return fd_; }
   uint32_t sector_size() const { return sector_size_; }
   // Bytes [off, off+len) of the device, or an empty span if out of range or unreadable.
   std::span<const uint8_t> get(uint64_t off, uint64_t len);
   // The same, but only from the head and tail windows (never an extra read): empty when
   // [off, off+len) is not inside one of them or is unreadable.
   std::span<const uint8_t> window_bytes(uint64_t off, uint64_t len);
+  // Reads the given ranges outside the windows in one batch (io_uring where allowed) and keeps
+  // them for get(): a classification's many small places cost one queue of reads.
+  void read_ahead(std::span<const std::pair<uint64_t, uint64_t>> ranges);
   unsigned extra_reads() const { return extra_reads_; }
   unsigned window_reads() const { return window_reads_; }
   uint64_t window_bytes_read() const { return window_bytes_; }
@@ -55,6 +62,7 @@ class ProbeSource {
 
  private:
   const io::Fd* fd_ = nullptr;
+  uint64_t base_ = 0;
   uint64_t size_ = 0;
   uint32_t sector_size_ = 512;
   std::span<const uint8_t> image_;

@@ -4,58 +4,11 @@
 #include <cstdio>
 #include <cstring>
 
-#include "fsmake/probe/prober.hpp"
 #include "fsmake/probe/ptable.hpp"
-#include "base/bytes.hpp"
+#include "fsmake/probe/vfat.hpp"
 
 namespace mos::fsmake::probe {
 namespace {
-
-// The DOS 4.0 extended BPB: at 0x24 on FAT12/16, at 0x40 on FAT32.
-struct ExtendedBpb {
-  uint8_t drive_number;
-  uint8_t boot_flags;
-  uint8_t ext_boot_sign;  // 0x28 (serial only) or 0x29 (serial, label, type)
-  uint8_t serno[4];
-  uint8_t label[11];
-  uint8_t magic[8];
-};
-static_assert(sizeof(ExtendedBpb) == 26);
-
-struct FatBootSector {
-  uint8_t jump[3];
-  uint8_t oem[8];
-  le16 sector_size;        // 0x0b
-  uint8_t cluster_size;    // 0x0d
-  le16 reserved;           // 0x0e
-  uint8_t fats;            // 0x10
-  le16 dir_entries;        // 0x11
-  le16 sectors;            // 0x13
-  uint8_t media;           // 0x15
-  le16 fat_length;         // 0x16
-  le16 secs_track;         // 0x18
-  le16 heads;              // 0x1a
-  le32 hidden;             // 0x1c
-  le32 total_sect;         // 0x20
-  ExtendedBpb ext;         // 0x24 (FAT12/16)
-  uint8_t pad[0x1fe - 0x3e];
-  uint8_t pmagic[2];       // 0x1fe
-};
-static_assert(sizeof(FatBootSector) == 512);
-
-struct Fat32Bpb {  // the same sector seen with the FAT32 extended BPB at 0x24
-  uint8_t head[0x24];
-  le32 fat32_length;       // 0x24
-  le16 flags;              // 0x28
-  uint8_t version[2];      // 0x2a
-  le32 root_cluster;       // 0x2c
-  le16 fsinfo_sector;      // 0x30
-  le16 backup_boot;        // 0x32
-  uint8_t reserved2[12];   // 0x34
-  ExtendedBpb ext;         // 0x40
-  uint8_t pad[0x200 - 0x5a];
-};
-static_assert(sizeof(Fat32Bpb) == 512);
 
 struct FatDirEntry {
   uint8_t name[11];
@@ -128,8 +81,10 @@ bool search_label(ProbeSource& src, uint64_t offset, uint32_t entries, uint8_t o
   return false;
 }
 
-bool parse(ProbeSource& src, uint64_t magic_offset, Found* out) {
-  auto b = src.get(0, 512);
+// The boot sector at boot_off (0, or a backup) and the FSInfo sector at fsinfo_off (0: where
+// that boot sector says) describe a filesystem that starts at 0.
+bool parse(ProbeSource& src, uint64_t magic_offset, Found* out, uint64_t boot_off = 0, uint64_t fsinfo_off = 0) {
+  auto b = src.get(boot_off, 512);
   if (b.empty()) return false;
   const auto& ms = *reinterpret_cast<const FatBootSector*>(b.data());
   const auto& vs = *reinterpret_cast<const Fat32Bpb*>(b.data());
@@ -173,7 +128,7 @@ bool parse(ProbeSource& src, uint64_t magic_offset, Found* out) {
     out->version = "FAT32";
     serno = vs.ext.serno;
     if (uint32_t fsinfo = vs.fsinfo_sector; fsinfo) {
-      auto fi = src.get(uint64_t{fsinfo} * sector_size, 512);
+      auto fi = src.get(fsinfo_off ? fsinfo_off : uint64_t{fsinfo} * sector_size, 512);
       if (fi.empty()) return false;
       static const uint8_t zero[4] = {};
       if (std::memcmp(fi.data(), "RRaA", 4) && std::memcmp(fi.data(), "RRdA", 4) &&
@@ -204,6 +159,11 @@ constexpr Magic kMagics[] = {
     {"FAT     ", 0x36}, {"\353", 0},         {"\351", 0},    {"\125\252", 0x1fe}};
 
 }  // namespace
+
+bool vfat_parse_backup(ProbeSource& src, uint64_t boot_off, uint64_t fsinfo_off, Found& out) {
+  // Only FAT32 keeps a backup: its strong magic at 0x52 (no weak-magic evidence needed).
+  return parse(src, 0x52, &out, boot_off, fsinfo_off);
+}
 
 extern constinit const Prober kVfat{"vfat", "filesystem", 0, kMagics, probe_vfat};
 

@@ -19,7 +19,8 @@ void probe_both_ways(const fuzz::SparseImage& img, const io::Fd& fd) {
   auto sigs = fsmake::find_signatures(fd, img.size, img.sector_size);
   (void)nlohmann::json{{"type", r.type},       {"usage", r.usage},     {"label", r.label},
                        {"uuid", r.uuid},       {"uuid_sub", r.uuid_sub}, {"version", r.version},
-                       {"sec_type", r.sec_type}, {"pttype", r.pttype}, {"ptuuid", r.ptuuid}}
+                       {"sec_type", r.sec_type}, {"pttype", r.pttype}, {"ptuuid", r.ptuuid},
+                       {"damaged", r.damaged}}
       .dump();
   for (const auto& s : sigs) {
     if (s.offset > img.size || s.length > img.size - s.offset || s.bytes.size() != s.length)
@@ -28,11 +29,15 @@ void probe_both_ways(const fuzz::SparseImage& img, const io::Fd& fd) {
     fd.pread_exact(on_disk.data(), s.length, s.offset);
     if (on_disk != s.bytes) __builtin_trap();
   }
-  if (!r.type.empty() && sigs.empty()) __builtin_trap();  // a wipe would leave it recognisable
+  // A wipe would leave it recognisable: a primary's magic, or (damaged) the copies' magics.
+  if (!r.type.empty() && sigs.empty()) {
+    fsmake::ProbeSource src(fd, img.size, img.sector_size);
+    if (r.damaged.empty() || fsmake::find_copy_signatures(src).empty()) __builtin_trap();
+  }
   if (img.size <= 2u << 20) {  // inside the head and tail windows both sources see every byte
     auto flat = fuzz::flat_image(img, img.size);
     auto m = fsmake::probe_image(flat, img.sector_size);
-    if (m.type != r.type || m.label != r.label || m.uuid != r.uuid || m.pttype != r.pttype)
+    if (m.type != r.type || m.label != r.label || m.uuid != r.uuid || m.pttype != r.pttype || m.damaged != r.damaged)
       __builtin_trap();
   }
 }

@@ -21,13 +21,14 @@
 #include "base/bytes.hpp"
 #include "ioctl/fd.hpp"
 #include "mdraid/superblock.hpp"
+#include "base/uuid.hpp"
 
 namespace {
 
 int write_md_member(const char* metadata, uint64_t size, const char* path) {
   mos::mdraid::ArraySpec spec;
   spec.metadata = mos::mdraid::parse_metadata(metadata);
-  spec.uuid = mos::mdraid::random_uuid();
+  spec.uuid = mos::random_uuid();
   spec.name = "fuzzseed";
   spec.ctime = 1700000000;
   spec.bitmap = size >= (64ull << 20);
@@ -35,7 +36,7 @@ int write_md_member(const char* metadata, uint64_t size, const char* path) {
   for (uint32_t i = 0; i < 2; ++i) {
     members[i].size_bytes = size;
     members[i].role = i;
-    members[i].device_uuid = mos::mdraid::random_uuid();
+    members[i].device_uuid = mos::random_uuid();
     members[i].minor = i;
   }
   auto geometry = mos::mdraid::plan_geometry(spec, members);

@@ -1,4 +1,4 @@
-// btrfs members in the policy's stack walk (issue 11 item 3): a request touching one member of a
+// btrfs members in the policy's stack walk: a request touching one member of a
 // mounted btrfs is judged with all members, so an allow list naming one member of a RAID1 does
 // not let a caller read, mount or run btrfs methods on a filesystem that spans a device it leaves
 // out. The filesystem is made by mkfs.btrfs and mounted read-only by mount(8); sha256 of both members

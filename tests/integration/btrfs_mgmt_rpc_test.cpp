@@ -42,7 +42,7 @@ std::string wait_job_end(mos::rpc::Client& c, uint64_t id, int seconds = 60) {
 
 }  // namespace
 
-// Scrub, balance and defrag key by the filesystem (issue 10: one mutating job per device at a
+// Scrub, balance and defrag key by the filesystem (one mutating job per device at a
 // time): a balance named through a bind mount and a defrag of a file in a subvolume both wait
 // behind a scrub of the mount point, and run (one after the other) once it is cancelled.
 TEST(BtrfsMgmtRpc, OneJobPerFilesystemWhicheverPathNamesIt) {

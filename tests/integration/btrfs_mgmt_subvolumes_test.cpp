@@ -51,9 +51,9 @@ TEST(BtrfsMgmtSubvolumes, CreateSnapshotListDeleteMatchCli) {
 
   auto out = sandboxed([&] {
     json j;
-    j["a"] = bt::create_subvolume("apps", mnt);
-    j["b"] = bt::create_subvolume("vm-meta", mnt);
-    j["snap"] = bt::snapshot_subvolume("apps", "apps-snap", mnt);
+    j["a"] = bt::create_subvolume("apps", mnt, kAllowAll);
+    j["b"] = bt::create_subvolume("vm-meta", mnt, kAllowAll);
+    j["snap"] = bt::snapshot_subvolume("apps", "apps-snap", mnt, kAllowAll);
     return j.dump();
   });
   json made = ok_json(out);
@@ -70,7 +70,7 @@ TEST(BtrfsMgmtSubvolumes, CreateSnapshotListDeleteMatchCli) {
   auto prop = run_tool({"btrfs", "property", "get", "-ts", mnt + "/apps-snap", "ro"});
   EXPECT_NE(prop.out.find("ro=true"), std::string::npos) << prop.out;
 
-  json list = ok_json(sandboxed([&] { return json(bt::list_subvolumes(mnt)).dump(); }));
+  json list = ok_json(sandboxed([&] { return json(bt::list_subvolumes(mnt, kAllowAll)).dump(); }));
   ASSERT_FALSE(list.is_null());
   auto cli = cli_subvolumes(mnt);
   ASSERT_EQ(list["subvolumes"].size(), cli.size());
@@ -83,9 +83,9 @@ TEST(BtrfsMgmtSubvolumes, CreateSnapshotListDeleteMatchCli) {
   }
 
   // Delete: a normal subvolume goes, a core one is refused and stays.
-  json del = ok_json(sandboxed([&] { return json(bt::delete_subvolume("apps-snap", mnt)).dump(); }));
+  json del = ok_json(sandboxed([&] { return json(bt::delete_subvolume("apps-snap", mnt, kAllowAll)).dump(); }));
   EXPECT_EQ(del["path"], "apps-snap");
-  std::string refused = sandboxed([&] { return json(bt::delete_subvolume("vm-meta", mnt)).dump(); });
+  std::string refused = sandboxed([&] { return json(bt::delete_subvolume("vm-meta", mnt, kAllowAll)).dump(); });
   EXPECT_EQ(err_code(refused), -32001) << refused;
   EXPECT_NE(refused.find("core subvolume"), std::string::npos) << refused;
   auto after = cli_subvolumes(mnt);
@@ -104,21 +104,33 @@ TEST(BtrfsMgmtSubvolumes, BadNamesAreRefusedAndNothingChanges) {
   auto before = run_sh("ls -a " + mnt + " " + fs.dir().path()).out;
 
   for (std::string bad : std::vector<std::string>{"..", ".", "../escape", "a/b", "", std::string(256, 'x'), "-rf", "sp ace", "semi;colon"}) {
-    std::string out = sandboxed([&] { return json(bt::create_subvolume(bad, mnt)).dump(); });
+    std::string out = sandboxed([&] { return json(bt::create_subvolume(bad, mnt, kAllowAll)).dump(); });
     EXPECT_EQ(err_code(out), -32001) << "'" << bad << "' -> " << out;
-    out = sandboxed([&] { return json(bt::snapshot_subvolume("plain-dir", bad, mnt)).dump(); });
+    out = sandboxed([&] { return json(bt::snapshot_subvolume("plain-dir", bad, mnt, kAllowAll)).dump(); });
     EXPECT_EQ(err_code(out), -32001) << out;
-    out = sandboxed([&] { return json(bt::delete_subvolume(bad, mnt)).dump(); });
+    out = sandboxed([&] { return json(bt::delete_subvolume(bad, mnt, kAllowAll)).dump(); });
     EXPECT_EQ(err_code(out), -32001) << out;
   }
   // Missing subvolume, plain directory, existing target.
-  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::delete_subvolume("nope", mnt)).dump(); })), -32002);
-  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::delete_subvolume("plain-dir", mnt)).dump(); })), -32001);
-  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::snapshot_subvolume("nope", "s", mnt)).dump(); })), -32002);
-  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::create_subvolume("plain-dir", mnt)).dump(); })), -32001);
+  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::delete_subvolume("nope", mnt, kAllowAll)).dump(); })), -32002);
+  EXPECT_EQ(err_code(sandboxed([&] {
+              return json(bt::delete_subvolume("plain-dir", mnt, kAllowAll)).dump();
+            })),
+            -32001);
+  EXPECT_EQ(err_code(sandboxed([&] {
+              return json(bt::snapshot_subvolume("nope", "s", mnt, kAllowAll)).dump();
+            })),
+            -32002);
+  EXPECT_EQ(err_code(sandboxed([&] {
+              return json(bt::create_subvolume("plain-dir", mnt, kAllowAll)).dump();
+            })),
+            -32001);
   // A filesystem that is not btrfs, and a label nobody has.
-  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::create_subvolume("x", fs.dir().path())).dump(); })), -32001);
-  bt::LocateOptions only_ours{fs.dir().path(), [&](const std::string& d) { return fs.is_ours(d); }};
+  EXPECT_EQ(err_code(sandboxed([&] {
+              return json(bt::create_subvolume("x", fs.dir().path(), kAllowAll)).dump();
+            })),
+            -32001);
+  const mos::engine::Context only_ours = fs.only_ours(fs.dir().path());
   EXPECT_EQ(err_code(sandboxed([&] {
               return json(bt::create_subvolume("x", unique_label("absent"), only_ours)).dump();
             })),
@@ -133,7 +145,7 @@ TEST(BtrfsMgmtSubvolumes, DefaultLabelMountsTopLevelPrivately) {
   // Label MOSDATA; only our own loop device may be found (other tests may use the label too).
   BtrfsOnLoops fs(1, 1ull << 30, {}, bt::kDefaultLabel, /*mount_it=*/false);
   TempDir run;
-  bt::LocateOptions opts{run.path(), [&](const std::string& d) { return fs.is_ours(d); }};
+  const mos::engine::Context opts = fs.only_ours(run.path());
 
   json made = ok_json(sandboxed([&] {
     json j;
@@ -177,12 +189,12 @@ TEST(BtrfsMgmtQuota, SetQuotaMatchesQgroupShow) {
   ASSERT_TRUE(run_tool({"btrfs", "subvolume", "create", mnt + "/data"}).ok());
   ASSERT_TRUE(write_random(mnt + "/data/f", 3000000, true).ok());
 
-  json q = ok_json(sandboxed([&] { return json(bt::set_quota("data", 200ull << 20, mnt)).dump(); }));
+  json q = ok_json(sandboxed([&] { return json(bt::set_quota("data", 200ull << 20, mnt, kAllowAll)).dump(); }));
   ASSERT_FALSE(q.is_null());
   EXPECT_EQ(q["quota_enabled_now"], true);
   EXPECT_EQ(q["max_referenced_bytes"], 200ull << 20);
   // Changing the limit on an already enabled quota.
-  q = ok_json(sandboxed([&] { return json(bt::set_quota("data", 100ull << 20, mnt)).dump(); }));
+  q = ok_json(sandboxed([&] { return json(bt::set_quota("data", 100ull << 20, mnt, kAllowAll)).dump(); }));
   EXPECT_EQ(q["quota_enabled_now"], false);
 
   run_tool({"btrfs", "filesystem", "sync", mnt});
@@ -211,9 +223,18 @@ TEST(BtrfsMgmtQuota, QuotaOnNonBtrfsOrMissingSubvolumeIsRefused) {
   MOS_REQUIRE_ROOT();
   BtrfsOnLoops fs(1, 1ull << 30, {}, unique_label("quota-bad"));
   TempDir plain;
-  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::set_quota("data", 1 << 20, plain.path())).dump(); })), -32001);
-  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::set_quota("data", 1 << 20, fs.mnt())).dump(); })), -32002);
-  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::set_quota("../x", 1 << 20, fs.mnt())).dump(); })), -32001);
+  EXPECT_EQ(err_code(sandboxed([&] {
+              return json(bt::set_quota("data", 1 << 20, plain.path(), kAllowAll)).dump();
+            })),
+            -32001);
+  EXPECT_EQ(err_code(sandboxed([&] {
+              return json(bt::set_quota("data", 1 << 20, fs.mnt(), kAllowAll)).dump();
+            })),
+            -32002);
+  EXPECT_EQ(err_code(sandboxed([&] {
+              return json(bt::set_quota("../x", 1 << 20, fs.mnt(), kAllowAll)).dump();
+            })),
+            -32001);
   // Quota was never switched on.
   auto r = run_tool({"btrfs", "qgroup", "show", fs.mnt()});
   EXPECT_FALSE(r.ok()) << r.out;

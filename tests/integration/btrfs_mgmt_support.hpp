@@ -13,11 +13,16 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "engine/context.hpp"
 #include "tests/support/harness.hpp"
 
 namespace mos::test::btrfsmgmt {
 
 inline std::string unique_label(const std::string& tag) { return "mgmt-" + tag + "-" + std::to_string(getpid()); }
+
+// The context of these tests' engine calls: every device allowed (the policy's own refusals are
+// tested in btrfs_member_policy_test and policy_engine_test).
+inline const mos::engine::Context kAllowAll{};
 
 class BtrfsOnLoops {
  public:
@@ -54,9 +59,12 @@ class BtrfsOnLoops {
     for (auto& i : images_) v.push_back(i->dev());
     return v;
   }
-  bool is_ours(const std::string& dev) const {
-    for (auto& i : images_) if (i->dev() == dev) return true;
-    return false;
+  // A context allowing these loop devices alone, with its run directory.
+  mos::engine::Context only_ours(const std::string& run_dir) const {
+    mos::engine::Context ctx;
+    for (auto& i : images_) ctx.policy.allow_devices.push_back(i->dev());
+    ctx.run_dir = run_dir;
+    return ctx;
   }
 
  private:

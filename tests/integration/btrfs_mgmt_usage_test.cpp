@@ -187,14 +187,14 @@ TEST(BtrfsMgmtUsage, ResizeMaxGrowsToTheLoopCapacity) {
     ASSERT_EQ(ioctl(fd, LOOP_SET_CAPACITY, 0), 0);
     close(fd);
   }
-  json r = ok_json(sandboxed([&] { return json(bt::resize_max(fs.mnt())).dump(); }));
+  json r = ok_json(sandboxed([&] { return json(bt::resize_max(fs.mnt(), kAllowAll)).dump(); }));
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0]["old_size_bytes"], 1ull << 30);
   EXPECT_EQ(r[0]["new_size_bytes"], 2ull << 30);
   EXPECT_EQ(cli_devid_size(fs.mnt(), 1), 2ull << 30);
   expect_same_as_cli(fs.mnt());
   // Not a mount point: refused.
-  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::resize_max(fs.dir().path())).dump(); })), -32001);
+  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::resize_max(fs.dir().path(), kAllowAll)).dump(); })), -32001);
 }
 
 TEST(BtrfsMgmtUsage, DefragWalksAndReducesFragmentation) {
@@ -211,7 +211,7 @@ TEST(BtrfsMgmtUsage, DefragWalksAndReducesFragmentation) {
   int before_a = extents_of(d + "/a"), before_b = extents_of(fs.mnt() + "/dir/b");
   ASSERT_GT(before_a, 8);
   ASSERT_GT(before_b, 8);
-  json r = ok_json(sandboxed([&] { return json(bt::defrag(fs.mnt())).dump(); }));
+  json r = ok_json(sandboxed([&] { return json(bt::defrag(fs.mnt(), kAllowAll)).dump(); }));
   ASSERT_FALSE(r.is_null());
   EXPECT_EQ(r["files_defragmented"], 3u);  // a, b, c; the symlink is not followed
   EXPECT_EQ(r["files_failed"], 0u);
@@ -220,7 +220,7 @@ TEST(BtrfsMgmtUsage, DefragWalksAndReducesFragmentation) {
   EXPECT_LT(extents_of(d + "/a"), before_a / 4);
   EXPECT_LT(extents_of(fs.mnt() + "/dir/b"), before_b / 4);
   // Data unchanged, filesystem consistent.
-  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::defrag("/nonexistent-path")).dump(); })), -32002);
+  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::defrag("/nonexistent-path", kAllowAll)).dump(); })), -32002);
   TempDir plain;
-  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::defrag(plain.path())).dump(); })), -32001);
+  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::defrag(plain.path(), kAllowAll)).dump(); })), -32001);
 }

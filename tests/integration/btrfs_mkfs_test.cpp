@@ -45,7 +45,7 @@ std::array<uint8_t, 16> test_uuid(uint8_t seed) {
 struct ForgetDevices {
   std::vector<std::string> devs;
   ~ForgetDevices() {
-    for (auto& d : devs) try { io::btrfs_forget_device(d); } catch (...) {}
+    for (auto& d : devs) run_tool({"btrfs", "device", "scan", "--forget", d});
   }
 };
 
@@ -253,8 +253,7 @@ void two_devices_mount_after_scan_dev(const std::string& data_profile, const std
 
   // Forget whatever registered the members (udev rules, btrfs check): without SCAN_DEV the
   // kernel must refuse to assemble the filesystem from device 1 alone.
-  io::btrfs_forget_device(a.dev());
-  io::btrfs_forget_device(b.dev());
+  run_tool({"btrfs", "device", "scan", "--forget", a.dev(), b.dev()});
   {
     TempDir mnt;
     auto m = run_tool({"mount", "-t", "btrfs", a.dev(), mnt.path()});

@@ -1,4 +1,4 @@
-// btrfs fsid uniqueness (issue 11 item 6): storage.create_filesystem refuses a uuid that another
+// btrfs fsid uniqueness: storage.create_filesystem refuses a uuid that another
 // btrfs already uses — made by mkfs.btrfs -U, single and RAID1, mounted (the kernel's
 // /sys/fs/btrfs/<fsid>) and unmounted (the devices carrying it) — before the first write (sha256
 // of every device before/after); a random uuid that collides is drawn again.
@@ -8,6 +8,7 @@
 
 #include "engine/format/btrfs_uuid.hpp"
 #include "engine/format/format.hpp"
+#include "base/text.hpp"
 #include "rpc/client.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/engine_outcome.hpp"

@@ -1,4 +1,4 @@
-// One device policy for every method (issue 11 items 3 and 7): each method that touches a device
+// One device policy for every method: each method that touches a device
 // judges the canonical node and everything it stacks on, refuses the root disk and anything
 // mounted under an alias, and a refusal leaves every device's bytes as they were (sha256 before
 // and after, read by the kernel).
@@ -45,7 +45,7 @@ struct Calls {
   }
   EngineOutcome partition_table(const std::string& dev, bool force = true) const {
     return engine_outcome([&] {
-      engine::create_partition_table(dev, force, false, ctx.policy);
+      engine::create_partition_table(dev, force, false, ctx);
       return nlohmann::json::object();
     });
   }

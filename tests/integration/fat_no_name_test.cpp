@@ -1,4 +1,4 @@
-// vfat label "NO NAME" and volume id 0000-0000 (issue 11 item 6): handled as mkfs.fat handles
+// vfat label "NO NAME" and volume id 0000-0000: handled as mkfs.fat handles
 // them (no label entry; the id written as given), so blkid shows the same for ours as for a volume
 // mkfs.fat -n "NO NAME" -i 0 made; fsck.fat -n accepts both.
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // A device with 4096-byte logical sectors whose size is not a whole number of them (a loop device
 // over a 4 GiB + 512 byte file): every native writer formats the whole sectors instead of failing
-// with an I/O error on the partial tail (issue 11 item 6). Oracles: the fstype's checker and blkid.
+// with an I/O error on the partial tail. Oracles: the fstype's checker and blkid.
 #include <gtest/gtest.h>
 
 #include "engine/format/format.hpp"

@@ -1,4 +1,4 @@
-// Exclusive GPT writes (issue 11 item 4): from the busy check through the last write and the
+// Exclusive GPT writes: from the busy check through the last write and the
 // BLKPG calls a partition-table change holds the disk (O_EXCL + udev flock), so a partition
 // cannot be mounted in between. The engine pauses inside its locked section (test hook) while
 // this process tries mount(2) from outside; the kernel must answer EBUSY.

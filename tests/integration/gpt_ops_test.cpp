@@ -73,8 +73,9 @@ TEST_P(GptDamage, DamagedCopyIsReportedRefusedAndRepaired) {
 
     auto dry = engine_call([&] { return nlohmann::json(engine::repair_partition_table(dev, true)); });
     ASSERT_FALSE(dry.contains("error")) << dry.dump();
-    EXPECT_EQ(dry["writes"].size(), 2u) << dry.dump();  // only the bad copy: its array + header
-    EXPECT_EQ(dry["writes"][0]["step"], damage_primary ? "primary" : "backup");
+    auto ranges = planned_ranges(dry["plan"]);
+    EXPECT_EQ(ranges.size(), 2u) << dry.dump();  // only the bad copy: its array + header
+    EXPECT_EQ(ranges[0]["step"], damage_primary ? "primary" : "backup");
     EXPECT_EQ(disk_ends(dev, size), bytes);
 
     auto fixed = engine_call([&] { return nlohmann::json(engine::repair_partition_table(dev, false)); });
@@ -126,13 +127,14 @@ TEST(GptEngine, DryRunWritesNothingAndShowsThePlan) {
   auto plan = engine_call([&] { return nlohmann::json(engine::create_partition({dev, "d", "esp", 8 * MiB, {}, true})); });
   ASSERT_FALSE(plan.contains("error")) << plan.dump();
   EXPECT_TRUE(plan["dry_run"]);
-  ASSERT_EQ(plan["writes"].size(), 4u) << plan.dump();
+  auto ranges = planned_ranges(plan["plan"]);
+  ASSERT_EQ(ranges.size(), 4u) << plan.dump();
   // Backup array + header at the end first, then primary array (LBA 2) + header (LBA 1).
-  EXPECT_EQ(plan["writes"][0]["offset"], size - 512 - 16384);
-  EXPECT_EQ(plan["writes"][0]["length"], 16384);
-  EXPECT_EQ(plan["writes"][1]["offset"], size - 512);
-  EXPECT_EQ(plan["writes"][2]["offset"], 1024);
-  EXPECT_EQ(plan["writes"][3]["offset"], 512);
+  EXPECT_EQ(ranges[0]["offset"], size - 512 - 16384);
+  EXPECT_EQ(ranges[0]["length"], 16384);
+  EXPECT_EQ(ranges[1]["offset"], size - 512);
+  EXPECT_EQ(ranges[2]["offset"], 1024);
+  EXPECT_EQ(ranges[3]["offset"], 512);
   bool has_add = false;
   for (const auto& c : plan["kernel_calls"])
     if (c["op"] == "blkpg_add" && c["number"] == 4 && c["start_bytes"] == 193 * MiB && c["length_bytes"] == 8 * MiB) has_add = true;
@@ -148,7 +150,7 @@ TEST(GptEngine, DryRunWritesNothingAndShowsThePlan) {
                   std::function<nlohmann::json()>([&] { return nlohmann::json(engine::wipe_signatures(dev, true, true)); })}) {
     auto r = engine_call(fn);
     ASSERT_FALSE(r.contains("error")) << r.dump();
-    EXPECT_FALSE(r["writes"].empty()) << r.dump();
+    EXPECT_FALSE(planned_ranges(r["plan"]).empty()) << r.dump();
     EXPECT_EQ(disk_ends(dev, size), bytes);
   }
   EXPECT_TRUE(kernel_part(dev, 2).exists);
@@ -204,7 +206,7 @@ TEST(GptEngine, WipeSignaturesErasesBothGptCopies) {
   EXPECT_EQ(blkid_probe(dev)["PTTYPE"], "gpt");
   auto wiped = engine_call([&] { return nlohmann::json(engine::wipe_signatures(dev, true, false)); });
   ASSERT_FALSE(wiped.contains("error")) << wiped.dump();
-  EXPECT_EQ(wiped["writes"].size(), 3u) << wiped.dump();  // MBR magic, primary and backup headers
+  EXPECT_EQ(planned_ranges(wiped["plan"]).size(), 3u) << wiped.dump();  // MBR magic, primary and backup headers
   EXPECT_TRUE(blkid_probe(dev).empty());
   auto wipefs = run_tool({"wipefs", "--no-act", dev});
   EXPECT_TRUE(wipefs.out.empty()) << wipefs.out;

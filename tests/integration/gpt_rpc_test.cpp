@@ -62,7 +62,7 @@ TEST(GptRpc, MosLayoutThroughTheCli) {
 
   auto plan = d.cli_json({"delete-partition", "--disk", dev, "--number", "5", "--dry-run"});
   EXPECT_EQ(plan["dry_run"], true);
-  EXPECT_EQ(plan["writes"].size(), 4u);
+  EXPECT_EQ(planned_ranges(plan["plan"]).size(), 4u);
   EXPECT_TRUE(kernel_part(dev, 5).exists);
   auto deleted = d.cli_json({"delete-partition", "--disk", dev, "--number", "5"});
   EXPECT_FALSE(kernel_part(dev, 5).exists);
@@ -70,7 +70,7 @@ TEST(GptRpc, MosLayoutThroughTheCli) {
   EXPECT_GT(grown["size_bytes"].get<uint64_t>(), 2048 * MiB);
   EXPECT_EQ(kernel_part(dev, 4).size_bytes, grown["size_bytes"].get<uint64_t>());
   auto repaired = d.cli_json({"repair-partition-table", "--disk", dev});
-  EXPECT_TRUE(repaired.at("writes").empty()) << repaired.dump();
+  EXPECT_TRUE(repaired["plan"]["steps"].empty()) << repaired.dump();
   auto status = d.cli_json({"partition-table", "--disk", dev});
   EXPECT_EQ(status["primary_ok"], true);
   EXPECT_EQ(status["partitions"].size(), 4u);
@@ -104,7 +104,7 @@ TEST(GptRpc, BadParamsAndPolicyAreRefusedBeforeTouchingTheDisk) {
     EXPECT_EQ(r["error"]["code"], -32602) << r.dump();
     r = rpc(d.socket(), "storage.create_partition_table", {{"disk", dev}, {"dry_run", true}});
     ASSERT_TRUE(r.contains("result")) << r.dump();
-    EXPECT_EQ(r["result"]["writes"].size(), 5u);  // backup array + header, primary array + header, PMBR
+    EXPECT_EQ(planned_ranges(r["result"]["plan"]).size(), 5u);  // backup array + header, primary array + header, PMBR
     EXPECT_TRUE(blkid_probe(dev).empty());
     r = rpc(d.socket(), "storage.create_partition_table", {{"disk", dev}});
     ASSERT_TRUE(r.contains("result")) << r.dump();

@@ -21,6 +21,19 @@ inline nlohmann::json engine_call(const std::function<nlohmann::json()>& fn) {
   return nlohmann::json::parse(r.text);
 }
 
+// The ranges of a reported write plan in the order they are applied (per step: zeroes, then
+// writes), each as {"step", "offset", "length", "zero", "what"}.
+inline nlohmann::json planned_ranges(const nlohmann::json& plan) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& step : plan["steps"]) {
+    for (const auto& z : step["zeroes"])
+      out.push_back({{"step", step["name"]}, {"offset", z["offset"]}, {"length", z["length"]}, {"zero", true}, {"what", z["what"]}});
+    for (const auto& w : step["writes"])
+      out.push_back({{"step", step["name"]}, {"offset", w["offset"]}, {"length", w["length"]}, {"zero", false}, {"what", w["what"]}});
+  }
+  return out;
+}
+
 struct SgdiskVerdict {
   bool clean = false;
   std::string output;

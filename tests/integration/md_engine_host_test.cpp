@@ -43,7 +43,7 @@ engine::RaidCreateRequest written_only(const std::string& name, const std::strin
                                        std::vector<std::string> members) {
   engine::RaidCreateRequest r;
   r.name = name;
-  r.metadata = metadata;
+  r.metadata = mdraid::parse_metadata(metadata);
   r.members = std::move(members);
   r.zero_members = true;
   r.start = false;  // no md driver on the host
@@ -168,7 +168,10 @@ TEST(MdEngineCreateRefusals, BadRequestsWriteNothing) {
   };
   refused(written_only("bad/name", "1.2", {a.dev(), b.dev()}), -32001, "must be 1-32 characters");
   refused(written_only(std::string(33, 'x'), "1.2", {a.dev(), b.dev()}), -32001, "must be 1-32 characters");
-  refused(written_only("ok", "1.0", {a.dev(), b.dev()}), -32001, "1.0");
+  // Metadata text is parsed where it comes in (rpc, here the test); 1.0 is refused there.
+  EngineOutcome bad_metadata = engine_outcome([] { return json(mdraid::metadata_text(mdraid::parse_metadata("1.0"))); });
+  EXPECT_EQ(bad_metadata.code, -32001) << bad_metadata.message;
+  EXPECT_NE(bad_metadata.message.find("1.0"), std::string::npos) << bad_metadata.message;
   refused(written_only("ok", "1.2", {a.dev(), b.dev(), b.dev()}), -32001, "two members");
   refused(written_only("ok", "1.2", {"missing", "missing"}), -32001, "at least one device");
   refused(written_only("ok", "1.2", {a.dev(), a.dev()}), -32001, "named twice");
@@ -361,7 +364,7 @@ TEST(MdEngineStatus, NoArraysOnAHostWithoutMd) {
   EngineOutcome r = engine_outcome([] { return json(engine::list_raids(engine::Context{})); });
   ASSERT_TRUE(r.ok) << r.message;
   EXPECT_EQ(r.result, json::array());
-  EngineOutcome s = engine_outcome([] { return json(engine::raid_status("mosefi", engine::Context{})); });
+  EngineOutcome s = engine_outcome([] { return json(engine::stop_raid("mosefi", engine::Context{})); });
   EXPECT_EQ(s.code, -32002) << s.message;
 }
 

@@ -17,6 +17,7 @@
 #include "mdraid/superblock.hpp"
 #include "tests/support/harness.hpp"
 #include "base/text.hpp"
+#include "base/uuid.hpp"
 
 namespace mos::test {
 namespace {
@@ -108,7 +109,7 @@ TEST_P(MdExamine, MdadmAndBlkidAgreeWithWhatWeWrote) {
       m.size_bytes = facts.size_bytes;
       m.logical_sector_size = facts.logical_sector_size;
       m.role = static_cast<uint32_t>(i);
-      m.device_uuid = mdraid::random_uuid();
+      m.device_uuid = mos::random_uuid();
       m.major = maj, m.minor = min;
       members.push_back(m);
     }
@@ -278,7 +279,7 @@ TEST(MdExamineStale, RewritingWithTheOtherVersionLeavesOneSignature) {
   for (Metadata m : {Metadata::v0_90, Metadata::v1_2, Metadata::v0_90}) {
     mdraid::ArraySpec spec;
     spec.metadata = m;
-    spec.uuid = mdraid::random_uuid();
+    spec.uuid = mos::random_uuid();
     spec.name = "stale";
     spec.ctime = kCtime;
     SandboxResult r = run_sandboxed([&] {
@@ -330,7 +331,7 @@ TEST(MdExamineAdd, SpareFromLiveMemberSuperblock) {
       io::Fd bf = io::Fd::open(blank.dev(), O_RDWR | O_EXCL);
       mdraid::MemberSpec fresh;
       fresh.size_bytes = io::block_facts(bf).size_bytes;
-      fresh.device_uuid = mdraid::random_uuid();
+      fresh.device_uuid = mos::random_uuid();
       auto [maj, min] = io::block_devnum(bf);
       fresh.major = maj, fresh.minor = min;
       auto spare = mdraid::superblock_for_new_member(*sb, fresh, 2, kCtime + 60);

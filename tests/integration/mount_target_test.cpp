@@ -1,4 +1,4 @@
-// Mount targets (issue 11 item 5): only at or beneath ctx.mount_prefixes, never / nor the kernel's
+// Mount targets: only at or beneath ctx.mount_prefixes, never / nor the kernel's
 // pseudo-filesystems, walked without following symlinks, missing directories created only for
 // allowed targets; unmount walks its path the same way. Every call runs in a private mount
 // namespace (a refusal that failed would mount over a system path of this child only), and the

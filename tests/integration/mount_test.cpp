@@ -55,7 +55,7 @@ TEST(Mount, Ext4WithNoatimeCreatesTheTargetAndUnmounts) {
   EXPECT_EQ(m->source, fs.img.dev());
   EXPECT_TRUE(has_option(m->mount_options, "noatime")) << m->mount_options;
   EXPECT_TRUE(has_option(m->mount_options, "rw")) << m->mount_options;
-  // Hardened by default (issue 11 item 5): the kernel reports nosuid,nodev without asking.
+  // Hardened by default: the kernel reports nosuid,nodev without asking.
   EXPECT_TRUE(has_option(m->mount_options, "nosuid")) << m->mount_options;
   EXPECT_TRUE(has_option(m->mount_options, "nodev")) << m->mount_options;
   // The kernel can use it.

@@ -37,7 +37,7 @@ std::map<std::string, std::string> native_probe(const std::string& dev) {
     };
     put("TYPE", p.type), put("USAGE", p.usage), put("LABEL", p.label), put("UUID", p.uuid);
     put("UUID_SUB", p.uuid_sub), put("VERSION", p.version), put("SEC_TYPE", p.sec_type);
-    put("PTTYPE", p.pttype), put("PTUUID", p.ptuuid);
+    put("PTTYPE", p.pttype), put("PTUUID", p.ptuuid), put("DAMAGED", p.damaged);
     return out;
   });
   EXPECT_TRUE(r.ok) << r.text;
@@ -150,6 +150,12 @@ TEST_P(ProbeBlkid, AgreesWithBlkid) {
     EXPECT_EQ(blkid["LABEL"], c.label);
   }
   EXPECT_EQ(ours["EXTRA_READS"], "0");
+  // Healthy images report no damage; the one whose primary GPT header is gone names its backup.
+  if (std::string(c.name) == "gpt_backup_only") {
+    EXPECT_NE(ours["DAMAGED"].find("backup header at LBA"), std::string::npos) << ours["DAMAGED"];
+  } else {
+    EXPECT_EQ(ours["DAMAGED"], "");
+  }
   for (const char* key : {"TYPE", "USAGE", "LABEL", "UUID", "UUID_SUB", "VERSION", "SEC_TYPE",
                           "PTTYPE", "PTUUID"})
     EXPECT_EQ(ours[key], blkid[key]) << key;
@@ -203,13 +209,18 @@ TEST_P(ProbeBlkid, EngineWipeLeavesNoSignature) {
   ASSERT_FALSE(wipefs_would_erase(dev()).empty());
   auto r = run_sandboxed([&] {
     auto res = engine::wipe_signatures(dev(), true, false);
-    return std::to_string(res.writes.size());
+    return std::to_string(res.plan.bytes_written);
   });
   ASSERT_TRUE(r.ok) << r.text;
   auto after = blkid_unescaped(dev());
   EXPECT_EQ(after["TYPE"], "");
   EXPECT_EQ(after["PTTYPE"], "");
   EXPECT_TRUE(wipefs_would_erase(dev()).empty());
+  // Nor does our prober: the copies wipefs leaves (btrfs mirrors, ext backups) went too.
+  auto ours = native_probe(dev());
+  EXPECT_EQ(ours["TYPE"], "");
+  EXPECT_EQ(ours["PTTYPE"], "");
+  EXPECT_EQ(ours["DAMAGED"], "");
 }
 
 std::string case_name(const ::testing::TestParamInfo<std::tuple<int, uint32_t>>& info) {

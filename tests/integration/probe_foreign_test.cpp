@@ -1,4 +1,4 @@
-// Foreign formats (issue 11 item 7): the prober names what it cannot write, as blkid does, so the
+// Foreign formats: the prober names what it cannot write, as blkid does, so the
 // safety gate can refuse it by name. Images are regular files in /var/tmp (no loop device, so no
 // udev rule registers a bcache or md device behind the test's back), made by the real tools where
 // Debian has them and otherwise from the documented on-disk layouts (the header bytes libblkid

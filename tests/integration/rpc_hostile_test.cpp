@@ -1,4 +1,4 @@
-// The daemon under hostile load (issue 10's first list), each case against the real daemon in a
+// The daemon under hostile load (oversized, deep, slow, many and broken clients), each case against the real daemon in a
 // sandboxed child: it stays up, its RSS (/proc/<pid>/status) stays under a stated bound, and
 // another client is served within a stated delay. Also the idle timeout, the connection limit,
 // and the limits reported by rpc.discover.

@@ -41,8 +41,8 @@ rpc::Registry test_registry() {
                                      {"pad", rpc::int_schema("bytes of padding")}}),
                     json::object(), false, [](const json& p, engine::Context& ctx) -> json {
                       for (int i = 0; i < p.value("count", 1); ++i)
-                        ctx.publish({p.value("topic", "jobs"), "progress",
-                                     {{"seq", i}, {"pad", std::string(p.value("pad", 0), 'p')}}});
+                        ctx.events->publish({p.value("topic", "jobs"), "progress",
+                                             {{"seq", i}, {"pad", std::string(p.value("pad", 0), 'p')}}});
                       return true;
                     }});
   return r;

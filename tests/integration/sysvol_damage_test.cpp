@@ -6,10 +6,12 @@
 // filesystems it mounts keep their UUIDs and files), the exit status (0 whole, 2 ready but part
 // of the layout out of service, 1 not ready) and the damage reported with what, where and its
 // repair command. With [recovery] superblocks = "repair" the GPT cases come back whole, the
-// repaired copy byte-equal to what it was before the damage.
+// repaired copy byte-equal to what it was before the damage; the btrfs case says its repair is
+// not available in this build (engine::repair_superblock has not landed) and writes nothing.
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <ostream>
 
 #include "tests/integration/sysvol_support.hpp"
 #include "tests/support/damage.hpp"
@@ -122,6 +124,11 @@ struct Param {
   bool repair;
 };
 
+// The test name says it all; without this gtest prints the struct's bytes, padding included.
+void PrintTo(const Param& p, std::ostream* os) {
+  *os << cases()[p.index].name << " " << p.sector << (p.repair ? " repair" : " report");
+}
+
 class SysvolDamage : public ::testing::TestWithParam<Param> {};
 
 TEST_P(SysvolDamage, NothingFormattedDamageReported) {
@@ -166,7 +173,14 @@ TEST_P(SysvolDamage, NothingFormattedDamageReported) {
       EXPECT_EQ(d["repair"], "mos-volmgr repair-partition-table --disk " + img.dev());
       EXPECT_NE(d["reason"].get<std::string>().find("copy is valid"), std::string::npos) << d;
     }
-    EXPECT_EQ(d["action"].get<std::string>().rfind(repaired ? "repaired" : "reported", 0), 0u) << d;
+    // A btrfs superblock repair is asked for but its engine (issue 18 item 5) is not in this build:
+    // the report says so and never claims a repair.
+    const bool repair_unavailable = prm.repair && !dc.table;
+    const std::string action = d["action"];
+    EXPECT_EQ(action.rfind(repaired ? "repaired" : repair_unavailable ? "repair not done" : "reported", 0), 0u) << d;
+    if (repair_unavailable) {
+      EXPECT_NE(action.find("not available"), std::string::npos) << d;
+    }
   }
 
   // Nothing mos_sysvol does not mount was written; a repaired GPT copy is what it was.

@@ -31,7 +31,10 @@ TEST(FuzzSeeds, ProbeSeedsAreWhatTheirNamesSay) {
       {"md12", "linux_raid_member"}, {"md090", "linux_raid_member"},
       {"md12_bitmap", "linux_raid_member"}, {"md090_bitmap", "linux_raid_member"},
       {"ntfs", "ntfs"}, {"exfat", "exfat"}, {"f2fs", "f2fs"}, {"udf", "udf"}, {"nilfs2", "nilfs2"},
-      {"jfs", "jfs"}, {"reiserfs", "reiserfs"}, {"bcache", "bcache"}};
+      {"jfs", "jfs"}, {"reiserfs", "reiserfs"}, {"bcache", "bcache"},
+      // primaries gone, copies kept: the copy paths name them (with damaged set)
+      {"btrfs_mirror_only", "btrfs"}, {"ext4_backup_only", "ext4"}, {"vfat32_backup_only", "vfat"},
+      {"gpt_backup_header_only", "pt:gpt"}};
   auto dir = std::filesystem::path(MOS_FUZZ_CORPUS_DIR) / "probe";
   ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
   size_t checked = 0;

@@ -1,4 +1,4 @@
-// Label errors count what they name (issue 11 item 6): bytes where the limit is in bytes, with the
+// Label errors count what they name: bytes where the limit is in bytes, with the
 // characters beside them when UTF-8 makes the two differ; positions are characters, with the byte.
 #include <gtest/gtest.h>
 

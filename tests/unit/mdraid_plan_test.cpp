@@ -13,6 +13,7 @@
 #include "base/error.hpp"
 #include "ioctl/fd.hpp"
 #include "mdraid/superblock.hpp"
+#include "base/uuid.hpp"
 
 namespace mos::mdraid {
 namespace {

@@ -11,6 +11,7 @@
 #include "base/error.hpp"
 #include "mdraid/superblock.hpp"
 #include "base/text.hpp"
+#include "base/uuid.hpp"
 
 namespace mos::mdraid {
 namespace {

@@ -1,4 +1,4 @@
-// The mount option allow list (issue 11 item 5): what a caller may ask for, per filesystem.
+// The mount option allow list: what a caller may ask for, per filesystem.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 

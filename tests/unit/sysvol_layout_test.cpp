@@ -15,7 +15,6 @@ DiskFacts blank_disk(const std::string& name, uint64_t gib, bool rotational = fa
   f.device.kind = "disk";
   f.device.size_bytes = gib * kGiB;
   f.device.rotational = rotational;
-  f.edges_zero = true;
   return f;
 }
 
@@ -61,7 +60,7 @@ TEST(SysvolSelect, OnlyBlankIdleBigWholeDisks) {
   sig.device.fstype = "ntfs";
   in.push_back(sig);
   auto unnamed = blank_disk("sdc", 100);
-  unnamed.edges_zero = false;
+  unnamed.unnamed_content = "holds data that no prober names at offset 4096";
   in.push_back(unnamed);
   auto small = blank_disk("sdd", 4);
   in.push_back(small);
@@ -77,9 +76,20 @@ TEST(SysvolSelect, OnlyBlankIdleBigWholeDisks) {
   auto gpt = blank_disk("sdh", 100);
   gpt.device.pttype = "gpt";
   in.push_back(gpt);
+  // A btrfs whose primary superblock is gone but whose mirror holds: damaged, not blank.
+  auto damaged = blank_disk("sdi", 100);
+  damaged.device.fstype = "btrfs";
+  damaged.device.usage = "filesystem";
+  damaged.device.damaged = "primary superblock unreadable; copy at 67108864 (btrfs mirror 1, generation 7) is valid";
+  in.push_back(damaged);
   Selection s = select_disks(in, default_config());
   EXPECT_EQ(paths(s.chosen), std::vector<std::string>{"/dev/sda"});
-  EXPECT_EQ(s.refused.size(), 7u);
+  EXPECT_EQ(s.refused.size(), 8u);
+  for (const auto& r : s.refused) {
+    if (r.path == "/dev/sdi") {
+      EXPECT_NE(r.reason.find("whose primary superblock is damaged"), std::string::npos) << r.reason;
+    }
+  }
 }
 
 TEST(SysvolSelect, TwoLargestOfOneClass) {
