@@ -13,7 +13,7 @@
 #include "engine/inventory/content.hpp"
 #include "engine/mount.hpp"
 #include "engine/sysvol/steps.hpp"
-#include "fsmake/btrfs_read.hpp"
+#include "fsmake/btrfs_super.hpp"
 #include "ioctl/btrfs_control.hpp"
 #include "base/error.hpp"
 #include "ioctl/fd.hpp"

@@ -1,6 +1,6 @@
 // The btrfs readers over arbitrary device images: superblock, sys chunk array and the whole
 // inspection (chunk tree, tree roots, leaves, extents, block groups, free space tree).
-#include "fsmake/btrfs_read.hpp"
+#include "fsmake/readers/btrfs_read.hpp"
 #include "tests/fuzz/fuzz_image.hpp"
 
 using namespace mos;

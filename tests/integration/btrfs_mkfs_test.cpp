@@ -15,7 +15,7 @@
 
 #include "engine/apply_plan.hpp"
 #include "fsmake/btrfs.hpp"
-#include "fsmake/btrfs_read.hpp"
+#include "fsmake/readers/btrfs_read.hpp"
 #include "ioctl/blockdev.hpp"
 #include "ioctl/btrfs_control.hpp"
 #include "base/error.hpp"

@@ -10,7 +10,7 @@
 
 #include "fsmake/btrfs.hpp"
 #include "fsmake/btrfs_chunks.hpp"
-#include "fsmake/btrfs_read.hpp"
+#include "fsmake/readers/btrfs_read.hpp"
 #include "base/error.hpp"
 
 namespace mos::fsmake::btrfs {

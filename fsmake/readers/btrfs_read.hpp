@@ -1,4 +1,4 @@
-// Reads a btrfs back: superblocks, the sys chunk array, the chunk map, and checksummed leaves
+// Test-side reader (mos_fsreaders, not linked into the product). Reads a btrfs back: superblocks, the sys chunk array, the chunk map, and checksummed leaves
 // (every copy), then cross-checks the trees a fresh filesystem has. Used to round-trip our
 // mkfs in unit tests and to read what mkfs.btrfs made; it handles leaves only (level 0 roots).
 #pragma once
@@ -9,15 +9,13 @@
 #include <vector>
 
 #include "fsmake/btrfs_structs.hpp"
+#include "fsmake/btrfs_super.hpp"
 #include "fsmake/btrfs_tree_builder.hpp"
 
 namespace mos::fsmake::btrfs {
 
 // Reads len bytes at offset of one device (zeros past what exists are fine).
 using ReadFn = std::function<std::vector<uint8_t>(uint64_t offset, size_t len)>;
-
-// Parses and checks a superblock copy (magic, checksum, bytenr). Throws mos::Error(validation).
-SuperBlock parse_super(const std::vector<uint8_t>& bytes, uint64_t expected_bytenr);
 
 struct ChunkMapEntry {
   uint64_t logical = 0, length = 0, type = 0;
