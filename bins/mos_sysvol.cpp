@@ -1,5 +1,6 @@
 // mos_sysvol: boot-time oneshot (static). Options and output only; the job is
-// engine::sysvol::run. Exit 0 only when storage is ready (degraded included).
+// engine::sysvol::run. Exit 0 ready and whole, 2 ready with part of the layout out of service
+// (degraded or damaged, reported), 1 not ready.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -56,6 +57,5 @@ int main(int argc, char** argv) {
     mos::engine::json j = r;
     std::printf("%s\n", j.dump(2).c_str());
   }
-  if (opts.dry_run) return r.errors.empty() ? 0 : 1;
-  return r.ready ? 0 : 1;
+  return exit_status(r);
 }

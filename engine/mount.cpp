@@ -43,6 +43,8 @@ MountInfo mount_info_at(const std::string& target, const std::string& device) {
 
 // A multi-device filesystem (btrfs) mounts only when the kernel knows all its members, which it
 // forgets at reboot or `device scan --forget`: register every allowed device carrying the same UUID.
+// A member whose primary superblock is damaged (known only from a copy) is left out: the kernel
+// reads only the primary and refuses it, which would fail the mount of the healthy members too.
 void register_members(const FilesystemType& type, const std::string& source, const Context& ctx) {
   Device d = find_device(source);
   if (d.fstype != type.name || !d.uuid) return;  // let the kernel's own error speak
@@ -50,7 +52,7 @@ void register_members(const FilesystemType& type, const std::string& source, con
   if (io::sysfs_exists("/sys/fs/" + type.kernel_filesystem + "/" + *d.uuid)) return;
   DiscoverOptions only_allowed{true, [&](const Device& dev) { return ctx.policy.allowed(dev.path); }};
   for (const auto& member : discover_devices(only_allowed))
-    if (member.fstype == type.name && member.uuid == d.uuid && ctx.policy.allowed(member.path))
+    if (member.fstype == type.name && member.uuid == d.uuid && !member.damaged && ctx.policy.allowed(member.path))
       type.register_member(member.path);
 }
 

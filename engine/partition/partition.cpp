@@ -74,8 +74,10 @@ PartitionOpResult begin(const Disk& d, bool dry_run) {
 }
 
 // Common tail of every table edit: plan, kernel calls, and (unless dry-run) execution.
-void finish_edit(const Disk& d, const gpt::Table& t, const gpt::SerializeOptions& opt, PartitionOpResult& res) {
+void finish_edit(const Disk& d, const gpt::Table& t, const gpt::SerializeOptions& opt, PartitionOpResult& res,
+                 const std::string& plan_name = "gpt") {
   mos::WritePlan plan = gpt::plan_table_write(t, opt);
+  plan.name = plan_name;
   res.plan = summarize_plan(plan);
   res.kernel_calls = kernel_sync_calls(d, &t);
   if (res.dry_run) return;
@@ -215,6 +217,7 @@ PartitionOpResult create_partition_layout(const std::string& path, const std::ve
   auto res = begin(d, dry_run);
   for (const auto& p : parts) {
     uint32_t n = place_partition(d, t, {d.path, p.name, p.part_type, p.size_bytes, {}, dry_run});
+    t.find(n)->attributes = p.attributes;
     res.partitions.push_back(partition_info(d, t, *t.find(n)));
   }
   finish_edit(d, t, {.primary = true, .backup = true, .protective_mbr = true}, res);
@@ -260,6 +263,30 @@ PartitionOpResult resize_partition(const std::string& path, uint32_t number, std
   auto res = begin(d, dry_run);
   res.partition = partition_info(d, t, *t.find(number));
   finish_edit(d, t, {}, res);
+  return res;
+}
+
+PartitionOpResult set_partition_attributes(const std::string& path, const std::map<uint32_t, uint64_t>& attributes,
+                                           bool dry_run, const Context& ctx, const std::string& plan_name) {
+  Disk d = edit_disk(path, ctx.policy, dry_run, true);
+  gpt::Table t = require_healthy_table(d, read_disk_table(d));
+  for (const auto& [number, bits] : attributes) {
+    gpt::Entry* e = t.find(number);
+    if (!e) throw Error(ErrorCode::not_found, "partition " + std::to_string(number) + " does not exist on " + d.path, d.path);
+    e->attributes = bits;
+  }
+  auto res = begin(d, dry_run);
+  finish_edit(d, t, {}, res, plan_name);
+  return res;
+}
+
+PartitionOpResult sync_kernel_partitions(const std::string& path, const Context& ctx) {
+  Disk d = edit_disk(path, ctx.policy, false, true);
+  auto r = read_disk_table(d);
+  if (!r.table) throw_validation(d.path + " has no valid GPT to tell the kernel about", d.path);
+  auto res = begin(d, false);
+  res.kernel_calls = kernel_sync_calls(d, &*r.table);
+  execute_plan(d, mos::WritePlan{}, res.kernel_calls, res, false);
   return res;
 }
 

@@ -4,6 +4,7 @@
 // flock(LOCK_EX) on the whole disk, tells the kernel with BLKPG and emits a "change" uevent.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -96,6 +97,7 @@ struct LayoutPartition {
   std::string name;
   std::string part_type;
   std::optional<uint64_t> size_bytes;  // absent: the rest of the largest gap
+  uint64_t attributes = 0;             // GPT attribute bits of the entry
 };
 PartitionOpResult create_partition_layout(const std::string& disk, const std::vector<LayoutPartition>& parts,
                                           bool force, bool dry_run, const Context& ctx = {});
@@ -104,6 +106,16 @@ PartitionOpResult delete_partition(const std::string& disk, uint32_t number, boo
 // size_bytes absent = "max": grow up to the next partition or the end of the usable area.
 PartitionOpResult resize_partition(const std::string& disk, uint32_t number,
                                    std::optional<uint64_t> size_bytes, bool dry_run, const Context& ctx = {});
+// Rewrites the table (backup then primary, each flushed) with new attribute bits for the given
+// partitions, nothing else changed; both copies must be valid, as for every edit. `plan_name`
+// names the write's crash points ("<plan_name>:after-backup"), so a caller's own use of the table
+// (mos_sysvol's provisioning record) can be crashed apart from other table writes.
+PartitionOpResult set_partition_attributes(const std::string& disk, const std::map<uint32_t, uint64_t>& attributes,
+                                           bool dry_run, const Context& ctx = {},
+                                           const std::string& plan_name = "gpt");
+// Tells the kernel the partitions the disk's table holds (BLKPG only, nothing written to the
+// disk): a table whose writer stopped before its kernel calls becomes visible.
+PartitionOpResult sync_kernel_partitions(const std::string& disk, const Context& ctx = {});
 // Rewrites the damaged GPT copy from the valid one (or moves a misplaced backup to the end).
 // partitions_may_be_busy false (repair_superblock): refused while any partition of the disk is
 // in use, the whole disk held O_EXCL throughout.

@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -69,8 +70,28 @@ std::string options_value(const toml::node& n, const std::string& key) {
   return o;
 }
 
+// A btrfs fsid as blkid prints it: 36 characters, lowercase hex and dashes at 8-4-4-4-12.
+bool is_fsid_text(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+std::string lowercase(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
 void parse_storage(const toml::table& t, Config& c) {
-  require_known_keys(t, "storage.", {"data_size_gb", "swap_size_gb"});
+  require_known_keys(t, "storage.", {"data_size_gb", "swap_size_gb", "data_fsid"});
+  if (auto* n = t.get("data_fsid")) {
+    std::string v = string_value(*n, "storage.data_fsid");
+    if (!is_fsid_text(v)) throw Invalid{line_of(*n), "storage.data_fsid", "must be a btrfs fsid like 01234567-89ab-cdef-0123-456789abcdef"};
+    c.data_fsid = lowercase(v);
+  }
   if (auto* n = t.get("data_size_gb")) {
     uint64_t v = gib_value(*n, "storage.data_size_gb", 0);
     c.data_size_gib = v ? std::optional<uint64_t>(v) : std::nullopt;  // 0 = the rest of the disk
@@ -83,6 +104,17 @@ void parse_mount(const toml::table& t, Config& c) {
   if (auto* n = t.get("btrfs_options")) c.btrfs_options = options_value(*n, "mount.btrfs_options");
   if (auto* n = t.get("boot")) c.boot_mount = mount_path_value(*n, "mount.boot", true);
   if (auto* n = t.get("efi")) c.efi_mount = mount_path_value(*n, "mount.efi", true);
+}
+
+bool is_recovery_mode(const std::string& v) { return v == "repair" || v == "report"; }
+
+void parse_recovery(const toml::table& t, Config& c) {
+  require_known_keys(t, "recovery.", {"superblocks"});
+  if (auto* n = t.get("superblocks")) {
+    std::string v = string_value(*n, "recovery.superblocks");
+    if (!is_recovery_mode(v)) throw Invalid{line_of(*n), "recovery.superblocks", "must be \"repair\" or \"report\""};
+    c.superblocks = v;
+  }
 }
 
 const toml::array& array_of_tables(const toml::node& n, const std::string& key) {
@@ -159,7 +191,7 @@ Config config_from_toml(const std::string& text, const std::string& origin) {
   Config c = default_config();
   try {
     toml::table root = toml::parse(text, origin);
-    require_known_keys(root, "", {"storage", "mount", "subvolumes", "dirs"});
+    require_known_keys(root, "", {"storage", "mount", "recovery", "subvolumes", "dirs"});
     if (auto* n = root.get("storage")) {
       if (!n->is_table()) throw Invalid{line_of(*n), "storage", "must be a table ([storage])"};
       parse_storage(*n->as_table(), c);
@@ -167,6 +199,10 @@ Config config_from_toml(const std::string& text, const std::string& origin) {
     if (auto* n = root.get("mount")) {
       if (!n->is_table()) throw Invalid{line_of(*n), "mount", "must be a table ([mount])"};
       parse_mount(*n->as_table(), c);
+    }
+    if (auto* n = root.get("recovery")) {
+      if (!n->is_table()) throw Invalid{line_of(*n), "recovery", "must be a table ([recovery])"};
+      parse_recovery(*n->as_table(), c);
     }
     if (auto* n = root.get("subvolumes")) parse_subvolumes(*n, c);
     if (auto* n = root.get("dirs")) parse_dirs(*n, c);
@@ -216,6 +252,13 @@ void apply_cmdline(Config& cfg, const std::string& cmdline) {
       if (auto v = cmdline_gib(key, value, 1, cfg.warnings)) {
         cfg.data_size_gib = v;
         cfg.sources.push_back("cmdline " + word);
+      }
+    } else if (key == "mosrecovery") {
+      if (is_recovery_mode(value)) {
+        cfg.superblocks = value;
+        cfg.sources.push_back("cmdline " + word);
+      } else {
+        cfg.warnings.push_back("kernel command line: " + word + " ignored: expected mosrecovery=repair or mosrecovery=report");
       }
     } else if (key == "mosswap") {
       if (auto v = cmdline_gib(key, value, 1, cfg.warnings)) {

@@ -1,5 +1,5 @@
 // mos_sysvol configuration: compiled defaults < /etc/mos_sysvol.toml < kernel command line
-// (mossize=N data GiB, mosswap=N swap GiB). A bad file or value never stops a boot: it falls
+// (mossize=N data GiB, mosswap=N swap GiB, mosrecovery=repair|report). A bad file or value never stops a boot: it falls
 // back to the defaults (file) or is ignored (cmdline value) and leaves a warning naming it.
 #pragma once
 #include <cstdint>
@@ -26,6 +26,12 @@ struct Config {
   std::string btrfs_options = "noatime,compress=zstd";
   std::string boot_mount = "/boot";     // empty: do not mount MOSBOOT
   std::string efi_mount = "/boot/efi";  // empty: do not mount MOSEFI
+  // Two MOS installations visible at once are refused unless this names the MOSDATA btrfs fsid
+  // (as blkid prints UUID) of the one to bring up.
+  std::optional<std::string> data_fsid;
+  // [recovery] superblocks: "report" (default) or "repair" (a damaged btrfs primary superblock
+  // or GPT copy is rewritten from a valid checksummed copy, nothing else; README "Recovery").
+  std::string superblocks = "report";
   std::vector<SubvolumeSpec> subvolumes;
   std::vector<DirSpec> dirs;
   std::vector<std::string> warnings;  // every ignored file or value, with line and key
@@ -40,7 +46,7 @@ Config default_config();
 Config config_from_toml(const std::string& text, const std::string& origin);
 // Missing file: defaults, no warning. Unreadable or invalid: defaults + warning.
 Config load_config_file(const std::string& path);
-// Applies mossize= / mosswap= from a kernel command line; bad values become warnings.
+// Applies mossize= / mosswap= / mosrecovery= from a kernel command line; bad values become warnings.
 void apply_cmdline(Config& cfg, const std::string& cmdline);
 // The whole chain: file then the command line read from cmdline_path (missing: nothing applied).
 Config load_config(const std::string& config_path, const std::string& cmdline_path);

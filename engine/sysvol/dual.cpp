@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "engine/apply_plan.hpp"
+#include "engine/disk_access.hpp"
 #include "engine/format/format.hpp"
 #include "engine/modules.hpp"
 #include "engine/partition/partition.hpp"
@@ -25,15 +26,6 @@ Context with_md_devices(Context ctx) {
     ctx.policy.allow_devices.push_back(raid_link_path(n));
   }
   return ctx;
-}
-
-// md_mod + raid1 with the resolver, only on nodes that use md.
-void load_raid_modules(const RunOptions& opts, Reporter& rep) {
-  if (!opts.load_modules || opts.dry_run) return;
-  for (const auto& r : load_modules({"raid1"}, opts.modules_dir)) {
-    if (r.status == "loaded") rep.done("loaded module " + r.name);
-    else if (r.status != "already" && r.status != "builtin") rep.error("module " + r.name + " " + r.status + ": " + r.detail);
-  }
 }
 
 std::string make_raid(const std::string& name, mdraid::Metadata metadata, const std::vector<std::string>& members,
@@ -60,16 +52,22 @@ std::string make_raid(const std::string& name, mdraid::Metadata metadata, const 
 
 }  // namespace
 
+void load_raid_modules(const RunOptions& opts, Reporter& rep) {
+  if (!opts.load_modules || opts.dry_run) return;
+  for (const auto& r : load_modules({"raid1"}, opts.modules_dir)) {
+    if (r.status == "loaded") rep.done("loaded module " + r.name);
+    else if (r.status != "already" && r.status != "builtin") rep.error("module " + r.name + " " + r.status + ": " + r.detail);
+  }
+}
+
 Policy md_policy(const Policy& p) {
   Context c;
   c.policy = p;
   return with_md_devices(c).policy;
 }
 
-void provision_dual(const std::vector<Device>& disks, bool resume, const Config& cfg, const RunOptions& opts,
-                    Reporter& rep) {
+void provision_dual(const std::vector<Device>& disks, const Config& cfg, const RunOptions& opts, Reporter& rep) {
   const Context ctx = with_md_devices(engine_context(opts));
-  load_raid_modules(opts, rep);
   // One layout for both: sized by the smaller disk and the larger sector size.
   Config c = cfg;
   const uint64_t smaller = std::min(disks[0].size_bytes, disks[1].size_bytes);
@@ -77,39 +75,64 @@ void provision_dual(const std::vector<Device>& disks, bool resume, const Config&
   if (!c.swap_size_gib) c.swap_size_gib = default_swap_gib(smaller);
   Layout l = plan_layout(disks[0].path, smaller, sector, c);
   std::vector<LayoutPartition> parts;
-  for (const auto& p : l.partitions) parts.push_back({p.name, p.part_type, p.size_bytes});
-  std::vector<PartitionOpResult> gpts;
+  for (const auto& p : l.partitions) parts.push_back({p.name, p.part_type, p.size_bytes, initial_record_bits(p, true)});
+  std::vector<std::string> paths;
   for (const auto& d : disks) {
-    gpts.push_back(create_partition_layout(d.path, parts, resume, false, ctx));
-    rep.done("wrote GPT on " + d.path + " (" + std::to_string(gpts.back().partitions.size()) + " partitions)");
+    auto gpt = create_partition_layout(d.path, parts, false, false, ctx);
+    rep.done("wrote GPT on " + d.path + " (" + std::to_string(gpt.partitions.size()) + " partitions, provisioning record set)");
+    paths.push_back(d.path);
   }
   crash_point("sysvol:after-gpt");
-  auto pair = [&](size_t i) { return std::vector<std::string>{gpts[0].partitions.at(i).path, gpts[1].partitions.at(i).path}; };
-  auto format = [&](const std::string& dev, const std::string& fstype, const std::string& label,
-                    std::vector<std::string> more = {}, std::optional<std::string> profile = {}) {
+  std::vector<DualStep> steps;
+  for (uint32_t n = 1; n <= l.partitions.size(); ++n)
+    if (!l.partitions[n - 1].fstype.empty()) steps.push_back({n});
+  run_dual_steps(paths, steps, opts, rep);
+}
+
+void run_dual_steps(const std::vector<std::string>& disks, const std::vector<DualStep>& steps, const RunOptions& opts,
+                    Reporter& rep) {
+  const Context ctx = with_md_devices(engine_context(opts));
+  load_raid_modules(opts, rep);
+  auto part = [&](size_t disk, uint32_t n) { return "/dev/" + partition_name(disks[disk].substr(5), n); };
+  auto format = [&](const std::string& dev, const PlannedPartition& p, std::vector<std::string> more = {},
+                    std::optional<std::string> profile = {}) {
     FormatRequest req;
     req.device = dev;
-    req.fstype = fstype;
-    req.label = label;
+    req.fstype = p.fstype;
+    req.label = p.label;
     req.devices = std::move(more);
     req.profile = std::move(profile);
-    req.force = true;
+    req.force = true;  // partitions (and arrays over them) the record proves are ours to (re)write
     create_filesystem(req, ctx);
-    rep.done("created " + fstype + " " + label + " on " + dev + (req.devices.empty() ? "" : " + " + req.devices[0]));
+    rep.done("created " + p.fstype + " " + p.label + " on " + dev + (req.devices.empty() ? "" : " + " + req.devices[0]));
   };
-  std::string efi = make_raid("mosefi", mdraid::Metadata::v0_90, pair(1), ctx, rep);
-  crash_point("sysvol:after-efi-raid");
-  format(efi, "vfat", "MOSEFI");
-  crash_point("sysvol:after-efi-fs");
-  std::string boot = make_raid("mosboot", mdraid::Metadata::v1_2, pair(2), ctx, rep);
-  crash_point("sysvol:after-boot-raid");
-  format(boot, "ext4", "MOSBOOT");
-  crash_point("sysvol:after-boot-fs");
-  for (const auto& s : pair(3)) format(s, "swap", "MOSSWAP");
-  crash_point("sysvol:after-swap-fs");
-  auto data = pair(4);
-  format(data[0], "btrfs", "MOSDATA", {data[1]}, std::string("raid1"));
-  crash_point("sysvol:after-data-fs");
+  for (const auto& s : steps) {
+    const PlannedPartition& p = layout_partition(s.number);
+    const std::string step = step_name(p);
+    if (step == "efi" || step == "boot") {
+      if (s.format[0] || s.format[1]) {
+        // 0.90: firmware sees a plain FAT32
+        const mdraid::Metadata metadata = step == "efi" ? mdraid::Metadata::v0_90 : mdraid::Metadata::v1_2;
+        std::string md = make_raid(p.name, metadata, {part(0, s.number), part(1, s.number)}, ctx, rep);
+        crash_point("sysvol:after-" + step + "-raid");
+        format(md, p);
+        crash_point("sysvol:after-" + step + "-fs");
+      }
+    } else if (step == "swap") {
+      for (size_t i = 0; i < 2; ++i)
+        if (s.format[i]) format(part(i, s.number), p);
+      if (s.format[0] || s.format[1]) crash_point("sysvol:after-swap-fs");
+    } else if (s.format[0] || s.format[1]) {
+      format(part(0, s.number), p, {part(1, s.number)}, std::string("raid1"));
+      crash_point("sysvol:after-data-fs");
+    }
+    for (size_t i = 0; i < 2; ++i) {
+      if (!s.clear[i]) continue;
+      clear_record(disks[i], {s.number}, ctx);
+      rep.done("provisioning record: " + step + " done on " + disks[i]);
+    }
+    if (s.clear[0] || s.clear[1]) crash_point("sysvol:after-" + step + "-record");
+  }
 }
 
 void assemble_md(const Found& found, const RunOptions& opts, Reporter& rep) {
@@ -121,11 +144,16 @@ void assemble_md(const Found& found, const RunOptions& opts, Reporter& rep) {
   req.dry_run = opts.dry_run;
   auto r = assemble_raids(req, ctx);
   for (const auto& a : r.arrays) {
-    for (const auto& l : a.left_out) rep.warn("md " + a.name + ": " + l.device + " left out: " + l.reason);
+    for (const auto& l : a.left_out) {
+      rep.warn("md " + a.name + ": " + l.device + " left out: " + l.reason);
+      rep.out_of_service("md " + a.name + " member " + l.device);
+    }
     if (a.outcome == "started" || a.outcome == "already_running" || a.outcome == "would_start") {
       rep.done("md " + a.name + " " + a.outcome + " (" + std::to_string(a.members.size()) + " members)");
     } else if (a.outcome == "started_degraded" || a.outcome == "would_start_degraded") {
       rep.report().degraded = true;
+      rep.out_of_service("md " + a.name + ": " + std::to_string(a.missing_slots.size()) + " of " +
+                         std::to_string(a.members.size() + a.missing_slots.size()) + " members");
       rep.warn("md " + a.name + " is DEGRADED: started with " + std::to_string(a.members.size()) +
                " member(s); replace the missing disk");
     } else {

@@ -51,18 +51,21 @@ bool mount_one(const std::string& source, const std::string& target, const std::
     return true;
   } catch (const Error& e) {
     rep.error("mount " + source + " at " + target + " failed: " + e.what());
+    rep.out_of_service(fstype + " " + source + " (not mounted at " + target + ")");
     return false;
   }
 }
 
-// The MOSDATA filesystem: the members sharing the uuid of the first one found.
+// The MOSDATA filesystem's members. Two filesystems were refused before (installations.hpp);
+// should two still meet here, neither is used.
 std::vector<Device> data_members(const Found& f, Reporter& rep) {
-  std::map<std::string, std::vector<Device>> by_uuid;
-  for (const auto& d : f.data) by_uuid[d.uuid.value_or("")].push_back(d);
-  if (by_uuid.size() > 1)
-    rep.warn("more than one MOSDATA btrfs found; using uuid " + f.data.front().uuid.value_or("?") +
-             " (remove the label from the others)");
-  return by_uuid[f.data.front().uuid.value_or("")];
+  std::set<std::string> fsids;
+  for (const auto& d : f.data) fsids.insert(d.uuid.value_or(""));
+  if (fsids.size() > 1) {
+    rep.error("more than one MOSDATA btrfs (different fsids) among the devices of one installation; using none");
+    return {};
+  }
+  return f.data;
 }
 
 // The private top-level (subvolid=5) mount used to list and create subvolumes; unmounted when
@@ -166,12 +169,9 @@ Context mount_context(const Config& cfg, const RunOptions& opts) {
 void bring_up(const Found& found, const Config& cfg, const RunOptions& opts, Reporter& rep) {
   const Context ctx = mount_context(cfg, opts);
   Report& report = rep.report();
-  if (found.data.empty()) {
-    rep.error("no MOSDATA btrfs found among the allowed devices");
-    return;
-  }
   // btrfs: register every member, then decide whether the filesystem is complete.
-  std::vector<Device> members = data_members(found, rep);
+  std::vector<Device> members = found.data.empty() ? std::vector<Device>{} : data_members(found, rep);
+  if (found.data.empty()) rep.error("no usable MOSDATA btrfs found among the allowed devices");
   for (const auto& m : members) {
     try {
       io::btrfs_scan_device(m.path);
@@ -180,18 +180,22 @@ void bring_up(const Found& found, const Config& cfg, const RunOptions& opts, Rep
     }
   }
   std::string degraded;
-  try {
-    uint64_t expected = btrfs_expected_members(members.front().path);
-    if (members.size() < expected) {
-      degraded = "degraded";
-      report.degraded = true;
-      rep.warn("MOSDATA is DEGRADED: " + std::to_string(members.size()) + " of " + std::to_string(expected) +
-               " member disks present; mounting with 'degraded' - replace the missing disk");
+  if (!members.empty()) {
+    try {
+      uint64_t expected = btrfs_expected_members(members.front().path);
+      if (members.size() < expected) {
+        degraded = "degraded";
+        report.degraded = true;
+        rep.out_of_service("MOSDATA: " + std::to_string(expected - members.size()) + " of " + std::to_string(expected) +
+                           " member devices");
+        rep.warn("MOSDATA is DEGRADED: " + std::to_string(members.size()) + " of " + std::to_string(expected) +
+                 " member disks present; mounting with 'degraded' - replace the missing disk");
+      }
+    } catch (const Error& e) {
+      rep.warn(std::string("cannot read the MOSDATA superblock of ") + members.front().path + ": " + e.what());
     }
-  } catch (const Error& e) {
-    rep.warn(std::string("cannot read the MOSDATA superblock of ") + members.front().path + ": " + e.what());
   }
-  const std::string data_dev = members.front().path;
+  const std::string data_dev = members.empty() ? std::string() : members.front().path;
 
   if (opts.dry_run) {
     for (const auto& s : cfg.subvolumes)
@@ -200,20 +204,24 @@ void bring_up(const Found& found, const Config& cfg, const RunOptions& opts, Rep
     return;
   }
 
-  bool ok = true;
+  bool ok = !data_dev.empty();
   std::unique_ptr<TopMount> top;
-  try {
-    top = create_missing_subvolumes(data_dev, cfg, opts, degraded, rep);
-  } catch (const Error& e) {
-    rep.error(std::string("subvolumes on MOSDATA: ") + e.what());
-    ok = false;
+  if (!data_dev.empty()) {
+    try {
+      top = create_missing_subvolumes(data_dev, cfg, opts, degraded, rep);
+    } catch (const Error& e) {
+      rep.error(std::string("subvolumes on MOSDATA: ") + e.what());
+      ok = false;
+    }
+    crash_point("sysvol:after-subvolumes");  // outside the try: an injected crash ends the run here
+    for (const auto& s : cfg.subvolumes) {
+      std::string o = join_options(join_options("subvol=" + s.name, s.options.empty() ? cfg.btrfs_options : s.options), degraded);
+      ok = mount_one(data_dev, opts.root + s.mount_point, "btrfs", o, ctx, rep) && ok;
+    }
+    top.reset();
+  } else {
+    for (const auto& s : cfg.subvolumes) rep.skip("mount subvolume " + s.name + " at " + opts.root + s.mount_point, "no usable MOSDATA");
   }
-  crash_point("sysvol:after-subvolumes");  // outside the try: an injected crash ends the run here
-  for (const auto& s : cfg.subvolumes) {
-    std::string o = join_options(join_options("subvol=" + s.name, s.options.empty() ? cfg.btrfs_options : s.options), degraded);
-    ok = mount_one(data_dev, opts.root + s.mount_point, "btrfs", o, ctx, rep) && ok;
-  }
-  top.reset();
   if (cfg.boot_mount.empty()) rep.skip("mount MOSBOOT", "off in the configuration");
   else if (found.boot.empty()) rep.error("no MOSBOOT ext4 found; " + cfg.boot_mount + " not mounted"), ok = false;
   else ok = mount_one(found.boot.front().path, opts.root + cfg.boot_mount, "ext4", "nosuid,nodev", ctx, rep) && ok;
@@ -229,12 +237,17 @@ void bring_up(const Found& found, const Config& cfg, const RunOptions& opts, Rep
       else rep.done("swap on " + s.path + " already active");
     } catch (const Error& e) {
       rep.warn(std::string("swapon ") + s.path + " failed: " + e.what());
+      rep.out_of_service("swap on " + s.path);
     }
   }
   crash_point("sysvol:after-swapon");
 
   for (const auto& d : cfg.dirs) {
     std::string p = opts.root + d.path;
+    if (data_dev.empty()) {  // they live on the subvolumes: never on the directories under them
+      rep.skip("directory " + p, "no usable MOSDATA");
+      continue;
+    }
     std::error_code ec;
     std::filesystem::create_directories(p, ec);
     if (ec || ::chmod(p.c_str(), d.mode) != 0) {

@@ -5,6 +5,8 @@
 #include "engine/modules.hpp"
 #include "engine/sysvol/disks.hpp"
 #include "engine/sysvol/steps.hpp"
+
+#include <set>
 #include "base/error.hpp"
 
 namespace mos::engine::sysvol {
@@ -40,42 +42,14 @@ void load_needed_modules(const RunOptions& opts, const Config& cfg, Reporter& re
   }
 }
 
-// Disks carrying only our own half-made layout, among the eligible ones.
-std::vector<Device> half_made_disks(const std::vector<Device>& all, const Policy& policy, Reporter& rep) {
-  std::vector<Device> out;
-  for (const auto& d : all) {
-    if (!eligible_kind(d, policy)) continue;
-    if (auto why = half_made_reason(d, all)) continue;
-    rep.warn(d.path + " carries an unfinished MOS layout (an interrupted first boot): starting it again");
-    out.push_back(d);
-  }
-  return out;
-}
-
+// A first boot on blank disks (nothing of MOS found, no provisioning record).
 void first_boot(const std::vector<Device>& all, const Config& cfg, const RunOptions& opts, Reporter& rep) {
   Report& report = rep.report();
-  std::vector<Device> disks = half_made_disks(all, opts.policy, rep);
-  bool resume = !disks.empty();
-  if (resume) {
-    report.mode = "resume";
-    if (disks.size() > 2) disks.resize(2);
-  }
-  if (resume && disks.size() == 1) {
-    // A dual-disk first boot may have stopped after the first disk's GPT: its partner is blank.
-    Selection sel = select_disks(gather_disk_facts(all, opts.policy, cfg), cfg);
-    for (const auto& d : sel.chosen)
-      if (d.path != disks[0].path) {
-        rep.warn(d.path + " is blank next to the unfinished " + disks[0].path + ": provisioning both (dual-disk)");
-        disks.push_back(d);
-        break;
-      }
-  } else if (!resume) {
-    Selection sel = select_disks(gather_disk_facts(all, opts.policy, cfg), cfg);
-    for (const auto& r : sel.refused) rep.skip(r.path, r.reason);
-    for (const auto& r : sel.unused) rep.skip(r.path, r.reason);
-    disks = sel.chosen;
-    report.mode = "fresh";
-  }
+  report.mode = "fresh";
+  Selection sel = select_disks(gather_disk_facts(all, opts.policy, cfg), cfg);
+  for (const auto& r : sel.refused) rep.skip(r.path, r.reason);
+  for (const auto& r : sel.unused) rep.skip(r.path, r.reason);
+  const std::vector<Device>& disks = sel.chosen;
   if (disks.empty()) {
     rep.error("no MOS storage found and no blank disk to provision (see skipped)");
     return;
@@ -95,10 +69,32 @@ void first_boot(const std::vector<Device>& all, const Config& cfg, const RunOpti
     rep.skip("first-boot provisioning of " + disks.front().path + (disks.size() == 2 ? " and " + disks[1].path : ""), "dry run");
     return;
   }
-  provision(disks, resume, cfg, opts, rep);
+  provision(disks, cfg, opts, rep);
+}
+
+// Whatever a first boot (fresh or resumed) made, brought up as a later boot would.
+void bring_up_provisioned(const RunOptions& opts, const Config& cfg, Reporter& rep) {
+  if (!rep.report().errors.empty()) return;
   Found found = find_mos_storage(discover_allowed(md_policy(opts.policy)), md_policy(opts.policy));
-  assemble_md(found, opts, rep);  // created arrays already run: reported as such
+  if (!found.md_members.empty()) {
+    assemble_md(found, opts, rep);  // created arrays already run (reported as such); a resume's done ones start here
+    found = find_mos_storage(discover_allowed(md_policy(opts.policy)), md_policy(opts.policy));
+  }
   bring_up(found, cfg, opts, rep);
+}
+
+// MOS storage that is not on the recorded disks: a second installation next to an unfinished one.
+std::vector<std::string> outside_record(const std::vector<MosDisk>& recorded, const std::vector<MosDisk>& mos_disks,
+                                        const Found& found) {
+  std::set<std::string> rec;
+  for (const auto& m : recorded) rec.insert(m.disk.path);
+  std::vector<std::string> out;
+  for (const auto& m : mos_disks)
+    if (!rec.count(m.disk.path)) out.push_back(m.disk.path);
+  for (const auto* list : {&found.efi, &found.boot, &found.swap, &found.data, &found.md_members})
+    for (const auto& d : *list)
+      if (!rec.count(d.parent.value_or(d.path))) out.push_back(d.path);
+  return out;
 }
 
 }  // namespace
@@ -108,8 +104,26 @@ void to_json(json& j, const Report& r) {
   for (const auto& s : r.skipped) skipped.push_back({{"what", s.what}, {"why", s.why}});
   j = {{"mode", r.mode},         {"found", r.found},       {"plan", r.plan},
        {"done", r.done},         {"skipped", skipped},     {"warnings", r.warnings},
-       {"errors", r.errors},     {"degraded", r.degraded}, {"ready", r.ready},
-       {"dry_run", r.dry_run}};
+       {"errors", r.errors},     {"damage", r.damage},     {"not_in_service", r.not_in_service},
+       {"recovery", r.recovery}, {"degraded", r.degraded}, {"ready", r.ready},
+       {"dry_run", r.dry_run},   {"exit_status", exit_status(r)}};
+}
+
+void to_json(json& j, const Damage& d) {
+  j = {{"device", d.device}, {"part", d.part}, {"reason", d.reason},
+       {"repair", d.repair.empty() ? json(nullptr) : json(d.repair)}, {"action", d.action}};
+}
+
+void Reporter::damaged(const Damage& d) {
+  r_.damage.push_back(d);
+  log_(3, "DAMAGED: " + d.part + " on " + d.device + ": " + d.reason + (d.repair.empty() ? "" : "; repair: " + d.repair) +
+              " [" + d.action + "]");
+}
+
+int exit_status(const Report& r) {
+  if (r.dry_run) return r.errors.empty() ? kExitReady : kExitNotReady;
+  if (!r.ready) return kExitNotReady;
+  return r.not_in_service.empty() ? kExitReady : kExitNotWhole;
 }
 
 Report run(const RunOptions& opts, const LogFn& log) {
@@ -118,23 +132,37 @@ Report run(const RunOptions& opts, const LogFn& log) {
   Reporter rep(report, log);
   try {
     Config cfg = load_config(opts.config_path, opts.cmdline_path);
+    report.recovery = cfg.superblocks;
     for (const auto& w : cfg.warnings) rep.warn(w);
     for (const auto& s : cfg.sources) rep.info("configuration: " + s);
     load_needed_modules(opts, cfg, rep);
     std::vector<Device> all = discover_allowed(md_policy(opts.policy));
+    std::vector<MosDisk> mos_disks = find_mos_disks(all, opts.policy);
     Found found = find_mos_storage(all, opts.policy);
     report.found = found_json(found);
-    // MOSDATA is written last: without it, md members are at most a half-made first boot.
-    if (!found.data.empty()) {
-      report.mode = "existing";
-      rep.info("existing MOS storage found (" + std::to_string(report.found.size()) + " devices)");
-      if (!found.md_members.empty()) {
-        assemble_md(found, opts, rep);
-        found = find_mos_storage(discover_allowed(md_policy(opts.policy)), md_policy(opts.policy));  // now with the md devices
+    std::vector<MosDisk> recorded;
+    for (const auto& m : mos_disks)
+      if (m.recorded()) recorded.push_back(m);
+    if (!recorded.empty()) {
+      // Only the record proves a first boot is unfinished; it is finished only if nothing else
+      // of MOS is in sight (never mix an unfinished node with another one).
+      report.mode = "resume";
+      auto others = outside_record(recorded, mos_disks, found);
+      if (!others.empty()) {
+        rep.error("an unfinished first boot is recorded on " + recorded.front().disk.path + " while other MOS storage is present (" +
+                  others.front() + "): refusing to mix them; nothing written");
+      } else if (opts.dry_run) {
+        rep.skip("finishing the recorded first boot on " + recorded.front().disk.path, "dry run");
+      } else {
+        resume(recorded, all, cfg, opts, rep);
+        bring_up_provisioned(opts, cfg, rep);
       }
-      bring_up(found, cfg, opts, rep);
+    } else if (found.any() || !mos_disks.empty()) {
+      // Our layout without a record is a complete node, whatever is wrong with it.
+      existing_boot(all, mos_disks, found, cfg, opts, rep);
     } else {
       first_boot(all, cfg, opts, rep);
+      if (!opts.dry_run) bring_up_provisioned(opts, cfg, rep);
     }
   } catch (const Error& e) {
     rep.error(e.what());
@@ -143,7 +171,9 @@ Report run(const RunOptions& opts, const LogFn& log) {
   }
   if (!report.errors.empty()) report.ready = false;
   if (opts.dry_run) report.ready = false;
-  if (report.ready) rep.info(report.degraded ? "storage READY (DEGRADED)" : "storage ready");
+  if (report.ready && report.not_in_service.empty()) rep.info("storage ready");
+  else if (report.ready) rep.warn(std::string("storage READY") + (report.degraded ? " (DEGRADED)" : "") + " but NOT WHOLE: " +
+                                  std::to_string(report.not_in_service.size()) + " part(s) of the layout not in service");
   else if (!opts.dry_run) rep.error("storage NOT ready");
   return report;
 }

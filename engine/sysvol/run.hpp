@@ -26,6 +26,16 @@ struct Skipped {
   std::string why;
 };
 
+// Something of the layout found damaged: what, where, which copy is valid, the repair.
+struct Damage {
+  std::string device;  // the partition, md device or (for a GPT copy) the disk
+  std::string part;    // what it should be: "MOSDATA (btrfs)", "GPT primary header and entries"
+  std::string reason;  // what is wrong and which copy is valid
+  std::string repair;  // the exact command that repairs it; "" when none is known
+  std::string action;  // "reported" | "repaired" | "repair failed: ..." | "repair not available: ..."
+};
+void to_json(json& j, const Damage& d);
+
 struct Report {
   std::string mode = "none";         // existing | fresh | resume | none
   json found = json::array();        // MOS devices found (path, label, fstype, partlabel)
@@ -34,6 +44,10 @@ struct Report {
   std::vector<Skipped> skipped;      // not done, and why (disks unused, features off, dry run)
   std::vector<std::string> warnings;
   std::vector<std::string> errors;   // anything that keeps storage from being ready
+  std::vector<Damage> damage;        // damaged parts of the layout (repaired ones included)
+  // What of the layout is not in service: damaged and unrepaired parts, missing mirror halves.
+  std::vector<std::string> not_in_service;
+  std::string recovery = "report";   // [recovery] superblocks in effect
   bool degraded = false;
   bool ready = false;
   bool dry_run = false;
@@ -45,5 +59,11 @@ using LogFn = std::function<void(int kmsg_level, const std::string& line)>;
 
 // Never throws for storage problems: they end in report.errors and ready=false.
 Report run(const RunOptions& opts, const LogFn& log);
+
+// mos_sysvol's exit status: 0 ready and everything of the layout in service; 2 ready (every
+// configured mount point mounted) while something of the layout is not in service (degraded,
+// a damaged copy or partition reported); 1 not ready. A dry run: 0 when a plan could be made.
+inline constexpr int kExitReady = 0, kExitNotReady = 1, kExitNotWhole = 2;
+int exit_status(const Report& r);
 
 }  // namespace mos::engine::sysvol

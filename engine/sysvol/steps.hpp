@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "engine/inventory/devices.hpp"
+#include "engine/sysvol/layout.hpp"
+#include "engine/sysvol/record.hpp"
 #include "engine/sysvol/config.hpp"
 #include "engine/sysvol/run.hpp"
 
@@ -19,6 +21,10 @@ class Reporter {
   void skip(const std::string& what, const std::string& why) { r_.skipped.push_back({what, why}); log_(6, "skipped " + what + ": " + why); }
   void warn(const std::string& line) { r_.warnings.push_back(line); log_(4, "WARNING: " + line); }
   void error(const std::string& line) { r_.errors.push_back(line); log_(3, "ERROR: " + line); }
+  // Loud on the console (error level), listed in the report, never an error by itself: what it
+  // takes out of service is said with out_of_service.
+  void damaged(const Damage& d);
+  void out_of_service(const std::string& what) { r_.not_in_service.push_back(what); }
   Report& report() { return r_; }
 
  private:
@@ -39,22 +45,50 @@ std::vector<Device> discover_allowed(const Policy& policy);
 Found find_mos_storage(const std::vector<Device>& all, const Policy& policy);
 json found_json(const Found& f);
 
-// Later boots (and the end of a first boot): md assembly, btrfs scan, subvolumes, mounts,
-// swapon, dirs. Fills ready/degraded.
+// Existing storage: the one installation among what was found (two are refused unless
+// [storage] data_fsid names one), its GPT copies and partitions checked, damage reported (and
+// repaired where [recovery] allows), then bring_up of what can be used (engine/sysvol/health.cpp).
+void existing_boot(const std::vector<Device>& all, const std::vector<MosDisk>& mos_disks, const Found& found,
+                   const Config& cfg, const RunOptions& opts, Reporter& rep);
+
+// Later boots (and the end of a first boot): btrfs scan, subvolumes, mounts, swapon, dirs; what
+// is there is brought up even when something else is missing. Fills ready/degraded.
 void bring_up(const Found& found, const Config& cfg, const RunOptions& opts, Reporter& rep);
 
-// nullopt when `disk` carries only our own half-made layout (our GPT names and types, each
-// partition blank or holding the filesystem we put there); otherwise why it is not ours.
-std::optional<std::string> half_made_reason(const Device& disk, const std::vector<Device>& all);
+// What a first boot does for one partition of the layout: nothing (its record says done), only
+// clear its record (the format is there: recognised as ours), or format it and clear its record.
+enum class StepAction { skip, clear, format };
+struct Step {
+  uint32_t number = 0;  // partition number in the layout (2..5)
+  StepAction action = StepAction::format;
+};
+// The same on two disks: the mirrored steps (md for efi and boot, btrfs RAID1 for data) format
+// both halves or neither; swap is per disk. The record is cleared on each disk that holds it.
+struct DualStep {
+  uint32_t number = 0;
+  bool format[2] = {true, true};
+  bool clear[2] = {true, true};
+};
 
-// First boot on one (or two) disks: GPT, filesystems, each step behind a named crash point.
-// `resume`: the disks carry our half-made layout and are rewritten from the start.
-void provision(const std::vector<Device>& disks, bool resume, const Config& cfg, const RunOptions& opts, Reporter& rep);
+// First boot on blank disks: the GPT with the provisioning record, then every step (format,
+// flush, clear its record), each behind named crash points.
+void provision(const std::vector<Device>& disks, const Config& cfg, const RunOptions& opts, Reporter& rep);
+// The steps of one disk in layout order (fresh and resumed first boots alike).
+void run_steps(const std::string& disk, const std::vector<Step>& steps, const Context& ctx, Reporter& rep);
 
 // Two disks: the layout on both, md RAID1 for mosefi (0.90) and mosboot (1.2), swap on each,
 // btrfs RAID1 over the mosdata pair (engine/sysvol/dual.cpp).
-void provision_dual(const std::vector<Device>& disks, bool resume, const Config& cfg, const RunOptions& opts,
+void provision_dual(const std::vector<Device>& disks, const Config& cfg, const RunOptions& opts, Reporter& rep);
+void run_dual_steps(const std::vector<std::string>& disks, const std::vector<DualStep>& steps, const RunOptions& opts,
                     Reporter& rep);
+// Loads md_mod + raid1 (a node that uses md).
+void load_raid_modules(const RunOptions& opts, Reporter& rep);
+
+// A first boot the provisioning record says is unfinished: only its pending steps are done, each
+// after its partition was classified (engine/sysvol/resume.cpp). Writes nothing when anything
+// found contradicts the record.
+void resume(const std::vector<MosDisk>& recorded, const std::vector<Device>& all, const Config& cfg,
+            const RunOptions& opts, Reporter& rep);
 // Assembles the md arrays whose members were found (degraded when a member is missing: said loudly).
 void assemble_md(const Found& found, const RunOptions& opts, Reporter& rep);
 // The policy plus our md devices (/dev/md_mosefi, /dev/md_mosboot and their /dev/md/ links); an

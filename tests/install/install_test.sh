@@ -37,7 +37,7 @@ for f in $prefix/share/mos_volmgr/my_init/my_init.d/10_mos_sysvol $prefix/share/
   bash -n "$dest$f" || fail "$f does not parse"
   if grep -q '@[A-Z_]*@' "$dest$f"; then fail "$f has an unreplaced @VARIABLE@"; fi
 done
-grep -q "^exec $prefix/sbin/mos_sysvol " "$dest$prefix/share/mos_volmgr/my_init/my_init.d/10_mos_sysvol" || fail "my_init step does not exec the installed mos_sysvol"
+grep -q "^$prefix/sbin/mos_sysvol " "$dest$prefix/share/mos_volmgr/my_init/my_init.d/10_mos_sysvol" || fail "my_init step does not run the installed mos_sysvol"
 
 # Units: every ExecStart names an installed binary; systemd's own checker judges the rest.
 for u in "$dest"$prefix/lib/systemd/system/*; do

@@ -2,8 +2,10 @@
 // vanish with it), limited to our own loop devices, with the host's /boot, ESP mount, kernel
 // command line and module loading kept out of it.
 #pragma once
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/swap.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -125,6 +127,67 @@ inline std::string sparse_digest(const std::string& file, const std::vector<std:
                      file, ranges});
   EXPECT_TRUE(r.ok()) << r.err;
   return r.out;
+}
+
+// A named byte range of an image: the GPT areas and each partition.
+struct Region {
+  std::string name;
+  uint64_t offset = 0, length = 0;
+};
+
+// sha256 of [offset, offset+length) of a sparse image (the same idea as sparse_digest): (offset, 64 KiB chunk) of every chunk that
+// is not all zero, found with SEEK_DATA (equal digests mean equal bytes, holes read as zeros).
+inline std::string region_digest(const std::string& file, const Region& r) {
+  auto out = run_tool({"python3", "-c",
+                       "import hashlib,os,sys\n"
+                       "f=os.open(sys.argv[1],os.O_RDONLY);base=o=int(sys.argv[2]);end=o+int(sys.argv[3]);h=hashlib.sha256();Z=bytes(65536)\n"
+                       "while o<end:\n"
+                       "  try: d=os.lseek(f,o,os.SEEK_DATA)\n"
+                       "  except OSError: break\n"
+                       "  if d>=end: break\n"
+                       "  e=min(os.lseek(f,d,os.SEEK_HOLE),end);d-=(d-base)%65536\n"
+                       "  while d<e:\n"
+                       "    b=os.pread(f,min(65536,end-d),d)\n"
+                       "    if b!=Z[:len(b)]: h.update(b'%d;'%(d-base));h.update(b)\n"
+                       "    d+=65536\n"
+                       "  o=d\n"
+                       "print(h.hexdigest())",
+                       file, std::to_string(r.offset), std::to_string(r.length)});
+  EXPECT_TRUE(out.ok()) << out.err;
+  return out.out;
+}
+
+// gpt-head, p1..pN, gpt-tail of a disk with a GPT (from sfdisk), in image bytes.
+inline std::vector<Region> gpt_regions(const std::string& dev, uint64_t size, uint32_t sector) {
+  auto t = sfdisk_json(dev);
+  std::vector<Region> out;
+  out.push_back({"gpt-head", 0, t["firstlba"].get<uint64_t>() * sector});
+  for (size_t i = 0; i < t["partitions"].size(); ++i)
+    out.push_back({"p" + std::to_string(i + 1), t["partitions"][i]["start"].get<uint64_t>() * sector,
+                   t["partitions"][i]["size"].get<uint64_t>() * sector});
+  const uint64_t tail = (t["lastlba"].get<uint64_t>() + 1) * sector;
+  out.push_back({"gpt-tail", tail, size - tail});
+  return out;
+}
+
+inline std::map<std::string, std::string> region_digests(const std::string& file, const std::vector<Region>& regions) {
+  run_tool({"sync"});
+  std::map<std::string, std::string> d;
+  for (const auto& r : regions) d[r.name] = region_digest(file, r);
+  return d;
+}
+
+// Waits until nothing holds the device (the run's private mounts die with its namespace).
+inline void wait_idle(const std::string& dev) {
+  for (int i = 0; i < 100; ++i) {
+    int fd = ::open(dev.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC);
+    if (fd >= 0) {
+      ::close(fd);
+      return;
+    }
+    usleep(50 * 1000);
+  }
+  ADD_FAILURE() << dev << " stays busy";
 }
 
 inline bool mounted_in(const std::string& mountinfo, const std::string& target, const std::string& fstype) {

@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "tests/integration/sysvol_support.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/vm/scenario.hpp"
+#include "tests/vm/sysvol_vm.hpp"
 
 namespace mos::vmtest {
 namespace {
@@ -17,62 +19,6 @@ namespace {
 constexpr uint64_t MiB = 1ull << 20;
 constexpr uint64_t GiB = 1ull << 30;
 const char* kSubvols[] = {"system", "etc", "modules", "vm-meta", "mos-bin"};
-// Shipped in the initramfs, loaded by mos_sysvol itself (not by the test init).
-const std::vector<std::string> kSysvolModules = {"btrfs", "ext4", "vfat", "nls_cp437", "nls_ascii", "raid1"};
-
-json sysvol_step(const std::vector<std::string>& extra = {}, const json& env = json::object(), int expect_exit = 0) {
-  json argv = {"/bin/mos_sysvol", "--json", "--allow-devices", "/dev/vd*"};
-  for (const auto& a : extra) argv.push_back(a);
-  json s = {{"op", "exec"}, {"argv", argv}, {"expect_exit", expect_exit}, {"timeout_ms", 240000}};
-  if (!env.empty()) s["env"] = env;
-  return s;
-}
-json mounts_step() { return {{"op", "read_file"}, {"path", "/proc/self/mountinfo"}, {"text", true}}; }
-json swaps_step() { return {{"op", "read_file"}, {"path", "/proc/swaps"}, {"text", true}}; }
-
-VmSpec sysvol_spec(const std::string& name, std::vector<VmDisk> disks, json steps) {
-  VmSpec spec;
-  spec.name = name;
-  spec.disks = std::move(disks);
-  spec.binaries["/bin/mos_sysvol"] = std::string(MOS_BIN_DIR) + "/mos_sysvol";
-  spec.extra_modules = kSysvolModules;
-  spec.scenario = {{"modules", json::array()}, {"steps", std::move(steps)}};
-  spec.timeout_s = 600;
-  return spec;
-}
-
-// "sysvol:after-gpt" -> "sysvol_after_gpt" (gtest names allow only [A-Za-z0-9_]).
-std::string point_test_name(const ::testing::TestParamInfo<const char*>& info) {
-  std::string s = info.param;
-  for (auto& c : s)
-    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
-  return s;
-}
-
-const json& report_of(const VmResult& r, size_t step) {
-  static const json null_json;
-  const json* s = r.step(step);
-  if (!s || !s->contains("stdout_json")) return null_json;
-  return (*s)["stdout_json"];
-}
-
-// A read-only loop device over one partition of an image (offset, size), detached at scope end.
-class PartitionLoop {
- public:
-  PartitionLoop(const std::string& image, uint64_t offset, uint64_t size, uint32_t sector = 512) {
-    auto r = test::run_tool({"losetup", "--find", "--show", "--read-only", "--sector-size", std::to_string(sector),
-                             "--offset", std::to_string(offset), "--sizelimit", std::to_string(size), image});
-    EXPECT_TRUE(r.ok()) << r.err;
-    dev_ = r.out.substr(0, r.out.find('\n'));
-  }
-  ~PartitionLoop() {
-    if (!dev_.empty()) test::run_tool({"losetup", "-d", dev_});
-  }
-  const std::string& dev() const { return dev_; }
-
- private:
-  std::string dev_;
-};
 
 // sgdisk, sfdisk, fsck.fat, e2fsck, blkid and btrfs check on a powered-off image.
 // allow_fat_dirty: the ESP was mounted when power was cut; vfat then keeps its dirty flag (boot
@@ -239,12 +185,6 @@ std::string examine(const std::string& image, const json& part, uint32_t sector)
   return r.out;
 }
 
-json partitions_of(const std::string& image) {
-  auto t = test::run_tool({"sfdisk", "--json", image});
-  EXPECT_TRUE(t.ok()) << t.err;
-  return t.ok() ? json::parse(t.out)["partitiontable"]["partitions"] : json::array();
-}
-
 TEST(VmSysvol, DualDiskFirstBootSecondBootThenDegradedBoot) {
   MOS_REQUIRE_VM();
   test::TempDir dir;
@@ -294,19 +234,37 @@ TEST(VmSysvol, DualDiskFirstBootSecondBootThenDegradedBoot) {
   EXPECT_EQ(rep2.value("degraded", true), false) << rep2.dump(2);
   expect_guest_mounts(second, 1);
 
-  // Disk b gone: everything mounts degraded, exit 0, and the report says so.
-  VmResult degraded = run_vm(sysvol_spec("sysvol_degraded", {{a, 8 * GiB, 512}}, steps));
-  expect_all_steps_ok(degraded, steps.size());
+  // Disk b gone: everything mounts degraded; exit 2 (ready, part of the layout out of service),
+  // and the report says so.
+  json degraded_steps = {sysvol_step({}, json::object(), 2), mounts_step(), steps[2]};
+  VmResult degraded = run_vm(sysvol_spec("sysvol_degraded", {{a, 8 * GiB, 512}}, degraded_steps));
+  expect_all_steps_ok(degraded, degraded_steps.size());
   const json& rep3 = report_of(degraded, 0);
   EXPECT_EQ(rep3.value("ready", false), true) << rep3.dump(2);
   EXPECT_EQ(rep3.value("degraded", false), true) << rep3.dump(2);
+  EXPECT_FALSE(rep3.value("not_in_service", json::array()).empty()) << rep3.dump(2);
   ASSERT_NE(degraded.step(0), nullptr) << degraded.explain();
   EXPECT_NE(degraded.step(0)->value("stderr", "").find("DEGRADED"), std::string::npos);
   expect_guest_mounts(degraded, 1);
 }
 
+// The FAT32 volume id on the mosefi partition of an image (on two disks inside its md member:
+// 0.90 keeps the data at offset 0), "" when no FAT32 is there yet.
+std::string esp_volume_id(const std::string& image) {
+  json parts = partitions_of(image);
+  if (parts.size() != 5) return {};
+  std::ifstream in(image, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(parts[1]["start"].get<uint64_t>() * 512));
+  std::string bpb(90, '\0');
+  in.read(bpb.data(), static_cast<std::streamsize>(bpb.size()));
+  if (bpb.compare(82, 8, "FAT32   ") != 0) return {};
+  return bpb.substr(67, 4);
+}
+
 // mos_sysvol stops at a crash point (the injected error ends the run there, exit 1), then power
-// is cut without sync; the next boot must finish the job and end in the same layout.
+// is cut without sync; the next boot must finish the job and end in the same layout, and an ESP the crash left
+// complete keeps its volume id (a step recorded done, or done with its record not yet cleared, is
+// never formatted again).
 class VmSysvolCrash : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(VmSysvolCrash, NextBootEndsInTheSameLayout) {
@@ -326,16 +284,23 @@ TEST_P(VmSysvolCrash, NextBootEndsInTheSameLayout) {
   ASSERT_NE(s0, nullptr);
   EXPECT_NE(s0->value("stdout", "").find(std::string("injected crash at ") + GetParam()), std::string::npos)
       << s0->dump();
+  const std::string point = GetParam();
+  // At the gpt points only the backup table may exist yet (sfdisk reads no table): no ESP either.
+  const std::string esp_id = point.rfind("gpt:", 0) == 0 ? std::string() : esp_volume_id(img);
   json steps = {sysvol_step(), mounts_step()};
   VmResult good = run_vm(sysvol_spec("sysvol_after_crash", {{img, 8 * GiB, 512}}, steps));
   expect_all_steps_ok(good, steps.size());
   EXPECT_EQ(report_of(good, 0).value("ready", false), true) << report_of(good, 0).dump(2);
   expect_guest_mounts(good, 1);
-  const std::string point = GetParam();
   judge_mos_image(img, 512, 1 * GiB, 0, point == "sysvol:after-mounts" || point == "sysvol:after-swapon");
+  if (!esp_id.empty()) {
+    EXPECT_EQ(esp_volume_id(img), esp_id) << "the ESP the crash left complete was formatted again\n"
+                                          << good.step(0)->value("stderr", "");
+  }
 }
 
-// The same on two disks at the md steps: the next boot finishes both disks, RAID1 and all.
+// The same on two disks at the md steps and the record writes: the next boot finishes both disks,
+// RAID1 and all (an array whose format completed before its record was cleared is kept).
 class VmSysvolDualCrash : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(VmSysvolDualCrash, NextBootFinishesBothDisks) {
@@ -350,6 +315,10 @@ TEST_P(VmSysvolDualCrash, NextBootFinishesBothDisks) {
                       {{"op", "crash"}}};
   VmResult crashed = run_vm(sysvol_spec("sysvol_dual_crash", {{a, 8 * GiB, 512}, {b, 8 * GiB, 512}}, crash_steps));
   expect_steps_ok_until_crash(crashed, 1);
+  ASSERT_NE(crashed.step(0), nullptr);
+  EXPECT_NE(crashed.step(0)->value("stdout", "").find(std::string("injected crash at ") + GetParam()), std::string::npos)
+      << "the crash point did not fire: " << crashed.step(0)->dump();
+  const std::string esp_id = esp_volume_id(a);
   json steps = {sysvol_step(), mounts_step(), {{"op", "read_file"}, {"path", "/proc/mdstat"}, {"text", true}}};
   VmResult good = run_vm(sysvol_spec("sysvol_dual_after_crash", {{a, 8 * GiB, 512}, {b, 8 * GiB, 512}}, steps));
   expect_all_steps_ok(good, steps.size());
@@ -359,18 +328,24 @@ TEST_P(VmSysvolDualCrash, NextBootFinishesBothDisks) {
   expect_guest_mounts(good, 1);
   ASSERT_NE(good.step(2), nullptr);
   EXPECT_NE(good.step(2)->value("text", "").find("md_mosboot : active raid1"), std::string::npos);
+  if (!esp_id.empty()) {
+    EXPECT_EQ(esp_volume_id(a), esp_id) << "the ESP the crash left complete was formatted again\n"
+                                        << good.step(0)->value("stderr", "");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Points, VmSysvolDualCrash,
-                         ::testing::Values("sysvol:after-gpt", "sysvol:after-efi-raid", "sysvol:after-boot-fs",
-                                           "sysvol:after-data-fs"),
+                         ::testing::Values("sysvol:after-gpt", "sysvol:after-efi-raid", "sysvol:after-efi-fs",
+                                           "record:after-backup", "sysvol:after-efi-record", "sysvol:after-boot-fs",
+                                           "sysvol:after-data-fs", "sysvol:after-data-record"),
                          point_test_name);
 
 INSTANTIATE_TEST_SUITE_P(Points, VmSysvolCrash,
                          ::testing::Values("gpt:after-backup", "gpt:after-primary", "sysvol:after-gpt",
-                                           "sysvol:after-efi-fs", "sysvol:after-boot-fs", "sysvol:after-swap-fs",
-                                           "sysvol:after-data-fs", "sysvol:after-subvolumes", "sysvol:after-mounts",
-                                           "sysvol:after-swapon"),
+                                           "sysvol:after-efi-fs", "record:after-backup", "record:after-primary",
+                                           "sysvol:after-efi-record", "sysvol:after-boot-fs", "sysvol:after-swap-fs",
+                                           "sysvol:after-data-fs", "sysvol:after-data-record", "sysvol:after-subvolumes",
+                                           "sysvol:after-mounts", "sysvol:after-swapon"),
                          point_test_name);
 
 }  // namespace
