@@ -467,12 +467,15 @@ void Server::Impl::on_readable(uint64_t id) {
 
 void Server::Impl::take_events() {
   std::deque<std::pair<uint64_t, std::shared_ptr<const std::string>>> events;
-  std::set<uint64_t> dropped;
+  std::set<uint64_t> dropped, subscribed;
   {
     std::lock_guard lk(shared->mu);
     events.swap(shared->events);
     dropped.swap(shared->dropped);
     shared->queued_bytes.clear();
+    // Events queued before a subscription was cancelled (by the loop in an earlier round) are not
+    // delivered: the connection was told once and is not told again.
+    for (const auto& [id, topics] : shared->subs) subscribed.insert(id);
   }
   std::set<uint64_t> touched;
   auto drop = [&](uint64_t id) {
@@ -484,7 +487,7 @@ void Server::Impl::take_events() {
   };
   for (auto& [id, line] : events) {
     auto it = conns.find(id);
-    if (it == conns.end() || dropped.count(id)) continue;
+    if (it == conns.end() || dropped.count(id) || !subscribed.count(id)) continue;
     if (it->second.pending_out() + line->size() > opts.limits.max_connection_output) {
       drop(id);
       continue;
