@@ -78,8 +78,9 @@ ContentVerdict classify_content(fsmake::ProbeSource& src, std::string_view expec
         v.state = ContentState::ours;
         return v;
       }
-      std::string want = expect_fstype.empty() ? std::string("nothing")
-                                               : std::string(expect_fstype) + (expect_label.empty() ? "" : " " + std::string(expect_label));
+      // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict for " " + std::string.
+      std::string want = expect_fstype.empty() ? std::string("nothing") : std::string(expect_fstype);
+      if (!expect_fstype.empty() && !expect_label.empty()) want.append(" ").append(expect_label);
       return damaged(device + " carries " + describe_content(r) + " where " + want + " was expected");
     }
     if (auto off = first_unnamed_nonzero(src))
