@@ -184,7 +184,8 @@ TEST_P(SysvolCrash, NextBootFinishesTheJob) {
   expect_mos_layout_valid(img, 512);
   const auto now = complete_filesystems(img);
   for (const auto& [p, uuid] : kept) EXPECT_EQ(now.at(p), uuid) << "partition " << p << " was formatted again\n" << good.log;
-  for (const auto& e : sfdisk_json(img.dev())["partitions"])
+  const auto table = sfdisk_json(img.dev());  // kept alive: a range-for over a temporary's member dangles
+  for (const auto& e : table.at("partitions"))
     EXPECT_FALSE(e.contains("attrs")) << "provisioning record left: " << e.dump();
 }
 
