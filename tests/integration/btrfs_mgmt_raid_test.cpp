@@ -305,7 +305,7 @@ TEST(BtrfsMgmtDevices, AddConvertToRaid1RemoveAndBack) {
   EXPECT_EQ(paths[0], own_dev);
   EXPECT_EQ(md5(mnt + "/f"), sum);
   fs.unmount();
-  auto check_r = run_tool({"btrfs", "check", "--readonly", own_dev});
+  auto check_r = run_btrfs_check({"btrfs", "check", "--readonly", own_dev});
   EXPECT_TRUE(check_r.ok()) << check_r.out << check_r.err;
 }
 

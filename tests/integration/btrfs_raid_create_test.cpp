@@ -55,7 +55,7 @@ TEST(BtrfsRaidCreate, Raid1OverTwoSectorSizesChecksMountsAndScrubs) {
   EXPECT_EQ(made.result["members"][1]["device"]["path"], b.dev());
 
   for (const auto& dev : {a.dev(), b.dev()}) {
-    ToolResult check = run_tool({"btrfs", "check", "--readonly", dev});
+    ToolResult check = run_btrfs_check({"btrfs", "check", "--readonly", dev});
     EXPECT_TRUE(check.ok()) << dev << "\n" << check.out << check.err;
   }
   auto ida = blkid_probe(a.dev()), idb = blkid_probe(b.dev());
@@ -171,7 +171,7 @@ TEST(BtrfsRaidCreate, CliCreatesRaid1OverTheSocket) {
   EXPECT_EQ(ida["UUID"], idb["UUID"]);
   EXPECT_NE(ida["UUID_SUB"], idb["UUID_SUB"]);
   for (const auto& dev : {a.dev(), b.dev()}) {
-    ToolResult check = run_tool({"btrfs", "check", "--readonly", dev});
+    ToolResult check = run_btrfs_check({"btrfs", "check", "--readonly", dev});
     EXPECT_TRUE(check.ok()) << dev << "\n" << check.out << check.err;
   }
   TempDir dir;

@@ -100,7 +100,7 @@ TEST(BtrfsUuid, SingleDeviceUnmountedAndMountedOwnerIsRefusedBeforeAnyWrite) {
   }
   forget({&old_fs});
   EXPECT_EQ(sha256_of(target.dev()), before[1]);
-  EXPECT_TRUE(run_tool({"btrfs", "check", "--readonly", old_fs.dev()}).ok());
+  EXPECT_TRUE(run_btrfs_check({"btrfs", "check", "--readonly", old_fs.dev()}).ok());
 
   // Re-making the owner itself (force) with its own uuid is no conflict: it is overwritten.
   EngineOutcome again = create(only({&old_fs}), old_fs.dev(), {}, used, true);
@@ -142,7 +142,7 @@ TEST(BtrfsUuid, Raid1OwnerAndRaid1TargetAreRefusedBeforeAnyWrite) {
   forget({&a, &b});
   EXPECT_EQ(sha256_of(c.dev()), before[2]);
   EXPECT_EQ(sha256_of(d.dev()), before[3]);
-  for (const auto* m : {&a, &b}) EXPECT_TRUE(run_tool({"btrfs", "check", "--readonly", m->dev()}).ok()) << m->dev();
+  for (const auto* m : {&a, &b}) EXPECT_TRUE(run_btrfs_check({"btrfs", "check", "--readonly", m->dev()}).ok()) << m->dev();
 }
 
 TEST(BtrfsUuid, ARandomUuidThatCollidesIsDrawnAgain) {

@@ -65,7 +65,7 @@ TEST_P(FormatThenMount, Btrfs) {
   LoopImage img(256 * MiB, GetParam());
   EngineOutcome made = format(img.dev(), "btrfs", "MOSDATA");
   ASSERT_TRUE(made.ok) << made.message;
-  ToolResult check = run_tool({"btrfs", "check", "--readonly", img.dev()});
+  ToolResult check = run_btrfs_check({"btrfs", "check", "--readonly", img.dev()});
   EXPECT_TRUE(check.ok()) << check.out << check.err;
   auto id = blkid_probe(img.dev());
   EXPECT_EQ(id["TYPE"], "btrfs");
@@ -79,7 +79,7 @@ TEST_P(FormatThenMount, Btrfs) {
   EXPECT_NE(options_at(dir.path()).find("compress=zstd"), std::string::npos) << options_at(dir.path());
   EXPECT_TRUE(write_random(dir.path() + "/f", 5000000, true).ok());
   ASSERT_TRUE(unmount(dir.path()).ok);
-  check = run_tool({"btrfs", "check", "--readonly", img.dev()});
+  check = run_btrfs_check({"btrfs", "check", "--readonly", img.dev()});
   EXPECT_TRUE(check.ok()) << check.out << check.err;
 }
 

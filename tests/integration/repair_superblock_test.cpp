@@ -181,7 +181,7 @@ Ranges damage(const Case& c, const LoopImage& img) {
 
 void expect_checkers_clean(const Case& c, const std::string& disk, const std::string& fs_dev) {
   if (c.format == "btrfs") {
-    ToolResult r = run_tool({"btrfs", "check", "--readonly", fs_dev});
+    ToolResult r = run_btrfs_check({"btrfs", "check", "--readonly", fs_dev});
     EXPECT_TRUE(r.ok()) << r.out << r.err;
   } else if (c.format == "vfat") {
     expect_fsck_fat_clean(fs_dev);
@@ -400,7 +400,7 @@ TEST(RepairSuperblockCli, DryRunThenRepairThenNothingToDo) {
   ToolResult done = daemon.cli({"repair-superblock", img.dev()});
   ASSERT_TRUE(done.ok()) << done.err;
   EXPECT_NE(done.out.find("Repaired the btrfs on " + img.dev()), std::string::npos) << done.out;
-  EXPECT_TRUE(run_tool({"btrfs", "check", "--readonly", img.dev()}).ok());
+  EXPECT_TRUE(run_btrfs_check({"btrfs", "check", "--readonly", img.dev()}).ok());
   ToolResult again = daemon.cli({"repair-superblock", img.dev()});
   ASSERT_TRUE(again.ok()) << again.err;
   EXPECT_NE(again.out.find("Nothing to repair"), std::string::npos) << again.out;

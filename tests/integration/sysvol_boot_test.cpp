@@ -35,7 +35,7 @@ void expect_mos_layout_valid(const LoopImage& img, uint32_t sector) {
   EXPECT_EQ(blkid_probe(part(img, 5))["LABEL"], "MOSDATA");
   ToolResult bc;
   for (int i = 0; i < 20; ++i) {  // the namespace's mounts go away asynchronously
-    bc = run_tool({"btrfs", "check", "--readonly", part(img, 5)});
+    bc = run_btrfs_check({"btrfs", "check", "--readonly", part(img, 5)});
     if (bc.ok() || bc.err.find("mounted") == std::string::npos) break;
     usleep(100 * 1000);
   }

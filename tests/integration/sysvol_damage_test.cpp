@@ -198,7 +198,7 @@ TEST_P(SysvolDamage, NothingFormattedDamageReported) {
     }
   }
   if (repaired && dc.region == "p5") {  // the superblock repair: btrfs's own checker agrees
-    auto check = run_tool({"btrfs", "check", "--readonly", part(img, 5)});
+    auto check = run_btrfs_check({"btrfs", "check", "--readonly", part(img, 5)});
     EXPECT_TRUE(check.ok()) << check.out << check.err;
   }
   expect_files(img, node, dc.data_readable || repaired, dc.boot_readable);

@@ -142,6 +142,16 @@ ToolResult run_tool(const std::vector<std::string>& argv, const std::string& std
 
 ToolResult run_sh(const std::string& script) { return run_tool({"/bin/sh", "-c", script}); }
 
+ToolResult run_btrfs_check(const std::vector<std::string>& argv) {
+  ToolResult r;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    r = run_tool(argv);
+    if (r.err.find("Device or resource busy") == std::string::npos) break;
+    usleep(200 * 1000);
+  }
+  return r;
+}
+
 ToolResult write_random(const std::string& path, uint64_t bytes, bool sync_after) {
   return run_sh("head -c " + std::to_string(bytes) + " /dev/urandom > " + path + (sync_after ? " && sync" : ""));
 }

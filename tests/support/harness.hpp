@@ -78,6 +78,10 @@ struct ToolResult {
 ToolResult run_tool(const std::vector<std::string>& argv, const std::string& stdin_data = {});
 // Convenience: `sh -c` for pipelines in tests.
 ToolResult run_sh(const std::string& script);
+// `btrfs check ...`, run again while it meets EBUSY: the kernel claims a btrfs device exclusively
+// for the instant it reads its superblock during any scan (BTRFS_IOC_SCAN_DEV), and a test beside
+// this one running btrfs check or mkfs.btrfs scans every device.
+ToolResult run_btrfs_check(const std::vector<std::string>& argv);
 // Writes `bytes` random bytes (head -c of /dev/urandom) over the start of path, a device or a
 // new file; sync_after runs sync(1) too so the data is on disk for what follows.
 ToolResult write_random(const std::string& path, uint64_t bytes, bool sync_after = false);
