@@ -1,8 +1,6 @@
 // Deferred replies that hold no worker, event delivery (storage.subscribe, slow subscribers
 // dropped, `mos-volmgr watch`), peer-credential authorization with an unprivileged user, and a
 // socket that cannot be raced (trusted directory, umask, systemd activation).
-#include <grp.h>
-#include <pwd.h>
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
@@ -18,6 +16,7 @@
 #include "rpc/server.hpp"
 #include "tests/integration/rpc_test_support.hpp"
 #include "tests/support/daemon.hpp"
+#include "tests/support/test_user.hpp"
 
 namespace mos::test {
 namespace {
@@ -166,33 +165,6 @@ TEST(RpcServer, WatchPrintsEventsAsTheyCome) {
   EXPECT_EQ(got[0]["topic"], "raid");
   EXPECT_EQ(got[1]["data"]["seq"], 1);
 }
-
-// A system user (and group) made for one test, removed at scope end.
-struct TestUser {
-  std::string name = "mosvt" + std::to_string(getpid() % 100000);
-  std::string group = name + "g";
-  uid_t uid = 0;
-  TestUser() {
-    run_tool({"groupadd", "-r", group});
-    auto r = run_tool({"useradd", "-r", "-M", "-s", "/usr/sbin/nologin", name});
-    EXPECT_TRUE(r.ok()) << r.err;
-    if (passwd* p = getpwnam(name.c_str())) uid = p->pw_uid;
-  }
-  ~TestUser() {
-    run_tool({"userdel", name});
-    run_tool({"groupdel", group});
-  }
-  // socat as this user (no supplementary groups, or just `extra`): one request, the answer.
-  json call(const std::string& sock, const std::string& request, const std::string& extra = {}) const {
-    std::vector<std::string> argv = {"setpriv", "--reuid", name, "--regid", name};
-    if (extra.empty()) argv.push_back("--clear-groups");
-    else argv.insert(argv.end(), {"--groups", extra});
-    argv.insert(argv.end(), {"socat", "-t", "5", "-", "UNIX-CONNECT:" + sock});
-    auto r = run_tool(argv, request + "\n");
-    EXPECT_TRUE(r.ok()) << r.err;
-    return r.ok() && !r.out.empty() ? json::parse(r.out) : json(nullptr);
-  }
-};
 
 TEST(RpcServer, MutatingCallsNeedRootOrTheAdminGroup) {
   TestUser user;
