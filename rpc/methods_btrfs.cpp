@@ -93,7 +93,7 @@ void register_subvolume_methods(Registry& r) {
   r.add(Method{"storage.set_quota", "Limit the referenced bytes of a subvolume (enables quota if needed)",
                "Sets max_rfer on qgroup 0/<subvolid>; max_bytes 0 removes the limit.",
                obj_schema({{"name", str_schema("subvolume name")},
-                           {"max_bytes", int_schema("limit in bytes (0 = no limit)", 0)},
+                           {"max_bytes", int_schema("limit in bytes (0 = no limit)", 0, kMaxByteCount)},
                            {"filesystem", filesystem_param()}},
                           {"name", "max_bytes"}),
                object_result("the subvolume's qgroup", {{"qgroupid", str_prop()},
@@ -101,7 +101,7 @@ void register_subvolume_methods(Registry& r) {
                                                          {"referenced_bytes", int_prop()},
                                                          {"exclusive_bytes", int_prop()}}),
                true, [](const json& p, engine::Context& ctx) -> json {
-                 return bt::set_quota(p["name"], p["max_bytes"].get<uint64_t>(), opt_string(p, "filesystem"), ctx);
+                 return bt::set_quota(p["name"], engine::json_integer<uint64_t>(p, "max_bytes"), opt_string(p, "filesystem"), ctx);
                }});
 }
 

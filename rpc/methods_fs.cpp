@@ -93,7 +93,7 @@ void add_create_filesystem(Registry& r) {
                  if (p.contains("options")) {
                    const json& o = p["options"];
                    if (o.contains("full_init")) req.full_init = o["full_init"].get<bool>();
-                   if (o.contains("block_size")) req.block_size = o["block_size"].get<uint32_t>();
+                   if (o.contains("block_size")) req.block_size = engine::json_integer<uint32_t>(o, "block_size");
                  }
                  if (p.contains("devices")) req.devices = p["devices"].get<std::vector<std::string>>();
                  if (p.contains("profile")) req.profile = p["profile"].get<std::string>();

@@ -9,12 +9,12 @@ namespace mos::rpc {
 void register_jobs_methods(Registry& r) {
   Method jobs{"storage.jobs", "Running and finished long operations with progress",
                "Without id: every job. With id: that job (error -32002 if unknown).",
-               obj_schema({{"id", int_schema("job id", 1)}}),
+               obj_schema({{"id", int_schema("job id", 1, kMaxJobId)}}),
                {{"oneOf", json::array({job_schema(), {{"type", "array"}, {"items", job_schema()}}})}}, false,
                [](const json& p, engine::Context& ctx) -> json {
                  auto& jobs = ctx.job_registry();
                  if (p.contains("id")) {
-                   auto j = jobs.get(p["id"].get<uint64_t>());
+                   auto j = jobs.get(engine::json_integer<uint64_t>(p, "id"));
                    if (!j) throw Error(ErrorCode::not_found, "no job with id " + p["id"].dump());
                    return *j;
                  }
@@ -24,10 +24,10 @@ void register_jobs_methods(Registry& r) {
   r.add(std::move(jobs));
   r.add(Method{"storage.job_cancel", "Request cancellation of a running job",
                "Returns {cancelled: false} when the job had already ended.",
-               obj_schema({{"id", int_schema("job id", 1)}}, {"id"}),
+               obj_schema({{"id", int_schema("job id", 1, kMaxJobId)}}, {"id"}),
                {{"type", "object"}, {"properties", {{"cancelled", {{"type", "boolean"}}}}}}, true,
                [](const json& p, engine::Context& ctx) -> json {
-                 return {{"cancelled", ctx.job_registry().cancel(p["id"].get<uint64_t>())}};
+                 return {{"cancelled", ctx.job_registry().cancel(engine::json_integer<uint64_t>(p, "id"))}};
                }});
 }
 

@@ -93,8 +93,8 @@ void register_partition_methods(Registry& r) {
                            {"name", {{"type", "string"}, {"maxLength", 144}, {"description", "partition name (PARTLABEL), at most 36 UTF-16 units"}}},
                            {"part_type", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64},
                                           {"description", "linux, esp, swap, bios_boot, linux_raid, linux_lvm, linux_home, linux_srv, xbootldr, ... or a type GUID"}}},
-                           {"size_bytes", int_schema("size in bytes (rounded up to whole sectors)", 1)},
-                           {"start_bytes", int_schema("start offset in bytes (a multiple of the logical sector size)", 0)},
+                           {"size_bytes", int_schema("size in bytes (rounded up to whole sectors)", 1, kMaxByteCount)},
+                           {"start_bytes", int_schema("start offset in bytes (a multiple of the logical sector size)", 0, kMaxByteCount)},
                            {"dry_run", dry_run_schema()}},
                           {"disk", "name", "part_type"}),
                device_with_plan_schema(), true, [](const json& p, engine::Context& ctx) {
@@ -102,34 +102,34 @@ void register_partition_methods(Registry& r) {
                  req.disk = p["disk"];
                  req.name = p["name"];
                  req.part_type = p["part_type"];
-                 if (p.contains("size_bytes")) req.size_bytes = p["size_bytes"].get<uint64_t>();
-                 if (p.contains("start_bytes")) req.start_bytes = p["start_bytes"].get<uint64_t>();
+                 if (p.contains("size_bytes")) req.size_bytes = engine::json_integer<uint64_t>(p, "size_bytes");
+                 if (p.contains("start_bytes")) req.start_bytes = engine::json_integer<uint64_t>(p, "start_bytes");
                  req.dry_run = flag(p, "dry_run");
                  return device_result(engine::create_partition(req, ctx));
                }});
 
   r.add(Method{"storage.delete_partition", "Remove a partition entry (refused while mounted or held)", "",
                obj_schema({{"disk", device_path_schema("whole-disk device")},
-                           {"number", int_schema("partition number", 1)},
+                           {"number", int_schema("partition number", 1, kMaxPartitionNumber)},
                            {"dry_run", dry_run_schema()}},
                           {"disk", "number"}),
                operation_schema(), true, [](const json& p, engine::Context& ctx) {
-                 return plan_result(engine::delete_partition(p["disk"], p["number"].get<uint32_t>(), flag(p, "dry_run"), ctx));
+                 return plan_result(engine::delete_partition(p["disk"], engine::json_integer<uint32_t>(p, "number"), flag(p, "dry_run"), ctx));
                }});
 
   r.add(Method{"storage.resize_partition", "Grow a partition to a size or to the end of the free space after it",
                "size_bytes is a byte count or \"max\". Shrinking is refused (it would cut off data). "
                "Works on mounted partitions (BLKPG resize).",
                obj_schema({{"disk", device_path_schema("whole-disk device")},
-                           {"number", int_schema("partition number", 1)},
-                           {"size_bytes", {{"type", {"integer", "string"}}, {"minimum", 1}, {"pattern", "^max$"},
+                           {"number", int_schema("partition number", 1, kMaxPartitionNumber)},
+                           {"size_bytes", {{"type", {"integer", "string"}}, {"minimum", 1}, {"maximum", kMaxByteCount}, {"pattern", "^max$"},
                                            {"description", "new size in bytes, or \"max\""}}},
                            {"dry_run", dry_run_schema()}},
                           {"disk", "number", "size_bytes"}),
                device_with_plan_schema(), true, [](const json& p, engine::Context& ctx) {
                  std::optional<uint64_t> size;
-                 if (p["size_bytes"].is_number()) size = p["size_bytes"].get<uint64_t>();
-                 return device_result(engine::resize_partition(p["disk"], p["number"].get<uint32_t>(), size, flag(p, "dry_run"), ctx));
+                 if (p["size_bytes"].is_number()) size = engine::json_integer<uint64_t>(p, "size_bytes");
+                 return device_result(engine::resize_partition(p["disk"], engine::json_integer<uint32_t>(p, "number"), size, flag(p, "dry_run"), ctx));
                }});
 
   r.add(Method{"storage.wipe_signatures", "Erase every known signature on a disk or partition (like wipefs --all)",

@@ -26,6 +26,16 @@ bool has_type(const json& v, const std::string& t) {
   return false;
 }
 
+// a < b for JSON numbers; exact for integers of any sign and width (as doubles, 2^53 + 1 would
+// compare equal to 2^53 and 2^64 - 1 to 2^64).
+bool below(const json& a, const json& b) {
+  if (!a.is_number_integer() || !b.is_number_integer()) return a.get<double>() < b.get<double>();
+  auto negative = [](const json& x) { return !x.is_number_unsigned() && x.get<int64_t>() < 0; };
+  if (negative(a) != negative(b)) return negative(a);
+  if (negative(a)) return a.get<int64_t>() < b.get<int64_t>();
+  return a.get<uint64_t>() < b.get<uint64_t>();
+}
+
 std::string article(const std::string& t) {
   return (t == "integer" || t == "object" || t == "array") ? "an " + t : "a " + t;
 }
@@ -58,10 +68,8 @@ void check(const json& s, const json& v, const std::string& where) {
     }
   }
   if (v.is_number()) {
-    if (s.contains("minimum") && v.get<double>() < s["minimum"].get<double>())
-      fail(where, "must be >= " + s["minimum"].dump());
-    if (s.contains("maximum") && v.get<double>() > s["maximum"].get<double>())
-      fail(where, "must be <= " + s["maximum"].dump());
+    if (s.contains("minimum") && below(v, s["minimum"])) fail(where, "must be >= " + s["minimum"].dump());
+    if (s.contains("maximum") && below(s["maximum"], v)) fail(where, "must be <= " + s["maximum"].dump());
   }
   if (v.is_string()) {
     auto len = v.get_ref<const std::string&>().size();

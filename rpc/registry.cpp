@@ -55,8 +55,8 @@ json obj_schema(json properties, std::vector<std::string> required) {
 
 json str_schema(const std::string& description) { return {{"type", "string"}, {"description", description}}; }
 
-json int_schema(const std::string& description, int64_t minimum) {
-  return {{"type", "integer"}, {"minimum", minimum}, {"description", description}};
+json int_schema(const std::string& description, int64_t minimum, int64_t maximum) {
+  return {{"type", "integer"}, {"minimum", minimum}, {"maximum", maximum}, {"description", description}};
 }
 
 json bool_schema(const std::string& description) { return {{"type", "boolean"}, {"description", description}}; }

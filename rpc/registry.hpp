@@ -1,6 +1,7 @@
 // The method registry: one entry per RPC method (name, schemas, description, handler).
 // The OpenRPC document and parameter validation are both generated from these entries.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "engine/context.hpp"
+#include "engine/json.hpp"
 #include "base/error.hpp"
 
 namespace mos::rpc {
@@ -83,7 +85,12 @@ void register_metrics_methods(Registry& r);
 // Schema helpers for registry entries.
 json obj_schema(json properties, std::vector<std::string> required = {});
 json str_schema(const std::string& description);
-json int_schema(const std::string& description, int64_t minimum = 0);
+// Every integer parameter states its real range; rpc/params.cpp refuses anything outside it
+// (-32602) before a handler runs, and handlers read it with engine::json_integer (no narrowing).
+json int_schema(const std::string& description, int64_t minimum, int64_t maximum);
+constexpr int64_t kMaxByteCount = INT64_MAX;          // sizes and offsets: the kernel's loff_t
+constexpr int64_t kMaxPartitionNumber = UINT32_MAX;   // a GPT entry index (uint32 on disk)
+constexpr int64_t kMaxJobId = INT64_MAX;
 json bool_schema(const std::string& description);
 
 }  // namespace mos::rpc

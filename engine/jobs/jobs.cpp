@@ -29,19 +29,19 @@ void to_json(json& j, const JobInfo& i) {
 
 JobInfo job_from_json(const json& j) {
   JobInfo i;
-  i.id = j.at("id").get<uint64_t>();
+  i.id = json_integer<uint64_t>(j, "id");
   i.kind = j.at("kind").get<std::string>();
   i.target = j.at("target").get<std::string>();
   i.state = j.at("state").get<std::string>();
   i.done = j.value("done", uint64_t{0});
   i.total = j.value("total", uint64_t{0});
   if (j.contains("error") && j["error"].is_string()) i.error = j["error"].get<std::string>();
-  if (j.contains("error_code") && j["error_code"].is_number_integer()) i.error_code = j["error_code"].get<int>();
+  if (j.contains("error_code") && j["error_code"].is_number_integer()) i.error_code = json_integer<int>(j, "error_code");
   i.result = j.value("result", json(nullptr));
   i.queued_unix = j.value("queued_unix", int64_t{0});
   i.started_unix = j.value("started_unix", int64_t{0});
   if (j.contains("finished_unix") && j["finished_unix"].is_number_integer())
-    i.finished_unix = j["finished_unix"].get<int64_t>();
+    i.finished_unix = json_integer<int64_t>(j, "finished_unix");
   return i;
 }
 

@@ -28,7 +28,7 @@ using json = nlohmann::json;
 rpc::Registry test_registry() {
   rpc::Registry r = rpc::make_registry();
   r.add(rpc::Method{"test.sleep", "answers after ms from another thread", "",
-                    rpc::obj_schema({{"ms", rpc::int_schema("ms")}, {"tag", rpc::int_schema("tag")}}), json::object(),
+                    rpc::obj_schema({{"ms", rpc::int_schema("ms", 0, 60000)}, {"tag", rpc::int_schema("tag", 0, INT32_MAX)}}), json::object(),
                     false, nullptr, [](const json& p, engine::Context&, rpc::Reply reply) {
                       std::thread([p, reply] {
                         std::this_thread::sleep_for(std::chrono::milliseconds(p.value("ms", 0)));
@@ -36,8 +36,8 @@ rpc::Registry test_registry() {
                       }).detach();
                     }});
   r.add(rpc::Method{"test.publish", "publishes events", "",
-                    rpc::obj_schema({{"topic", rpc::str_schema("t")}, {"count", rpc::int_schema("n")},
-                                     {"pad", rpc::int_schema("bytes of padding")}}),
+                    rpc::obj_schema({{"topic", rpc::str_schema("t")}, {"count", rpc::int_schema("n", 0, 1000000)},
+                                     {"pad", rpc::int_schema("bytes of padding", 0, 1 << 30)}}),
                     json::object(), false, [](const json& p, engine::Context& ctx) -> json {
                       for (int i = 0; i < p.value("count", 1); ++i)
                         ctx.events->publish({p.value("topic", "jobs"), "progress",

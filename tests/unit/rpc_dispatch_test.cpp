@@ -29,7 +29,7 @@ Registry spec_registry() {
                [](const json&, engine::Context&) -> json { return nullptr; }});
   r.add(Method{"get_data", "", "", json::object(), json::object(), false,
                [](const json&, engine::Context&) -> json { return json::array({"hello", 5}); }});
-  r.add(Method{"storage.fail", "", "", obj_schema({{"size_bytes", int_schema("size", 1)}}, {"size_bytes"}),
+  r.add(Method{"storage.fail", "", "", obj_schema({{"size_bytes", int_schema("size", 1, kMaxByteCount)}}, {"size_bytes"}),
                json::object(), true, [](const json&, engine::Context&) -> json {
                  throw Error(ErrorCode::not_found, "no such device: /dev/nope", "/dev/nope", 2);
                }});
