@@ -86,7 +86,12 @@ std::string lowercase(std::string s) {
 }
 
 void parse_storage(const toml::table& t, Config& c) {
-  require_known_keys(t, "storage.", {"data_size_gb", "swap_size_gb", "data_fsid"});
+  require_known_keys(t, "storage.", {"data_size_gb", "swap_size_gb", "data_fsid", "allow_removable"});
+  if (auto* n = t.get("allow_removable")) {
+    auto v = n->value<bool>();
+    if (!v || !n->is_boolean()) throw Invalid{line_of(*n), "storage.allow_removable", "must be true or false"};
+    c.allow_removable = *v;
+  }
   if (auto* n = t.get("data_fsid")) {
     std::string v = string_value(*n, "storage.data_fsid");
     if (!is_fsid_text(v)) throw Invalid{line_of(*n), "storage.data_fsid", "must be a btrfs fsid like 01234567-89ab-cdef-0123-456789abcdef"};
@@ -259,6 +264,13 @@ void apply_cmdline(Config& cfg, const std::string& cmdline) {
         cfg.sources.push_back("cmdline " + word);
       } else {
         cfg.warnings.push_back("kernel command line: " + word + " ignored: expected mosrecovery=repair or mosrecovery=report");
+      }
+    } else if (key == "mosremovable") {
+      if (value == "0" || value == "1") {
+        cfg.allow_removable = value == "1";
+        cfg.sources.push_back("cmdline " + word);
+      } else {
+        cfg.warnings.push_back("kernel command line: " + word + " ignored: expected mosremovable=0 or mosremovable=1");
       }
     } else if (key == "mosswap") {
       if (auto v = cmdline_gib(key, value, 1, cfg.warnings)) {

@@ -29,6 +29,10 @@ struct Config {
   // Two MOS installations visible at once are refused unless this names the MOSDATA btrfs fsid
   // (as blkid prints UUID) of the one to bring up.
   std::optional<std::string> data_fsid;
+  // Removable media (sysfs removable = 1: USB sticks, card readers) serve no MOS role at boot
+  // unless [storage] allow_removable = true or the cmdline says mosremovable=1: a stick labelled
+  // MOSSWAP or MOSDATA must not become the node's swap or data by being plugged in.
+  bool allow_removable = false;
   // [recovery] superblocks: "report" (default) or "repair" (a damaged btrfs primary superblock
   // or GPT copy is rewritten from a valid checksummed copy, nothing else; README "Recovery").
   std::string superblocks = "report";
@@ -46,7 +50,7 @@ Config default_config();
 Config config_from_toml(const std::string& text, const std::string& origin);
 // Missing file: defaults, no warning. Unreadable or invalid: defaults + warning.
 Config load_config_file(const std::string& path);
-// Applies mossize= / mosswap= / mosrecovery= from a kernel command line; bad values become warnings.
+// Applies mossize= / mosswap= / mosrecovery= / mosremovable= from a kernel command line; bad values become warnings.
 void apply_cmdline(Config& cfg, const std::string& cmdline);
 // The whole chain: file then the command line read from cmdline_path (missing: nothing applied).
 Config load_config(const std::string& config_path, const std::string& cmdline_path);

@@ -48,6 +48,13 @@ bool eligible_kind(const Device& d, const Policy& policy) {
   return false;  // partitions and anything unknown
 }
 
+std::optional<std::string> may_serve_mos_role(const Device& d, const Config& cfg) {
+  if (d.removable && !cfg.allow_removable)
+    return "is on removable media; MOS roles come from removable media only with [storage] allow_removable = true "
+           "or mosremovable=1 on the kernel command line";
+  return std::nullopt;
+}
+
 Selection select_disks(const std::vector<DiskFacts>& disks, const Config& cfg) {
   Selection s;
   std::vector<const Device*> blank;

@@ -39,6 +39,11 @@ struct Selection {
 // loop, md, dm, zram and rom devices only when an explicit allow-list names them.
 bool eligible_kind(const Device& d, const Policy& policy);
 
+// Whether a device may serve a MOS role (MOSEFI, MOSBOOT, MOSSWAP, MOSDATA, an md member, a disk
+// carrying the layout) at this boot: not when it is removable media, unless cfg.allow_removable.
+// nullopt = yes; else why not.
+std::optional<std::string> may_serve_mos_role(const Device& d, const Config& cfg);
+
 // Blank = no prober signature (damaged or not), no partition table, no kernel partitions, zeros
 // wherever a format keeps a superblock or a copy, and no partitions behind an erased table.
 Selection select_disks(const std::vector<DiskFacts>& disks, const Config& cfg);

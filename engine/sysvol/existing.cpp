@@ -12,6 +12,7 @@
 #include "engine/btrfs/subvolumes.hpp"
 #include "engine/inventory/content.hpp"
 #include "engine/mount.hpp"
+#include "engine/sysvol/disks.hpp"
 #include "engine/sysvol/steps.hpp"
 #include "fsmake/btrfs_super.hpp"
 #include "ioctl/btrfs_control.hpp"
@@ -119,10 +120,15 @@ std::vector<Device> discover_allowed(const Policy& policy) {
   return all;
 }
 
-Found find_mos_storage(const std::vector<Device>& all, const Policy& policy) {
+Found find_mos_storage(const std::vector<Device>& all, const Policy& policy, const Config& cfg) {
   Found f;
   for (const auto& d : all) {
     if (!policy.allowed(d.path)) continue;
+    bool mos_labelled = (d.label && d.label->starts_with("MOS")) || (d.partlabel && d.partlabel->starts_with("mos"));
+    if (auto why = may_serve_mos_role(d, cfg)) {
+      if (mos_labelled) f.ignored.push_back(d.path + " " + *why);
+      continue;
+    }
     if (is(d, "vfat", "MOSEFI")) f.efi.push_back(d);
     else if (is(d, "ext4", "MOSBOOT")) f.boot.push_back(d);
     else if (is(d, "swap", "MOSSWAP")) f.swap.push_back(d);

@@ -104,10 +104,10 @@ void report_blank_disks(const std::vector<Device>& all, const Config& cfg, const
                 "add it explicitly (create the layout, then mos-volmgr raid-add and btrfs device add/replace)");
 }
 
-Found rescan(const Installation& inst, const RunOptions& opts, const std::set<std::string>& excluded,
+Found rescan(const Installation& inst, const Config& cfg, const RunOptions& opts, const std::set<std::string>& excluded,
              std::vector<Device>* all_out = nullptr) {
   std::vector<Device> all = discover_allowed(md_policy(opts.policy));
-  Found f = restrict_found(find_mos_storage(all, md_policy(opts.policy)), inst.disks, excluded);
+  Found f = restrict_found(find_mos_storage(all, md_policy(opts.policy), cfg), inst.disks, excluded);
   if (all_out) *all_out = std::move(all);
   return f;
 }
@@ -134,10 +134,10 @@ void existing_boot(const std::vector<Device>& all, const std::vector<MosDisk>& m
       if (!layout_partition(n).fstype.empty()) repaired = check_partition(m, n, cfg, opts, ctx, rep, excluded) || repaired;
   }
   std::vector<Device> now = all;
-  Found found = repaired ? rescan(*inst, opts, excluded, &now) : restrict_found(found_all, inst->disks, excluded);
+  Found found = repaired ? rescan(*inst, cfg, opts, excluded, &now) : restrict_found(found_all, inst->disks, excluded);
   if (!found.md_members.empty()) {
     assemble_md(found, opts, rep);
-    found = rescan(*inst, opts, excluded, &now);
+    found = rescan(*inst, cfg, opts, excluded, &now);
     check_arrays(found, rep, excluded);
     found = restrict_found(found, inst->disks, excluded);
   }

@@ -68,10 +68,10 @@ std::optional<MosDisk> read_mos_disk(const Device& disk) {
   return m;
 }
 
-std::vector<MosDisk> find_mos_disks(const std::vector<Device>& all, const Policy& policy) {
+std::vector<MosDisk> find_mos_disks(const std::vector<Device>& all, const Policy& policy, const Config& cfg) {
   std::vector<MosDisk> out;
   for (const auto& d : all)
-    if (eligible_kind(d, policy))
+    if (eligible_kind(d, policy) && !may_serve_mos_role(d, cfg))
       if (auto m = read_mos_disk(d)) out.push_back(std::move(*m));
   return out;
 }

@@ -18,6 +18,7 @@
 
 #include "engine/context.hpp"
 #include "engine/inventory/devices.hpp"
+#include "engine/sysvol/config.hpp"
 #include "engine/sysvol/layout.hpp"
 #include "gpt/table.hpp"
 
@@ -52,8 +53,9 @@ std::string step_name(const PlannedPartition& p);
 
 // nullopt when the disk does not carry our layout (reads its GPT only).
 std::optional<MosDisk> read_mos_disk(const Device& disk);
-// Every eligible whole disk (sysvol/disks.hpp rules) of `all` carrying our layout.
-std::vector<MosDisk> find_mos_disks(const std::vector<Device>& all, const Policy& policy);
+// Every eligible whole disk (sysvol/disks.hpp rules) of `all` carrying our layout that may serve
+// a MOS role (may_serve_mos_role).
+std::vector<MosDisk> find_mos_disks(const std::vector<Device>& all, const Policy& policy, const Config& cfg);
 
 // The record bits a partition gets when the first boot writes the GPT: pending for each one
 // that gets a filesystem (plus kTwoDiskBit on a two-disk first boot), none for mosbios.

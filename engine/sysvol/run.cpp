@@ -75,10 +75,10 @@ void first_boot(const std::vector<Device>& all, const Config& cfg, const RunOpti
 // Whatever a first boot (fresh or resumed) made, brought up as a later boot would.
 void bring_up_provisioned(const RunOptions& opts, const Config& cfg, Reporter& rep) {
   if (!rep.report().errors.empty()) return;
-  Found found = find_mos_storage(discover_allowed(md_policy(opts.policy)), md_policy(opts.policy));
+  Found found = find_mos_storage(discover_allowed(md_policy(opts.policy)), md_policy(opts.policy), cfg);
   if (!found.md_members.empty()) {
     assemble_md(found, opts, rep);  // created arrays already run (reported as such); a resume's done ones start here
-    found = find_mos_storage(discover_allowed(md_policy(opts.policy)), md_policy(opts.policy));
+    found = find_mos_storage(discover_allowed(md_policy(opts.policy)), md_policy(opts.policy), cfg);
   }
   bring_up(found, cfg, opts, rep);
 }
@@ -137,8 +137,9 @@ Report run(const RunOptions& opts, const LogFn& log) {
     for (const auto& s : cfg.sources) rep.info("configuration: " + s);
     load_needed_modules(opts, cfg, rep);
     std::vector<Device> all = discover_allowed(md_policy(opts.policy));
-    std::vector<MosDisk> mos_disks = find_mos_disks(all, opts.policy);
-    Found found = find_mos_storage(all, opts.policy);
+    std::vector<MosDisk> mos_disks = find_mos_disks(all, opts.policy, cfg);
+    Found found = find_mos_storage(all, opts.policy, cfg);
+    for (const auto& why : found.ignored) rep.warn("not used: " + why);
     report.found = found_json(found);
     std::vector<MosDisk> recorded;
     for (const auto& m : mos_disks)

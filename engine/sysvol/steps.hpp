@@ -36,13 +36,14 @@ class Reporter {
 struct Found {
   std::vector<Device> efi, boot, swap, data;  // MOSEFI vfat, MOSBOOT ext4, MOSSWAP swap, MOSDATA btrfs
   std::vector<Device> md_members;             // linux_raid_member on mosefi/mosboot partitions
+  std::vector<std::string> ignored;           // MOS-labelled devices may_serve_mos_role refused, with why
   bool any() const { return !efi.empty() || !boot.empty() || !swap.empty() || !data.empty() || !md_members.empty(); }
 };
 
 // Every block device from sysfs; content (signatures, GPT names) read only for the allowed ones:
 // mos_sysvol reads no device the policy does not name.
 std::vector<Device> discover_allowed(const Policy& policy);
-Found find_mos_storage(const std::vector<Device>& all, const Policy& policy);
+Found find_mos_storage(const std::vector<Device>& all, const Policy& policy, const Config& cfg);
 json found_json(const Found& f);
 
 // Existing storage: the one installation among what was found (two are refused unless

@@ -5,7 +5,9 @@
 #include <sched.h>
 #include <sys/mount.h>
 
+#include "engine/sysvol/disks.hpp"
 #include "engine/sysvol/run.hpp"
+#include "engine/sysvol/steps.hpp"
 #include "tests/integration/sysvol_support.hpp"
 #include "tests/support/engine_outcome.hpp"
 
@@ -123,6 +125,56 @@ TEST(SysvolBinary, IsStaticallyLinked) {
   RecordProperty("mos_sysvol_bytes", std::to_string(size));
   std::printf("mos_sysvol: %ju bytes\n", static_cast<uintmax_t>(size));
 }
+
+// Removable media (sysfs removable = 1) serve no MOS role unless configured: a USB stick labelled
+// MOSSWAP or MOSDATA is not swapped on or mounted as the node's data by being plugged in. Loop
+// devices are never removable, so the decision is checked on device facts.
+namespace removable {
+
+engine::Device device(const std::string& path, const std::string& fstype, const std::string& label, bool removable) {
+  engine::Device d;
+  d.path = path;
+  d.name = path.substr(5);
+  d.kind = "partition";
+  d.parent = path.substr(0, 8);
+  d.fstype = fstype;
+  d.label = label;
+  d.removable = removable;
+  return d;
+}
+
+TEST(SysvolRemovable, MosRolesFromRemovableMediaOnlyByConfiguration) {
+  std::vector<engine::Device> all = {device("/dev/sda3", "swap", "MOSSWAP", false),
+                                     device("/dev/sdb1", "swap", "MOSSWAP", true),
+                                     device("/dev/sdb2", "btrfs", "MOSDATA", true),
+                                     device("/dev/sdb3", "ext4", "MOSBOOT", true)};
+  engine::sysvol::Config cfg = engine::sysvol::default_config();
+  EXPECT_FALSE(engine::sysvol::may_serve_mos_role(all[0], cfg));
+  auto why = engine::sysvol::may_serve_mos_role(all[1], cfg);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("allow_removable"), std::string::npos) << *why;
+  auto found = engine::sysvol::find_mos_storage(all, engine::Policy{}, cfg);
+  ASSERT_EQ(found.swap.size(), 1u);
+  EXPECT_EQ(found.swap[0].path, "/dev/sda3");
+  EXPECT_TRUE(found.data.empty() && found.boot.empty());
+  EXPECT_EQ(found.ignored.size(), 3u) << "each refused MOS device is reported";
+
+  engine::sysvol::apply_cmdline(cfg, "quiet mosremovable=1");
+  EXPECT_TRUE(cfg.allow_removable);
+  found = engine::sysvol::find_mos_storage(all, engine::Policy{}, cfg);
+  EXPECT_EQ(found.swap.size(), 2u);
+  EXPECT_EQ(found.data.size(), 1u);
+  EXPECT_EQ(found.boot.size(), 1u);
+  EXPECT_TRUE(found.ignored.empty());
+
+  cfg = engine::sysvol::config_from_toml("[storage]\nallow_removable = true\n", "test.toml");
+  EXPECT_TRUE(cfg.allow_removable) << (cfg.warnings.empty() ? "" : cfg.warnings[0]);
+  cfg = engine::sysvol::config_from_toml("[storage]\nallow_removable = \"yes\"\n", "test.toml");
+  EXPECT_FALSE(cfg.allow_removable);
+  EXPECT_FALSE(cfg.warnings.empty()) << "a non-boolean is refused with a warning";
+}
+
+}  // namespace removable
 
 }  // namespace
 }  // namespace mos::test
