@@ -25,10 +25,16 @@ int main(int argc, char** argv) {
   app.add_option("--max-response-bytes", o.limits.max_response_bytes, "Largest answer to one message (a whole batch); larger: one error")->check(CLI::Range(size_t{65536}, size_t{1} << 34))->capture_default_str();
   app.add_option("--max-line-bytes", o.limits.max_line_bytes, "Longest request line; longer: error and disconnect")->check(CLI::Range(size_t{1024}, size_t{1} << 30))->capture_default_str();
   app.add_option("--max-connection-output", o.limits.max_connection_output, "Unread bytes per connection before it is no longer read (or its event subscription dropped)")->check(CLI::Range(size_t{65536}, size_t{1} << 34))->capture_default_str();
+  app.add_option("--max-total-output", o.limits.max_total_output, "Unread bytes of all connections together before none is read (and subscribers are dropped)")->check(CLI::Range(size_t{1} << 20, size_t{1} << 36))->capture_default_str();
   app.add_option("--max-connections", o.limits.max_connections, "Most simultaneous client connections")->check(CLI::Range(1u, 1000000u))->capture_default_str();
+  app.add_option("--reserved-admin-connections", o.limits.reserved_admin_connections, "Of --max-connections, how many only uid 0 and --admin-group members may take (less than --max-connections)")->check(CLI::Range(0u, 1000000u))->capture_default_str();
+  app.add_option("--max-connections-per-uid", o.limits.max_connections_per_uid, "Most simultaneous connections of one uid (uid 0 exempt)")->check(CLI::Range(1u, 1000000u))->capture_default_str();
+  app.add_option("--max-subscriptions-per-uid", o.limits.max_subscriptions_per_uid, "Most connections of one uid holding an event subscription (uid 0 exempt)")->check(CLI::Range(0u, 1000000u))->capture_default_str();
   app.add_option("--idle-timeout", o.limits.idle_timeout_seconds, "Seconds before an idle, unsubscribed connection is closed (0 = never)")->capture_default_str();
+  app.add_option("--shutdown-timeout", o.limits.shutdown_timeout_seconds, "Seconds SIGTERM waits for running calls and jobs; then those still running (stuck in the kernel) are logged and the daemon exits with status 3 (0 = wait for ever)")->check(CLI::Range(0u, 3600u))->capture_default_str();
   app.add_option("--job-workers", o.job_workers, "Job worker threads (scrub, balance, zero, checksum, ...)")->check(CLI::Range(1u, 64u))->capture_default_str();
   app.add_option("--job-queue", o.job_queue, "Jobs that may wait for a worker; beyond: -32000 busy")->check(CLI::Range(size_t{1}, size_t{4096}))->capture_default_str();
+  app.add_option("--max-jobs-per-uid", o.max_jobs_per_uid, "Most unfinished (queued or running) jobs of one uid (uid 0 exempt); beyond: -32000 busy")->check(CLI::Range(size_t{1}, size_t{4096}))->capture_default_str();
   app.add_option("--job-history", o.job_history, "Finished jobs kept for storage.jobs")->check(CLI::Range(size_t{0}, size_t{4096}))->capture_default_str();
   app.add_option("--job-history-seconds", o.job_history_seconds, "Finished jobs are pruned after this many seconds")->check(CLI::Range(int64_t{0}, int64_t{30} * 86400))->capture_default_str();
   app.add_option("--state-dir", o.state_dir, "Jobs and scrub results kept across restarts (\"\" = none)")->capture_default_str();
@@ -38,6 +44,11 @@ int main(int argc, char** argv) {
     o.socket_mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8)) & 0777u;
   } catch (const std::exception&) {
     std::fprintf(stderr, "mos_volmgrd: --socket-mode %s is not an octal mode\n", mode.c_str());
+    return 2;
+  }
+  if (o.limits.reserved_admin_connections >= o.limits.max_connections) {
+    std::fprintf(stderr, "mos_volmgrd: --reserved-admin-connections %u must be less than --max-connections %u\n",
+                 o.limits.reserved_admin_connections, o.limits.max_connections);
     return 2;
   }
   try {

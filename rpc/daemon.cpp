@@ -6,8 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "engine/context.hpp"
 #include "engine/inventory/events.hpp"
@@ -20,6 +25,42 @@
 
 namespace mos::rpc {
 namespace {
+
+constexpr int kExitAbandoned = 3;  // calls stuck in the kernel were abandoned at shutdown
+
+// Bounds the rest of a shutdown once armed: if not disarmed (destroyed) within the bound, names
+// what is still running and exits the process.
+class ShutdownWatchdog {
+ public:
+  ShutdownWatchdog() = default;
+  ShutdownWatchdog(const ShutdownWatchdog&) = delete;
+  ShutdownWatchdog& operator=(const ShutdownWatchdog&) = delete;
+  void arm(unsigned seconds, std::string what, std::FILE* log) {
+    if (seconds == 0) return;
+    thread_ = std::thread([this, seconds, what = std::move(what), log] {
+      std::unique_lock lk(mu_);
+      if (cv_.wait_for(lk, std::chrono::seconds(seconds), [this] { return done_; })) return;
+      std::fprintf(log, "mos_volmgrd: shutdown: %s still running after --shutdown-timeout %u s, abandoned\n", what.c_str(),
+                   seconds);
+      std::fflush(log);
+      _exit(kExitAbandoned);
+    });
+  }
+  ~ShutdownWatchdog() {
+    {
+      std::lock_guard lk(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
 
 constexpr int kHeapBlockLimit = 8 << 20;  // allocations below this come from the reused heap (bulk I/O arenas, 32 MiB, stay mmapped)
 
@@ -75,6 +116,7 @@ void run_daemon(const DaemonOptions& given) {
   mallopt(M_TRIM_THRESHOLD, 2 * kHeapBlockLimit);
 
   std::FILE* log = options.log ? options.log : stderr;
+  ShutdownWatchdog watchdog;  // first: it ends last, after the job scheduler has
   engine::EventBus events;  // outlives the scheduler, which publishes until it ends
   std::optional<engine::StateStore> state;
   if (!options.state_dir.empty()) state.emplace(options.state_dir, log);
@@ -83,6 +125,7 @@ void run_daemon(const DaemonOptions& given) {
   engine::JobsOptions job_options;
   job_options.workers = options.job_workers;
   job_options.queue_limit = options.job_queue;
+  job_options.owner_limit = options.max_jobs_per_uid;
   job_options.history_limit = options.job_history;
   job_options.history_seconds = options.job_history_seconds;
   engine::Jobs jobs(job_options, &events);
@@ -116,12 +159,24 @@ void run_daemon(const DaemonOptions& given) {
   server_options.socket_group = options.socket_group;
   server_options.admin_group = options.admin_group;
   server_options.audit = options.log;
+  server_options.log = log;
   Server server(server_options, registry, ctx);
   server.listen();
   if (options.log)
     std::fprintf(options.log, "mos_volmgrd: listening on %s (%zu methods)\n", options.socket_path.c_str(),
                  registry.methods().size());
   server.run();
+  if (!server.abandoned().empty()) {
+    // Request workers stuck in the kernel (logged by the server) cannot be joined: the process
+    // exits without them, and the kernel releases their descriptors and claims when they return.
+    std::fflush(log);
+    _exit(kExitAbandoned);
+  }
+  // Job workers blocked in the kernel would hang the scheduler's destructor (below) the same way.
+  std::string unfinished;
+  for (const auto& j : jobs.list())
+    if (j.active()) unfinished += (unfinished.empty() ? "" : ", ") + j.kind + " " + j.target + " (job " + std::to_string(j.id) + ")";
+  if (!unfinished.empty()) watchdog.arm(options.limits.shutdown_timeout_seconds, "jobs " + unfinished, log);
   if (options.log) std::fprintf(options.log, "mos_volmgrd: shut down\n");
 }
 

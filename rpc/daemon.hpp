@@ -21,6 +21,7 @@ struct DaemonOptions {
   // Job scheduler (engine/jobs/jobs.hpp): worker threads, queued jobs, finished jobs kept.
   unsigned job_workers = 4;
   size_t job_queue = 64;
+  size_t max_jobs_per_uid = 16;  // unfinished jobs of one uid (uid 0 exempt)
   size_t job_history = 256;
   int64_t job_history_seconds = 3600;
   std::string state_dir = "/var/lib/mos_volmgrd";  // jobs and scrub results across restarts; "" = none

@@ -1,11 +1,13 @@
 #include "rpc/job_runner.hpp"
 
 #include "base/error.hpp"
+#include "rpc/call.hpp"
 
 namespace mos::rpc {
 
 void run_job(engine::Context& ctx, bool background, JobCall call, Reply reply) {
   engine::Jobs::Spec spec{call.kind, call.target, call.exclusive_key, std::move(call.fn), std::move(call.on_cancel)};
+  spec.owner_uid = current_call().caller.uid;  // in-process callers are uid 0: no per-user share
   if (!background) {
     spec.on_done = [reply, kind = call.kind, target = call.target,
                     keep = call.result_when_cancelled](const engine::JobInfo& done) {

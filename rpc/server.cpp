@@ -28,6 +28,7 @@
 #include "rpc/auth.hpp"
 #include "rpc/dispatch.hpp"
 #include "rpc/listen_socket.hpp"
+#include "rpc/shares.hpp"
 
 namespace mos::rpc {
 namespace {
@@ -82,6 +83,8 @@ struct Shared {
   std::map<uint64_t, size_t> queued_bytes;
   std::set<uint64_t> dropped;
   size_t event_budget = 0;
+  std::map<uint64_t, uid_t> owner;  // each live connection's peer uid
+  unsigned max_subscriptions_per_uid = 0;
 
   void wake() {
     uint64_t one = 1;
@@ -136,6 +139,7 @@ class ConnSubscriptions : public Subscriptions {
     std::lock_guard lk(s_.mu);
     if (!s_.live.count(conn_)) return {};
     if (subscribe) {
+      if (!topics.empty() && !s_.subs.count(conn_)) check_share_locked();
       s_.subs[conn_].insert(topics.begin(), topics.end());
     } else if (auto it = s_.subs.find(conn_); it != s_.subs.end()) {
       if (topics.empty()) it->second.clear();
@@ -151,6 +155,13 @@ class ConnSubscriptions : public Subscriptions {
   }
 
  private:
+  void check_share_locked() const {
+    uid_t uid = s_.owner.count(conn_) ? s_.owner.at(conn_) : 0;
+    unsigned held = 0;
+    for (const auto& [id, topics] : s_.subs) held += s_.owner.count(id) && s_.owner.at(id) == uid;
+    check_subscription_share(uid, held, s_.max_subscriptions_per_uid);
+  }
+
   Shared& s_;
   uint64_t conn_;
 };
@@ -187,10 +198,24 @@ struct Server::Impl {
   bool heap_used = false;
   bool accept_paused = false;
 
-  std::mutex mu;  // the task queue
-  std::condition_variable cv;
+  ConnectionShares shares{opts.limits};
+  size_t total_out = 0;         // unread output of all connections (Limits::max_total_output)
+  bool output_blocked = false;  // a connection was not read or served for total_out: re-check them
+
+  std::mutex mu;  // the task queue, and workers that ended
+  std::condition_variable cv, worker_ended;
   std::deque<Task> tasks;
+  size_t workers_ended = 0;
   bool stopping = false;
+  // The call each busy worker runs (for the shutdown log), by worker index.
+  struct Running {
+    std::string method;
+    uid_t uid;
+    Clock::time_point since;
+  };
+  std::mutex running_mu;
+  std::map<unsigned, Running> running;
+  std::vector<std::string> abandoned;
   std::atomic<bool> stop_requested{false};
   std::vector<std::thread> workers;
   // The inventory model as last found fresh, or null; model_checked is cleared by every received
@@ -201,7 +226,10 @@ struct Server::Impl {
   Impl(ServerOptions o, const Registry& r, engine::Context& c)
       : opts(std::move(o)), registry(r), ctx(c), dispatcher{r, c, opts.limits, opts.audit} {}
 
-  void worker_loop();
+  void worker_loop(unsigned index);
+  bool has_room(const Conn& c);
+  void resume_blocked();
+  void wait_for_workers();
   void accept_all();
   void set_accept_interest(bool on);
   void refuse(int fd, const std::string& why);
@@ -212,14 +240,34 @@ struct Server::Impl {
   bool answer_inline(uint64_t id, Conn& c, const std::string& line, json& req);
   const std::shared_ptr<const engine::InventorySnapshot>& fresh_model();
   void flush(uint64_t id);
-  void append(Conn& c, const std::string& s) { c.out += s; }
+  void append(Conn& c, const std::string& s) {
+    c.out += s;
+    total_out += s.size();
+  }
   void close_conn(uint64_t id);
   void update_events(uint64_t id);
   void sweep();
   void shutdown_all();
 };
 
-void Server::Impl::worker_loop() {
+// What a task runs, for the shutdown log: the method, "a batch", or the size of a request not
+// parsed yet (long lines are parsed by the worker).
+static std::string task_label(const Task& t) {
+  if (t.req.is_object() && t.req.contains("method") && t.req["method"].is_string())
+    return t.req["method"].get<std::string>();
+  if (t.req.is_array()) return "a batch of " + std::to_string(t.req.size()) + " calls";
+  return "a request of " + std::to_string(t.line.size()) + " bytes";
+}
+
+void Server::Impl::worker_loop(unsigned index) {
+  struct Ended {
+    Impl& s;
+    ~Ended() {
+      std::lock_guard lk(s.mu);
+      ++s.workers_ended;
+      s.worker_ended.notify_all();
+    }
+  } ended{*this};
   for (;;) {
     Task t;
     {
@@ -228,6 +276,10 @@ void Server::Impl::worker_loop() {
       if (stopping) return;
       t = std::move(tasks.front());
       tasks.pop_front();
+    }
+    {
+      std::lock_guard lk(running_mu);
+      running[index] = Running{task_label(t), t.caller.uid, Clock::now()};
     }
     ConnSubscriptions subs(*shared, t.conn);
     CallEnv env{t.caller, &subs, &opts.limits};
@@ -240,7 +292,31 @@ void Server::Impl::worker_loop() {
     } catch (const std::exception& e) {
       sh->answer(conn, error_line(-32603, std::string("Internal error: ") + e.what()));
     }
+    std::lock_guard lk(running_mu);
+    running.erase(index);
   }
+}
+
+// Whether c may be read and its next request started (backpressure): a connection that keeps up
+// (nothing unread) always; else while its own unread output and everyone's together are under
+// their budgets (resume_blocked re-checks the ones held back for the total).
+bool Server::Impl::has_room(const Conn& c) {
+  if (c.pending_out() == 0) return true;
+  if (c.pending_out() >= opts.limits.max_connection_output) return false;
+  if (total_out >= opts.limits.max_total_output) {
+    output_blocked = true;
+    return false;
+  }
+  return true;
+}
+
+void Server::Impl::resume_blocked() {
+  if (!output_blocked || total_out >= opts.limits.max_total_output) return;
+  output_blocked = false;
+  std::vector<uint64_t> ids;
+  for (const auto& [id, c] : conns) ids.push_back(id);
+  for (uint64_t id : ids)
+    if (conns.count(id)) flush(id);
 }
 
 void Server::Impl::update_events(uint64_t id) {
@@ -248,7 +324,7 @@ void Server::Impl::update_events(uint64_t id) {
   const Limits& l = opts.limits;
   // Backpressure: a connection whose answers pile up unread, or whose requests queue up, is not
   // read until they drain. After the peer's EOF, EPOLLIN/RDHUP would fire forever.
-  bool read = !c.read_closed && !c.closing && c.pending_out() < l.max_connection_output && c.lines_bytes < l.max_line_bytes;
+  bool read = !c.read_closed && !c.closing && has_room(c) && c.lines_bytes < l.max_line_bytes;
   uint32_t want = (read ? uint32_t{EPOLLIN | EPOLLRDHUP} : 0u) | (c.pending_out() ? uint32_t{EPOLLOUT} : 0u);
   if (want == c.armed) return;
   c.armed = want;
@@ -262,12 +338,15 @@ void Server::Impl::close_conn(uint64_t id) {
   auto it = conns.find(id);
   if (it == conns.end()) return;
   size_t held = it->second.in.capacity() + it->second.out.capacity() + it->second.lines_bytes;
+  total_out -= it->second.pending_out();
+  shares.closed(it->second.caller.uid);
   epoll_ctl(epoll_fd, EPOLL_CTL_DEL, it->second.fd, nullptr);
   close(it->second.fd);
   conns.erase(it);
   {
     std::lock_guard lk(shared->mu);
     shared->live.erase(id);
+    shared->owner.erase(id);
     shared->subs.erase(id);
     shared->queued_bytes.erase(id);
     shared->dropped.erase(id);
@@ -308,19 +387,21 @@ void Server::Impl::accept_all() {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) set_accept_interest(false);
       return;  // EAGAIN: backlog empty
     }
-    if (conns.size() >= opts.limits.max_connections) {
-      refuse(fd, "mos_volmgrd serves at most " + std::to_string(opts.limits.max_connections) +
-                     " connections (--max-connections); try again later");
+    Caller caller = peer_caller(fd, admin_gid);
+    if (auto why = shares.refusal(caller, conns.size())) {
+      refuse(fd, *why);
       continue;
     }
     uint64_t id = next_conn++;
     Conn c;
     c.fd = fd;
-    c.caller = peer_caller(fd, admin_gid);
+    c.caller = caller;
     conns.emplace(id, std::move(c));
+    shares.opened(caller.uid);
     {
       std::lock_guard lk(shared->mu);
       shared->live.insert(id);
+      shared->owner[id] = caller.uid;
     }
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
@@ -341,10 +422,10 @@ const std::shared_ptr<const engine::InventorySnapshot>& Server::Impl::fresh_mode
 // on this thread; false leaves it for a worker, parsed into req when it was.
 bool Server::Impl::answer_inline(uint64_t id, Conn& c, const std::string& line, json& req) {
   if (line.size() > kInlineParseBytes) return false;
-  auto to_conn = [&c](std::optional<std::string> r) {
+  auto to_conn = [this, &c](std::optional<std::string> r) {
     if (!r) return;
-    c.out += *r;
-    c.out += '\n';
+    append(c, *r);
+    append(c, "\n");
   };
   try {
     if (!dispatcher.parse(line, req, to_conn)) return true;
@@ -363,7 +444,7 @@ void Server::Impl::schedule(uint64_t id) {
   // In order, one at a time per connection: requests answered from memory right here, the first
   // other one handed to a worker. Unread answers over budget: the rest waits until the peer
   // reads (flush resumes it).
-  while (!c.busy && !c.lines.empty() && !c.closing && c.pending_out() < opts.limits.max_connection_output) {
+  while (!c.busy && !c.lines.empty() && !c.closing && has_room(c)) {
     Task t{id, c.caller, std::move(c.lines.front()), json()};
     c.lines_bytes -= t.line.size() + kLineOverhead;
     c.lines.pop_front();
@@ -389,6 +470,7 @@ void Server::Impl::flush(uint64_t id) {
         return;
       }
       c.out_off += static_cast<size_t>(n);
+      total_out -= static_cast<size_t>(n);
       c.last_active = Clock::now();
     }
     if (!c.pending_out()) {
@@ -422,7 +504,7 @@ void Server::Impl::on_readable(uint64_t id) {
                                      " bytes (--max-line-bytes); closing connection"));
     c.closing = true;
   };
-  while (!c.closing && c.pending_out() < l.max_connection_output && c.lines_bytes < l.max_line_bytes) {
+  while (!c.closing && has_room(c) && c.lines_bytes < l.max_line_bytes) {
     ssize_t n = recv(c.fd, buf, sizeof buf, 0);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
@@ -488,7 +570,8 @@ void Server::Impl::take_events() {
   for (auto& [id, line] : events) {
     auto it = conns.find(id);
     if (it == conns.end() || dropped.count(id) || !subscribed.count(id)) continue;
-    if (it->second.pending_out() + line->size() > opts.limits.max_connection_output) {
+    if (it->second.pending_out() + line->size() > opts.limits.max_connection_output ||
+        (it->second.pending_out() && total_out + line->size() > opts.limits.max_total_output)) {
       drop(id);
       continue;
     }
@@ -498,7 +581,9 @@ void Server::Impl::take_events() {
   for (uint64_t id : dropped)
     if (auto it = conns.find(id); it != conns.end()) {
       append(it->second, dropped_notice("unread events passed " + std::to_string(opts.limits.max_connection_output) +
-                                        " bytes (--max-connection-output); subscription cancelled, subscribe again"));
+                                        " bytes for this connection (--max-connection-output) or " +
+                                        std::to_string(opts.limits.max_total_output) +
+                                        " for all together (--max-total-output); subscription cancelled, subscribe again"));
       touched.insert(id);
     }
   for (uint64_t id : touched)
@@ -566,8 +651,42 @@ void Server::Impl::shutdown_all() {
     stopping = true;
   }
   cv.notify_all();
-  for (auto& t : workers)
-    if (t.joinable()) t.join();
+  wait_for_workers();
+}
+
+// Joins the workers, waiting at most limits.shutdown_timeout_seconds (0: for ever). A worker
+// still in a call then (blocked in the kernel: it cannot be interrupted) is abandoned: named in
+// the log and detached, and this server's state is kept for it (~Server leaves it).
+void Server::Impl::wait_for_workers() {
+  unsigned bound = opts.limits.shutdown_timeout_seconds;
+  bool all_ended;
+  {
+    std::unique_lock lk(mu);
+    auto ended = [&] { return workers_ended == workers.size(); };
+    if (bound == 0) worker_ended.wait(lk, ended);
+    else worker_ended.wait_for(lk, std::chrono::seconds(bound), ended);
+    all_ended = ended();
+  }
+  if (!all_ended) {
+    std::lock_guard lk(running_mu);
+    auto now = Clock::now();
+    for (const auto& [index, r] : running)
+      abandoned.push_back(r.method + " (uid " + std::to_string(r.uid) + ", running " +
+                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - r.since).count()) + " s)");
+    if (abandoned.empty()) abandoned.push_back("a worker between calls");
+  }
+  if (!abandoned.empty() && opts.log) {
+    std::string names;
+    for (const auto& a : abandoned) names += (names.empty() ? "" : ", ") + a;
+    std::fprintf(opts.log,
+                 "mos_volmgrd: shutdown: %zu call(s) still running after --shutdown-timeout %u s, abandoned: %s\n",
+                 abandoned.size(), bound, names.c_str());
+  }
+  for (auto& t : workers) {
+    if (!t.joinable()) continue;
+    if (abandoned.empty()) t.join();
+    else t.detach();
+  }
   workers.clear();
 }
 
@@ -575,6 +694,7 @@ Server::Server(ServerOptions opts, const Registry& registry, engine::Context& ct
     : impl_(new Impl(std::move(opts), registry, ctx)) {
   impl_->shared->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   impl_->shared->event_budget = impl_->opts.limits.max_connection_output;
+  impl_->shared->max_subscriptions_per_uid = impl_->opts.limits.max_subscriptions_per_uid;
   impl_->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (impl_->shared->wake_fd < 0 || impl_->epoll_fd < 0) throw_sys("epoll/eventfd", "", errno);
   if (!impl_->opts.admin_group.empty()) impl_->admin_gid = group_id(impl_->opts.admin_group);
@@ -582,6 +702,7 @@ Server::Server(ServerOptions opts, const Registry& registry, engine::Context& ct
 
 Server::~Server() {
   if (impl_->listener.fd >= 0) impl_->shutdown_all();
+  if (!impl_->abandoned.empty()) return;  // abandoned workers still use it: the process is ending
   if (impl_->signal_fd >= 0) close(impl_->signal_fd);
   if (impl_->reserve_fd >= 0) close(impl_->reserve_fd);
   {
@@ -592,6 +713,8 @@ Server::~Server() {
   close(impl_->epoll_fd);
   delete impl_;
 }
+
+const std::vector<std::string>& Server::abandoned() const { return impl_->abandoned; }
 
 void Server::stop() {
   impl_->stop_requested.store(true);
@@ -627,7 +750,7 @@ void Server::run() {
     auto sh = s.shared;
     s.bus_token = s.ctx.events->subscribe([sh](const engine::Event& e) { sh->publish(e); });
   }
-  for (unsigned i = 0; i < std::max(1u, s.opts.workers); ++i) s.workers.emplace_back([&s] { s.worker_loop(); });
+  for (unsigned i = 0; i < std::max(1u, s.opts.workers); ++i) s.workers.emplace_back([&s, i] { s.worker_loop(i); });
   ready_.store(true);
 
   epoll_event events[64];
@@ -663,6 +786,7 @@ void Server::run() {
     for (uint64_t id : read_now)
       if (s.conns.count(id)) s.flush(id);
     read_now.clear();
+    s.resume_blocked();
     s.sweep();
   }
   s.shutdown_all();

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "rpc/limits.hpp"
 #include "rpc/registry.hpp"
@@ -23,6 +24,7 @@ struct ServerOptions {
   std::string admin_group;      // members may call mutating methods; "" = uid 0 only
   bool handle_signals = false;  // SIGTERM/SIGINT via signalfd (caller blocks them first)
   std::FILE* audit = nullptr;   // one line per mutating call when set
+  std::FILE* log = nullptr;     // shutdown notices (workers abandoned) when set
 };
 
 class Server {
@@ -41,6 +43,10 @@ class Server {
   void stop();
   // True once the socket is bound and listening.
   bool ready() const { return ready_.load(); }
+  // After run(): the calls whose workers were still running when limits.shutdown_timeout_seconds
+  // passed ("storage.x (uid 1000, 12 s)"); empty when every worker ended. Those threads are left
+  // running (the server's state is kept for them): the process should exit now.
+  const std::vector<std::string>& abandoned() const;
 
  private:
   struct Impl;

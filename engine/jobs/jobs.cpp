@@ -97,6 +97,14 @@ uint64_t Jobs::submit(Spec spec) {
                       "a " + spec.kind + " job is already " + e->info.state + " on " + spec.target + " (job " +
                           std::to_string(other_id) + ")",
                       spec.target);
+    if (spec.owner_uid != 0) {
+      size_t mine = 0;
+      for (auto& [other_id, e] : jobs_) mine += e->info.active() && e->spec.owner_uid == spec.owner_uid;
+      if (mine >= options_.owner_limit)
+        throw Error(ErrorCode::storage_failed, "busy: uid " + std::to_string(spec.owner_uid) + " has " + std::to_string(mine) +
+                                                   " unfinished jobs, the most one user may (--max-jobs-per-uid); "
+                                                   "wait for one to end or cancel it");
+    }
     if (queue_.size() >= options_.queue_limit)
       throw Error(ErrorCode::storage_failed, "busy: " + std::to_string(queue_.size()) + " jobs queued, limit " +
                                                  std::to_string(options_.queue_limit) + "; retry later");

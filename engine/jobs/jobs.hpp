@@ -5,7 +5,9 @@
 //
 // Scheduling rules:
 // - At most `workers` jobs run at once; the rest wait as state "queued" (at most `queue_limit`,
-//   beyond that submit() fails with -32000 "busy").
+//   beyond that submit() fails with -32000 "busy"); one owner uid other than 0 at most
+//   `owner_limit` queued or running jobs (beyond: -32000 "busy"), so one user cannot take the
+//   queue admins' scrub/zero/balance need.
 // - A job with an exclusive key (the device or mount point a mutating job changes) never runs
 //   alongside another job holding the same key: it stays queued behind it, in submission order.
 //   A second job of the same kind on the same key is refused (-32000) instead of queued.
@@ -79,6 +81,7 @@ class JobHandle {
 struct JobsOptions {
   unsigned workers = 4;             // --job-workers
   size_t queue_limit = 64;          // --job-queue: jobs waiting for a worker
+  size_t owner_limit = 16;          // --max-jobs-per-uid: unfinished jobs of one owner (uid 0 exempt)
   size_t history_limit = 256;       // --job-history: finished jobs kept
   int64_t history_seconds = 3600;   // finished jobs older than this are pruned
   // Creates one worker thread (tests inject failures); default std::thread.
@@ -100,6 +103,9 @@ class Jobs {
     // Called once with the final state, on the thread that ended the job (a worker, or the
     // canceller of a queued job), outside the registry lock.
     Done on_done = {};
+    // The uid of the caller who asked for it; 0 (root, in-process) has no limit, any other uid
+    // at most JobsOptions::owner_limit queued or running jobs.
+    uint32_t owner_uid = 0;
   };
 
   explicit Jobs(JobsOptions options = {}, EventBus* events = nullptr);
