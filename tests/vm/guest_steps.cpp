@@ -20,7 +20,9 @@
 #include "engine/modules.hpp"
 #include "rpc/dispatch.hpp"
 #include "rpc/registry.hpp"
+#include "tests/support/loop.hpp"
 #include "tests/vm/guest.hpp"
+#include "tests/vm/guest_dm.hpp"
 #include "tests/vm/seeded.hpp"
 
 namespace mos::vmtest {
@@ -209,6 +211,18 @@ json op_exec(const json& s) {
   return r;
 }
 
+// {"name", "targets": [{"type", "params", "start" (0), "length" or "length_of": a device}]}
+// (512-byte sectors) -> {"device": "/dev/dm-N"}.
+json op_dm_create(const json& s) {
+  std::vector<DmTarget> table;
+  for (const auto& t : s.at("targets")) {
+    DmTarget d{t.value("start", uint64_t{0}), 0, t.at("type"), t.at("params")};
+    d.length = t.contains("length_of") ? device_sectors(t["length_of"]) : t.at("length").get<uint64_t>();
+    table.push_back(std::move(d));
+  }
+  return {{"ok", true}, {"name", s["name"]}, {"device", dm_create(s.at("name"), table)}};
+}
+
 }  // namespace
 
 struct StepRunner::State {
@@ -216,6 +230,28 @@ struct StepRunner::State {
   engine::Context ctx;
   rpc::Registry registry = rpc::make_registry();
   int next_id = 1;
+  std::map<std::string, test::LoopDevice> loops;  // attached by loop_attach, by device path
+
+  // {"backing", "offset", "size_limit", "sector_size", "direct_io"} -> {"device"}.
+  json op_loop_attach(const json& s) {
+    test::LoopOptions o;
+    o.sector_size = s.value("sector_size", 0u);
+    o.direct_io = s.value("direct_io", false);
+    o.offset = s.value("offset", uint64_t{0});
+    o.size_limit = s.value("size_limit", uint64_t{0});
+    test::LoopDevice loop = test::LoopDevice::attach(s.at("backing"), o);
+    const std::string dev = loop.path();
+    loops.emplace(dev, std::move(loop));
+    return {{"ok", true}, {"device", dev}};
+  }
+
+  json op_loop_detach(const json& s) {
+    auto it = loops.find(s.at("device"));
+    if (it == loops.end()) return fail(s["device"].get<std::string>() + " was not attached by a loop_attach step");
+    it->second.detach();
+    loops.erase(it);
+    return {{"ok", true}};
+  }
 
   // One JSON-RPC request through the daemon's own dispatcher (same params validation).
   json call(const std::string& method, const json& params) {
@@ -284,6 +320,13 @@ json StepRunner::run(const json& s) {
     else if (op == "read_file") out = op_read_file(s);
     else if (op == "list_dir") out = op_list_dir(s);
     else if (op == "exec") out = op_exec(s);
+    else if (op == "dm_create") out = op_dm_create(s);
+    else if (op == "loop_attach") out = state_->op_loop_attach(s);
+    else if (op == "loop_detach") out = state_->op_loop_detach(s);
+    else if (op == "dm_remove") {
+      dm_remove(s.at("name"));
+      out = {{"ok", true}};
+    }
     else if (op == "mkdir") {
       mkdir_p(s.at("path"), static_cast<mode_t>(s.value("mode", 0755)));
       out = {{"ok", true}, {"path", s["path"]}};
