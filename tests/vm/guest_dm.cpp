@@ -108,14 +108,6 @@ std::string dm_create(const std::string& name, const std::vector<DmTarget>& tabl
   return node;
 }
 
-void dm_message(const std::string& name, uint64_t sector, const std::string& message) {
-  DmRequest msg(name, sizeof(dm_target_msg) + message.size() + 1);
-  auto* m = reinterpret_cast<dm_target_msg*>(msg.data());
-  m->sector = sector;
-  std::memcpy(msg.data() + sizeof(dm_target_msg), message.c_str(), message.size() + 1);
-  msg.run(DM_TARGET_MSG, "DM_TARGET_MSG");
-}
-
 void dm_remove(const std::string& name) {
   DmRequest remove(name, 0);
   remove.run(DM_DEV_REMOVE, "DM_DEV_REMOVE");

@@ -1,5 +1,5 @@
 // A small device-mapper client for the VM test init (tests-only code): create a mapped device
-// from a table through the DM ioctls (linux/dm-ioctl.h), send it a target message, remove it.
+// from a table through the DM ioctls (linux/dm-ioctl.h), remove it.
 // The guest has no udev and no dmsetup: the device is used by its kernel node, /dev/dm-N.
 #pragma once
 #include <cstdint>
@@ -19,8 +19,6 @@ struct DmTarget {
 // makes the table live). Returns the kernel node, e.g. "/dev/dm-0", once it exists, and links
 // /dev/mapper/NAME to it.
 std::string dm_create(const std::string& name, const std::vector<DmTarget>& table);
-// DM_TARGET_MSG to the target at `sector`, e.g. "mark NAME" for log-writes.
-void dm_message(const std::string& name, uint64_t sector, const std::string& message);
 // DM_DEV_REMOVE (fails with EBUSY while the device is open or mounted).
 void dm_remove(const std::string& name);
 

@@ -10,6 +10,7 @@
 
 #include "tests/integration/sysvol_support.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/vm/mos_oracles.hpp"
 #include "tests/vm/scenario.hpp"
 #include "tests/vm/sysvol_vm.hpp"
 
@@ -20,69 +21,13 @@ constexpr uint64_t MiB = 1ull << 20;
 constexpr uint64_t GiB = 1ull << 30;
 const char* kSubvols[] = {"system", "etc", "modules", "vm-meta", "mos-bin"};
 
-// sgdisk, sfdisk, fsck.fat, e2fsck, blkid and btrfs check on a powered-off image.
-// allow_fat_dirty: the ESP was mounted when power was cut; vfat then keeps its dirty flag (boot
-// sector byte 65, which also makes the backup boot sector differ there) and fsck.fat -n exits 1
+// Every oracle on a powered-off single-disk image (tests/vm/mos_oracles.hpp). allow_fat_dirty:
+// the ESP was mounted when power was cut; vfat then keeps its dirty flag and fsck.fat -n exits 1
 // for that alone. Anything else is still a failure.
 void judge_mos_image(const std::string& image, uint32_t sector, uint64_t want_swap = 0, uint64_t want_data = 0,
                      bool allow_fat_dirty = false) {
-  // The whole image with its logical sector size (a 4Kn GPT is not readable as 512-byte sectors).
-  PartitionLoop whole(image, 0, std::filesystem::file_size(image), sector);
-  auto v = test::run_tool({"sgdisk", "-v", whole.dev()});
-  EXPECT_TRUE(v.ok() && v.out.find("No problems found") != std::string::npos) << v.out << v.err;
-  auto t = test::run_tool({"sfdisk", "--json", whole.dev()});
-  ASSERT_TRUE(t.ok()) << t.err;
-  auto parts = json::parse(t.out)["partitiontable"]["partitions"];
-  ASSERT_EQ(parts.size(), 5u) << t.out;
-  const char* names[] = {"mosbios", "mosefi", "mosboot", "mosswap", "mosdata"};
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(parts[i]["name"], names[i]);
-  auto bytes = [&](int i, const char* k) { return parts[i][k].get<uint64_t>() * sector; };
-  EXPECT_EQ(bytes(1, "size"), (sector == 4096 ? 260 : 100) * MiB);
-  if (want_swap) {
-    EXPECT_EQ(bytes(3, "size"), want_swap);
-  }
-  if (want_data) {
-    EXPECT_EQ(bytes(4, "size"), want_data);
-  }
-  {
-    PartitionLoop efi(image, bytes(1, "start"), bytes(1, "size"));
-    auto fat = test::run_tool({"fsck.fat", "-n", efi.dev()});
-    std::string all = fat.out + fat.err;
-    bool only_dirty = allow_fat_dirty && fat.exit_code == 1 && all.find("Dirty bit is set") != std::string::npos;
-    if (only_dirty) {
-      for (const char* bad : {"FATs differ", "Orphaned", "Cluster", "Free cluster summary", "cluster chain",
-                              "Invalid", "Bad", "Wrong"})
-        if (all.find(bad) != std::string::npos) only_dirty = false;
-      size_t diff = all.find("Differences: (offset:original/backup)");
-      if (diff != std::string::npos) {
-        std::istringstream lines(all.substr(all.find('\n', diff) + 1));
-        std::string line;
-        while (std::getline(lines, line) && line.rfind("  ", 0) == 0 && line.find(':') != std::string::npos &&
-               line.find("Not automatically") == std::string::npos)
-          if (line.find("65:") == std::string::npos) only_dirty = false;
-      }
-    }
-    EXPECT_TRUE(fat.ok() || only_dirty) << all;
-    EXPECT_EQ(test::blkid_probe(efi.dev())["LABEL"], "MOSEFI");
-  }
-  {
-    PartitionLoop boot(image, bytes(2, "start"), bytes(2, "size"));
-    auto e = test::run_tool({"e2fsck", "-fn", boot.dev()});
-    EXPECT_TRUE(e.ok()) << e.out << e.err;
-    EXPECT_EQ(test::blkid_probe(boot.dev())["LABEL"], "MOSBOOT");
-  }
-  {
-    PartitionLoop swap(image, bytes(3, "start"), bytes(3, "size"));
-    auto b = test::blkid_probe(swap.dev());
-    EXPECT_EQ(b["TYPE"], "swap");
-    EXPECT_EQ(b["LABEL"], "MOSSWAP");
-  }
-  {
-    PartitionLoop data(image, bytes(4, "start"), bytes(4, "size"));
-    auto c = test::run_tool({"btrfs", "check", "--readonly", data.dev()});
-    EXPECT_TRUE(c.ok()) << c.out << c.err;
-    EXPECT_EQ(test::blkid_probe(data.dev())["LABEL"], "MOSDATA");
-  }
+  for (const auto& problem : single_disk_problems(image, {sector, want_swap, want_data, allow_fat_dirty}))
+    ADD_FAILURE() << problem;
 }
 
 void expect_guest_mounts(const VmResult& r, size_t mounts_step, const std::string& efi = "/boot/efi") {
