@@ -1,6 +1,8 @@
 #include "tests/vm/mos_oracles.hpp"
 
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 
 #include "tests/support/harness.hpp"
@@ -59,6 +61,14 @@ json mos_partitions(const std::string& image, uint32_t sector, std::vector<std::
   return parts;
 }
 
+std::string md_uuid(const std::string& examine) {
+  for (const char* key : {"Array UUID : ", "UUID : "}) {
+    size_t at = examine.find(key);
+    if (at != std::string::npos) return examine.substr(at + std::strlen(key), 35);
+  }
+  return "";
+}
+
 }  // namespace
 
 std::vector<std::string> single_disk_problems(const std::string& image, const MosImageExpect& expect) {
@@ -94,6 +104,57 @@ std::vector<std::string> single_disk_problems(const std::string& image, const Mo
     if (!c.ok()) out.push_back("mosdata: btrfs check --readonly: " + tool_text(c));
     expect_label("mosdata", data.dev(), "btrfs", "MOSDATA", out);
   }
+  return out;
+}
+
+std::vector<std::string> dual_disk_problems(const std::string& a, const std::string& b) {
+  std::vector<std::string> out;
+  const std::string images[2] = {a, b};
+  json parts[2];
+  for (int d = 0; d < 2; ++d) parts[d] = mos_partitions(images[d], 512, out);
+  if (parts[0].empty() || parts[1].empty()) return out;
+  auto loop = [&](int d, int i) {
+    return std::make_unique<PartitionLoop>(images[d], parts[d][i]["start"].get<uint64_t>() * 512,
+                                           parts[d][i]["size"].get<uint64_t>() * 512);
+  };
+  std::string uuids[2][2];  // [disk][mosefi, mosboot]
+  for (int d = 0; d < 2; ++d) {
+    const std::string& img = images[d];
+    auto efi = loop(d, 1), boot = loop(d, 2), swap = loop(d, 3);
+    const std::string efi_md = test::run_tool({"mdadm", "--examine", efi->dev()}).out;
+    const std::string boot_md = test::run_tool({"mdadm", "--examine", boot->dev()}).out;
+    if (efi_md.find("Version : 0.90") == std::string::npos || efi_md.find("Raid Level : raid1") == std::string::npos)
+      out.push_back(img + " mosefi: not an md v0.90 RAID1 member:\n" + efi_md);
+    if (boot_md.find("Version : 1.2") == std::string::npos || boot_md.find("Raid Level : raid1") == std::string::npos)
+      out.push_back(img + " mosboot: not an md v1.2 RAID1 member:\n" + boot_md);
+    uuids[d][0] = md_uuid(efi_md);
+    uuids[d][1] = md_uuid(boot_md);
+    // v0.90 keeps the array's data at the member's start; v1.2 at its data offset.
+    auto fat = test::run_tool({"fsck.fat", "-n", efi->dev()});
+    if (!fat.ok()) out.push_back(img + " mosefi member: fsck.fat -n: " + tool_text(fat));
+    const size_t at = boot_md.find("Data Offset : ");
+    if (at == std::string::npos) {
+      out.push_back(img + " mosboot: no md data offset");
+    } else {
+      const uint64_t offset = parts[d][2]["start"].get<uint64_t>() * 512 + std::stoull(boot_md.substr(at + 14)) * 512;
+      auto e = test::run_tool({"e2fsck", "-fn", img + "?offset=" + std::to_string(offset)});
+      if (!e.ok()) out.push_back(img + " mosboot member: e2fsck -fn: " + tool_text(e));
+    }
+    expect_label(img + " mosswap", swap->dev(), "swap", "MOSSWAP", out);
+  }
+  for (int k = 0; k < 2; ++k)
+    if (uuids[0][k].empty() || uuids[0][k] != uuids[1][k])
+      out.push_back(std::string(k ? "mosboot" : "mosefi") + ": the members are of different arrays (" + uuids[0][k] +
+                    " / " + uuids[1][k] + ")");
+  auto da = loop(0, 4), db = loop(1, 4);
+  test::run_tool({"btrfs", "device", "scan", da->dev(), db->dev()});
+  auto c = test::run_btrfs_check({"btrfs", "check", "--readonly", da->dev()});
+  if (!c.ok()) out.push_back("mosdata (both members): btrfs check --readonly: " + tool_text(c));
+  auto super = test::run_tool({"btrfs", "inspect-internal", "dump-super", da->dev()});
+  if (super.out.find("num_devices\t\t2") == std::string::npos) out.push_back("mosdata: not a two-device btrfs:\n" + super.out);
+  expect_label(a + " mosdata", da->dev(), "btrfs", "MOSDATA", out);
+  // Our loops leave the host's btrfs registry before they are detached.
+  test::run_tool({"btrfs", "device", "scan", "-u", da->dev(), db->dev()});
   return out;
 }
 

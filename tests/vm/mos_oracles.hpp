@@ -20,4 +20,11 @@ struct MosImageExpect {
 // MOSEFI (fsck.fat -n), ext4 MOSBOOT (e2fsck -fn), swap MOSSWAP (blkid), btrfs MOSDATA (check).
 std::vector<std::string> single_disk_problems(const std::string& image, const MosImageExpect& expect = {});
 
+// Two 512-byte disks of one node: both GPTs (sgdisk -v) with the five partitions, md v0.90
+// (mosefi) and v1.2 (mosboot) RAID1 members on both (mdadm --examine, one array UUID each),
+// FAT32 in the v0.90 member (fsck.fat -n), ext4 at the v1.2 data offset (e2fsck -fn), swap on
+// each (blkid), btrfs RAID1 over both mosdata partitions (btrfs check with both present, two
+// devices).
+std::vector<std::string> dual_disk_problems(const std::string& a, const std::string& b);
+
 }  // namespace mos::vmtest
