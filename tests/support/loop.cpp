@@ -83,6 +83,8 @@ LoopDevice LoopDevice::attach(const std::string& backing_file, const LoopOptions
     if (opts.direct_io) cfg.info.lo_flags |= LO_FLAGS_DIRECT_IO;
     if (opts.read_only) cfg.info.lo_flags |= LO_FLAGS_READ_ONLY;
     if (opts.autoclear) cfg.info.lo_flags |= LO_FLAGS_AUTOCLEAR;
+    cfg.info.lo_offset = opts.offset;
+    cfg.info.lo_sizelimit = opts.size_limit;
     std::strncpy(reinterpret_cast<char*>(cfg.info.lo_file_name), backing_file.c_str(), LO_NAME_SIZE - 1);
     if (ioctl(loop.get(), LOOP_CONFIGURE, &cfg) == 0) {
       drop_partitions(loop, dev);  // left behind by an earlier user of this loop number

@@ -12,6 +12,8 @@ struct LoopOptions {
   bool direct_io = false;
   bool read_only = false;
   bool autoclear = false;    // kernel detaches when the last opener closes
+  uint64_t offset = 0;       // where the device starts in the backing file (bytes)
+  uint64_t size_limit = 0;   // its size in bytes; 0 = to the end of the backing file
 };
 
 class LoopDevice {

@@ -16,8 +16,10 @@ void emit(const json& line);
 // Human text on the console only.
 void say(const std::string& text);
 
-// Unmounts what the scenario mounted (reverse order), swapoff all, stops md arrays, syncs,
-// then powers off. Emits a summary line first. Never returns.
+// Unmounts what the scenario mounted (reverse order), swapoff all, stops md arrays; returns
+// {unmounted, swapoff, md_stopped, errors}.
+json release_storage();
+// release_storage(), sync, then powers off. Emits a summary line first. Never returns.
 [[noreturn]] void clean_shutdown(const std::string& reason);
 // Powers off at once without sync (simulated power loss). Never returns.
 [[noreturn]] void crash_now();

@@ -120,8 +120,7 @@ void emit(const json& line) {
 
 void say(const std::string& text) { write_all(g_console, "mos_vm_init: " + text + "\n"); }
 
-void clean_shutdown(const std::string& reason) {
-  json summary = {{"event", "shutdown"}, {"reason", reason}, {"clean", true}};
+json release_storage() {
   json unmounted = json::array(), errors = json::array();
   for (const auto& target : scenario_mounts()) {
     if (::umount2(target.c_str(), 0) == 0) {
@@ -157,11 +156,13 @@ void clean_shutdown(const std::string& reason) {
       }
     }
   }
+  return {{"unmounted", unmounted}, {"swapoff", swaps}, {"md_stopped", arrays}, {"errors", errors}};
+}
+
+void clean_shutdown(const std::string& reason) {
+  json summary = {{"event", "shutdown"}, {"reason", reason}, {"clean", true}};
+  summary.update(release_storage());
   ::sync();
-  summary["unmounted"] = unmounted;
-  summary["swapoff"] = swaps;
-  summary["md_stopped"] = arrays;
-  summary["errors"] = errors;
   summary["uptime_s"] = uptime_s();
   emit(summary);
   drain_outputs();

@@ -10,6 +10,7 @@
 
 #include "tests/integration/sysvol_support.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/vm/mos_oracles.hpp"
 #include "tests/vm/scenario.hpp"
 #include "tests/vm/sysvol_vm.hpp"
 
@@ -20,69 +21,13 @@ constexpr uint64_t MiB = 1ull << 20;
 constexpr uint64_t GiB = 1ull << 30;
 const char* kSubvols[] = {"system", "etc", "modules", "vm-meta", "mos-bin"};
 
-// sgdisk, sfdisk, fsck.fat, e2fsck, blkid and btrfs check on a powered-off image.
-// allow_fat_dirty: the ESP was mounted when power was cut; vfat then keeps its dirty flag (boot
-// sector byte 65, which also makes the backup boot sector differ there) and fsck.fat -n exits 1
+// Every oracle on a powered-off single-disk image (tests/vm/mos_oracles.hpp). allow_fat_dirty:
+// the ESP was mounted when power was cut; vfat then keeps its dirty flag and fsck.fat -n exits 1
 // for that alone. Anything else is still a failure.
 void judge_mos_image(const std::string& image, uint32_t sector, uint64_t want_swap = 0, uint64_t want_data = 0,
                      bool allow_fat_dirty = false) {
-  // The whole image with its logical sector size (a 4Kn GPT is not readable as 512-byte sectors).
-  PartitionLoop whole(image, 0, std::filesystem::file_size(image), sector);
-  auto v = test::run_tool({"sgdisk", "-v", whole.dev()});
-  EXPECT_TRUE(v.ok() && v.out.find("No problems found") != std::string::npos) << v.out << v.err;
-  auto t = test::run_tool({"sfdisk", "--json", whole.dev()});
-  ASSERT_TRUE(t.ok()) << t.err;
-  auto parts = json::parse(t.out)["partitiontable"]["partitions"];
-  ASSERT_EQ(parts.size(), 5u) << t.out;
-  const char* names[] = {"mosbios", "mosefi", "mosboot", "mosswap", "mosdata"};
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(parts[i]["name"], names[i]);
-  auto bytes = [&](int i, const char* k) { return parts[i][k].get<uint64_t>() * sector; };
-  EXPECT_EQ(bytes(1, "size"), (sector == 4096 ? 260 : 100) * MiB);
-  if (want_swap) {
-    EXPECT_EQ(bytes(3, "size"), want_swap);
-  }
-  if (want_data) {
-    EXPECT_EQ(bytes(4, "size"), want_data);
-  }
-  {
-    PartitionLoop efi(image, bytes(1, "start"), bytes(1, "size"));
-    auto fat = test::run_tool({"fsck.fat", "-n", efi.dev()});
-    std::string all = fat.out + fat.err;
-    bool only_dirty = allow_fat_dirty && fat.exit_code == 1 && all.find("Dirty bit is set") != std::string::npos;
-    if (only_dirty) {
-      for (const char* bad : {"FATs differ", "Orphaned", "Cluster", "Free cluster summary", "cluster chain",
-                              "Invalid", "Bad", "Wrong"})
-        if (all.find(bad) != std::string::npos) only_dirty = false;
-      size_t diff = all.find("Differences: (offset:original/backup)");
-      if (diff != std::string::npos) {
-        std::istringstream lines(all.substr(all.find('\n', diff) + 1));
-        std::string line;
-        while (std::getline(lines, line) && line.rfind("  ", 0) == 0 && line.find(':') != std::string::npos &&
-               line.find("Not automatically") == std::string::npos)
-          if (line.find("65:") == std::string::npos) only_dirty = false;
-      }
-    }
-    EXPECT_TRUE(fat.ok() || only_dirty) << all;
-    EXPECT_EQ(test::blkid_probe(efi.dev())["LABEL"], "MOSEFI");
-  }
-  {
-    PartitionLoop boot(image, bytes(2, "start"), bytes(2, "size"));
-    auto e = test::run_tool({"e2fsck", "-fn", boot.dev()});
-    EXPECT_TRUE(e.ok()) << e.out << e.err;
-    EXPECT_EQ(test::blkid_probe(boot.dev())["LABEL"], "MOSBOOT");
-  }
-  {
-    PartitionLoop swap(image, bytes(3, "start"), bytes(3, "size"));
-    auto b = test::blkid_probe(swap.dev());
-    EXPECT_EQ(b["TYPE"], "swap");
-    EXPECT_EQ(b["LABEL"], "MOSSWAP");
-  }
-  {
-    PartitionLoop data(image, bytes(4, "start"), bytes(4, "size"));
-    auto c = test::run_tool({"btrfs", "check", "--readonly", data.dev()});
-    EXPECT_TRUE(c.ok()) << c.out << c.err;
-    EXPECT_EQ(test::blkid_probe(data.dev())["LABEL"], "MOSDATA");
-  }
+  for (const auto& problem : single_disk_problems(image, {sector, want_swap, want_data, allow_fat_dirty}))
+    ADD_FAILURE() << problem;
 }
 
 void expect_guest_mounts(const VmResult& r, size_t mounts_step, const std::string& efi = "/boot/efi") {
@@ -177,12 +122,9 @@ TEST(VmSysvol, ForeignDiskUntouchedBlankOneProvisioned) {
   judge_mos_image(blank, 512);
 }
 
-// mdadm --examine on one partition of a powered-off image.
-std::string examine(const std::string& image, const json& part, uint32_t sector) {
-  PartitionLoop p(image, part["start"].get<uint64_t>() * sector, part["size"].get<uint64_t>() * sector);
-  auto r = test::run_tool({"mdadm", "--examine", p.dev()});
-  EXPECT_TRUE(r.ok()) << r.err;
-  return r.out;
+// Every oracle on both powered-off images of a two-disk node (tests/vm/mos_oracles.hpp).
+void judge_dual_images(const std::string& a, const std::string& b) {
+  for (const auto& problem : dual_disk_problems(a, b)) ADD_FAILURE() << problem;
 }
 
 TEST(VmSysvol, DualDiskFirstBootSecondBootThenDegradedBoot) {
@@ -206,25 +148,9 @@ TEST(VmSysvol, DualDiskFirstBootSecondBootThenDegradedBoot) {
   EXPECT_NE(mdstat.find("md_mosefi : active raid1"), std::string::npos) << mdstat;
   EXPECT_NE(mdstat.find("md_mosboot : active raid1"), std::string::npos) << mdstat;
 
-  // mdadm is the oracle for the md superblocks on both disks; btrfs check for the RAID1 pair.
-  for (const auto& img : {a, b}) {
-    json parts = partitions_of(img);
-    ASSERT_EQ(parts.size(), 5u);
-    EXPECT_NE(examine(img, parts[1], 512).find("Version : 0.90"), std::string::npos);
-    std::string boot = examine(img, parts[2], 512);
-    EXPECT_NE(boot.find("Version : 1.2"), std::string::npos) << boot;
-    EXPECT_NE(boot.find("Raid Level : raid1"), std::string::npos) << boot;
-  }
-  {
-    json pa = partitions_of(a), pb = partitions_of(b);
-    PartitionLoop da(a, pa[4]["start"].get<uint64_t>() * 512, pa[4]["size"].get<uint64_t>() * 512);
-    PartitionLoop db(b, pb[4]["start"].get<uint64_t>() * 512, pb[4]["size"].get<uint64_t>() * 512);
-    test::run_tool({"btrfs", "device", "scan", da.dev(), db.dev()});
-    auto c = test::run_tool({"btrfs", "check", "--readonly", da.dev()});
-    EXPECT_TRUE(c.ok()) << c.out << c.err;
-    auto show = test::run_tool({"btrfs", "inspect-internal", "dump-super", da.dev()});
-    EXPECT_NE(show.out.find("num_devices\t\t2"), std::string::npos) << show.out;
-  }
+  // mdadm is the oracle for the md superblocks on both disks, fsck.fat and e2fsck for what is in
+  // the arrays, btrfs check for the RAID1 pair.
+  judge_dual_images(a, b);
 
   VmResult second = run_vm(sysvol_spec("sysvol_dual_second", {{a, 8 * GiB, 512}, {b, 8 * GiB, 512}}, steps));
   expect_all_steps_ok(second, steps.size());
@@ -300,7 +226,8 @@ TEST_P(VmSysvolCrash, NextBootEndsInTheSameLayout) {
 }
 
 // The same on two disks at the md steps and the record writes: the next boot finishes both disks,
-// RAID1 and all (an array whose format completed before its record was cleared is kept).
+// RAID1 and all (an array whose format completed before its record was cleared is kept); the
+// point must have fired, and every oracle judges both images afterwards.
 class VmSysvolDualCrash : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(VmSysvolDualCrash, NextBootFinishesBothDisks) {
@@ -332,6 +259,8 @@ TEST_P(VmSysvolDualCrash, NextBootFinishesBothDisks) {
     EXPECT_EQ(esp_volume_id(a), esp_id) << "the ESP the crash left complete was formatted again\n"
                                         << good.step(0)->value("stderr", "");
   }
+  // The boot after the crash leaves both disks as a first boot does: every oracle agrees.
+  judge_dual_images(a, b);
 }
 
 INSTANTIATE_TEST_SUITE_P(Points, VmSysvolDualCrash,
