@@ -101,6 +101,7 @@ void run_daemon(const DaemonOptions& given) {
   ctx.policy = engine::Policy::from_globs(options.allow_devices);
   ctx.run_dir = options.run_dir;
   if (!options.mount_prefixes.empty()) ctx.mount_prefixes = options.mount_prefixes;
+  ctx.extra_mount_fstypes = options.mount_fstypes;
   ctx.jobs = &jobs;
   ctx.events = &events;
   ctx.inventory = &inventory;
