@@ -1,7 +1,9 @@
-// JSON conventions for engine result structs: std::optional serializes as null (never omitted).
+// JSON conventions for engine result structs: std::optional serializes as null (never omitted),
+// and JSON text leaves the process only through json_text.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
 
 namespace nlohmann {
 template <typename T>
@@ -17,4 +19,10 @@ struct adl_serializer<std::optional<T>> {
 
 namespace mos::engine {
 using json = nlohmann::json;
+
+// The JSON face of the text boundary (base/safe_text.hpp): every JSON text the project writes
+// (answers, events, state files, CLI output) is made here. Strings from the kernel or from disks
+// may hold any bytes; ill-formed UTF-8 becomes U+FFFD instead of nlohmann's type_error 316, so a
+// hostile file name can never abort a writer.
+std::string json_text(const json& value, int indent = -1);
 }
