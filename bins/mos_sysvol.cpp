@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <string>
 
+#include "engine/json.hpp"
 #include "engine/sysvol/run.hpp"
 
 namespace {
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
   Report r = run(opts, log);
   if (json_out) {
     mos::engine::json j = r;
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", mos::engine::json_text(j, 2).c_str());
   }
   return exit_status(r);
 }

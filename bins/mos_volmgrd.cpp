@@ -15,7 +15,9 @@ int main(int argc, char** argv) {
   app.add_option("--allow-devices", o.allow_devices, "Comma-separated globs of devices mutating methods may touch (default: all)");
   app.add_option("--run-dir", o.run_dir, "Runtime directory (private mounts)")->capture_default_str();
   app.add_option("--mount-prefix", o.mount_prefixes,
-                 "Directory storage.mount/unmount targets must be at or beneath (repeatable; default /var/cache /mnt /media /boot /run)");
+                 "Directory storage.mount/unmount targets must be at or beneath (repeatable; default /mnt /media)");
+  app.add_option("--mount-fstype", o.mount_fstypes,
+                 "Block filesystem storage.mount may mount besides btrfs, ext4 and vfat (repeatable; must be loaded)");
   app.add_option("--workers", o.workers, "Request worker threads")->check(CLI::Range(1u, 64u))->capture_default_str();
   app.add_option("--socket-mode", mode, "Final mode of the socket, octal")->capture_default_str();
   app.add_option("--socket-group", o.socket_group, "Group owning the socket (default: the daemon's)");

@@ -21,8 +21,13 @@ struct Context {
   // The daemon's in-memory model (engine/inventory/cache.hpp); null: scan directly.
   InventoryCache* inventory = nullptr;
   // storage.mount/unmount targets lie at or beneath one of these (engine/mount_target.hpp);
-  // the daemon's --mount-prefix, mos_sysvol its own root-relative set.
-  std::vector<std::string> mount_prefixes = {"/var/cache", "/mnt", "/media", "/boot", "/run"};
+  // the daemon's --mount-prefix, mos_sysvol its own root-relative set. Not /run, /boot nor
+  // /var/cache by default: a filesystem an admin brings, mounted there, runs code as root
+  // (modprobe.d and udev rules, the next boot's kernel, the node's system subvolume).
+  std::vector<std::string> mount_prefixes = {"/mnt", "/media"};
+  // Block filesystems storage.mount mounts besides the table's mountable ones (btrfs, ext4,
+  // vfat): the daemon's --mount-fstype (engine/fstypes.hpp: require_mountable_fstype).
+  std::vector<std::string> extra_mount_fstypes;
 
   Jobs& job_registry() const;
 };

@@ -19,13 +19,15 @@ namespace {
 // FAT's own character rules (its limit is fixed by the format; the arguments only name it).
 void check_fat_label(std::string_view, const std::string& label, size_t) { fsmake::fat32::validate_label(label); }
 
-bool proc_lists(const std::string& proc_filesystems, const std::string& fs) {
+// Whether /proc/filesystems lists fs; block_only: only as a block filesystem (no "nodev" flag).
+bool proc_lists(const std::string& proc_filesystems, std::string_view fs, bool block_only = false) {
   std::ifstream in(proc_filesystems);
   std::string line;
   while (std::getline(in, line)) {
     // "nodev\tsysfs" or "\tbtrfs": the name is the last tab-separated word.
     auto tab = line.rfind('\t');
-    if ((tab == std::string::npos ? line : line.substr(tab + 1)) == fs) return true;
+    if ((tab == std::string::npos ? line : line.substr(tab + 1)) != fs) continue;
+    return !block_only || line.rfind("nodev", 0) != 0;
   }
   return false;
 }
@@ -156,6 +158,18 @@ size_t longest_label_bytes() {
   size_t longest = 0;
   for (const auto& t : filesystem_types()) longest = std::max(longest, t.label.max_bytes);
   return longest;
+}
+
+void require_mountable_fstype(std::string_view fstype, const std::vector<std::string>& extra, const KernelPlaces& where) {
+  if (const FilesystemType* t = find_filesystem_type(fstype); t && t->mountable) return;
+  const bool named = std::find(extra.begin(), extra.end(), fstype) != extra.end();
+  if (named && proc_lists(where.proc_filesystems, fstype, true)) return;
+  std::string also;
+  for (const auto& e : extra) also += ", " + e;
+  const std::string why = named ? " (named by --mount-fstype, but the kernel has no block filesystem of that name loaded)"
+                                : "; other block filesystems only by the daemon's --mount-fstype";
+  throw Error(ErrorCode::validation, "fstype '" + std::string(fstype) + "' is not mounted by mos_volmgr: it mounts " +
+                                         fstype_names(&FilesystemType::mountable, ", ", " and ") + also + why);
 }
 
 bool kernel_has(const FilesystemType& type, const KernelPlaces& where) {

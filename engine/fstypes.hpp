@@ -87,4 +87,12 @@ struct KernelPlaces {
 // built-in of that name) in the modules directory. True when the type needs nothing (swap).
 bool kernel_has(const FilesystemType& type, const KernelPlaces& where = {});
 
+// The one list of what storage.mount mounts and storage.unmount unmounts: the table's mountable
+// types (btrfs, ext4, vfat), and the names in `extra` (the daemon's --mount-fstype) only while
+// /proc/filesystems lists them as block filesystems (not "nodev"): never tmpfs, proc or overlay,
+// and never a name the kernel would first load a module for (request_module). Throws
+// Error(validation) naming what is mounted otherwise.
+void require_mountable_fstype(std::string_view fstype, const std::vector<std::string>& extra,
+                              const KernelPlaces& where = {});
+
 }  // namespace mos::engine

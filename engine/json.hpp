@@ -1,5 +1,6 @@
 // JSON conventions for engine structs: std::optional serializes as null (never omitted); integers
-// are read with their range checked (json_integer), never narrowed.
+// are read with their range checked (json_integer), never narrowed; JSON text leaves the process
+// only through json_text.
 #pragma once
 #include <cstdint>
 #include <limits>
@@ -42,5 +43,11 @@ T json_integer(const json& object, const std::string& name, T min = std::numeric
   if (!fits) throw Error(ErrorCode::invalid_params, "invalid params: '" + name + "'" + range() + " (got " + it->dump() + ")");
   return it->template get<T>();
 }
+
+// The JSON face of the text boundary (base/safe_text.hpp): every JSON text the project writes
+// (answers, events, state files, CLI output) is made here. Strings from the kernel or from disks
+// may hold any bytes; ill-formed UTF-8 becomes U+FFFD instead of nlohmann's type_error 316, so a
+// hostile file name can never abort a writer.
+std::string json_text(const json& value, int indent = -1);
 
 }  // namespace mos::engine

@@ -1,5 +1,6 @@
 #include "engine/mount.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -56,6 +57,15 @@ void register_members(const FilesystemType& type, const std::string& source, con
       type.register_member(member.path);
 }
 
+// The judged source is looked at without following a link (O_PATH|O_NOFOLLOW, then fstat): a
+// FIFO, character device, regular file or symlink is never a mount source.
+void require_block_device(const std::string& device, const std::string& requested) {
+  io::Fd handle = io::Fd::open(device, O_PATH | O_NOFOLLOW);
+  struct stat st {};
+  if (::fstat(handle.get(), &st) != 0) throw_sys("fstat", device, errno);
+  if (!S_ISBLK(st.st_mode)) throw_validation("mount source " + requested + " is not a block device", requested);
+}
+
 }  // namespace
 
 void to_json(json& j, const MountResult& r) {
@@ -81,12 +91,13 @@ void to_json(json& j, const Usage& u) {
 MountResult mount(const MountRequest& req, const Context& ctx) {
   if (req.source.empty()) throw_validation("mount source is empty");
   if (req.fstype.empty()) throw_validation("mount fstype is empty");
+  // First: a type off the list never reaches fsopen (tmpfs ignores its source; an unknown name
+  // makes the kernel load a module).
+  require_mountable_fstype(req.fstype, ctx.extra_mount_fstypes);
   if (!real_path(canonical_device(req.source)))
     throw Error(ErrorCode::not_found, "mount source " + req.source + " does not exist", req.source);
   const std::optional<std::string> source = ctx.policy.judge(req.source, Access::mount);
-  struct stat st {};
-  if (::stat(source->c_str(), &st) != 0) throw_sys("stat", *source, errno);
-  if (!S_ISBLK(st.st_mode)) throw_validation("mount source " + req.source + " is not a block device", req.source);
+  require_block_device(*source, req.source);
   checked_target(req.target);
   io::SplitOptions options = checked_mount_options(req.fstype, req.options, req.privileged);  // nothing created yet
 
@@ -114,8 +125,18 @@ UnmountResult unmount(const std::string& path, bool lazy, const Context& ctx) {
   const io::MountEntry* m = topmost_mount_at(mounts, *real);
   if (!m) throw Error(ErrorCode::not_found, *real + " is not a mount point", path);
   std::string source = m->source;
-  // The policy names devices; a mount of anything else is only touched when every device is allowed.
-  ctx.policy.require_allowed(real_path(source).value_or(source));
+  // Only what mount() would have mounted there: a listed type from a block device the policy
+  // lets us mount (not /run/user/N's tmpfs, not the root disk's /boot/efi).
+  try {
+    require_mountable_fstype(m->fstype, ctx.extra_mount_fstypes);
+    require_block_device(ctx.policy.judge(real_path(source).value_or(source), Access::mount), source);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::validation) throw;
+    throw Error(ErrorCode::validation,
+                "refusing to unmount " + *real + " (" + m->fstype + " from " + source +
+                    "): storage.unmount only unmounts what storage.mount would mount: " + e.what(),
+                path);
+  }
   io::unmount(*real, lazy);
   return UnmountResult{*real, source, lazy};
 }

@@ -17,7 +17,7 @@ struct MountRequest {
   std::string fstype;   // ext4, vfat, btrfs, ...
   std::string options;  // "noatime,compress=zstd"; checked by mount_options.hpp
   // suid/dev allowed at all (else refused; mounts default to nosuid,nodev). Only the flag is
-  // judged here; who may set it is the RPC layer's authorization of the caller.
+  // judged here; the daemon lets only uid 0 set it (rpc/methods_fs.cpp), never an admin.
   bool privileged = false;
 };
 
@@ -27,7 +27,8 @@ struct MountResult {
 };
 void to_json(json& j, const MountResult& r);
 
-// Policy check on source; source must exist (-32002) and be a block device; target must be an
+// fstype must be on the mountable list (require_mountable_fstype), checked before anything else;
+// policy check on source; source must exist (-32002) and be a block device; target must be an
 // absolute path without '..' components at or beneath one of ctx.mount_prefixes, walked without
 // following symlinks (engine/mount_target.hpp); a target that already holds another mount is
 // refused.
@@ -41,7 +42,8 @@ struct UnmountResult {
 void to_json(json& j, const UnmountResult& r);
 
 // path must be a mount point (-32002 otherwise) at or beneath ctx.mount_prefixes, walked like a
-// mount target; lazy detaches a busy mount.
+// mount target, of a filesystem mount() would have mounted (a listed fstype from a block device
+// the policy allows to mount; -32001 otherwise); lazy detaches a busy mount.
 UnmountResult unmount(const std::string& path, bool lazy, const Context& ctx);
 
 // statvfs of one mounted filesystem, in df's terms.

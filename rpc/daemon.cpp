@@ -20,6 +20,7 @@
 #include "engine/jobs/jobs.hpp"
 #include "engine/jobs/state_store.hpp"
 #include "base/error.hpp"
+#include "base/safe_text.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/server.hpp"
 
@@ -134,8 +135,8 @@ void run_daemon(const DaemonOptions& given) {
     jobs.set_observer([&state, log](const std::vector<engine::JobInfo>& all) {
       try {
         state->save_jobs(all);
-      } catch (const Error& e) {  // a full or read-only state disk must not stop the jobs
-        std::fprintf(log, "mos_volmgrd: warning: job state not saved: %s\n", e.what());
+      } catch (const std::exception& e) {  // a full or read-only state disk must not stop the jobs
+        std::fprintf(log, "mos_volmgrd: warning: job state not saved: %s\n", printable_text(e.what()).c_str());
       }
     });
   }
@@ -144,6 +145,7 @@ void run_daemon(const DaemonOptions& given) {
   ctx.policy = engine::Policy::from_globs(options.allow_devices);
   ctx.run_dir = options.run_dir;
   if (!options.mount_prefixes.empty()) ctx.mount_prefixes = options.mount_prefixes;
+  ctx.extra_mount_fstypes = options.mount_fstypes;
   ctx.jobs = &jobs;
   ctx.events = &events;
   ctx.inventory = &inventory;

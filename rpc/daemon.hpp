@@ -27,8 +27,10 @@ struct DaemonOptions {
   std::string state_dir = "/var/lib/mos_volmgrd";  // jobs and scrub results across restarts; "" = none
   unsigned inventory_revalidate_ms = 2000;  // re-probe period of the in-memory inventory
   // --mount-prefix (repeatable): storage.mount/unmount targets at or beneath one of these;
-  // empty = the engine's defaults (engine::Context::mount_prefixes).
+  // empty = the engine's defaults (engine::Context::mount_prefixes: /mnt, /media).
   std::vector<std::string> mount_prefixes;
+  // --mount-fstype (repeatable): block filesystems mounted besides btrfs, ext4 and vfat.
+  std::vector<std::string> mount_fstypes;
 };
 
 // chdir("/"), blocks SIGTERM/SIGINT in every thread (the server takes them through signalfd),

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/safe_text.hpp"
+#include "engine/json.hpp"
 #include "rpc/params.hpp"
 #include "rpc/request_stats.hpp"
 
@@ -22,7 +24,7 @@ json error_data(const Error& e) {
   return d.empty() ? json(nullptr) : d;
 }
 
-std::string serialize(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string serialize(const json& j) { return engine::json_text(j); }
 
 // {"id":..,"jsonrpc":"2.0","result":<text>} from a result that is JSON text already (appends only).
 std::string with_result(const json& id, const std::string& text) {
@@ -173,7 +175,7 @@ void handle_one(const Dispatcher& d, const CallEnv& env, const json& req, const 
                       std::to_string(env.caller.pid) + ")"));
   if (m->mutating && d.audit)
     std::fprintf(d.audit, "mos_volmgrd: audit pid=%d uid=%u method=%s target=%s\n", static_cast<int>(env.caller.pid),
-                 static_cast<unsigned>(env.caller.uid), name.c_str(), audit_targets(params).c_str());
+                 static_cast<unsigned>(env.caller.uid), name.c_str(), printable_text(audit_targets(params)).c_str());
   CallScope scope(env);
   try {
     validate_params(m->params, params);

@@ -3,6 +3,8 @@
 #include "engine/fstypes.hpp"
 #include "engine/mount.hpp"
 #include "engine/repair/repair.hpp"
+#include "base/error.hpp"
+#include "rpc/call.hpp"
 #include "rpc/registry.hpp"
 #include "rpc/schemas.hpp"
 
@@ -148,17 +150,28 @@ void register_fs_methods(Registry& r) {
                obj_schema({{"source", path_schema("block device to mount")},
                            {"target", path_schema("absolute directory; created when missing")},
                            {"fstype", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64},
-                                       {"pattern", "^[a-z0-9_.]+$"}, {"description", "filesystem type, e.g. ext4"}}},
+                                       {"pattern", "^[a-z0-9_.]+$"},
+                                       {"description", "filesystem type: " +
+                                                           engine::fstype_names(&engine::FilesystemType::mountable, ", ", " or ") +
+                                                           " (other block filesystems only by the daemon's --mount-fstype)"}}},
                            {"options", {{"type", "string"}, {"maxLength", 4096},
                                         {"description", "comma-separated mount options (per-filesystem allow list)"}}},
-                           {"privileged", {{"type", "boolean"}, {"description", "allow suid/dev options (default nosuid,nodev)"}}}},
+                           {"privileged", {{"type", "boolean"}, {"description", "allow suid/dev options (default nosuid,nodev); uid 0 only"}}}},
                           {"source", "target", "fstype"}),
                mount_result, true, [](const json& p, engine::Context& ctx) {
+                 const bool privileged = p.value("privileged", false);
+                 // suid and dev binaries run as root: asking for them is root's alone, not an admin's.
+                 if (privileged && current_call().caller.uid != 0)
+                   throw Error(ErrorCode::validation, "privileged mounts (suid, dev) are allowed only to uid 0 (caller uid " +
+                                                          std::to_string(current_call().caller.uid) +
+                                                          "); mounts are nosuid,nodev");
                  engine::MountRequest req{p.at("source"), p.at("target"), p.at("fstype"), p.value("options", ""),
-                                          p.value("privileged", false)};
+                                          privileged};
                  return json(engine::mount(req, ctx));
                }});
-  r.add(Method{"storage.unmount", "Unmount a mount point", "",
+  r.add(Method{"storage.unmount", "Unmount a mount point",
+               "Only what storage.mount would mount: a mountable fstype from a block device the policy allows to "
+               "mount, at or beneath a --mount-prefix.",
                obj_schema({{"path", path_schema("mount point")},
                            {"lazy", bool_schema("detach now, clean up when no longer busy (MNT_DETACH)")}},
                           {"path"}),

@@ -27,7 +27,7 @@ std::function<std::shared_ptr<const std::string>(const json&, engine::Context&)>
     else if (part == &engine::InventorySnapshot::filesystems) result = engine::list_filesystems(all);
     else if (part == &engine::InventorySnapshot::mounts) result = engine::list_mounts(all);
     else result = engine::inventory_of(all);
-    return std::make_shared<const std::string>(result.dump(-1, ' ', false, json::error_handler_t::replace));
+    return std::make_shared<const std::string>(engine::json_text(result));
   };
 }
 

@@ -25,6 +25,7 @@
 #include "engine/inventory/cache.hpp"
 #include "engine/jobs/jobs.hpp"
 #include "base/error.hpp"
+#include "engine/json.hpp"
 #include "rpc/auth.hpp"
 #include "rpc/dispatch.hpp"
 #include "rpc/listen_socket.hpp"
@@ -102,7 +103,7 @@ struct Shared {
       json n = {{"jsonrpc", "2.0"},
                 {"method", "storage.event"},
                 {"params", {{"topic", e.topic}, {"kind", e.kind}, {"data", e.data}}}};
-      line = std::make_shared<const std::string>(n.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+      line = std::make_shared<const std::string>(engine::json_text(n) + "\n");
     } catch (const std::exception&) {
       return;  // an event we cannot serialize is not delivered
     }
@@ -167,14 +168,14 @@ class ConnSubscriptions : public Subscriptions {
 };
 
 std::string error_line(int code, const std::string& message) {
-  return make_error(code, message, nullptr).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  return engine::json_text(make_error(code, message, nullptr)) + "\n";
 }
 
 std::string dropped_notice(const std::string& why) {
   json n = {{"jsonrpc", "2.0"},
             {"method", "storage.event"},
             {"params", {{"topic", "subscription"}, {"kind", "dropped"}, {"data", {{"reason", why}}}}}};
-  return n.dump() + "\n";
+  return engine::json_text(n) + "\n";
 }
 
 }  // namespace

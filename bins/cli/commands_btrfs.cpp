@@ -28,7 +28,7 @@ void print_subvolume(const json& s) {
 }
 
 void print_scrub(const json& r) {
-  std::printf("Scrub of %s: %s\n", cell(r["mount_point"]).c_str(), cell(r["state"]).c_str());
+  std::printf("Scrub of %s: %s\n", shown(r["mount_point"]).c_str(), shown(r["state"]).c_str());
   const json& t = r["totals"];
   std::printf("  scrubbed: data %s, metadata %s of %s used\n", human_size(t["data_bytes_scrubbed"]).c_str(),
               human_size(t["tree_bytes_scrubbed"]).c_str(), human_size(r["bytes_to_scrub"]).c_str());
@@ -50,10 +50,10 @@ void print_scrub(const json& r) {
 }
 
 void print_balance(const json& b) {
-  std::printf("Balance of %s: %s", cell(b["mount_point"]).c_str(), cell(b["state"]).c_str());
-  if (!b["convert"].is_null()) std::printf(" (convert to %s)", cell(b["convert"]).c_str());
-  std::printf(", %s of %s chunks relocated (%s considered)\n", cell(b["completed_chunks"]).c_str(),
-              cell(b["expected_chunks"]).c_str(), cell(b["considered_chunks"]).c_str());
+  std::printf("Balance of %s: %s", shown(b["mount_point"]).c_str(), shown(b["state"]).c_str());
+  if (!b["convert"].is_null()) std::printf(" (convert to %s)", shown(b["convert"]).c_str());
+  std::printf(", %s of %s chunks relocated (%s considered)\n", shown(b["completed_chunks"]).c_str(),
+              shown(b["expected_chunks"]).c_str(), shown(b["considered_chunks"]).c_str());
 }
 
 void print_usage(const json& u) {
@@ -211,9 +211,9 @@ void add_maintenance_commands(CLI::App& app, Env& env, std::shared_ptr<Args> a) 
   c->callback([&env, a] {
     env.action = [&env, a] {
       env.print(start_job(env, "storage.defrag", {{"path", a->path}}, true, "defrag"), [](const json& r) {
-        std::printf("defragmented %s files (%s), %s failed\n", cell(r["files_defragmented"]).c_str(),
-                    human_size(r["bytes"]).c_str(), cell(r["files_failed"]).c_str());
-        for (auto& f : r["failures"]) std::printf("  %s\n", f.get<std::string>().c_str());
+        std::printf("defragmented %s files (%s), %s failed\n", shown(r["files_defragmented"]).c_str(),
+                    human_size(r["bytes"]).c_str(), shown(r["files_failed"]).c_str());
+        for (auto& f : r["failures"]) std::printf("  %s\n", shown(f).c_str());
       });
     };
   });
@@ -235,7 +235,7 @@ void add_maintenance_commands(CLI::App& app, Env& env, std::shared_ptr<Args> a) 
   c->callback([&env, a] {
     env.action = [&env, a] {
       env.print(env.call("storage.add_device", {{"mount_point", a->path}, {"device", a->device}, {"force", a->force}}),
-                [](const json& r) { std::printf("added %s as devid %s; %s devices\n", cell(r["device"]).c_str(), cell(r["devid"]).c_str(), cell(r["num_devices"]).c_str()); });
+                [](const json& r) { std::printf("added %s as devid %s; %s devices\n", shown(r["device"]).c_str(), shown(r["devid"]).c_str(), shown(r["num_devices"]).c_str()); });
     };
   });
   c = app.add_subcommand("remove-device", "remove a device (path or devid) from a mounted btrfs");
@@ -244,7 +244,7 @@ void add_maintenance_commands(CLI::App& app, Env& env, std::shared_ptr<Args> a) 
   c->callback([&env, a] {
     env.action = [&env, a] {
       env.print(env.call("storage.remove_device", {{"mount_point", a->path}, {"device", a->device}}),
-                [](const json& r) { std::printf("removed %s; %s devices left\n", cell(r["device"]).c_str(), cell(r["num_devices"]).c_str()); });
+                [](const json& r) { std::printf("removed %s; %s devices left\n", shown(r["device"]).c_str(), shown(r["num_devices"]).c_str()); });
     };
   });
 }

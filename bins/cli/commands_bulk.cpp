@@ -19,7 +19,7 @@ void add_bulk_commands(CLI::App& app, Env& env) {
     env.action = [&env, zero] {
       json r = env.run_long("storage.zero", {{"device", zero->device}, {"force", zero->force}}, "zero " + zero->device);
       env.print(r, [](const json& res) {
-        std::printf("Zeroed %s (%s)\n", res["device"]["path"].get<std::string>().c_str(),
+        std::printf("Zeroed %s (%s)\n", shown(res["device"]["path"]).c_str(),
                     human_size(res["bytes_zeroed"]).c_str());
       });
     };
@@ -36,7 +36,7 @@ void add_bulk_commands(CLI::App& app, Env& env) {
     env.action = [&env, sum] {
       json r = env.run_long("storage.checksum", {{"device", sum->device}, {"algo", sum->algo}}, sum->algo + " " + sum->device);
       env.print(r, [](const json& res) {
-        std::printf("%s  %s\n", res["digest"].get<std::string>().c_str(), res["device"].get<std::string>().c_str());
+        std::printf("%s  %s\n", shown(res["digest"]).c_str(), shown(res["device"]).c_str());
       });
     };
   });

@@ -63,7 +63,7 @@ void add_create_filesystem(CLI::App& app, Env& env) {
           std::printf("Would create %s: write %s, zero %s\n", what.c_str(), human_size(written).c_str(),
                       human_size(zeroed).c_str());
           for (auto& m : r["members"]) {
-            if (r["members"].size() > 1) std::printf("%s:\n", m["device"]["path"].get<std::string>().c_str());
+            if (r["members"].size() > 1) std::printf("%s:\n", shown(m["device"]["path"]).c_str());
             print_write_plan(m["plan"]);
           }
         } else {
@@ -90,10 +90,10 @@ void add_repair_superblock(CLI::App& app, Env& env) {
         const std::string on = r["format"].get<std::string>() + " on " + r["device"]["path"].get<std::string>();
         const std::string size = human_size(r["plan"]["bytes_written"].get<uint64_t>());
         if (r["source"].is_null()) std::printf("Nothing to repair: %s\n", on.c_str());
-        else if (r["dry_run"].get<bool>()) std::printf("Would repair the %s from its %s: write %s\n", on.c_str(), cell(r["source"]).c_str(), size.c_str());
-        else std::printf("Repaired the %s from its %s: wrote %s\n", on.c_str(), cell(r["source"]).c_str(), size.c_str());
-        if (!r["damage"].is_null()) std::printf("  damage: %s\n", cell(r["damage"]).c_str());
-        for (auto& n : r["notes"]) std::printf("  note: %s\n", n.get<std::string>().c_str());
+        else if (r["dry_run"].get<bool>()) std::printf("Would repair the %s from its %s: write %s\n", on.c_str(), shown(r["source"]).c_str(), size.c_str());
+        else std::printf("Repaired the %s from its %s: wrote %s\n", on.c_str(), shown(r["source"]).c_str(), size.c_str());
+        if (!r["damage"].is_null()) std::printf("  damage: %s\n", shown(r["damage"]).c_str());
+        for (auto& n : r["notes"]) std::printf("  note: %s\n", shown(n).c_str());
         if (r["dry_run"].get<bool>() && !r["plan"]["steps"].empty()) print_write_plan(r["plan"]);
       });
     };
@@ -118,9 +118,9 @@ void add_mount(CLI::App& app, Env& env) {
       env.print(env.call("storage.mount", params), [](const json& m) {
         std::printf("%s %s on %s (%s; mount: %s; filesystem: %s)\n",
                     m["already_mounted"].get<bool>() ? "Already mounted" : "Mounted",
-                    m["source"].get<std::string>().c_str(), m["target"].get<std::string>().c_str(),
-                    m["fstype"].get<std::string>().c_str(), m["options"].get<std::string>().c_str(),
-                    m["super_options"].get<std::string>().c_str());
+                    shown(m["source"]).c_str(), shown(m["target"]).c_str(),
+                    shown(m["fstype"]).c_str(), shown(m["options"]).c_str(),
+                    shown(m["super_options"]).c_str());
       });
     };
   });
@@ -135,7 +135,7 @@ void add_unmount(CLI::App& app, Env& env) {
   cmd->callback([&env, path, lazy] {
     env.action = [&env, path, lazy] {
       env.print(env.call("storage.unmount", {{"path", *path}, {"lazy", *lazy}}), [](const json& r) {
-        std::printf("Unmounted %s (%s)\n", r["target"].get<std::string>().c_str(), r["source"].get<std::string>().c_str());
+        std::printf("Unmounted %s (%s)\n", shown(r["target"]).c_str(), shown(r["source"]).c_str());
       });
     };
   });

@@ -12,7 +12,7 @@ namespace {
 
 // A table edit's result: its device, write plan, kernel calls and notes.
 void print_operation(const json& op) {
-  std::printf("%s%s\n", op["device"].get<std::string>().c_str(), op["dry_run"].get<bool>() ? " (dry run: nothing written)" : "");
+  std::printf("%s%s\n", shown(op["device"]).c_str(), op["dry_run"].get<bool>() ? " (dry run: nothing written)" : "");
   print_write_plan(op["plan"]);
   std::vector<std::vector<std::string>> rows;
   for (auto& c : op["kernel_calls"])
@@ -20,7 +20,7 @@ void print_operation(const json& op) {
                     c["op"] == "blkpg_add" || c["op"] == "blkpg_resize" ? std::to_string(c["start_bytes"].get<uint64_t>()) : "-",
                     c["op"] == "blkpg_add" || c["op"] == "blkpg_resize" ? human_size(c["length_bytes"]) : "-"});
   if (!rows.empty()) print_table({"KERNEL CALL", "#", "START", "LENGTH"}, rows);
-  for (auto& n : op["notes"]) std::printf("note: %s\n", n.get<std::string>().c_str());
+  for (auto& n : op["notes"]) std::printf("note: %s\n", shown(n).c_str());
 }
 
 void print_partition_only(const json& d) {
@@ -82,10 +82,10 @@ void add_partition_commands(CLI::App& app, Env& env) {
   pt->callback([&env, a] {
     env.action = [&env, a] {
       env.print(env.call("storage.read_partition_table", {{"disk", a->disk}}), [](const json& t) {
-        std::printf("%s: GPT %s, primary %s, backup %s\n", t["disk"].get<std::string>().c_str(),
+        std::printf("%s: GPT %s, primary %s, backup %s\n", shown(t["disk"]).c_str(),
                     t["has_gpt"].get<bool>() ? "present" : "absent",
-                    t["primary_ok"].get<bool>() ? "ok" : cell(t["primary_error"]).c_str(),
-                    t["backup_ok"].get<bool>() ? "ok" : cell(t["backup_error"]).c_str());
+                    t["primary_ok"].get<bool>() ? "ok" : shown(t["primary_error"]).c_str(),
+                    t["backup_ok"].get<bool>() ? "ok" : shown(t["backup_error"]).c_str());
         for (auto& p : t["partitions"]) print_partition(p);
       });
     };

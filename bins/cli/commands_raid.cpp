@@ -30,7 +30,7 @@ void print_create(const json& r) {
   const json& a = r["array"];
   if (r["dry_run"].get<bool>()) std::printf("Dry run: nothing written.\n");
   std::printf("%s %s (metadata %s, uuid %s)%s\n", r["started"].get<bool>() ? "Started" : "Planned",
-              a["device"].get<std::string>().c_str(), a["metadata"].get<std::string>().c_str(), cell(a["uuid"]).c_str(),
+              shown(a["device"]).c_str(), shown(a["metadata"]).c_str(), shown(a["uuid"]).c_str(),
               r["resync"].get<bool>() ? ", initial resync by the kernel" : "");
   print_raids(json::array({a}));
 }
@@ -104,7 +104,7 @@ void add_raid_commands(CLI::App& app, Env& env) {
   s->callback([&env, stop_array] {
     env.action = [&env, stop_array] {
       env.print(env.call("storage.stop_raid", {{"array", *stop_array}}),
-                [](const json& r) { std::printf("Stopped %s\n", r["device"].get<std::string>().c_str()); });
+                [](const json& r) { std::printf("Stopped %s\n", shown(r["device"]).c_str()); });
     };
   });
 

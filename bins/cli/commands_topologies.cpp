@@ -24,7 +24,7 @@ void print_topologies(const json& r) {
   if (rows.empty()) std::printf("none\n");
   else print_table({"DISK", "SIZE", "MEDIA"}, rows);
   for (auto& n : r["not_candidates"])
-    std::printf("not free: %s: %s\n", n["path"].get<std::string>().c_str(), n["reason"].get<std::string>().c_str());
+    std::printf("not free: %s: %s\n", shown(n["path"]).c_str(), shown(n["reason"]).c_str());
   std::printf("kernel: btrfs %s, bcachefs %s\n", r["kernel"]["btrfs"].get<bool>() ? "yes" : "no",
               r["kernel"]["bcachefs"].get<bool>() ? "yes" : "no");
 }

@@ -4,6 +4,7 @@
 
 #include "bins/cli/env.hpp"
 #include "base/error.hpp"
+#include "engine/json.hpp"
 #include "rpc/client.hpp"
 
 namespace mos::cli {
@@ -22,14 +23,14 @@ void add_watch_commands(CLI::App& app, Env& env) {
         if (n.value("method", "") != "storage.event") continue;
         const json& p = n["params"];
         if (env.json_output) {
-          std::printf("%s\n", p.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+          std::printf("%s\n", engine::json_text(p).c_str());
         } else {
           std::time_t now = std::time(nullptr);
           char ts[16];
           std::strftime(ts, sizeof ts, "%H:%M:%S", std::localtime(&now));
-          std::printf("%s %-12s %-10s %s\n", ts, cell(p.value("topic", json())).c_str(),
-                      cell(p.value("kind", json())).c_str(),
-                      p.contains("data") ? p["data"].dump(-1, ' ', false, json::error_handler_t::replace).c_str() : "");
+          std::printf("%s %-12s %-10s %s\n", ts, shown(p.value("topic", json())).c_str(),
+                      shown(p.value("kind", json())).c_str(),
+                      p.contains("data") ? engine::json_text(p["data"]).c_str() : "");
         }
         std::fflush(stdout);
         if (p.value("topic", "") == "subscription" && p.value("kind", "") == "dropped")

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "base/error.hpp"
+#include "engine/json.hpp"
 #include "rpc/client.hpp"
 
 namespace mos::cli {
@@ -20,7 +21,7 @@ json Env::call(const std::string& method, const json& params) { return client().
 
 void Env::print(const json& result, const std::function<void(const json&)>& human) {
   if (json_output) {
-    std::printf("%s\n", result.dump(2, ' ', false, json::error_handler_t::replace).c_str());
+    std::printf("%s\n", engine::json_text(result, 2).c_str());
   } else {
     human(result);
   }
@@ -58,51 +59,6 @@ json Env::run_long(const std::string& method, json params, const std::string& ti
     throw Error(static_cast<ErrorCode>(code), msg);
   }
   return job["result"];
-}
-
-std::string human_size(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024.0 && u < 5) {
-    v /= 1024.0;
-    ++u;
-  }
-  char buf[32];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  return buf;
-}
-
-std::string cell(const json& v) {
-  if (v.is_null()) return "-";
-  if (v.is_string()) return v.get<std::string>().empty() ? "-" : v.get<std::string>();
-  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
-  if (v.is_array()) {
-    std::string s;
-    for (auto& x : v) s += (s.empty() ? "" : ",") + cell(x);
-    return s.empty() ? "-" : s;
-  }
-  return v.dump();
-}
-
-void print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> w(headers.size());
-  for (size_t i = 0; i < headers.size(); ++i) w[i] = headers[i].size();
-  for (auto& r : rows)
-    for (size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], r[i].size());
-  auto line = [&](const std::vector<std::string>& r) {
-    std::string s;
-    for (size_t i = 0; i < w.size(); ++i) {
-      std::string c = i < r.size() ? r[i] : "";
-      s += c;
-      if (i + 1 < w.size()) s += std::string(w[i] - c.size() + 2, ' ');
-    }
-    while (!s.empty() && s.back() == ' ') s.pop_back();
-    std::printf("%s\n", s.c_str());
-  };
-  line(headers);
-  for (auto& r : rows) line(r);
 }
 
 void print_write_plan(const json& plan) {

@@ -1,4 +1,5 @@
-// Shared plumbing of CLI commands: the RPC connection, --json output, tables, sizes, job waits.
+// Shared plumbing of CLI commands: the RPC connection, --json output, job waits (tables and
+// sizes: bins/cli/table.hpp).
 #pragma once
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -6,6 +7,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "bins/cli/table.hpp"
 
 namespace mos::rpc { class Client; }
 
@@ -35,11 +38,6 @@ struct Env {
   std::unique_ptr<rpc::Client> client_;
 };
 
-std::string human_size(uint64_t bytes);
-// Aligned table; columns wider than their data are trimmed to it.
-void print_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows);
-// json value -> cell text ("-" for null).
-std::string cell(const json& v);
 // A write plan (the "plan" of every writing method) as a table: one row per zeroed or written range.
 void print_write_plan(const json& plan);
 

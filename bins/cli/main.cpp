@@ -9,6 +9,7 @@
 #include "bins/cli/env.hpp"
 #include "bins/version.hpp"
 #include "base/error.hpp"
+#include "base/safe_text.hpp"
 #include "rpc/client.hpp"
 
 namespace {
@@ -96,10 +97,10 @@ int main(int argc, char** argv) {
   try {
     if (env.action) env.action();
   } catch (const mos::Error& e) {
-    std::fprintf(stderr, "mos-volmgr: %s\n", e.what());
+    std::fprintf(stderr, "mos-volmgr: %s\n", mos::printable_text(e.what()).c_str());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mos-volmgr: %s\n", e.what());
+    std::fprintf(stderr, "mos-volmgr: %s\n", mos::printable_text(e.what()).c_str());
     return 1;
   }
   return 0;

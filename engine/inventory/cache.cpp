@@ -201,7 +201,7 @@ void InventoryCache::rebuild(const std::set<std::string>* reprobe) {
   next->inventory = inventory_of(next->devices);
   next->generation = old ? old->generation + 1 : 1;
   const Inventory& inv = next->inventory;
-  auto text = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+  auto text = [](const json& j) { return json_text(j); };
   next->disks = text(inv.disks);
   next->partitions = text(inv.partitions);
   next->filesystems = text(inv.filesystems);

@@ -11,20 +11,10 @@
 #include "engine/raid/raid.hpp"
 #include "engine/jobs/state_scrub.hpp"
 #include "base/error.hpp"
+#include "base/safe_text.hpp"
 
 namespace mos::engine {
 namespace {
-
-std::string escape_label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
 
 std::string number(double v) {
   if (std::isnan(v)) return "NaN";
@@ -136,7 +126,7 @@ void MetricsText::sample(const std::string& name, const Labels& labels, double v
   if (!labels.empty()) {
     line += '{';
     for (size_t i = 0; i < labels.size(); ++i)
-      line += (i ? "," : "") + labels[i].first + "=\"" + escape_label(labels[i].second) + "\"";
+      line += (i ? "," : "") + labels[i].first + "=\"" + prometheus_label_value(labels[i].second) + "\"";
     line += '}';
   }
   find(name).samples.push_back(line + " " + number(value));

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "base/safe_text.hpp"
 #include "ioctl/fd.hpp"
 
 namespace mos::engine {
@@ -41,7 +42,7 @@ StateStore::StateStore(std::string dir, std::FILE* warnings) : dir_(std::move(di
 }
 
 void StateStore::warn(const std::string& message) {
-  if (warnings_) std::fprintf(warnings_, "mos_volmgrd: warning: %s\n", message.c_str());
+  if (warnings_) std::fprintf(warnings_, "mos_volmgrd: warning: %s\n", printable_text(message).c_str());
 }
 
 std::optional<json> StateStore::read_json(const std::string& name) {
@@ -82,7 +83,7 @@ std::optional<json> StateStore::read_json(const std::string& name) {
 void StateStore::write_json(const std::string& name, const json& value) {
   const std::string path = dir_ + "/" + name;
   const std::string tmp = dir_ + "/." + name + ".tmp";
-  std::string data = value.dump() + "\n";
+  std::string data = json_text(value) + "\n";
   if (data.size() > kMaxFileBytes) throw Error(ErrorCode::internal, "state " + path + " would exceed its size bound", path);
   {
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
