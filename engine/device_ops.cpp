@@ -13,6 +13,7 @@
 #include "ioctl/blockdev.hpp"
 #include "base/error.hpp"
 #include "ioctl/fd.hpp"
+#include "ioctl/block_open.hpp"
 
 namespace mos::engine {
 
@@ -33,7 +34,7 @@ void require_present(const std::string& path, uint64_t size) {
 
 uint64_t size_now(const std::string& path) {
   try {
-    return io::block_facts(io::Fd::open(path, O_RDONLY)).size_bytes;
+    return io::block_facts(io::open_block(path, O_RDONLY)).size_bytes;
   } catch (const Error&) {
     return 0;
   }
@@ -75,9 +76,9 @@ std::string check_zero_allowed(const std::string& device, bool force, const Cont
 ZeroResult zero_device(const std::string& device, bool force, const Context& ctx, const BulkOptions& opts) {
   const std::string path = check_zero_allowed(device, force, ctx);
   Device dev = find_device(path, DiscoverOptions{false});
-  io::Fd fd = io::Fd::open(path, O_RDWR | O_EXCL);
+  io::Fd fd = io::open_block(path, O_RDWR | O_EXCL);
   // udev convention: LOCK_EX on the whole-disk node while its content changes.
-  io::Fd disk_lock = dev.parent ? io::Fd::open(*dev.parent, O_RDONLY) : io::Fd();
+  io::Fd disk_lock = dev.parent ? io::open_block(*dev.parent, O_RDONLY) : io::Fd();
   if (::flock(disk_lock.valid() ? disk_lock.get() : fd.get(), LOCK_EX) != 0) throw_sys("flock", path, errno);
   io::BlockFacts facts = io::block_facts(fd);
   refuse_read_only(path, facts.read_only);
@@ -93,13 +94,13 @@ ZeroResult zero_device(const std::string& device, bool force, const Context& ctx
 std::string check_checksum_allowed(const std::string& device, const Context& ctx) {
   const std::string path = ctx.policy.judge(device, Access::read);
   device_name_from_path(path);  // a block device the kernel knows, not just a path
-  io::Fd::open(path, O_RDONLY);
+  io::open_block(path, O_RDONLY);
   return path;
 }
 
 ChecksumResult checksum_device(const std::string& device, Algo algo, const Context& ctx, const BulkOptions& opts) {
   const std::string path = check_checksum_allowed(device, ctx);
-  io::Fd fd = io::Fd::open(path, O_RDONLY);
+  io::Fd fd = io::open_block(path, O_RDONLY);
   uint64_t size = io::block_facts(fd).size_bytes;
   require_present(path, size);
   std::string digest = while_present(path, size, [&] { return checksum(fd, 0, size, algo, opts); });

@@ -13,6 +13,7 @@
 #include "base/text.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
+#include "ioctl/block_open.hpp"
 
 namespace mos::engine {
 
@@ -49,7 +50,7 @@ Disk open_block_device(const std::string& path, bool write, bool* is_partition) 
     throw_validation("disk path '" + path + "' must be an absolute device path", path);
   Disk d;
   d.path = path;
-  d.fd = io::Fd::open(path, write ? O_RDWR : O_RDONLY);
+  d.fd = io::open_block(path, write ? O_RDWR : O_RDONLY);
   describe(d, write, is_partition);
   return d;
 }
@@ -107,7 +108,7 @@ std::optional<std::string> busy_reason(const std::string& name, bool probe_exclu
   if (!probe_exclusive) return std::nullopt;
   // Anything else that claims the device (a mount in another namespace, dm, md, swap) makes
   // an exclusive open fail with EBUSY.
-  int fd = ::open(dev.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC);
+  int fd = io::open_block_fd(dev, O_RDONLY | O_EXCL);
   if (fd >= 0) {
     ::close(fd);
   } else if (errno == EBUSY) {
@@ -130,7 +131,7 @@ Disk open_disk_for_change(const std::string& request, const Policy& policy, bool
   const std::string path = policy.judge(request, siblings_may_be_busy ? Access::table : Access::write);
   Disk d;
   d.path = path;
-  int raw = ::open(path.c_str(), O_RDWR | O_EXCL | O_CLOEXEC);
+  int raw = io::open_block_fd(path, O_RDWR | O_EXCL);
   const bool exclusive = raw >= 0;
   if (!exclusive) {
     if (errno != EBUSY) throw_sys("open", path, errno);
@@ -138,7 +139,7 @@ Disk open_disk_for_change(const std::string& request, const Policy& policy, bool
       std::string why = disk_busy_reason(base_name(path), false).value_or(path + " is in use (opened exclusively by another program)");
       throw_validation("refusing to change the partition table of " + path + ": " + why + " (force does not override this)", path);
     }
-    raw = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    raw = io::open_block_fd(path, O_RDWR);
     if (raw < 0) throw_sys("open", path, errno);
   }
   d.fd = io::Fd(raw, path);
@@ -156,7 +157,7 @@ Disk open_disk_for_change(const std::string& request, const Policy& policy, bool
 void claim_partition(Disk& d, const std::string& name, const std::string& what) {
   if (d.exclusive) return;  // the whole disk is held: no partition of it can be claimed
   const std::string node = "/dev/" + name;
-  int fd = ::open(node.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC);
+  int fd = io::open_block_fd(node, O_RDONLY | O_EXCL);
   if (fd < 0) {
     if (errno != EBUSY) throw_sys("open", node, errno);
     throw_validation("refusing to " + what + ": " + busy_reason(name, false).value_or(node + " is in use (opened exclusively by another program)"), d.path);

@@ -14,6 +14,7 @@
 #include "base/error.hpp"
 #include "base/text.hpp"
 #include "engine/btrfs/fs.hpp"
+#include "engine/btrfs/members.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
 
@@ -64,6 +65,18 @@ std::vector<Lower> lower_devices(const std::string& name) {
   return out;
 }
 
+// The other members of an unmounted multi-device btrfs `name` carries (its superblock names the
+// fsid and the member count; every block device carrying that fsid is one): mounting or writing
+// one member reaches what the kernel assembles with it.
+std::vector<std::string> unmounted_btrfs_siblings(const std::string& name) {
+  std::vector<std::string> out;
+  auto sb = btrfs::read_super(dev_path(name));
+  if (!sb || sb->num_devices < 2) return out;
+  for (auto& other : btrfs::devices_with_fsid(sb->fsid))
+    if (other != name) out.push_back(std::move(other));
+  return out;
+}
+
 // Kernel name → the other members of the mounted btrfs it belongs to (/sys/fs/btrfs/<fsid>/devices).
 std::map<std::string, std::vector<std::string>> mounted_btrfs_siblings() {
   std::map<std::string, std::vector<std::string>> out;
@@ -78,16 +91,19 @@ std::map<std::string, std::vector<std::string>> mounted_btrfs_siblings() {
 
 // Every device in the stack of `top` (itself first), with whether a use of the top may reach
 // all of it: a partition reaches only its own range of the disk, but below a loop, dm or md
-// device we cannot tell which range, so those lowers count whole. A member of a mounted btrfs
-// brings the other members (and their stacks) in whole: using one is using the filesystem.
+// device we cannot tell which range, so those lowers count whole. A member of a btrfs, mounted
+// or not, brings the other members (and their stacks) in whole: using one is using the filesystem.
 // Empty when the walk exceeds kMaxStackDevices (the caller refuses).
 std::map<std::string, bool> stack_of(const std::string& top) {
   const auto siblings = mounted_btrfs_siblings();
   std::map<std::string, bool> seen{{top, true}};
   std::vector<Lower> work = lower_devices(top);
   auto add_siblings = [&](const std::string& name) {
-    if (auto it = siblings.find(name); it != siblings.end())
+    if (auto it = siblings.find(name); it != siblings.end()) {
       for (const auto& s : it->second) work.push_back({s, true});
+      return;
+    }
+    for (auto& s : unmounted_btrfs_siblings(name)) work.push_back({std::move(s), true});
   };
   add_siblings(top);
   while (!work.empty()) {
@@ -154,6 +170,12 @@ Occupied occupied_devices() {
     o.root.insert(more.begin(), more.end());
   }
   return o;
+}
+
+bool matches_any(const std::vector<std::string>& globs, const std::string& path) {
+  for (const auto& g : globs)
+    if (fnmatch(g.c_str(), path.c_str(), FNM_PATHNAME) == 0) return true;
+  return false;
 }
 
 [[noreturn]] void refuse(const std::string& device, const std::string& culprit, const std::string& why,
@@ -227,6 +249,10 @@ std::string Policy::judge(const std::string& request, Access access) const {
 
 bool Policy::allowed(const std::string& device_path) const { return first_refused(device_path).empty(); }
 
+bool Policy::names(const std::string& device_path) const {
+  return allow_devices.empty() || matches_any(allow_devices, canonical_device(device_path));
+}
+
 std::string Policy::first_refused(const std::string& device_path) const {
   if (allow_devices.empty()) return {};
   const std::string path = canonical_device(device_path);
@@ -237,11 +263,7 @@ std::string Policy::first_refused(const std::string& device_path) const {
 std::string Policy::first_refused_in(const std::string& path, const std::string& top,
                                      const std::map<std::string, bool>& stack) const {
   if (allow_devices.empty()) return {};
-  auto glob_ok = [&](const std::string& p) {
-    for (const auto& g : allow_devices)
-      if (fnmatch(g.c_str(), p.c_str(), FNM_PATHNAME) == 0) return true;
-    return false;
-  };
+  auto glob_ok = [&](const std::string& p) { return matches_any(allow_devices, p); };
   if (!glob_ok(path)) return path;
   if (top.empty()) return {};  // not (yet) a block device: the path alone decides
   if (stack.empty()) return path;  // absurd stack: refuse
@@ -267,13 +289,6 @@ Policy Policy::from_globs(const std::string& s) {
 
 // btrfs methods name a filesystem by a path on it, the policy names devices: the filesystem is
 // allowed only when every member is.
-void Policy::judge_btrfs_path(const std::string& path, Access access) const {
-  struct stat st {};
-  const bool is_dir = ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-  // A file is judged by its directory (only directories are opened for the ioctls).
-  judge_btrfs(btrfs::open_btrfs_path(is_dir ? path : std::filesystem::path(path).parent_path().string()), access);
-}
-
 void Policy::judge_btrfs(const io::Fd& fs, Access access) const {
   for (const auto& d : btrfs::device_facts(fs))
     if (!d.path.empty()) judge(d.path, access);

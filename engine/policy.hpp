@@ -43,15 +43,16 @@ struct Policy {
   // open. Throws -32001 naming the device, the lower device that decided and the rule.
   std::string judge(const std::string& request, Access access) const;
 
-  // A mounted btrfs named by a path on it (mount point, directory or file): every member device
-  // is judged as judge() judges a device for `access` (so with its stack and the other members).
-  // Throws -32001 naming the member and the rule, or when path is not on a btrfs; -32002 when it
-  // does not exist.
-  void judge_btrfs_path(const std::string& path, Access access) const;
-  // The same for a btrfs already opened (a directory on it): judged on the handle that acts.
+  // A mounted btrfs, opened (a directory or file on it; btrfs::open_judged_btrfs opens paths):
+  // every member device the kernel lists is judged as judge() judges a device for `access` (so
+  // with its stack and the other members), on the handle that acts. Throws -32001 naming the
+  // member and the rule.
   void judge_btrfs(const io::Fd& fs, Access access) const;
 
   bool allowed(const std::string& device_path) const;
+  // The allow list matches the device itself (its stack may still be refused): where a label
+  // is looked for.
+  bool names(const std::string& device_path) const;
   // judge(device_path, Access::read) without the returned path.
   void require_allowed(const std::string& device_path) const;
   // The first device in the stack of device_path that no glob matches ("" when all match).

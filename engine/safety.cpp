@@ -10,6 +10,7 @@
 #include "fsmake/probe/probe.hpp"
 #include "base/error.hpp"
 #include "ioctl/fd.hpp"
+#include "ioctl/block_open.hpp"
 
 namespace mos::engine {
 
@@ -50,7 +51,7 @@ std::string content_refusal(const Device& d) {
     fsmake::ProbeSource none(std::span<const uint8_t>{}, 512);
     return device_content_refusal(d, none);
   }
-  io::Fd fd = io::Fd::open(d.path, O_RDONLY);
+  io::Fd fd = io::open_block(d.path, O_RDONLY);
   fsmake::ProbeSource src(fd, d.size_bytes, d.logical_sector_size, fsmake::ProbeSource::Read::whole);
   return device_content_refusal(d, src);
 }

@@ -21,7 +21,7 @@ struct Caller {
   pid_t pid = 0;
   uid_t uid = 0;
   gid_t gid = 0;
-  bool admin = true;   // uid 0 or a member of --admin-group: may call mutating methods
+  bool admin = true;   // uid 0 or a member of --admin-group: may call admin-only methods (Method::admin_only)
   bool remote = false; // true when the credentials come from a socket peer
 };
 

@@ -17,7 +17,7 @@ struct DaemonOptions {
   Limits limits = {};
   unsigned socket_mode = 0660;
   std::string socket_group;  // "" = the daemon's group
-  std::string admin_group;   // "" = only uid 0 may call mutating methods
+  std::string admin_group;   // "" = only uid 0 may call admin-only methods (mutating, device contents)
   // Job scheduler (engine/jobs/jobs.hpp): worker threads, queued jobs, finished jobs kept.
   unsigned job_workers = 4;
   size_t job_queue = 64;

@@ -168,12 +168,12 @@ void handle_one(const Dispatcher& d, const CallEnv& env, const json& req, const 
                 make_error(static_cast<int>(e.code()), e.what(), id, error_data(e)));
   };
   if (!m) return finish_call(col, slot, "", is_notification, make_error(-32601, "Method not found: " + name, id));
-  if (m->mutating && !env.caller.admin)
+  if (m->admin_only() && !env.caller.admin)
     return fail(Error(ErrorCode::validation,
-                      "permission denied: " + name + " changes storage and is allowed only to uid 0 and members of "
-                      "the daemon's --admin-group (caller uid " + std::to_string(env.caller.uid) + ", pid " +
-                      std::to_string(env.caller.pid) + ")"));
-  if (m->mutating && d.audit)
+                      "permission denied: " + name + (m->mutating ? " changes storage" : " reads device contents") +
+                          " and is allowed only to uid 0 and members of the daemon's --admin-group (caller uid " +
+                          std::to_string(env.caller.uid) + ", pid " + std::to_string(env.caller.pid) + ")"));
+  if (m->admin_only() && d.audit)
     std::fprintf(d.audit, "mos_volmgrd: audit pid=%d uid=%u method=%s target=%s\n", static_cast<int>(env.caller.pid),
                  static_cast<unsigned>(env.caller.uid), name.c_str(), printable_text(audit_targets(params)).c_str());
   CallScope scope(env);
@@ -301,7 +301,7 @@ bool Dispatcher::answers_inline(const json& req, const CallEnv& env) const {
     auto it = call.find("method");
     if (it == call.end() || !it->is_string()) return true;
     const Method* m = registry.find(it->get_ref<const std::string&>());
-    return !m || m->path == Path::memory || (m->path == Path::model && env.model) || (m->mutating && !env.caller.admin);
+    return !m || m->path == Path::memory || (m->path == Path::model && env.model) || (m->admin_only() && !env.caller.admin);
   };
   if (!req.is_array()) return one(req);
   if (req.empty() || req.size() > limits.max_batch) return true;

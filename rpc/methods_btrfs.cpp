@@ -61,8 +61,9 @@ bt::ProgressFn job_progress(engine::JobHandle& h) {
 
 void register_subvolume_methods(Registry& r) {
   r.add(Method{"storage.list_subvolumes", "Subvolumes of a btrfs (ids, paths, parents, uuids, read-only)",
-               "Paths are relative to the top level (subvolid 5), as `btrfs subvolume list` prints them. If the top "
-               "level is not mounted, it is mounted privately under the run directory for the call.",
+               "Paths are relative to the top level (subvolid 5), as `btrfs subvolume list` prints them. A query "
+               "never mounts: read through a mount of the top level (top_level_path) or of any subvolume "
+               "(top_level_path empty); an unmounted filesystem answers -32001 \"not mounted\".",
                obj_schema({{"filesystem", filesystem_param()}}),
                object_result("subvolumes", {{"fsid", str_prop()},
                                             {"top_level_path", str_prop()},

@@ -43,8 +43,9 @@ void register_bulk_methods(Registry& r) {
                                   return json(engine::zero_device(path, force, job_ctx, bulk_options(h)));
                                 }};
                })});
-  r.add(Method{"storage.checksum", "xxHash of a whole device, identical to xxhsum's digest",
-               "algo xxh64 = xxhsum -H1, xxh3 = -H3 (64-bit), xxh128 = -H2. Runs as a job like storage.zero.",
+  Method checksum{"storage.checksum", "xxHash of a whole device, identical to xxhsum's digest",
+               "algo xxh64 = xxhsum -H1, xxh3 = -H3 (64-bit), xxh128 = -H2. Runs as a job like storage.zero. "
+               "Reads the device's contents: uid 0 and the admin group only.",
                obj_schema({{"device", device_param()},
                            {"algo", {{"type", "string"}, {"enum", {"xxh64", "xxh3", "xxh128"}}, {"description", "hash"}}},
                            {"background", bool_schema("return {job_id} at once instead of waiting")}},
@@ -63,7 +64,9 @@ void register_bulk_methods(Registry& r) {
                  return JobCall{"checksum", path, "", [path, algo, job_ctx = ctx](engine::JobHandle& h) {
                                   return json(engine::checksum_device(path, algo, job_ctx, bulk_options(h)));
                                 }};
-               })});
+               })};
+  checksum.reads_contents = true;  // a digest confirms any guess about a disk's data
+  r.add(std::move(checksum));
 }
 
 }  // namespace mos::rpc

@@ -26,6 +26,7 @@ json openrpc_document(const Registry& r) {
                   {"result", {{"name", "result"}, {"schema", m.result.is_null() ? json::object() : m.result}}}};
     if (!m.description.empty()) entry["description"] = m.description;
     entry["x-mutating"] = m.mutating;
+    entry["x-admin-only"] = m.admin_only();
     methods.push_back(std::move(entry));
   }
   json errors = json::array({

@@ -36,7 +36,7 @@ void Registry::add(Method m) {
   if (m.params.is_null()) m.params = obj_schema(json::object());
   if (static_cast<int>(static_cast<bool>(m.handler)) + static_cast<bool>(m.deferred) + static_cast<bool>(m.serialized) != 1)
     throw std::logic_error("RPC method " + m.name + " needs exactly one of handler, deferred and serialized");
-  if (m.path != Path::worker && (m.deferred || m.mutating))  // inline answers are synchronous reads
+  if (m.path != Path::worker && (m.deferred || m.admin_only()))  // inline answers are synchronous metadata reads
     throw std::logic_error("RPC method " + m.name + " answers later or mutates: it runs on a worker");
   index_.emplace(m.name, methods_.size());
   methods_.push_back(std::move(m));

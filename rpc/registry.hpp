@@ -53,6 +53,12 @@ struct Method {
   // (the inventory): the result as JSON text, spliced into the response without re-encoding.
   std::function<std::shared_ptr<const std::string>(const json& params, engine::Context& ctx)> serialized = {};
   Path path = Path::worker;  // memory/model: handler or serialized only, never deferred
+  // Reads device contents (data bytes or digests of them) or starts a job, though it changes
+  // nothing: like a mutating method, only for uid 0 and the admin group. Other reads are metadata.
+  bool reads_contents = false;
+
+  // Who may call it: uid 0 and members of --admin-group only (else anyone who can connect).
+  bool admin_only() const { return mutating || reads_contents; }
 };
 
 class Registry {

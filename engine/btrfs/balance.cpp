@@ -58,9 +58,9 @@ std::optional<BalanceStatus> live_balance(const io::Fd& fs, const std::string& m
 
 }  // namespace
 
-void balance_check_can_start(const BalanceRequest& req, const Context& ctx) {
-  ctx.policy.judge_btrfs_path(req.mount_point, Access::read);
-  io::Fd fs = open_btrfs_mount(req.mount_point);
+namespace {
+
+void check_can_start(const io::Fd& fs, const BalanceRequest& req) {
   if (req.convert) {
     Profile p = profile_rule(*req.convert);
     uint64_t devices = fs_facts(fs).num_devices;
@@ -76,10 +76,17 @@ void balance_check_can_start(const BalanceRequest& req, const Context& ctx) {
                 req.mount_point);
 }
 
+}  // namespace
+
+void balance_check_can_start(const BalanceRequest& req, const Context& ctx) {
+  check_can_start(open_judged_btrfs(req.mount_point, ctx), req);
+}
+
 BalanceStatus balance_run(const BalanceRequest& req, const Context& ctx, const ProgressFn& progress,
                           CancelFlag cancel) {
-  balance_check_can_start(req, ctx);
-  io::Fd fs = open_btrfs_mount(req.mount_point);
+  // Judged on the handle the balance runs on: a queued job is judged again when it starts.
+  io::Fd fs = open_judged_btrfs(req.mount_point, ctx);
+  check_can_start(fs, req);
 
   btrfs_ioctl_balance_args args{};
   args.flags = BTRFS_BALANCE_TYPE_MASK;
@@ -132,18 +139,16 @@ BalanceStatus balance_run(const BalanceRequest& req, const Context& ctx, const P
   return s;
 }
 
-BalanceStatus balance_status(const std::string& mount_point) {
-  io::Fd fs = open_btrfs_mount(mount_point);
+namespace {
+
+BalanceStatus status_of(const io::Fd& fs, const std::string& mount_point) {
   if (auto live = live_balance(fs, mount_point)) return *live;
   BalanceStatus s;
   s.mount_point = mount_point;
   return s;
 }
 
-namespace {
-
-BalanceStatus cancel_running_balance(const std::string& mount_point) {
-  io::Fd fs = open_btrfs_mount(mount_point);
+BalanceStatus cancel_running_balance(const io::Fd& fs, const std::string& mount_point) {
   auto before = live_balance(fs, mount_point);
   if (!before) throw Error(ErrorCode::not_found, "no balance is running on " + mount_point, mount_point);
   // BALANCE_CTL cancel blocks until the balance stopped.
@@ -157,14 +162,16 @@ BalanceStatus cancel_running_balance(const std::string& mount_point) {
 
 }  // namespace
 
+BalanceStatus balance_status(const std::string& mount_point) { return status_of(open_btrfs_mount(mount_point), mount_point); }
+
 BalanceStatus balance_cancel(const std::string& mount_point, const Context& ctx, const QueuedCancel& cancel_queued) {
-  ctx.policy.judge_btrfs_path(mount_point, Access::read);
+  const io::Fd fs = open_judged_btrfs(mount_point, ctx);
   const size_t queued = cancel_queued ? cancel_queued() : 0;
   try {
-    return cancel_running_balance(mount_point);
+    return cancel_running_balance(fs, mount_point);
   } catch (const Error& e) {  // only queued ones, never started in the kernel
     if (e.code() != ErrorCode::not_found || queued == 0) throw;
-    return balance_status(mount_point);
+    return status_of(fs, mount_point);
   }
 }
 

@@ -103,21 +103,15 @@ uint64_t devid_of(const io::Fd& fs, const std::string& device, const std::string
 }  // namespace
 
 void defrag_check_can_start(const std::string& path, const Context& ctx) {
-  ctx.policy.judge_btrfs_path(path, Access::read);
+  open_judged_btrfs(path, ctx, BtrfsPath::anywhere);
 }
 
 DefragResult defrag(const std::string& path, const Context& ctx, const ProgressFn& progress, CancelFlag cancel) {
-  if (path.empty() || path[0] != '/') throw_validation("expected an absolute path, got '" + path + "'", path);
-  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw_sys("open", path, errno);
-  io::Fd root(fd, path);
+  // Judged on the handle the walk starts from: a queued job is judged again when it starts.
+  io::Fd root = open_judged_btrfs(path, ctx, BtrfsPath::anywhere);
+  const int fd = root.get();
   struct stat st {};
   if (fstat(fd, &st) < 0) throw_sys("stat", path, errno);
-  if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-    throw_validation(path + " is neither a regular file nor a directory", path);
-  // A file by its directory: opening it validates the filesystem type, the policy judges its members.
-  const std::string dir = S_ISDIR(st.st_mode) ? path : std::filesystem::path(path).parent_path().string();
-  ctx.policy.judge_btrfs(open_btrfs_path(dir), Access::read);
 
   DefragResult result;
   result.path = path;
@@ -128,8 +122,7 @@ DefragResult defrag(const std::string& path, const Context& ctx, const ProgressF
 }
 
 std::vector<ResizedDevice> resize_max(const std::string& mount_point, const Context& ctx) {
-  ctx.policy.judge_btrfs_path(mount_point, Access::read);
-  io::Fd fs = open_btrfs_mount(mount_point);
+  io::Fd fs = open_judged_btrfs(mount_point, ctx);
   std::vector<ResizedDevice> out;
   for (auto& d : device_facts(fs)) {
     if (d.path.empty()) continue;  // missing device: nothing to grow
@@ -145,8 +138,7 @@ std::vector<ResizedDevice> resize_max(const std::string& mount_point, const Cont
 }
 
 DeviceChange add_device(const std::string& mount_point, const std::string& device, bool force, const Context& ctx) {
-  ctx.policy.judge_btrfs_path(mount_point, Access::read);
-  io::Fd fs = open_btrfs_mount(mount_point);
+  io::Fd fs = open_judged_btrfs(mount_point, ctx);
   if (device.empty() || device[0] != '/') throw_validation("device must be an absolute path", device);
   ctx.policy.require_allowed(device);
   require_unused(device, force);
@@ -163,8 +155,7 @@ DeviceChange add_device(const std::string& mount_point, const std::string& devic
 }
 
 DeviceChange remove_device(const std::string& mount_point, const std::string& device, const Context& ctx) {
-  ctx.policy.judge_btrfs_path(mount_point, Access::read);
-  io::Fd fs = open_btrfs_mount(mount_point);
+  io::Fd fs = open_judged_btrfs(mount_point, ctx);
   uint64_t devid = devid_of(fs, device, mount_point);
   if (fs_facts(fs).num_devices <= 1)
     throw_validation("cannot remove the only device of " + mount_point, device);

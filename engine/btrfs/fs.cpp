@@ -18,42 +18,16 @@
 
 #include "base/bytes.hpp"
 #include "base/error.hpp"
+#include "engine/btrfs/members.hpp"
 #include "ioctl/mount.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
 #include "base/text.hpp"
+#include "ioctl/block_open.hpp"
 
 namespace mos::engine::btrfs {
 
 namespace {
-
-constexpr uint64_t kSuperOffset = 64 * 1024;
-constexpr size_t kSuperSize = 4096;
-constexpr char kSuperMagic[8] = {'_', 'B', 'H', 'R', 'f', 'S', '_', 'M'};
-// Superblock field offsets (btrfs on-disk format, struct btrfs_super_block).
-constexpr size_t kSbFsid = 0x20, kSbMagic = 0x40, kSbCsumType = 0xc4, kSbLabel = 0x12b;
-
-struct SuperFacts {
-  std::string fsid;
-  std::string label;
-};
-
-// Reads the primary superblock; nullopt unless magic and (crc32c) checksum are right.
-std::optional<SuperFacts> read_super(const std::string& dev) {
-  int fd = ::open(dev.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return std::nullopt;
-  io::Fd f(fd, dev);
-  uint8_t sb[kSuperSize];
-  if (f.pread_some(sb, sizeof sb, kSuperOffset) != sizeof sb) return std::nullopt;
-  if (std::memcmp(sb + kSbMagic, kSuperMagic, 8) != 0) return std::nullopt;
-  if (load_le16(sb + kSbCsumType) == 0 &&
-      crc32c(sb + 0x20, kSuperSize - 0x20) != load_le32(sb)) return std::nullopt;
-  SuperFacts s;
-  s.fsid = mos::uuid_text(std::span<const uint8_t, 16>(sb + kSbFsid, 16));
-  const char* label = reinterpret_cast<const char*>(sb + kSbLabel);
-  s.label.assign(label, strnlen(label, 256));
-  return s;
-}
 
 std::string read_label(const io::Fd& fs) {
   char label[FSLABEL_MAX] = {};
@@ -99,6 +73,7 @@ void register_devices_for_mount(const std::vector<std::string>& devs) {
 struct Located {
   std::string fsid;
   std::string top_level_mount;       // existing mount of subvolid 5, or empty
+  std::string any_mount;             // existing mount of any subvolume of it, or empty
   std::vector<std::string> devices;  // to mount from when top_level_mount is empty
 };
 
@@ -108,13 +83,16 @@ Located locate_by_mount(const std::string& fsid, const std::vector<BtrfsMount>& 
   for (auto& m : mounts) {
     if (m.fsid != fsid) continue;
     if (m.entry.root == "/" && loc.top_level_mount.empty()) loc.top_level_mount = m.entry.mount_point;
+    if (loc.any_mount.empty()) loc.any_mount = m.entry.mount_point;
     if (!m.entry.source.empty() && m.entry.source[0] == '/') loc.devices.push_back(m.entry.source);
   }
   return loc;
 }
 
+// The filesystem labelled `label` among those on devices the allow list names (their stacks and
+// other members are judged whole later, so a refused member refuses, as in the path form).
 Located locate_by_label(const std::string& label, const Policy& policy) {
-  auto allowed = [&](const std::string& dev) { return policy.allowed(dev); };
+  auto allowed = [&](const std::string& dev) { return policy.names(dev); };
   auto mounts = btrfs_mounts();
   std::map<std::string, bool> fsids;  // mounted filesystems carrying the label
   for (auto& m : mounts) {
@@ -140,27 +118,68 @@ Located locate_by_label(const std::string& label, const Policy& policy) {
   if (by_fsid.size() > 1)
     throw_validation("more than one btrfs filesystem is labelled '" + label +
                      "'; name it by mount path instead");
-  return Located{by_fsid.begin()->first, {}, by_fsid.begin()->second};
+  return Located{by_fsid.begin()->first, {}, {}, by_fsid.begin()->second};
+}
+
+void require_btrfs(const io::Fd& fd) {
+  struct statfs sfs {};
+  if (fstatfs(fd.get(), &sfs) < 0) throw_sys("statfs", fd.path(), errno);
+  if (sfs.f_type != BTRFS_SUPER_MAGIC) throw_validation(fd.path() + " is not on a mounted btrfs filesystem", fd.path());
+}
+
+// The directory behind fd is the root of a mount (asked of the handle, not of a name).
+void require_mount_root(const io::Fd& fd) {
+  struct statx stx {};
+  if (statx(fd.get(), "", AT_EMPTY_PATH, STATX_TYPE, &stx) != 0) throw_sys("statx", fd.path(), errno);
+  if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) || !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+    throw_validation(fd.path() + " is not a btrfs mount point (mount the filesystem first)", fd.path());
+}
+
+// Opens path as a directory or regular file without ever opening anything else (O_PATH first:
+// no FIFO blocks us, no device's open routine runs), then the same inode for real.
+io::Fd open_dir_or_file(const std::string& path) {
+  if (path.empty() || path[0] != '/') throw_validation("expected an absolute path, got '" + path + "'", path);
+  io::Fd handle = io::Fd::open(path, O_PATH);
+  struct stat st {};
+  if (fstat(handle.get(), &st) < 0) throw_sys("stat", path, errno);
+  if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+    throw_validation(path + " is neither a directory nor a regular file", path);
+  const std::string same_inode = "/proc/self/fd/" + std::to_string(handle.get());
+  const int fd = ::open(same_inode.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) throw_sys("open", path, errno);
+  return io::Fd(fd, path);
+}
+
+// An existing mount of the filesystem opened by the name mountinfo gives: it must still hold
+// that filesystem (a name can change meanwhile), and is judged whole on this handle.
+io::Fd open_existing(const std::string& mount_path, const std::string& fsid, const Context& ctx) {
+  io::Fd fd = open_btrfs_path(mount_path);
+  if (fs_facts(fd).fsid != fsid)
+    throw_validation(mount_path + " no longer holds btrfs " + fsid + " (it changed while the call ran)", mount_path);
+  ctx.policy.judge_btrfs(fd, Access::read);
+  return fd;
 }
 
 }  // namespace
 
 io::Fd open_btrfs_path(const std::string& path) {
   if (path.empty() || path[0] != '/') throw_validation("expected an absolute path, got '" + path + "'", path);
-  io::Fd fd = io::Fd::open(path, O_RDONLY | O_DIRECTORY);
-  struct statfs sfs {};
-  if (fstatfs(fd.get(), &sfs) < 0) throw_sys("statfs", path, errno);
-  if (sfs.f_type != BTRFS_SUPER_MAGIC)
-    throw_validation(path + " is not on a mounted btrfs filesystem", path);
+  io::Fd fd = io::Fd::open(path, O_RDONLY | O_DIRECTORY);  // O_DIRECTORY: a FIFO or device is refused unopened
+  require_btrfs(fd);
   return fd;
 }
 
 io::Fd open_btrfs_mount(const std::string& path) {
   io::Fd fd = open_btrfs_path(path);
-  std::string canon = std::filesystem::weakly_canonical(path).string();
-  for (auto& e : io::read_mountinfo())
-    if (e.fstype == "btrfs" && e.mount_point == canon) return fd;
-  throw_validation(path + " is not a btrfs mount point (mount the filesystem first)", path);
+  require_mount_root(fd);
+  return fd;
+}
+
+io::Fd open_judged_btrfs(const std::string& path, const Context& ctx, BtrfsPath what) {
+  io::Fd fd = what == BtrfsPath::mount_point ? open_btrfs_mount(path) : open_dir_or_file(path);
+  require_btrfs(fd);
+  ctx.policy.judge_btrfs(fd, Access::read);
+  return fd;
 }
 
 FsFacts fs_facts(const io::Fd& fs) {
@@ -201,12 +220,10 @@ std::vector<DeviceFacts> device_facts(const io::Fd& fs) {
 }
 
 uint64_t block_device_size(const std::string& dev) {
-  int fd = ::open(dev.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  int fd = io::open_block_fd(dev, O_RDONLY);
   if (fd < 0) return 0;
   io::Fd f(fd, dev);
   uint64_t size = 0;
-  struct stat st {};
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) return static_cast<uint64_t>(st.st_size);
   if (ioctl(fd, BLKGETSIZE64, &size) < 0) return 0;
   return size;
 }
@@ -233,13 +250,15 @@ TopLevel::~TopLevel() {
   ::rmdir(path_.c_str());
 }
 
-TopLevel open_top_level(const std::optional<std::string>& filesystem, const Context& ctx) {
+TopLevel open_top_level(const std::optional<std::string>& filesystem, const Context& ctx, Mounting mounting) {
   Located loc;
+  io::Fd named;  // the path form: opened and judged once, read through when nothing is mounted
+  const std::string what = filesystem.value_or(kDefaultLabel);
   if (filesystem && !filesystem->empty() && (*filesystem)[0] == '/') {
-    io::Fd fd = open_btrfs_path(*filesystem);
-    loc = locate_by_mount(fs_facts(fd).fsid, btrfs_mounts());
+    named = open_judged_btrfs(*filesystem, ctx, BtrfsPath::anywhere);
+    loc = locate_by_mount(fs_facts(named).fsid, btrfs_mounts());
     if (loc.devices.empty())  // mounted from a path we cannot see: ask the kernel
-      for (auto& d : device_facts(fd)) if (!d.path.empty()) loc.devices.push_back(d.path);
+      for (auto& d : device_facts(named)) if (!d.path.empty()) loc.devices.push_back(d.path);
   } else {
     std::string label = filesystem && !filesystem->empty() ? *filesystem : kDefaultLabel;
     if (label.size() > 255) throw_validation("filesystem label is longer than 255 bytes");
@@ -250,7 +269,26 @@ TopLevel open_top_level(const std::optional<std::string>& filesystem, const Cont
   top.fsid_ = loc.fsid;
   if (!loc.top_level_mount.empty()) {
     top.path_ = loc.top_level_mount;
-    top.fd_ = io::Fd::open(top.path_, O_RDONLY | O_DIRECTORY);
+    top.fd_ = open_existing(top.path_, loc.fsid, ctx);
+    return top;
+  }
+  if (mounting == Mounting::never) {
+    top.at_top_level_ = false;
+    if (named.valid()) {
+      top.path_ = *filesystem;
+      top.fd_ = std::move(named);
+      return top;
+    }
+    if (loc.any_mount.empty()) {
+      // Judged as a mount would judge it, so the answer is the path form's for a refused member.
+      for (auto& d : loc.devices) ctx.policy.judge(d, Access::read);
+      throw Error(ErrorCode::validation,
+                  "btrfs " + loc.fsid + " (labelled '" + what +
+                      "') is not mounted; this query reads through an existing mount and never mounts one",
+                  what);
+    }
+    top.path_ = loc.any_mount;
+    top.fd_ = open_existing(top.path_, loc.fsid, ctx);
     return top;
   }
 
@@ -258,9 +296,8 @@ TopLevel open_top_level(const std::optional<std::string>& filesystem, const Cont
   top.path_ = ctx.run_dir + "/mnt/" + loc.fsid;
   if (g_private_refs[loc.fsid] == 0) {
     if (loc.devices.empty()) throw Error(ErrorCode::not_found, "no device found for btrfs " + loc.fsid);
-    for (auto& d : loc.devices)
-      if (!ctx.policy.allowed(d))
-        throw_validation("device " + d + " is not in the allowed devices", d);
+    // Each with its stack and every other member carrying the fsid: what the kernel assembles.
+    for (auto& d : loc.devices) ctx.policy.judge(d, Access::mount);
     std::error_code ec;
     std::filesystem::create_directories(top.path_, ec);
     if (ec) throw Error(ErrorCode::storage_failed, "cannot create " + top.path_ + ": " + ec.message(), top.path_);
@@ -279,13 +316,8 @@ TopLevel open_top_level(const std::optional<std::string>& filesystem, const Cont
   }
   ++g_private_refs[loc.fsid];
   top.private_ = true;
-  top.fd_ = io::Fd::open(top.path_, O_RDONLY | O_DIRECTORY);
+  top.fd_ = open_existing(top.path_, loc.fsid, ctx);
   return top;
-}
-
-void judge_named_filesystem(const std::optional<std::string>& filesystem, const Context& ctx) {
-  if (filesystem && !filesystem->empty() && (*filesystem)[0] == '/')
-    ctx.policy.judge_btrfs_path(*filesystem, Access::read);
 }
 
 void check_btrfs_ioctl(int ret, const std::string& call, const std::string& path) {

@@ -59,7 +59,6 @@ std::optional<QuotaInfo> read_qgroup(const io::Fd& fs, uint64_t subvolume_id) {
 
 QuotaInfo set_quota(const std::string& name, uint64_t max_bytes, const std::optional<std::string>& filesystem,
                     const Context& ctx) {
-  judge_named_filesystem(filesystem, ctx);
   validate_subvolume_name(name);
   TopLevel top = open_top_level(filesystem, ctx);
   uint64_t id = subvolume_id_by_name(top, name);

@@ -20,7 +20,7 @@ struct QuotaInfo {
   bool quota_enabled_now = false;  // this call turned quota on
 };
 
-// max_bytes 0 removes the limit. A filesystem named by path is judged first (judge_named_filesystem).
+// max_bytes 0 removes the limit. The filesystem is judged whole (open_top_level).
 QuotaInfo set_quota(const std::string& name, uint64_t max_bytes, const std::optional<std::string>& filesystem,
                     const Context& ctx);
 // Qgroup 0/<subvolid> as stored in the quota tree; nullopt if quota is off or no such qgroup.

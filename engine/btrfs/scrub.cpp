@@ -78,9 +78,9 @@ void ScrubCounters::add(const ScrubCounters& o) {
   last_physical = std::max(last_physical, o.last_physical);
 }
 
-void scrub_check_can_start(const std::string& mount_point, const Context& ctx) {
-  ctx.policy.judge_btrfs_path(mount_point, Access::read);
-  io::Fd fs = open_btrfs_mount(mount_point);
+namespace {
+
+void refuse_running_scrub(const io::Fd& fs, const std::string& mount_point) {
   for (auto& d : device_facts(fs))
     if (live_progress(fs, d.devid))
       throw Error(ErrorCode::storage_failed,
@@ -88,10 +88,19 @@ void scrub_check_can_start(const std::string& mount_point, const Context& ctx) {
                   mount_point);
 }
 
+ScrubReport scrub_status_of(const io::Fd& fs, const std::string& mount_point);
+
+}  // namespace
+
+void scrub_check_can_start(const std::string& mount_point, const Context& ctx) {
+  refuse_running_scrub(open_judged_btrfs(mount_point, ctx), mount_point);
+}
+
 ScrubReport scrub_run(const std::string& mount_point, bool read_only, const Context& ctx,
                       const ProgressFn& progress, CancelFlag cancel) {
-  scrub_check_can_start(mount_point, ctx);
-  io::Fd fs = open_btrfs_mount(mount_point);
+  // Judged on the handle the scrub runs on: a queued job is judged again when it starts.
+  io::Fd fs = open_judged_btrfs(mount_point, ctx);
+  refuse_running_scrub(fs, mount_point);
   ScrubReport r;
   r.fsid = fs_facts(fs).fsid;
   r.mount_point = mount_point;
@@ -165,8 +174,11 @@ ScrubReport scrub_run(const std::string& mount_point, bool read_only, const Cont
   return r;
 }
 
-ScrubReport scrub_status(const std::string& mount_point) {
-  io::Fd fs = open_btrfs_mount(mount_point);
+ScrubReport scrub_status(const std::string& mount_point) { return scrub_status_of(open_btrfs_mount(mount_point), mount_point); }
+
+namespace {
+
+ScrubReport scrub_status_of(const io::Fd& fs, const std::string& mount_point) {
   ScrubReport live;
   live.fsid = fs_facts(fs).fsid;
   live.mount_point = mount_point;
@@ -198,13 +210,10 @@ ScrubReport scrub_status(const std::string& mount_point) {
   return live;
 }
 
-namespace {
-
-ScrubReport cancel_running_scrub(const std::string& mount_point) {
-  ScrubReport before = scrub_status(mount_point);
+ScrubReport cancel_running_scrub(const io::Fd& fs, const std::string& mount_point) {
+  ScrubReport before = scrub_status_of(fs, mount_point);
   if (before.state != "running")
     throw Error(ErrorCode::not_found, "no scrub is running on " + mount_point, mount_point);
-  io::Fd fs = open_btrfs_mount(mount_point);
   if (ioctl(fs.get(), BTRFS_IOC_SCRUB_CANCEL, 0) < 0) {
     if (errno == ENOTCONN) throw Error(ErrorCode::not_found, "no scrub is running on " + mount_point, mount_point);
     throw_sys("BTRFS_IOC_SCRUB_CANCEL", mount_point, errno);
@@ -215,13 +224,13 @@ ScrubReport cancel_running_scrub(const std::string& mount_point) {
 }  // namespace
 
 ScrubReport scrub_cancel(const std::string& mount_point, const Context& ctx, const QueuedCancel& cancel_queued) {
-  ctx.policy.judge_btrfs_path(mount_point, Access::read);
+  const io::Fd fs = open_judged_btrfs(mount_point, ctx);
   ScrubReport before;
   try {
-    before = cancel_running_scrub(mount_point);
+    before = cancel_running_scrub(fs, mount_point);
   } catch (const Error& e) {  // no kernel scrub: a queued one is still cancellable
     if (e.code() != ErrorCode::not_found || !cancel_queued || cancel_queued() == 0) throw;
-    return scrub_status(mount_point);
+    return scrub_status_of(fs, mount_point);
   }
   if (cancel_queued) cancel_queued();
   return before;

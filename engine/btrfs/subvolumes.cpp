@@ -98,10 +98,10 @@ uint64_t subvolume_id_by_name(const TopLevel& top, const std::string& name) {
 }
 
 SubvolumeList list_subvolumes(const std::optional<std::string>& filesystem, const Context& ctx) {
-  TopLevel top = open_top_level(filesystem, ctx);
+  TopLevel top = open_top_level(filesystem, ctx, Mounting::never);  // a query never mounts
   SubvolumeList out;
   out.fsid = top.fsid();
-  out.top_level_path = top.path();
+  out.top_level_path = top.at_top_level() ? top.path() : "";
   out.subvolumes = all_subvolumes(top.fd().get(), top.path());
   return out;
 }
@@ -117,7 +117,6 @@ SubvolumeList list_subvolumes_of_mount(const std::string& mount_path) {
 
 SubvolumeInfo create_subvolume(const std::string& name, const std::optional<std::string>& filesystem,
                                const Context& ctx) {
-  judge_named_filesystem(filesystem, ctx);
   validate_subvolume_name(name);
   TopLevel top = open_top_level(filesystem, ctx);
   if (exists_in_top(top, name))
@@ -130,7 +129,6 @@ SubvolumeInfo create_subvolume(const std::string& name, const std::optional<std:
 
 SubvolumeInfo delete_subvolume(const std::string& name, const std::optional<std::string>& filesystem,
                                const Context& ctx) {
-  judge_named_filesystem(filesystem, ctx);
   validate_subvolume_name(name);
   if (is_core_subvolume(name))
     throw_validation("'" + name + "' is a core subvolume of the system and is never deleted", name);
@@ -144,7 +142,6 @@ SubvolumeInfo delete_subvolume(const std::string& name, const std::optional<std:
 
 SubvolumeInfo snapshot_subvolume(const std::string& source, const std::string& snapshot,
                                  const std::optional<std::string>& filesystem, const Context& ctx) {
-  judge_named_filesystem(filesystem, ctx);
   validate_subvolume_name(source, "source subvolume name");
   validate_subvolume_name(snapshot, "snapshot name");
   TopLevel top = open_top_level(filesystem, ctx);

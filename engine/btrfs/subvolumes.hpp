@@ -23,15 +23,16 @@ struct SubvolumeInfo {
 
 struct SubvolumeList {
   std::string fsid;
-  std::string top_level_path;
+  std::string top_level_path;  // the mount of the top level; empty when none exists (read through another)
   std::vector<SubvolumeInfo> subvolumes;  // pre-order from the top level
 };
 
+// A query: never mounts. An unmounted filesystem answers -32001 "not mounted".
 SubvolumeList list_subvolumes(const std::optional<std::string>& filesystem, const Context& ctx);
 // The same through a mount of the filesystem (any subvolume of it), never mounting anything:
 // for the inventory, which must not change the mount table it watches.
 SubvolumeList list_subvolumes_of_mount(const std::string& mount_path);
-// The changes judge a filesystem named by path first (judge_named_filesystem), then validate names.
+// The changes validate names, then open and judge the filesystem whole (open_top_level).
 SubvolumeInfo create_subvolume(const std::string& name, const std::optional<std::string>& filesystem,
                                const Context& ctx);
 // Returns what was deleted. Refuses core subvolumes and anything that is not a subvolume.

@@ -10,6 +10,7 @@
 #include "ioctl/blockdev.hpp"
 #include "base/error.hpp"
 #include "ioctl/fd.hpp"
+#include "ioctl/block_open.hpp"
 
 namespace mos::engine {
 namespace {
@@ -33,7 +34,7 @@ void apply_probe(Device& d, const fsmake::ProbeResult& r) {
 }
 
 void fill_signature(Device& d) {
-  io::Fd fd = io::Fd::open(d.path, O_RDONLY);
+  io::Fd fd = io::open_block(d.path, O_RDONLY);
   apply_probe(d, fsmake::probe_device(fd, d.size_bytes, d.logical_sector_size));
 }
 
@@ -43,7 +44,7 @@ const std::optional<gpt::Table>& disk_table(std::map<std::string, std::optional<
   auto [it, inserted] = cache.try_emplace(disk);
   if (inserted) {
     try {
-      io::Fd fd = io::Fd::open(disk, O_RDONLY);
+      io::Fd fd = io::open_block(disk, O_RDONLY);
       auto facts = io::block_facts(fd);
       it->second = gpt::read_table(fd, facts.size_bytes, facts.logical_sector_size).table;
     } catch (const Error&) {

@@ -14,6 +14,7 @@
 #include "ioctl/md.hpp"
 #include "mdraid/superblock.hpp"
 #include "base/text.hpp"
+#include "ioctl/block_open.hpp"
 
 namespace mos::engine {
 namespace {
@@ -24,7 +25,7 @@ struct Candidate {
 };
 
 std::optional<mdraid::Superblock> read_member_superblock(const Device& d) {
-  io::Fd fd = io::Fd::open(d.path, O_RDONLY);
+  io::Fd fd = io::open_block(d.path, O_RDONLY);
   io::blk_flush_buffers(fd);  // the kernel wrote superblocks around our page cache
   return mdraid::read_superblock(fd, io::block_facts(fd).size_bytes);
 }

@@ -20,6 +20,7 @@
 #include "ioctl/fd.hpp"
 #include "ioctl/md.hpp"
 #include "ioctl/sysfs.hpp"
+#include "ioctl/block_open.hpp"
 
 namespace mos::engine {
 namespace raid {
@@ -60,7 +61,7 @@ io::Fd open_md_node(const std::string& block) {
   const std::string path = "/dev/" + block;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) make_node_from_sysfs(block, path);
-  return io::Fd::open(path, O_RDWR);
+  return io::open_block(path, O_RDWR);
 }
 
 void require_md_driver() {

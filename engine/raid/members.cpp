@@ -21,6 +21,7 @@
 #include "ioctl/md.hpp"
 #include "ioctl/sysfs.hpp"
 #include "mdraid/superblock.hpp"
+#include "ioctl/block_open.hpp"
 
 namespace mos::engine {
 namespace {
@@ -32,7 +33,7 @@ constexpr int kRebuildStartPolls = 240;  // 2 min for the kernel to start (md de
 mdraid::Superblock live_superblock(const std::string& block) {
   for (const auto& m : io::md::sysfs_members(block)) {
     if (m.state.find("in_sync") == std::string::npos) continue;
-    io::Fd fd = io::Fd::open("/dev/" + m.block_name, O_RDONLY);
+    io::Fd fd = io::open_block("/dev/" + m.block_name, O_RDONLY);
     io::blk_flush_buffers(fd);  // md writes superblocks around the page cache
     if (auto sb = mdraid::read_superblock(fd, io::block_facts(fd).size_bytes); sb && sb->checksum_ok) return *sb;
   }

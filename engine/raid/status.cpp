@@ -15,6 +15,7 @@
 #include "ioctl/sysfs.hpp"
 #include "mdraid/superblock.hpp"
 #include "base/text.hpp"
+#include "ioctl/block_open.hpp"
 
 namespace mos::engine {
 
@@ -90,7 +91,7 @@ std::string member_state(const io::md::SysfsMember& m) {
 // writes superblocks around it).
 std::optional<mdraid::Superblock> member_superblock(const std::string& dev) {
   try {
-    io::Fd fd = io::Fd::open(dev, O_RDONLY);
+    io::Fd fd = io::open_block(dev, O_RDONLY);
     io::blk_flush_buffers(fd);
     return mdraid::read_superblock(fd, io::block_facts(fd).size_bytes);
   } catch (const Error&) {

@@ -6,12 +6,13 @@
 #include "fsmake/probe/source.hpp"
 #include "ioctl/blockdev.hpp"
 #include "ioctl/fd.hpp"
+#include "ioctl/block_open.hpp"
 
 namespace mos::engine::sysvol {
 
 ContentVerdict classify_device(const std::string& device, std::string_view fstype, std::string_view label) {
   try {
-    io::Fd fd = io::Fd::open(device, O_RDONLY);
+    io::Fd fd = io::open_block(device, O_RDONLY);
     io::BlockFacts f = io::block_facts(fd);
     fsmake::ProbeSource src(fd, f.size_bytes, f.logical_sector_size);
     return classify_content(src, fstype, label);

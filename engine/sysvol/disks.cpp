@@ -15,6 +15,7 @@
 #include "engine/sysvol/layout.hpp"
 #include "base/error.hpp"
 #include "ioctl/fd.hpp"
+#include "ioctl/block_open.hpp"
 
 namespace mos::engine::sysvol {
 namespace {
@@ -23,7 +24,7 @@ namespace {
 // superblock or a copy, or filesystems where our layout's (or any MiB-aligned) partitions start.
 std::optional<std::string> unnamed_content(const Device& d, const Config& cfg) {
   if (d.size_bytes == 0) return "is empty (0 bytes)";
-  io::Fd fd = io::Fd::open(d.path, O_RDONLY);
+  io::Fd fd = io::open_block(d.path, O_RDONLY);
   fsmake::ProbeSource src(fd, d.size_bytes, d.logical_sector_size, fsmake::ProbeSource::Read::whole);
   if (auto off = first_unnamed_nonzero(src))
     return "holds data that no prober names at offset " + std::to_string(*off) +

@@ -20,6 +20,7 @@
 #include "ioctl/fd.hpp"
 #include "ioctl/mount.hpp"
 #include "ioctl/swap_control.hpp"
+#include "ioctl/block_open.hpp"
 
 namespace mos::engine::sysvol {
 namespace {
@@ -30,7 +31,7 @@ bool is(const Device& d, const char* fstype, const char* label) {
 
 // num_devices from the primary superblock of one member (how many members the fs expects).
 uint64_t btrfs_expected_members(const std::string& dev) {
-  io::Fd fd = io::Fd::open(dev, O_RDONLY);
+  io::Fd fd = io::open_block(dev, O_RDONLY);
   auto sb = fsmake::btrfs::parse_super(fd.pread_vec(fsmake::btrfs::kSuperSize, fsmake::btrfs::kSuperOffset),
                                        fsmake::btrfs::kSuperOffset);
   return sb.num_devices.get();

@@ -5,6 +5,9 @@
 // before/after every refusal.
 #include <gtest/gtest.h>
 
+#include "engine/btrfs/fs.hpp"
+#include "engine/btrfs/json.hpp"
+#include "engine/btrfs/subvolumes.hpp"
 #include "engine/context.hpp"
 #include "engine/mount.hpp"
 #include "rpc/client.hpp"
@@ -29,7 +32,7 @@ EngineOutcome judge(const engine::Context& ctx, const std::string& dev, engine::
 
 EngineOutcome judge_path(const engine::Context& ctx, const std::string& path) {
   return engine_outcome([&] {
-    ctx.policy.judge_btrfs_path(path, engine::Access::read);
+    engine::btrfs::open_judged_btrfs(path, ctx, engine::btrfs::BtrfsPath::anywhere);
     return nlohmann::json("allowed");
   });
 }
@@ -43,8 +46,9 @@ void expect_refused_for(const EngineOutcome& o, const std::string& culprit) {
 struct Raid1 {
   LoopImage a{256 * MiB}, b{256 * MiB};
   TempDir dir;
+  const std::string label = "mos-i19-" + std::to_string(getpid());
   Raid1() {
-    EXPECT_TRUE(run_tool({"mkfs.btrfs", "-f", "-q", "-d", "raid1", "-m", "raid1", a.dev(), b.dev()}).ok());
+    EXPECT_TRUE(run_tool({"mkfs.btrfs", "-f", "-q", "-L", label, "-d", "raid1", "-m", "raid1", a.dev(), b.dev()}).ok());
     EXPECT_TRUE(run_tool({"btrfs", "device", "scan", a.dev(), b.dev()}).ok());
   }
   ~Raid1() { run_tool({"btrfs", "device", "scan", "--forget", a.dev(), b.dev()}); }
@@ -58,8 +62,8 @@ TEST(BtrfsMemberPolicy, OneAllowedMemberOfAMountedRaid1IsJudgedWithTheOther) {
   const engine::Context only_a = allowing(fs.a.dev());
   const engine::Context both = allowing(fs.a.dev() + "," + fs.b.dev());
 
-  // Unmounted: the members are not one stack yet (the kernel has not put them together).
-  EXPECT_TRUE(judge(only_a, fs.a.dev(), engine::Access::read).ok);
+  // Unmounted too: the superblocks make them one filesystem (issue 19; see the test below).
+  expect_refused_for(judge(only_a, fs.a.dev(), engine::Access::read), fs.b.dev());
 
   // Read-only: a read-write btrfs commits on its own, and the hashes below must not move.
   ASSERT_TRUE(run_tool({"mount", "-t", "btrfs", "-o", "ro", fs.a.dev(), fs.mnt()}).ok());
@@ -95,6 +99,54 @@ TEST(BtrfsMemberPolicy, OneAllowedMemberOfAMountedRaid1IsJudgedWithTheOther) {
 
   EXPECT_EQ(sha256_of(fs.a.dev()), ha);
   EXPECT_EQ(sha256_of(fs.b.dev()), hb);
+}
+
+EngineOutcome list_subvolumes(const engine::Context& ctx, const std::string& filesystem) {
+  return engine_outcome([&] { return nlohmann::json(engine::btrfs::list_subvolumes(filesystem, ctx)); });
+}
+
+// Issue 19 item 4: every member of a btrfs the superblocks name is judged, mounted or not, and the
+// label form of a call answers as its path form does. Before: the unmounted RAID1 was judged by
+// its allowed member alone (create_subvolume by label mounted it, b included, and wrote), and the
+// label form of a mounted one answered "not found" where the path form refused.
+TEST(BtrfsMemberPolicy, UnmountedRaid1WithOneAllowedMemberIsRefusedInEveryForm) {
+  MOS_REQUIRE_ROOT();
+  Raid1 fs;
+  TempDir run;
+  engine::Context only_a = allowing(fs.a.dev());
+  only_a.run_dir = run.path();
+  engine::Context both = allowing(fs.a.dev() + "," + fs.b.dev());
+  both.run_dir = run.path();
+  const std::string ha = sha256_of(fs.a.dev()), hb = sha256_of(fs.b.dev());
+
+  expect_refused_for(judge(only_a, fs.a.dev(), engine::Access::read), fs.b.dev());
+  expect_refused_for(judge(only_a, fs.a.dev(), engine::Access::mount), fs.b.dev());
+  expect_refused_for(judge(only_a, fs.a.dev(), engine::Access::write), fs.b.dev());
+  expect_refused_for(list_subvolumes(only_a, fs.label), fs.b.dev());
+  expect_refused_for(engine_outcome([&] {
+                       return nlohmann::json(engine::btrfs::create_subvolume("x", fs.label, only_a));
+                     }),
+                     fs.b.dev());
+  EXPECT_FALSE(mounted_from(fs.a.dev()) || mounted_from(fs.b.dev()));
+  // Both allowed: the query is not refused but never mounts either.
+  EngineOutcome both_list = list_subvolumes(both, fs.label);
+  EXPECT_EQ(both_list.code, -32001) << both_list.message;
+  EXPECT_NE(both_list.message.find("not mounted"), std::string::npos) << both_list.message;
+  EXPECT_FALSE(mounted_from(fs.a.dev()) || mounted_from(fs.b.dev()));
+  EXPECT_EQ(sha256_of(fs.a.dev()), ha);
+  EXPECT_EQ(sha256_of(fs.b.dev()), hb);
+
+  // Mounted (read-only): the path form and the label form give the same refusal, and the same
+  // answer when both members are allowed.
+  ASSERT_EQ(::mkdir(fs.mnt().c_str(), 0755), 0);
+  ASSERT_TRUE(run_tool({"mount", "-t", "btrfs", "-o", "ro", fs.a.dev(), fs.mnt()}).ok());
+  MountGuard guard(fs.mnt());
+  expect_refused_for(list_subvolumes(only_a, fs.mnt()), fs.b.dev());
+  expect_refused_for(list_subvolumes(only_a, fs.label), fs.b.dev());
+  EngineOutcome by_path = list_subvolumes(both, fs.mnt()), by_label = list_subvolumes(both, fs.label);
+  ASSERT_TRUE(by_path.ok) << by_path.message;
+  ASSERT_TRUE(by_label.ok) << by_label.message;
+  EXPECT_EQ(by_path.result, by_label.result);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -61,6 +62,14 @@ LoopImage::~LoopImage() {
 void LoopImage::reattach() {
   loop_.detach();
   loop_ = mos::test::LoopDevice::attach(file_, mos::test::LoopOptions{sector_size_, direct_io_, false, false});
+}
+
+bool mounted_from(const std::string& dev) {
+  std::ifstream f("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.find(" " + dev + " ") != std::string::npos) return true;
+  return false;
 }
 
 MountGuard::~MountGuard() {

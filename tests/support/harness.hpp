@@ -55,6 +55,9 @@ class LoopImage {
   mos::test::LoopDevice loop_;
 };
 
+// Whether /proc/self/mountinfo shows a mount whose source is the device node `dev`.
+bool mounted_from(const std::string& dev);
+
 // Unmounts (lazily if busy) at end of scope.
 class MountGuard {
  public:
