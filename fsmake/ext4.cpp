@@ -104,16 +104,15 @@ mos::WritePlan plan_mkfs(const Ext4Options& options, uint64_t device_size_bytes,
   mos::WritePlan plan;
   plan.name = "ext4";
 
-  // One flush between the two steps is all crash safety needs. The promise is that no new
-  // superblock is ever durable before everything it describes: the superblocks step starts
-  // only after the metadata step's flush. Within the metadata step nothing depends on order:
+  // Three steps, a flush after each. The promise is that no new superblock is ever durable
+  // before everything it describes: the backups and descriptors start only after the metadata
+  // step's flush, the primary superblock only after theirs. Within the metadata step nothing depends on order:
   // apply_plan finishes the zero ranges before it issues the writes (full_init's zeroed inode
   // tables and journal are then partly overwritten, correctly), and no write overlaps another.
   // The old primary superblock is cleared in the same step rather than behind a flush of its
   // own: a crash mid-step may leave it over partly replaced blocks, but that old filesystem is
   // being destroyed on request, its backup superblocks were never cleared by either order, and
-  // with metadata_csum the kernel rejects blocks checksummed for our UUID, not its own. Worth
-  // one device flush (a host-file fsync on loop) per format: 3 became 2.
+  // with metadata_csum the kernel rejects blocks checksummed for our UUID, not its own.
   mos::PlanStep& meta = plan.step("metadata");
   meta.writes.push_back(mos::PlannedWrite{kSuperOffset, std::vector<uint8_t>(kSuperSize, 0), "old primary superblock"});
   if (options.full_init) {
@@ -127,15 +126,19 @@ mos::WritePlan plan_mkfs(const Ext4Options& options, uint64_t device_size_bytes,
   if (tail > rsv) tail -= rsv;
   add_zero(meta, tail * bs, (geo.blocks_count - tail) * bs, "end of device (old RAID superblocks)");
 
-  ChunkList metadata, supers;
+  ChunkList metadata, supers, primary;
   std::vector<InodeSlot> inodes;
   Superblock sb{};
   build_directories(ctx, metadata, inodes);
   build_resize_inode(ctx, metadata, inodes);
   build_journal(ctx, metadata, inodes, sb);
-  build_groups_and_super(ctx, options.label, metadata, supers, inodes, sb);
+  build_groups_and_super(ctx, options.label, metadata, supers, primary, inodes, sb);
   metadata.emit(meta, kMergeGap);
-  supers.emit(plan.step("superblocks"), kMergeGap);
+  // The primary superblock is the format's commit: a probe knows ext4 by it, so it is written by
+  // itself after the descriptors' flush (merged with group 0's descriptors, a write torn after
+  // the superblock left an ext4 that probes whole with no descriptors).
+  supers.emit(plan.step("descriptors"), kMergeGap);
+  primary.emit(plan.step("superblock"), kMergeGap);
   return plan;
 }
 

@@ -53,7 +53,8 @@ void build_directories(const BuildContext& ctx, ChunkList& out, std::vector<Inod
 void build_journal(const BuildContext& ctx, ChunkList& out, std::vector<InodeSlot>& inodes, Superblock& sb);
 // ext4_metadata.cpp
 void build_resize_inode(const BuildContext& ctx, ChunkList& out, std::vector<InodeSlot>& inodes);
+// supers: every group descriptor table and backup superblock; primary: group 0's superblock alone.
 void build_groups_and_super(const BuildContext& ctx, const std::string& label, ChunkList& metadata,
-                            ChunkList& supers, std::vector<InodeSlot>& inodes, Superblock& sb);
+                            ChunkList& supers, ChunkList& primary, std::vector<InodeSlot>& inodes, Superblock& sb);
 
 }  // namespace mos::fsmake::ext4

@@ -112,7 +112,7 @@ std::vector<uint8_t> block_bitmap(const Layout& L, uint32_t grp) {
 }  // namespace
 
 void build_groups_and_super(const BuildContext& ctx, const std::string& label, ChunkList& metadata,
-                            ChunkList& supers, std::vector<InodeSlot>& inodes, Superblock& sb) {
+                            ChunkList& supers, ChunkList& primary, std::vector<InodeSlot>& inodes, Superblock& sb) {
   const Geometry& g = ctx.geo();
   const Layout& L = ctx.layout;
   uint32_t bs = g.block_size;
@@ -228,7 +228,8 @@ void build_groups_and_super(const BuildContext& ctx, const std::string& label, C
     uint64_t sb_off = grp == 0 ? kSuperOffset : g.group_first_block(grp) * bs;
     std::vector<uint8_t> raw(grp == 0 && bs > 2048 ? bs - kSuperOffset : kSuperSize, 0);
     std::memcpy(raw.data(), &copy, sizeof copy);  // at 4 KiB, the rest of block 0 is zeroed like mke2fs
-    supers.add(sb_off, std::move(raw), grp == 0 ? "primary superblock" : "backup superblock");
+    if (grp == 0) primary.add(sb_off, std::move(raw), "primary superblock");
+    else supers.add(sb_off, std::move(raw), "backup superblock");
     supers.add((g.group_first_block(grp) + 1) * bs, shared_gdt, grp == 0 ? "group descriptors" : "backup group descriptors");
   }
 }

@@ -276,10 +276,15 @@ mos::WritePlan plan_mkfs(const Fat32Options& opts, uint64_t size, uint32_t ss) {
                              "root directory volume-label entry"});
 
   // Backup first, primary last: until the primary boot sector lands, nothing looks like FAT.
-  const auto boot_and_fsinfo = concat(boot_sector_bytes(l, opts, volume_id), fsinfo_sector_bytes(l));
+  // The boot sector is the format's commit: a probe knows FAT32 by it alone, so it is written by
+  // itself after the FSInfo's flush (written together, a write torn after sector 0 left a FAT32
+  // that probes whole and has no FSInfo; the write-log replay of a first boot found it).
+  const auto boot = boot_sector_bytes(l, opts, volume_id);
+  const auto fsinfo = fsinfo_sector_bytes(l);
   plan.step("backup-boot").writes.push_back(
-      {uint64_t{kBackupBootSector} * ss, boot_and_fsinfo, "backup boot sector and FSInfo (sectors 6-7)"});
-  plan.step("boot").writes.push_back({0, boot_and_fsinfo, "boot sector and FSInfo (sectors 0-1)"});
+      {uint64_t{kBackupBootSector} * ss, concat(boot, fsinfo), "backup boot sector and FSInfo (sectors 6-7)"});
+  plan.step("fsinfo").writes.push_back({uint64_t{ss}, fsinfo, "FSInfo (sector 1)"});
+  plan.step("boot").writes.push_back({0, boot, "boot sector (sector 0)"});
   return plan;
 }
 
