@@ -13,6 +13,7 @@
 #include "engine/mount_options.hpp"
 #include "engine/mount_target.hpp"
 #include "base/error.hpp"
+#include "ioctl/block_open.hpp"
 #include "ioctl/mount.hpp"
 #include "ioctl/mountinfo.hpp"
 #include "ioctl/sysfs.hpp"
@@ -57,13 +58,16 @@ void register_members(const FilesystemType& type, const std::string& source, con
       type.register_member(member.path);
 }
 
-// The judged source is looked at without following a link (O_PATH|O_NOFOLLOW, then fstat): a
-// FIFO, character device, regular file or symlink is never a mount source.
+// The judged source is looked at through the one block-device open (ioctl/block_open: O_PATH,
+// fstat): a FIFO, character device or regular file is never a mount source.
 void require_block_device(const std::string& device, const std::string& requested) {
-  io::Fd handle = io::Fd::open(device, O_PATH | O_NOFOLLOW);
-  struct stat st {};
-  if (::fstat(handle.get(), &st) != 0) throw_sys("fstat", device, errno);
-  if (!S_ISBLK(st.st_mode)) throw_validation("mount source " + requested + " is not a block device", requested);
+  const int fd = io::open_block_fd(device, O_PATH);
+  if (fd >= 0) {
+    ::close(fd);
+    return;
+  }
+  if (errno == ENOTBLK) throw_validation("mount source " + requested + " is not a block device", requested);
+  throw_sys("open", device, errno);
 }
 
 }  // namespace
