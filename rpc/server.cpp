@@ -11,14 +11,12 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <thread>
 #include <vector>
 
 #include "engine/inventory/events.hpp"
@@ -29,7 +27,9 @@
 #include "rpc/auth.hpp"
 #include "rpc/dispatch.hpp"
 #include "rpc/listen_socket.hpp"
+#include "rpc/server_shared.hpp"
 #include "rpc/shares.hpp"
+#include "rpc/worker_pool.hpp"
 
 namespace mos::rpc {
 namespace {
@@ -39,6 +39,10 @@ constexpr uint64_t kListenTag = 1, kWakeTag = 2, kSignalTag = 3, kFirstConn = 16
 constexpr size_t kLineOverhead = 64;  // bookkeeping bytes charged per queued request line
 constexpr auto kTrimAfterIdle = std::chrono::seconds(2);  // no worker answer for this long: heap back to the kernel
 constexpr size_t kInlineParseBytes = 4096;  // longer lines are parsed on a worker, not the I/O thread
+// Work one connection's queued requests may take per event-loop turn (request and answer bytes,
+// plus kLineOverhead per request); the rest waits for the next turn, so a pipelining client
+// cannot hold the loop while others wait.
+constexpr size_t kTurnBudgetBytes = 64 << 10;
 
 struct Conn {
   int fd = -1;
@@ -53,118 +57,10 @@ struct Conn {
   bool closing = false;           // close as soon as `out` is flushed
   uint32_t armed = EPOLLIN | EPOLLRDHUP;
   Clock::time_point last_active = Clock::now();
+  uint64_t turn = 0;              // the loop turn turn_bytes counts for
+  size_t turn_bytes = 0;          // work done for this connection in that turn (kTurnBudgetBytes)
 
   size_t pending_out() const { return out.size() - out_off; }
-};
-
-struct Task {
-  uint64_t conn;
-  Caller caller;
-  std::string line;  // the request, or empty when the I/O thread parsed it already into req
-  json req;
-};
-
-struct Done {
-  uint64_t conn;
-  std::optional<std::string> response;
-};
-
-// State shared with worker threads, deferred repliers and event publishers; it outlives the
-// server when a late reply or event still holds it (then everything is dropped).
-struct Shared {
-  std::mutex mu;
-  int wake_fd = -1;
-  bool closed = false;
-  std::deque<Done> done;
-  // Events: topics per connection, notifications queued for the loop, connections to tell that
-  // their subscription was dropped.
-  std::set<uint64_t> live;
-  std::map<uint64_t, std::set<std::string>> subs;
-  std::deque<std::pair<uint64_t, std::shared_ptr<const std::string>>> events;
-  std::map<uint64_t, size_t> queued_bytes;
-  std::set<uint64_t> dropped;
-  size_t event_budget = 0;
-  std::map<uint64_t, uid_t> owner;  // each live connection's peer uid
-  unsigned max_subscriptions_per_uid = 0;
-
-  void wake() {
-    uint64_t one = 1;
-    (void)!write(wake_fd, &one, sizeof one);
-  }
-  void answer(uint64_t conn, std::optional<std::string> r) {
-    std::lock_guard lk(mu);
-    if (closed) return;
-    done.push_back(Done{conn, std::move(r)});
-    wake();
-  }
-  void publish(const engine::Event& e) {
-    std::shared_ptr<const std::string> line;
-    try {
-      json n = {{"jsonrpc", "2.0"},
-                {"method", "storage.event"},
-                {"params", {{"topic", e.topic}, {"kind", e.kind}, {"data", e.data}}}};
-      line = std::make_shared<const std::string>(engine::json_text(n) + "\n");
-    } catch (const std::exception&) {
-      return;  // an event we cannot serialize is not delivered
-    }
-    std::lock_guard lk(mu);
-    if (closed) return;
-    bool any = false;
-    for (auto it = subs.begin(); it != subs.end();) {
-      uint64_t conn = it->first;
-      if (!it->second.count(e.topic)) {
-        ++it;
-        continue;
-      }
-      size_t& q = queued_bytes[conn];
-      if (q + line->size() > event_budget) {  // the loop has not even taken its events: drop it
-        dropped.insert(conn);
-        it = subs.erase(it);
-        any = true;
-        continue;
-      }
-      q += line->size();
-      events.emplace_back(conn, line);
-      any = true;
-      ++it;
-    }
-    if (any) wake();
-  }
-};
-
-// The calling connection's subscriptions, valid while its request is handled.
-class ConnSubscriptions : public Subscriptions {
- public:
-  ConnSubscriptions(Shared& s, uint64_t conn) : s_(s), conn_(conn) {}
-  std::vector<std::string> change(const std::vector<std::string>& topics, bool subscribe) override {
-    std::lock_guard lk(s_.mu);
-    if (!s_.live.count(conn_)) return {};
-    if (subscribe) {
-      if (!topics.empty() && !s_.subs.count(conn_)) check_share_locked();
-      s_.subs[conn_].insert(topics.begin(), topics.end());
-    } else if (auto it = s_.subs.find(conn_); it != s_.subs.end()) {
-      if (topics.empty()) it->second.clear();
-      for (const auto& t : topics) it->second.erase(t);
-    }
-    auto it = s_.subs.find(conn_);
-    if (it == s_.subs.end()) return {};
-    if (it->second.empty()) {
-      s_.subs.erase(it);
-      return {};
-    }
-    return {it->second.begin(), it->second.end()};
-  }
-
- private:
-  void check_share_locked() const {
-    uid_t uid = s_.owner.count(conn_) ? s_.owner.at(conn_) : 0;
-    unsigned held = 0;
-    for (const auto& [id, topics] : s_.subs) held += s_.owner.count(id) && s_.owner.at(id) == uid;
-    check_subscription_share(uid, held, s_.max_subscriptions_per_uid);
-  }
-
-  Shared& s_;
-  uint64_t conn_;
 };
 
 std::string error_line(int code, const std::string& message) {
@@ -188,7 +84,7 @@ struct Server::Impl {
   std::optional<gid_t> admin_gid;
   ListenSocket listener;
   int epoll_fd = -1, signal_fd = -1, reserve_fd = -1;
-  std::shared_ptr<Shared> shared = std::make_shared<Shared>();
+  std::shared_ptr<ServerShared> shared = std::make_shared<ServerShared>();
   std::map<uint64_t, Conn> conns;
   uint64_t next_conn = kFirstConn;
   uint64_t bus_token = 0;
@@ -201,24 +97,13 @@ struct Server::Impl {
 
   ConnectionShares shares{opts.limits};
   size_t total_out = 0;         // unread output of all connections (Limits::max_total_output)
-  bool output_blocked = false;  // a connection was not read or served for total_out: re-check them
+  std::set<uint64_t> output_blocked;  // connections not read or served for total_out: re-check them
+  uint64_t turn = 1;                  // event-loop turns, for Conn::turn_bytes
+  std::set<uint64_t> deferred;        // connections whose turn budget ran out with requests queued
 
-  std::mutex mu;  // the task queue, and workers that ended
-  std::condition_variable cv, worker_ended;
-  std::deque<Task> tasks;
-  size_t workers_ended = 0;
-  bool stopping = false;
-  // The call each busy worker runs (for the shutdown log), by worker index.
-  struct Running {
-    std::string method;
-    uid_t uid;
-    Clock::time_point since;
-  };
-  std::mutex running_mu;
-  std::map<unsigned, Running> running;
-  std::vector<std::string> abandoned;
+  WorkerPool pool;
+  std::vector<std::string> abandoned;  // calls the pool left running at shutdown
   std::atomic<bool> stop_requested{false};
-  std::vector<std::thread> workers;
   // The inventory model as last found fresh, or null; model_checked is cleared by every received
   // request, so a model read inline is always checked after the request arrived.
   std::shared_ptr<const engine::InventorySnapshot> model;
@@ -227,10 +112,10 @@ struct Server::Impl {
   Impl(ServerOptions o, const Registry& r, engine::Context& c)
       : opts(std::move(o)), registry(r), ctx(c), dispatcher{r, c, opts.limits, opts.audit} {}
 
-  void worker_loop(unsigned index);
-  bool has_room(const Conn& c);
+  void run_task(Task& t);
+  bool has_room(uint64_t id, const Conn& c);
+  bool within_turn(Conn& c);
   void resume_blocked();
-  void wait_for_workers();
   void accept_all();
   void set_accept_interest(bool on);
   void refuse(int fd, const std::string& why);
@@ -251,71 +136,48 @@ struct Server::Impl {
   void shutdown_all();
 };
 
-// What a task runs, for the shutdown log: the method, "a batch", or the size of a request not
-// parsed yet (long lines are parsed by the worker).
-static std::string task_label(const Task& t) {
-  if (t.req.is_object() && t.req.contains("method") && t.req["method"].is_string())
-    return t.req["method"].get<std::string>();
-  if (t.req.is_array()) return "a batch of " + std::to_string(t.req.size()) + " calls";
-  return "a request of " + std::to_string(t.line.size()) + " bytes";
-}
-
-void Server::Impl::worker_loop(unsigned index) {
-  struct Ended {
-    Impl& s;
-    ~Ended() {
-      std::lock_guard lk(s.mu);
-      ++s.workers_ended;
-      s.worker_ended.notify_all();
-    }
-  } ended{*this};
-  for (;;) {
-    Task t;
-    {
-      std::unique_lock lk(mu);
-      cv.wait(lk, [&] { return stopping || !tasks.empty(); });
-      if (stopping) return;
-      t = std::move(tasks.front());
-      tasks.pop_front();
-    }
-    {
-      std::lock_guard lk(running_mu);
-      running[index] = Running{task_label(t), t.caller.uid, Clock::now()};
-    }
-    ConnSubscriptions subs(*shared, t.conn);
-    CallEnv env{t.caller, &subs, &opts.limits};
-    auto sh = shared;
-    uint64_t conn = t.conn;
-    try {
-      Answer answer = [sh, conn](std::optional<std::string> r) { sh->answer(conn, std::move(r)); };
-      if (t.line.empty()) dispatcher.run(t.req, env, std::move(answer));
-      else dispatcher.dispatch(t.line, env, std::move(answer));
-    } catch (const std::exception& e) {
-      sh->answer(conn, error_line(-32603, std::string("Internal error: ") + e.what()));
-    }
-    std::lock_guard lk(running_mu);
-    running.erase(index);
+// A worker's call: the request runs, its answer goes back to the loop through shared.
+void Server::Impl::run_task(Task& t) {
+  ConnSubscriptions subs(*shared, t.conn);
+  CallEnv env{t.caller, &subs, &opts.limits};
+  auto sh = shared;
+  uint64_t conn = t.conn;
+  try {
+    Answer answer = [sh, conn](std::optional<std::string> r) { sh->answer(conn, std::move(r)); };
+    if (t.line.empty()) dispatcher.run(t.req, env, std::move(answer));
+    else dispatcher.dispatch(t.line, env, std::move(answer));
+  } catch (const std::exception& e) {
+    sh->answer(conn, error_line(-32603, std::string("Internal error: ") + e.what()));
   }
 }
 
 // Whether c may be read and its next request started (backpressure): a connection that keeps up
 // (nothing unread) always; else while its own unread output and everyone's together are under
 // their budgets (resume_blocked re-checks the ones held back for the total).
-bool Server::Impl::has_room(const Conn& c) {
+bool Server::Impl::has_room(uint64_t id, const Conn& c) {
   if (c.pending_out() == 0) return true;
   if (c.pending_out() >= opts.limits.max_connection_output) return false;
   if (total_out >= opts.limits.max_total_output) {
-    output_blocked = true;
+    output_blocked.insert(id);
     return false;
   }
   return true;
 }
 
+// Whether c may still do work in this loop turn (kTurnBudgetBytes).
+bool Server::Impl::within_turn(Conn& c) {
+  if (c.turn != turn) {
+    c.turn = turn;
+    c.turn_bytes = 0;
+  }
+  return c.turn_bytes < kTurnBudgetBytes;
+}
+
+// Only the connections held back for the total are re-checked, not every connection.
 void Server::Impl::resume_blocked() {
-  if (!output_blocked || total_out >= opts.limits.max_total_output) return;
-  output_blocked = false;
-  std::vector<uint64_t> ids;
-  for (const auto& [id, c] : conns) ids.push_back(id);
+  if (output_blocked.empty() || total_out >= opts.limits.max_total_output) return;
+  std::set<uint64_t> ids;
+  ids.swap(output_blocked);
   for (uint64_t id : ids)
     if (conns.count(id)) flush(id);
 }
@@ -325,7 +187,7 @@ void Server::Impl::update_events(uint64_t id) {
   const Limits& l = opts.limits;
   // Backpressure: a connection whose answers pile up unread, or whose requests queue up, is not
   // read until they drain. After the peer's EOF, EPOLLIN/RDHUP would fire forever.
-  bool read = !c.read_closed && !c.closing && has_room(c) && c.lines_bytes < l.max_line_bytes;
+  bool read = !c.read_closed && !c.closing && has_room(id, c) && c.lines_bytes < l.max_line_bytes;
   uint32_t want = (read ? uint32_t{EPOLLIN | EPOLLRDHUP} : 0u) | (c.pending_out() ? uint32_t{EPOLLOUT} : 0u);
   if (want == c.armed) return;
   c.armed = want;
@@ -344,6 +206,8 @@ void Server::Impl::close_conn(uint64_t id) {
   epoll_ctl(epoll_fd, EPOLL_CTL_DEL, it->second.fd, nullptr);
   close(it->second.fd);
   conns.erase(it);
+  output_blocked.erase(id);
+  deferred.erase(id);
   {
     std::lock_guard lk(shared->mu);
     shared->live.erase(id);
@@ -445,18 +309,21 @@ void Server::Impl::schedule(uint64_t id) {
   // In order, one at a time per connection: requests answered from memory right here, the first
   // other one handed to a worker. Unread answers over budget: the rest waits until the peer
   // reads (flush resumes it).
-  while (!c.busy && !c.lines.empty() && !c.closing && has_room(c)) {
+  while (!c.busy && !c.lines.empty() && !c.closing && has_room(id, c)) {
+    if (!within_turn(c)) {
+      deferred.insert(id);  // the next turn goes on with it, after the others had theirs
+      return;
+    }
     Task t{id, c.caller, std::move(c.lines.front()), json()};
     c.lines_bytes -= t.line.size() + kLineOverhead;
     c.lines.pop_front();
-    if (answer_inline(id, c, t.line, t.req)) continue;
+    size_t out_before = c.out.size();
+    bool answered = answer_inline(id, c, t.line, t.req);
+    c.turn_bytes += t.line.size() + kLineOverhead + (c.out.size() - out_before);
+    if (answered) continue;
     if (!t.req.is_null()) t.line.clear();  // parsed already: the worker runs req
     c.busy = true;
-    {
-      std::lock_guard lk(mu);
-      tasks.push_back(std::move(t));
-    }
-    cv.notify_one();
+    pool.push(std::move(t));
   }
 }
 
@@ -505,7 +372,7 @@ void Server::Impl::on_readable(uint64_t id) {
                                      " bytes (--max-line-bytes); closing connection"));
     c.closing = true;
   };
-  while (!c.closing && has_room(c) && c.lines_bytes < l.max_line_bytes) {
+  while (!c.closing && has_room(id, c) && c.lines_bytes < l.max_line_bytes) {
     ssize_t n = recv(c.fd, buf, sizeof buf, 0);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
@@ -594,7 +461,7 @@ void Server::Impl::take_events() {
 void Server::Impl::drain() {
   uint64_t v;
   (void)!read(shared->wake_fd, &v, sizeof v);
-  std::deque<Done> batch;
+  std::deque<WorkerAnswer> batch;
   {
     std::lock_guard lk(shared->mu);
     batch.swap(shared->done);
@@ -647,48 +514,10 @@ void Server::Impl::shutdown_all() {
     listener.fd = -1;
   }
   if (ctx.jobs) ctx.jobs->cancel_all();  // running handlers waiting on jobs return promptly
-  {
-    std::lock_guard lk(mu);
-    stopping = true;
-  }
-  cv.notify_all();
-  wait_for_workers();
-}
-
-// Joins the workers, waiting at most limits.shutdown_timeout_seconds (0: for ever). A worker
-// still in a call then (blocked in the kernel: it cannot be interrupted) is abandoned: named in
-// the log and detached, and this server's state is kept for it (~Server leaves it).
-void Server::Impl::wait_for_workers() {
-  unsigned bound = opts.limits.shutdown_timeout_seconds;
-  bool all_ended;
-  {
-    std::unique_lock lk(mu);
-    auto ended = [&] { return workers_ended == workers.size(); };
-    if (bound == 0) worker_ended.wait(lk, ended);
-    else worker_ended.wait_for(lk, std::chrono::seconds(bound), ended);
-    all_ended = ended();
-  }
-  if (!all_ended) {
-    std::lock_guard lk(running_mu);
-    auto now = Clock::now();
-    for (const auto& [index, r] : running)
-      abandoned.push_back(r.method + " (uid " + std::to_string(r.uid) + ", running " +
-                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - r.since).count()) + " s)");
-    if (abandoned.empty()) abandoned.push_back("a worker between calls");
-  }
-  if (!abandoned.empty() && opts.log) {
-    std::string names;
-    for (const auto& a : abandoned) names += (names.empty() ? "" : ", ") + a;
-    std::fprintf(opts.log,
-                 "mos_volmgrd: shutdown: %zu call(s) still running after --shutdown-timeout %u s, abandoned: %s\n",
-                 abandoned.size(), bound, names.c_str());
-  }
-  for (auto& t : workers) {
-    if (!t.joinable()) continue;
-    if (abandoned.empty()) t.join();
-    else t.detach();
-  }
-  workers.clear();
+  // A worker still in a call after the bound (blocked in the kernel) is abandoned: named in the
+  // log, and this server's state is kept for it (~Server leaves it).
+  abandoned = pool.stop_within(opts.limits.shutdown_timeout_seconds);
+  if (opts.log) log_abandoned(opts.log, abandoned, opts.limits.shutdown_timeout_seconds);
 }
 
 Server::Server(ServerOptions opts, const Registry& registry, engine::Context& ctx)
@@ -751,13 +580,17 @@ void Server::run() {
     auto sh = s.shared;
     s.bus_token = s.ctx.events->subscribe([sh](const engine::Event& e) { sh->publish(e); });
   }
-  for (unsigned i = 0; i < std::max(1u, s.opts.workers); ++i) s.workers.emplace_back([&s, i] { s.worker_loop(i); });
+  s.pool.start(std::max(1u, s.opts.workers), [&s](Task& t) { s.run_task(t); });
   ready_.store(true);
 
   epoll_event events[64];
   std::vector<uint64_t> read_now;
   while (!s.stop_requested.load()) {
-    int n = epoll_wait(s.epoll_fd, events, 64, s.accept_paused ? 100 : 1000);
+    ++s.turn;
+    std::set<uint64_t> carried;  // connections the last turn left work for: they go on after this turn's events
+    carried.swap(s.deferred);
+    int timeout_ms = !carried.empty() ? 0 : s.accept_paused ? 100 : 1000;
+    int n = epoll_wait(s.epoll_fd, events, 64, timeout_ms);
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n && !s.stop_requested.load(); ++i) {
       uint64_t tag = events[i].data.u64;
@@ -787,6 +620,8 @@ void Server::run() {
     for (uint64_t id : read_now)
       if (s.conns.count(id)) s.flush(id);
     read_now.clear();
+    for (uint64_t id : carried)
+      if (s.conns.count(id)) s.flush(id);
     s.resume_blocked();
     s.sweep();
   }
