@@ -24,7 +24,7 @@ std::vector<std::string> single_disk_problems(const std::string& image, const Mo
 // (mosefi) and v1.2 (mosboot) RAID1 members on both (mdadm --examine, one array UUID each),
 // FAT32 in the v0.90 member (fsck.fat -n), ext4 at the v1.2 data offset (e2fsck -fn), swap on
 // each (blkid), btrfs RAID1 over both mosdata partitions (btrfs check with both present, two
-// devices).
-std::vector<std::string> dual_disk_problems(const std::string& a, const std::string& b);
+// devices). Of `expect`, only allow_fat_dirty counts (the disks are 512-byte, sizes any).
+std::vector<std::string> dual_disk_problems(const std::string& a, const std::string& b, const MosImageExpect& expect = {});
 
 }  // namespace mos::vmtest

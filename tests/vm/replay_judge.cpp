@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <string_view>
 #include <regex>
 #include <stdexcept>
 
@@ -54,9 +57,42 @@ bool mentions(const std::string& text, const std::string& partition) {
   return std::regex_search(text, std::regex("/dev/" + partition + "([^0-9]|$)"));
 }
 
+// A v1.2 md member's data offset (bytes): le64 sectors at byte 128 of its superblock (4 KiB in).
+uint64_t md12_data_offset(const std::string& image, uint64_t member_start) {
+  const std::string v = bytes_at(image, member_start + 4 * KiB + 128, 8);
+  uint64_t sectors = 0;
+  for (int i = 7; i >= 0; --i) sectors = (sectors << 8) | static_cast<unsigned char>(v[static_cast<size_t>(i)]);
+  return sectors * 512;
+}
+
+// Calls fn(offset in the region, block) for each non-zero 4 KiB block of [offset, offset + bytes)
+// of a sparse image, in order; holes are skipped without reading them.
+template <class Fn>
+void for_each_data_block(const std::string& image, uint64_t offset, uint64_t bytes, Fn fn) {
+  int fd = ::open(image.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("open " + image);
+  std::vector<char> buf(1 << 20);
+  const std::string zero(4 * KiB, '\0');
+  for (uint64_t at = offset; at < offset + bytes;) {
+    off_t data = ::lseek(fd, static_cast<off_t>(at), SEEK_DATA);
+    if (data < 0 || static_cast<uint64_t>(data) >= offset + bytes) break;
+    at = std::max<uint64_t>(at, static_cast<uint64_t>(data) & ~(4 * KiB - 1));
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), offset + bytes - at));
+    const ssize_t got = ::pread(fd, buf.data(), n, static_cast<off_t>(at));
+    if (got <= 0) break;
+    for (size_t b = 0; b < static_cast<size_t>(got); b += 4 * KiB) {
+      const size_t len = std::min<size_t>(4 * KiB, static_cast<size_t>(got) - b);
+      if (std::equal(buf.begin() + static_cast<long>(b), buf.begin() + static_cast<long>(b + len), zero.begin())) continue;
+      fn(at + b - offset, std::string_view(buf.data() + b, len));
+    }
+    at += static_cast<uint64_t>(got);
+  }
+  ::close(fd);
+}
+
 }  // namespace
 
-std::vector<Formatted> formatted_things(const std::string& final_image) {
+std::vector<Formatted> formatted_things(const std::string& final_image, bool md_members) {
   json parts = sfdisk_partitions(final_image);
   if (parts.size() != 5) throw std::runtime_error(final_image + ": the complete log leaves no MOS layout");
   std::vector<Formatted> out;
@@ -67,9 +103,11 @@ std::vector<Formatted> formatted_things(const std::string& final_image) {
     t.partnum = n;
     t.region_start = parts[n - 1]["start"].get<uint64_t>() * 512;
     t.region_bytes = parts[n - 1]["size"].get<uint64_t>() * 512;
-    t.magic_at = t.region_start + f.magic_at;
+    // ext4 inside a v1.2 member starts at the member's data offset (v0.90 keeps data at 0).
+    const uint64_t fs_start = t.region_start + (md_members && n == 3 ? md12_data_offset(final_image, t.region_start) : 0);
+    t.magic_at = fs_start + f.magic_at;
     t.magic = f.magic;
-    t.uuid_at = t.region_start + f.uuid_at;
+    t.uuid_at = fs_start + f.uuid_at;
     t.uuid_len = f.uuid_len;
     out.push_back(std::move(t));
   }
@@ -94,32 +132,21 @@ void find_commits(const WriteLog& log, uint64_t disk_at, std::vector<Formatted>&
 }
 
 std::string sparse_region_digest(const std::string& image, uint64_t offset, uint64_t bytes) {
-  int fd = ::open(image.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("open " + image);
   XXH3_state_t* st = XXH3_createState();
   XXH3_128bits_reset(st);
-  std::vector<char> buf(1 << 20);
-  const std::string zero(4 * KiB, '\0');
-  for (uint64_t at = offset; at < offset + bytes;) {
-    off_t data = ::lseek(fd, static_cast<off_t>(at), SEEK_DATA);
-    if (data < 0 || static_cast<uint64_t>(data) >= offset + bytes) break;
-    at = std::max<uint64_t>(at, static_cast<uint64_t>(data) & ~(4 * KiB - 1));
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), offset + bytes - at));
-    const ssize_t got = ::pread(fd, buf.data(), n, static_cast<off_t>(at));
-    if (got <= 0) break;
-    for (size_t b = 0; b < static_cast<size_t>(got); b += 4 * KiB) {
-      const size_t len = std::min<size_t>(4 * KiB, static_cast<size_t>(got) - b);
-      if (std::equal(buf.begin() + static_cast<long>(b), buf.begin() + static_cast<long>(b + len), zero.begin())) continue;
-      const uint64_t where = at + b - offset;
-      XXH3_128bits_update(st, &where, sizeof where);
-      XXH3_128bits_update(st, buf.data() + b, len);
-    }
-    at += static_cast<uint64_t>(got);
-  }
-  ::close(fd);
+  for_each_data_block(image, offset, bytes, [&](uint64_t where, std::string_view block) {
+    XXH3_128bits_update(st, &where, sizeof where);
+    XXH3_128bits_update(st, block.data(), block.size());
+  });
   std::string digest = xxh128_hex(XXH3_128bits_digest(st));
   XXH3_freeState(st);
   return digest;
+}
+
+bool image_is_blank(const std::string& image) {
+  bool blank = true;
+  for_each_data_block(image, 0, std::filesystem::file_size(image), [&](uint64_t, std::string_view) { blank = false; });
+  return blank;
 }
 
 Before state_before(const std::vector<Formatted>& things, const std::string& image, size_t prefix) {
@@ -140,37 +167,96 @@ Before state_before(const std::vector<Formatted>& things, const std::string& ima
   return b;
 }
 
-Verdict judge_boot(const std::vector<Formatted>& things, const Before& before, const std::string& image,
-                   const BootReport& boot) {
+namespace {
+
+// The report's mode, and "broken" when mos_sysvol did not exit (killed, timed out, no result).
+Verdict outcome_of(const json& e) {
   Verdict v;
-  const json& e = boot.exec;
   const json report = e.is_object() ? e.value("stdout_json", json::object()) : json::object();
   v.mode = report.is_object() ? report.value("mode", "") : "";
   if (!e.is_object() || e.value("timed_out", false) || !e.contains("exit_code") || e["exit_code"].is_null()) {
     v.outcome = "broken";
     v.violations.push_back("mos_sysvol did not exit: " + (e.is_object() ? e.dump().substr(0, 400) : std::string("no result")));
-  } else if (e["exit_code"] == 0) {
-    v.outcome = "ready";
-    if (!report.is_object() || !report.value("ready", false)) v.violations.push_back("exit 0 without a ready report");
-    for (const auto& p : single_disk_problems(image, {.allow_fat_dirty = before.fat_dirty}))
-      v.violations.push_back("ready, but the oracles disagree: " + p);
-  } else {
-    v.outcome = "refused";
   }
+  return v;
+}
+
+bool report_says(const json& e, const char* key) {
+  const json report = e.value("stdout_json", json::object());
+  return report.is_object() && report.value(key, false);
+}
+
+// Every thing complete in the prefix is still there: byte-equal when the boot did not use it
+// (in_use(thing) false), its magic and identity unchanged when it did; a resume that came up may
+// have formatted again what its record said was pending.
+void check_preserved(const std::vector<Formatted>& things, const Before& before, const std::string& image,
+                     const std::function<bool(const Formatted&)>& in_use, Verdict& v) {
   for (size_t i = 0; i < things.size(); ++i) {
     const Formatted& t = things[i];
     if (!before.complete[i]) continue;  // not durable in this prefix: a first boot may redo it
-    if (before.pending[i] && v.outcome == "ready" && v.mode == "resume") continue;  // recorded unfinished
+    if (before.pending[i] && v.outcome != "refused" && v.mode == "resume") continue;  // recorded unfinished
     const std::string complete = " (complete since log entry " + std::to_string(t.commit) + ", record " +
                                  (before.pending[i] ? "pending)" : "done)");
-    const std::string part = boot.guest_disk + std::to_string(t.partnum);
-    if (mentions(boot.mounts, part) || mentions(boot.swaps, part)) {
+    if (in_use(t)) {
       // Mounted or swapped on: it writes, but it must be the same filesystem.
       if (bytes_at(image, t.magic_at, t.magic.size()) != t.magic || bytes_at(image, t.uuid_at, t.uuid_len) != before.uuid[i])
         v.violations.push_back(t.name + complete + " was formatted again or destroyed (its magic or identity changed)");
     } else if (sparse_region_digest(image, t.region_start, t.region_bytes) != before.digest[i]) {
       v.violations.push_back(t.name + complete + " was written although the boot did not use it");
     }
+  }
+}
+
+}  // namespace
+
+Verdict judge_boot(const std::vector<Formatted>& things, const Before& before, const std::string& image,
+                   const BootReport& boot) {
+  Verdict v = outcome_of(boot.exec);
+  if (!v.outcome.empty()) {
+  } else if (boot.exec["exit_code"] == 0) {
+    v.outcome = "ready";
+    if (!report_says(boot.exec, "ready")) v.violations.push_back("exit 0 without a ready report");
+    for (const auto& p : single_disk_problems(image, {.allow_fat_dirty = before.fat_dirty}))
+      v.violations.push_back("ready, but the oracles disagree: " + p);
+  } else {
+    v.outcome = "refused";
+  }
+  check_preserved(things, before, image, [&](const Formatted& t) {
+    const std::string part = boot.guest_disk + std::to_string(t.partnum);
+    return mentions(boot.mounts, part) || mentions(boot.swaps, part);
+  }, v);
+  return v;
+}
+
+Verdict judge_dual_boot(const DualDisk (&disks)[2], const json& exec, const std::string& mounts, const std::string& swaps) {
+  Verdict v = outcome_of(exec);
+  if (!v.outcome.empty()) {
+  } else if (exec["exit_code"] == 0) {
+    v.outcome = "ready";
+    if (!report_says(exec, "ready")) v.violations.push_back("exit 0 without a ready report");
+    const bool fat_dirty = disks[0].before.fat_dirty || disks[1].before.fat_dirty;
+    for (const auto& p : dual_disk_problems(disks[0].image, disks[1].image, {.allow_fat_dirty = fat_dirty}))
+      v.violations.push_back("ready, but the oracles disagree: " + p);
+  } else if (exec["exit_code"] == 2) {
+    v.outcome = "degraded";
+    if (!report_says(exec, "ready") || !report_says(exec, "degraded"))
+      v.violations.push_back("exit 2 without a ready and degraded report");
+  } else {
+    v.outcome = "refused";
+  }
+  for (const auto& d : disks)
+    if (d.blank && v.outcome != "ready" && !image_is_blank(d.image))
+      v.violations.push_back(d.guest_disk + " was blank and the boot did not bring both disks up, yet it was written");
+  for (int k = 0; k < 2; ++k) {
+    const DualDisk& d = disks[k];
+    check_preserved(*d.things, d.before, d.image, [&](const Formatted& t) {
+      // md members (2, 3): assembling an array rewrites its superblocks; judged by identity.
+      if (t.partnum == 2 || t.partnum == 3) return true;
+      for (const auto& disk : {disks[0].guest_disk, disks[1].guest_disk})
+        if (mentions(mounts, disk + std::to_string(t.partnum)) || mentions(swaps, disk + std::to_string(t.partnum)))
+          return true;
+      return false;
+    }, v);
   }
   return v;
 }

@@ -28,7 +28,9 @@ struct Formatted {
 };
 
 // What the first boot formatted: partitions 2-5 of the final image (the complete log replayed).
-std::vector<Formatted> formatted_things(const std::string& final_image);
+// md_members: partitions 2 and 3 are md RAID1 members (two disks): the ESP's FAT32 starts the
+// v0.90 member, ext4 lies at the v1.2 member's data offset.
+std::vector<Formatted> formatted_things(const std::string& final_image, bool md_members = false);
 
 // Fills magic_write and commit from the log; `disk_at`: where the disk starts in the logged
 // device (bytes). Throws when the log never writes a thing's magic.
@@ -37,6 +39,8 @@ void find_commits(const WriteLog& log, uint64_t disk_at, std::vector<Formatted>&
 // A digest of the non-zero 4 KiB blocks of [offset, offset + bytes) of a sparse image with their
 // offsets: equal for equal content however the file is allocated.
 std::string sparse_region_digest(const std::string& image, uint64_t offset, uint64_t bytes);
+// True when the whole image holds only zeros (a blank disk).
+bool image_is_blank(const std::string& image);
 
 // One prefix's disk before the boot, per thing: complete (its commit is in the prefix), its
 // provisioning record (GPT attribute bit 48: step pending), its digest and identity bytes; and
@@ -68,5 +72,19 @@ struct Verdict {
 // formatted again a thing whose record said "pending".
 Verdict judge_boot(const std::vector<Formatted>& things, const Before& before, const std::string& image,
                    const BootReport& boot);
+
+// One disk of a two-disk state: what the complete log formatted on it, its state before the boot.
+struct DualDisk {
+  const std::vector<Formatted>* things = nullptr;
+  Before before;
+  bool blank = false;  // the prefix left it all zeros
+  std::string image, guest_disk;
+};
+
+// Two disks: ready (exit 0, a ready report, every oracle clean on both images), degraded (exit
+// 2, a ready and degraded report; a disk blank before is still blank: item 6, a blank disk is
+// never provisioned next to finished storage) or refused (any other exit); on each disk every
+// thing complete in its prefix is still there, as judge_boot says.
+Verdict judge_dual_boot(const DualDisk (&disks)[2], const json& exec, const std::string& mounts, const std::string& swaps);
 
 }  // namespace mos::vmtest

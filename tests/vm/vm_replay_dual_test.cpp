@@ -1,0 +1,155 @@
+// Crash consistency of a two-disk first boot by write-log replay (issue 18, item 7, two disks).
+//
+// Record: in the guest, each of two disks sits behind its own dm-log-writes target (/dev/vda and
+// /dev/vdb: 1 MiB of non-zero bytes then the 8 GiB disk, logged to /dev/vdc and /dev/vdd); a loop
+// device over each dm device at 1 MiB is a disk mos_sysvol provisions (md RAID1 ESP and boot,
+// btrfs RAID1 MOSDATA, swap on each). Everything is released and both dm devices removed (each
+// log's end mark).
+// Crash states: a state is a pair (prefix of log A, prefix of log B). The logs share no clock;
+// the pairs are built from the writes both logs share (md RAID1 and the mkfs writers on the
+// arrays write the same data at the same sectors of both members), see tests/vm/replay_pairs.hpp:
+// FLUSH/FUA entries of each log (MOS_REPLAY_DURABLE, 12, a log; 0: all) with the matching point
+// of the other, MOS_REPLAY_POINTS (50)
+// seeded points between them (MOS_REPLAY_SEED), the blank and complete pairs and each complete
+// disk next to a blank one. That is a superset of the real crash states, so a refusal is
+// acceptable for any pair; a ready boot with a dirty oracle, a blank disk written by a boot that
+// did not bring both disks up, or a complete filesystem formatted again never is.
+// Replay: kPairsPerGuest pairs per guest boot, mos_sysvol once per pair (it sees only that pair's
+// two disks, then everything is released), two guests side by side (MOS_REPLAY_PARALLEL); the
+// host judges each outcome (judge_dual_boot): ready (exit 0, every oracle clean on both images),
+// degraded (exit 2, ready and degraded), or refused.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <map>
+
+#include "tests/support/harness.hpp"
+#include "tests/vm/replay_judge.hpp"
+#include "tests/vm/replay_pairs.hpp"
+#include "tests/vm/replay_record.hpp"
+#include "tests/vm/replay_run.hpp"
+#include "tests/vm/sysvol_vm.hpp"
+
+namespace mos::vmtest {
+namespace {
+
+constexpr size_t kPairsPerGuest = 12;   // two PCI slots each (-nodefaults leaves 30)
+
+struct PairResult {
+  PairCut cut;
+  Verdict verdict;
+};
+
+std::string guest_disk(size_t slot) { return std::string("vd") + char('a' + slot); }
+
+// Replays the pairs [first, last) onto fresh images, boots them all in one guest, judges each.
+std::vector<PairResult> boot_pairs(const test::TempDir& dir, const std::vector<RecordedDisk>& rec, const PairPlan& plan, size_t first,
+                                   size_t last, ReplayCost& cost) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<VmDisk> disks;
+  std::vector<std::array<DualDisk, 2>> state;
+  std::vector<std::vector<std::string>> runs;
+  for (size_t k = first; k < last; ++k) {
+    std::array<DualDisk, 2> pair;
+    for (int d = 0; d < 2; ++d) {
+      DualDisk& dd = pair[static_cast<size_t>(d)];
+      dd.image = dir / ("pair" + std::to_string(k) + (d ? "b" : "a") + ".img");
+      dd.guest_disk = guest_disk(disks.size());
+      replay_prefix(rec[d].log, plan.cuts[k].length[d], {{dd.image, kReplayHead, kReplayDiskBytes}});
+      dd.things = &rec[d].things;
+      dd.before = state_before(rec[d].things, dd.image, plan.cuts[k].length[d]);
+      dd.blank = image_is_blank(dd.image);
+      disks.push_back({dd.image, kReplayDiskBytes, 512});
+    }
+    runs.push_back({pair[0].guest_disk, pair[1].guest_disk});
+    state.push_back(std::move(pair));
+  }
+  std::vector<PairResult> out;
+  boot_and_judge("replay_dual_boots_" + std::to_string(first), disks, runs, seconds_since(t0), cost,
+                 [&](size_t k, const ReplayRun& run) {
+                   DualDisk both[2] = {state[k][0], state[k][1]};
+                   Verdict v = judge_dual_boot(both, run.exec, run.mounts, run.swaps);
+                   if (!run.release_problem.empty()) v.violations.push_back(run.release_problem);
+                   out.push_back({plan.cuts[first + k], std::move(v)});
+                   for (const auto& d : state[k]) std::filesystem::remove(d.image);
+                 });
+  return out;
+}
+
+// Disabled until one whole run has passed: the first run (78 pairs, load 7-15 on the 2 shared
+// cores) was stopped after 58 pairs at 30 minutes, with two mos_sysvol runs killed at the
+// 180 s exec timeout (one after "md mosefi/mosboot started" on existing storage, one before any
+// line past the modules): a hang or the load, not known yet (tests/vm/README.md, "Last run").
+// Run it with --gtest_also_run_disabled_tests --gtest_filter='VmReplay.DISABLED_DualDisk*'.
+TEST(VmReplay, DISABLED_DualDiskFirstBootPairsOfPrefixes) {
+  MOS_REQUIRE_VM();
+  const auto t0 = std::chrono::steady_clock::now();
+  test::TempDir dir;
+  const std::vector<RecordedDisk> rec = record_first_boot(dir, 2);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_EQ(rec.size(), 2u);
+  const size_t between = env_number("MOS_REPLAY_POINTS", 50);
+  // The FLUSH/FUA entries paired: MOS_REPLAY_DURABLE per log (0: all of them, about 130 a log,
+  // 270 pairs, an hour of TCG: too long for CI; tests/vm/README.md).
+  const size_t durable = env_number("MOS_REPLAY_DURABLE", 12);
+  const PairPlan plan = plan_pair_cuts(rec[0].log, rec[1].log, between, durable, env_number("MOS_REPLAY_SEED", 18));
+  const LogAlignment align(rec[0].log, rec[1].log);
+  for (int d = 0; d < 2; ++d) {
+    size_t writes = 0;
+    for (const auto& e : rec[d].log.entries) writes += e.writes();
+    std::printf("[ REPLAY   ] log %c: %zu entries, %zu writes, %zu FLUSH/FUA (%zu of them paired), %zu writes between "
+                "them could be cut\n",
+                'A' + d, rec[d].log.entries.size(), writes, plan.durable_entries[d], plan.durable_drawn[d],
+                plan.between_candidates[d]);
+    for (const auto& t : rec[d].things)
+      std::printf("[ REPLAY   ]   %s: magic written at entry %zu, durable from prefix %zu\n", t.name.c_str(), t.magic_write,
+                  t.commit + 1);
+  }
+  std::printf("[ REPLAY   ] %zu mirrored writes align the logs; %zu seeded points between FLUSH/FUA entries drawn; "
+              "%zu distinct pairs to boot (%zu drawn twice, booted once)\n",
+              align.mirrored_writes(), plan.between_drawn, plan.cuts.size(), plan.duplicates);
+  std::fflush(stdout);  // the plan shows before the long part
+  const size_t batches = (plan.cuts.size() + kPairsPerGuest - 1) / kPairsPerGuest;
+  std::vector<std::vector<PairResult>> by_batch(batches);
+  ReplayCost cost;
+  run_side_by_side(batches, [&](size_t b) {
+    by_batch[b] = boot_pairs(dir, rec, plan, b * plan.cuts.size() / batches, (b + 1) * plan.cuts.size() / batches, cost);
+  });
+  std::map<std::string, size_t> outcomes, kinds;
+  size_t violated = 0, results = 0;
+  for (const auto& batch : by_batch)
+    for (const auto& c : batch) {
+      ++results;
+      ++outcomes[c.verdict.outcome];
+      ++kinds[c.cut.kind.substr(0, c.cut.kind.find(' '))];
+      violated += !c.verdict.violations.empty();
+      std::printf("[ REPLAY   ] pair %4zu/%-4zu (%3zu/%-3zu writes, %-9s): %-8s mode %-9s %s\n", c.cut.length[0],
+                  c.cut.length[1], c.cut.writes[0], c.cut.writes[1], c.cut.kind.c_str(), c.verdict.outcome.c_str(),
+                  c.verdict.mode.c_str(),
+                  c.verdict.violations.empty() ? "ok" : ("VIOLATION: " + c.verdict.violations.front()).c_str());
+      for (const auto& v : c.verdict.violations)
+        ADD_FAILURE() << "pair " << c.cut.length[0] << "/" << c.cut.length[1] << ": " << v;
+    }
+  const double wall = seconds_since(t0);
+  cost.print("two-disk", wall);
+  std::printf("[ REPLAY   ] two-disk: %zu pairs replayed (%zu at FLUSH/FUA entries, %zu between, %zu blank/complete/one "
+              "disk): ready %zu, degraded %zu, refused %zu, broken %zu; %zu with violations; %.0f s wall\n",
+              results, kinds["durable"], kinds["between"], kinds["blank"] + kinds["complete"] + kinds["one"],
+              outcomes["ready"], outcomes["degraded"], outcomes["refused"], outcomes["broken"], violated, wall);
+  RecordProperty("replay_pairs", std::to_string(results));
+  RecordProperty("replay_ready", std::to_string(outcomes["ready"]));
+  RecordProperty("replay_degraded", std::to_string(outcomes["degraded"]));
+  RecordProperty("replay_refused", std::to_string(outcomes["refused"]));
+  RecordProperty("replay_violations", std::to_string(violated));
+  EXPECT_EQ(results, plan.cuts.size());
+  EXPECT_GE(plan.between_drawn, between) << "fewer points between the FLUSH/FUA entries than asked";
+  EXPECT_GE(outcomes["ready"], 1u) << "no pair came up: the complete pair at least must";
+}
+
+}  // namespace
+}  // namespace mos::vmtest
