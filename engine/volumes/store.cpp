@@ -217,10 +217,16 @@ Volume Store::describe(const std::string& name) const {
     ExtentBytes e = extent_bytes(fd);
     v->exclusive_bytes = e.exclusive;
     v->shared_bytes = e.shared;
+    v->attached = attached_loop(fd);
   } else if (!S_ISDIR(st.st_mode)) {
     refuse(v->path + ": fs volume metadata on something that is not a directory", v->path);
   }
   return *v;
+}
+
+io::Fd Store::open_volume(const std::string& name, int flags) const {
+  require_volume_name(name);
+  return open_entry(dir_, path_, name, flags);
 }
 
 Volume Store::show(const std::string& name) const {

@@ -32,6 +32,7 @@ struct Volume {
   // block: bytes of the image's extents on disk, shared with another file (a clone, a snapshot)
   // or this image's alone (FIEMAP; holes count for neither).
   std::optional<uint64_t> exclusive_bytes, shared_bytes;
+  std::optional<std::string> attached;  // block: the loop device backed by it (found, not remembered)
 };
 
 struct CreateRequest {
@@ -60,6 +61,10 @@ class Store {
   // Refused (-32001, nothing changed) while the volume is attached to a loop device or mounted,
   // or while another volume's attachment holds it. Returns what was removed.
   Volume remove(const std::string& name);
+  // The volume's entry opened with `flags` (O_NOFOLLOW added): -32602 for a bad name, -32002 when
+  // missing, -32001 for a link.
+  io::Fd open_volume(const std::string& name, int flags) const;
+
   // Removes the in-progress entries a crash left (returns how many) and makes every block
   // snapshot immutable again (a crash can leave one without the flag).
   size_t sweep_incomplete();
