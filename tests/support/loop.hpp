@@ -1,20 +1,14 @@
-// Loop devices: attach a backing file with LOOP_CONFIGURE (atomic setup incl. sector size and
-// direct I/O), detach with LOOP_CLR_FD. Used by tests and benchmarks, which only ever touch
-// loop devices they attached themselves (no product code attaches loop devices).
+// Loop devices of tests and benchmarks, which only ever touch loop devices they attached
+// themselves: an RAII owner over ioctl/loop (LOOP_CONFIGURE, LOOP_CLR_FD).
 #pragma once
 #include <cstdint>
 #include <string>
 
+#include "ioctl/loop.hpp"
+
 namespace mos::test {
 
-struct LoopOptions {
-  uint32_t sector_size = 0;  // 0 = kernel default (512)
-  bool direct_io = false;
-  bool read_only = false;
-  bool autoclear = false;    // kernel detaches when the last opener closes
-  uint64_t offset = 0;       // where the device starts in the backing file (bytes)
-  uint64_t size_limit = 0;   // its size in bytes; 0 = to the end of the backing file
-};
+using LoopOptions = io::LoopOptions;
 
 class LoopDevice {
  public:
@@ -37,7 +31,6 @@ class LoopDevice {
   std::string path_;
 };
 
-// Detach by path (LOOP_CLR_FD), retrying briefly while the device is still busy.
-void loop_detach(const std::string& dev_path);
+using io::loop_detach;
 
 }  // namespace mos::test
