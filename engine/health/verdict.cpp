@@ -43,23 +43,24 @@ Verdict unknown_verdict(std::string reason) {
   return v;
 }
 
+// A threshold of 0 means "never fails" (ATA8-ACS); 0xFE/0xFF are "always fail" test values.
+bool failing_now(const AtaAttribute& a) { return a.threshold && *a.threshold != 0 && a.current <= *a.threshold; }
+bool failed_in_past(const AtaAttribute& a) { return a.threshold && *a.threshold != 0 && a.worst <= *a.threshold; }
+
 Verdict judge_ata(const AtaSmartData& data, std::optional<AtaOverall> overall) {
   Verdict v;
   v.status = Status::ok;
   if (overall == AtaOverall::threshold_exceeded)
     v.raise(Status::failing, "SMART overall status: threshold exceeded");
   for (const auto& a : data.attributes) {
-    // A threshold of 0 means "never fails" (ATA8-ACS); 0xFE/0xFF are "always fail" test values.
-    if (a.threshold && *a.threshold != 0) {
-      if (a.current <= *a.threshold) {
-        bool pre = a.prefailure;
-        v.raise(pre ? Status::failing : Status::warning,
-                attribute_label(a) + " at or below its threshold (" + std::to_string(a.current) + " <= " +
-                    std::to_string(*a.threshold) + (pre ? ", prefailure)" : ", advisory)"));
-      } else if (a.worst <= *a.threshold) {
-        v.raise(Status::warning, attribute_label(a) + " failed in the past (worst " + std::to_string(a.worst) +
-                                     " <= threshold " + std::to_string(*a.threshold) + ")");
-      }
+    if (failing_now(a)) {
+      bool pre = a.prefailure;
+      v.raise(pre ? Status::failing : Status::warning,
+              attribute_label(a) + " at or below its threshold (" + std::to_string(a.current) + " <= " +
+                  std::to_string(*a.threshold) + (pre ? ", prefailure)" : ", advisory)"));
+    } else if (failed_in_past(a)) {
+      v.raise(Status::warning, attribute_label(a) + " failed in the past (worst " + std::to_string(a.worst) +
+                                   " <= threshold " + std::to_string(*a.threshold) + ")");
     }
     if (is_bad_sector_counter(a.id) && a.raw > 0)
       v.raise(Status::warning, attribute_label(a) + " raw value " + std::to_string(a.raw));

@@ -26,6 +26,10 @@ struct Verdict {
 // threshold exceeded); nullopt when the disk gave neither.
 enum class AtaOverall { passed, threshold_exceeded };
 
+// An attribute at or below its non-zero threshold now, and its worst value at or below it.
+bool failing_now(const AtaAttribute& a);
+bool failed_in_past(const AtaAttribute& a);
+
 Verdict judge_ata(const AtaSmartData& data, std::optional<AtaOverall> overall);
 Verdict judge_nvme(const NvmeHealth& log);
 Verdict unknown_verdict(std::string reason);
