@@ -42,7 +42,7 @@ void register_health_methods(Registry& r) {
                           {"disk"}),
                health_schema(), false, [](const json& p, engine::Context& ctx) {
                  bool wake = p.contains("wake") && p["wake"].get<bool>();
-                 return engine::health::to_json(engine::health::read_disk_health(p["disk"].get<std::string>(), ctx, wake));
+                 return engine::health::to_json(engine::health::read_disk_health(p["disk"].get<std::string>(), ctx.policy, wake));
                }});
 }
 

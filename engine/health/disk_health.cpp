@@ -108,11 +108,11 @@ std::optional<std::string> no_smart_reason(const std::string& kernel_name, const
   return "no SMART interface for this kind of disk";
 }
 
-DiskHealth read_disk_health(const std::string& request, const Context& ctx, bool wake) {
-  std::string path = ctx.policy.judge(request, Access::read);
+DiskHealth read_disk_health(const std::string& request, const Policy& policy, bool wake) {
+  std::string path = policy.judge(request, Access::read);
   Device dev = find_device(path, DiscoverOptions(false));
   if (dev.kind == "partition" && dev.parent) {
-    path = ctx.policy.judge(*dev.parent, Access::read);
+    path = policy.judge(*dev.parent, Access::read);
     dev = find_device(path, DiscoverOptions(false));
   }
   DiskHealth h;

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/context.hpp"
+#include "engine/policy.hpp"
 #include "engine/health/ata_smart.hpp"
 #include "engine/health/nvme_health.hpp"
 #include "engine/health/verdict.hpp"
@@ -26,7 +26,7 @@ struct DiskHealth {
 
 // `request` names a whole disk or a partition (its disk is read). Throws -32001 when the policy
 // refuses the device, -32002 when it does not exist.
-DiskHealth read_disk_health(const std::string& request, const Context& ctx, bool wake = false);
+DiskHealth read_disk_health(const std::string& request, const Policy& policy, bool wake = false);
 
 // The verdict of a device that cannot answer SMART at all, from its kernel name and kind alone
 // (loop, md, dm, zram, virtio...), without opening it; nullopt when it has to be asked.
