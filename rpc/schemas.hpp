@@ -22,5 +22,7 @@ nlohmann::json mount_schema();
 nlohmann::json job_schema();
 // An md array (engine::RaidArray); defined with the RAID methods (rpc/methods_raid.cpp).
 nlohmann::json raid_schema();
+// A disk's health (engine::health::DiskHealth); defined with storage.disk_health (rpc/methods_health.cpp).
+nlohmann::json health_schema();
 
 }  // namespace mos::rpc

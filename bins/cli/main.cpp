@@ -40,6 +40,7 @@ const Group kGroups[] = {
     {mos::cli::add_raid_commands, {"create-raid", "assemble-raid", "stop-raid", "raids", "raid-add", "raid-remove"}},
     {mos::cli::add_watch_commands, {"watch"}},
     {mos::cli::add_topology_commands, {"topologies"}},
+    {mos::cli::add_health_commands, {"health"}},
 };
 
 // The command word of the command line: the first argument that is neither an option nor the

@@ -1,6 +1,7 @@
 // mos_sysvol's run: configuration, modules, then existing storage or a first boot, and the report.
 #include "engine/sysvol/run.hpp"
 
+#include "engine/health/disk_health.hpp"
 #include "engine/inventory/devices.hpp"
 #include "engine/modules.hpp"
 #include "engine/sysvol/disks.hpp"
@@ -126,6 +127,23 @@ int exit_status(const Report& r) {
   return r.not_in_service.empty() ? kExitReady : kExitNotWhole;
 }
 
+// One line per MOS disk that is not ok (a sleeping disk is not woken); never fails the boot.
+static void report_disk_health(const std::vector<MosDisk>& disks, const Policy& policy, Reporter& rep) {
+  for (const auto& m : disks) {
+    try {
+      auto h = health::read_disk_health(m.disk.path, policy);
+      if (h.verdict.status == health::Status::ok) continue;
+      std::string line = "disk health of " + m.disk.path + ": " + health::to_string(h.verdict.status);
+      for (const auto& r : h.verdict.reasons) line += "; " + r;
+      // unknown (no SMART: loop, virtio, asleep) is information; warning and failing are warnings.
+      if (h.verdict.status == health::Status::unknown) rep.info(line);
+      else rep.warn(line);
+    } catch (const std::exception& e) {
+      rep.info("disk health of " + m.disk.path + " not read: " + e.what());
+    }
+  }
+}
+
 Report run(const RunOptions& opts, const LogFn& log) {
   Report report;
   report.dry_run = opts.dry_run;
@@ -138,6 +156,7 @@ Report run(const RunOptions& opts, const LogFn& log) {
     load_needed_modules(opts, cfg, rep);
     std::vector<Device> all = discover_allowed(md_policy(opts.policy));
     std::vector<MosDisk> mos_disks = find_mos_disks(all, opts.policy, cfg);
+    report_disk_health(mos_disks, opts.policy, rep);
     Found found = find_mos_storage(all, opts.policy, cfg);
     for (const auto& why : found.ignored) rep.warn("not used: " + why);
     report.found = found_json(found);
