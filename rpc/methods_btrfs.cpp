@@ -171,7 +171,7 @@ void register_scrub_balance_methods(Registry& r) {
                })});
   r.add(Method{"storage.balance_status", "Balance state of a mounted btrfs (running, paused, idle)", "",
                obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}), balance_schema(), false,
-               [](const json& p, engine::Context&) -> json { return bt::balance_status(p["mount_point"]); }});
+               [](const json& p, engine::Context& ctx) -> json { return bt::balance_status(p["mount_point"], ctx); }});
   r.add(Method{"storage.balance_cancel", "Cancel the running or paused balance of a mounted btrfs",
                "Error -32002 when no balance is in progress; waits until the kernel stopped it.",
                obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}), balance_schema(), true,
@@ -237,18 +237,18 @@ void register_usage_methods(Registry& r) {
                                                                                 {"flush_io_errs", int_prop()},
                                                                                 {"corruption_errs", int_prop()},
                                                                                 {"generation_errs", int_prop()}})}},
-               false, [](const json& p, engine::Context&) -> json { return bt::device_stats(p["mount_point"]); }});
+               false, [](const json& p, engine::Context& ctx) -> json { return bt::device_stats(p["mount_point"], ctx); }});
   r.add(Method{"storage.fs_usage", "Space usage, the figures of `btrfs filesystem usage -b`", "",
                obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}),
                object_result("overall figures, per profile and per device",
                              {{"device_size", int_prop()}, {"device_allocated", int_prop()}, {"used", int_prop()},
                               {"free_estimated", int_prop()}, {"groups", {{"type", "array"}}},
                               {"unallocated", {{"type", "array"}}}}),
-               false, [](const json& p, engine::Context&) -> json { return bt::fs_usage(p["mount_point"]); }});
+               false, [](const json& p, engine::Context& ctx) -> json { return bt::fs_usage(p["mount_point"], ctx); }});
   r.add(Method{"storage.fs_df", "Space per block-group type and profile (`btrfs filesystem df -b`)", "",
                obj_schema({{"mount_point", mount_point_param()}}, {"mount_point"}),
                object_result("groups", {{"groups", {{"type", "array"}}}}), false,
-               [](const json& p, engine::Context&) -> json { return bt::fs_df(p["mount_point"]); }});
+               [](const json& p, engine::Context& ctx) -> json { return bt::fs_df(p["mount_point"], ctx); }});
 }
 
 }  // namespace

@@ -162,7 +162,9 @@ BalanceStatus cancel_running_balance(const io::Fd& fs, const std::string& mount_
 
 }  // namespace
 
-BalanceStatus balance_status(const std::string& mount_point) { return status_of(open_btrfs_mount(mount_point), mount_point); }
+BalanceStatus balance_status(const std::string& mount_point, const Context& ctx) {
+  return status_of(open_judged_btrfs(mount_point, ctx), mount_point);
+}
 
 BalanceStatus balance_cancel(const std::string& mount_point, const Context& ctx, const QueuedCancel& cancel_queued) {
   const io::Fd fs = open_judged_btrfs(mount_point, ctx);

@@ -32,7 +32,8 @@ void balance_check_can_start(const BalanceRequest& req, const Context& ctx);
 // balance_check_can_start first.
 BalanceStatus balance_run(const BalanceRequest& req, const Context& ctx, const ProgressFn& progress,
                           CancelFlag cancel);
-BalanceStatus balance_status(const std::string& mount_point);
+// Judged on the handle it reads through (open_judged_btrfs): every member allowed.
+BalanceStatus balance_status(const std::string& mount_point, const Context& ctx);
 // Cancels the queued balances (cancel_queued, first: none may start meanwhile), then requests
 // cancellation of the running one and waits until it stopped. With none running but some queued:
 // the status as it is; with neither: -32002. Judged first: ctx.policy must allow every member.

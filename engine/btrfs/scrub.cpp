@@ -174,7 +174,11 @@ ScrubReport scrub_run(const std::string& mount_point, bool read_only, const Cont
   return r;
 }
 
-ScrubReport scrub_status(const std::string& mount_point) { return scrub_status_of(open_btrfs_mount(mount_point), mount_point); }
+ScrubReport scrub_status(const std::string& mount_point, const Context& ctx) {
+  return scrub_status(open_judged_btrfs(mount_point, ctx));
+}
+
+ScrubReport scrub_status(const io::Fd& judged) { return scrub_status_of(judged, judged.path()); }
 
 namespace {
 

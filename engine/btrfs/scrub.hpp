@@ -59,7 +59,9 @@ void scrub_check_can_start(const std::string& mount_point, const Context& ctx);
 ScrubReport scrub_run(const std::string& mount_point, bool read_only, const Context& ctx,
                       const ProgressFn& progress, CancelFlag cancel);
 // Live counters while running, else the last result this process saw, else state "none".
-ScrubReport scrub_status(const std::string& mount_point);
+ScrubReport scrub_status(const std::string& mount_point, const Context& ctx);
+// The same through a handle open_judged_btrfs returned for mount_point.
+ScrubReport scrub_status(const io::Fd& judged);
 // Cancels the running scrub and returns the status just before; then the queued ones
 // (cancel_queued). With none running but some queued: the status as it is; with neither: -32002.
 // Judged first: ctx.policy must allow every member.

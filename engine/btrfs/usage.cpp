@@ -142,20 +142,30 @@ std::vector<SpaceGroup> space_info(const io::Fd& fs) {
   return out;
 }
 
-FsDf fs_df(const std::string& mount_point) {
-  io::Fd fs = open_btrfs_path(mount_point);
+FsDf fs_df(const std::string& path, const Context& ctx) {
+  return fs_df(open_judged_btrfs(path, ctx, BtrfsPath::anywhere));
+}
+
+FsUsage fs_usage(const std::string& path, const Context& ctx) {
+  return fs_usage(open_judged_btrfs(path, ctx, BtrfsPath::anywhere));
+}
+
+std::vector<DeviceStats> device_stats(const std::string& path, const Context& ctx) {
+  return device_stats(open_judged_btrfs(path, ctx, BtrfsPath::anywhere));
+}
+
+FsDf fs_df(const io::Fd& fs) {
   FsDf df;
   df.fsid = fs_facts(fs).fsid;
-  df.mount_point = mount_point;
+  df.mount_point = fs.path();
   df.groups = space_info(fs);
   return df;
 }
 
-FsUsage fs_usage(const std::string& mount_point) {
-  io::Fd fs = open_btrfs_path(mount_point);
+FsUsage fs_usage(const io::Fd& fs) {
   FsUsage u;
   u.fsid = fs_facts(fs).fsid;
-  u.mount_point = mount_point;
+  u.mount_point = fs.path();
   auto spaces = space_info(fs);
   auto devices = device_facts(fs);
   auto chunks = chunk_allocations(fs);
@@ -241,14 +251,13 @@ FsUsage fs_usage(const std::string& mount_point) {
   return u;
 }
 
-std::vector<DeviceStats> device_stats(const std::string& mount_point) {
-  io::Fd fs = open_btrfs_path(mount_point);
+std::vector<DeviceStats> device_stats(const io::Fd& fs) {
   std::vector<DeviceStats> out;
   for (auto& d : device_facts(fs)) {
     btrfs_ioctl_get_dev_stats a{};
     a.devid = d.devid;
     a.nr_items = BTRFS_DEV_STAT_VALUES_MAX;
-    if (ioctl(fs.get(), BTRFS_IOC_GET_DEV_STATS, &a) < 0) throw_sys("BTRFS_IOC_GET_DEV_STATS", mount_point, errno);
+    if (ioctl(fs.get(), BTRFS_IOC_GET_DEV_STATS, &a) < 0) throw_sys("BTRFS_IOC_GET_DEV_STATS", fs.path(), errno);
     DeviceStats s;
     s.devid = d.devid;
     s.path = d.path;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/context.hpp"
 #include "ioctl/fd.hpp"
 
 namespace mos::engine::btrfs {
@@ -71,9 +72,16 @@ struct DeviceStats {
   uint64_t generation_errs = 0;
 };
 
-FsDf fs_df(const std::string& mount_point);
-FsUsage fs_usage(const std::string& mount_point);
-std::vector<DeviceStats> device_stats(const std::string& mount_point);
+// Read-only queries of a mounted btrfs named by a path on it: opened once by open_judged_btrfs
+// (every member judged on that fd) and read through the same fd; never mounts.
+FsDf fs_df(const std::string& path, const Context& ctx);
+FsUsage fs_usage(const std::string& path, const Context& ctx);
+std::vector<DeviceStats> device_stats(const std::string& path, const Context& ctx);
+// The same read through a handle open_judged_btrfs returned (the seam a symlink-swap test uses:
+// whatever the path names after the judge, these read the judged filesystem).
+FsDf fs_df(const io::Fd& judged);
+FsUsage fs_usage(const io::Fd& judged);
+std::vector<DeviceStats> device_stats(const io::Fd& judged);
 
 std::string group_type_name(uint64_t flags);
 std::string group_profile_name(uint64_t flags);

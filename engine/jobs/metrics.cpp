@@ -52,7 +52,7 @@ void btrfs_metrics(const Context& ctx, MetricsText& out, const std::vector<Usage
       json scrub = scrub_status_recorded(ctx, m.target);
       std::string fsid = scrub.value("fsid", std::string());
       if (!seen_fsids.insert(fsid).second) continue;  // one filesystem mounted twice (subvolumes)
-      for (const auto& d : btrfs::device_stats(m.target)) {
+      for (const auto& d : btrfs::device_stats(m.target, ctx)) {
         auto counter = [&](const char* type, uint64_t v) {
           out.sample("mos_btrfs_device_errors_total", {{"fsid", fsid}, {"device", d.path}, {"type", type}}, as_double(v));
         };

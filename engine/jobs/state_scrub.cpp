@@ -58,7 +58,7 @@ std::optional<json> scrub_record(const Context& ctx, const std::string& fsid) {
 }
 
 json scrub_status_recorded(const Context& ctx, const std::string& mount_point) {
-  btrfs::ScrubReport live = btrfs::scrub_status(mount_point);
+  btrfs::ScrubReport live = btrfs::scrub_status(mount_point, ctx);
   if (live.state == "none")
     if (auto stored = scrub_record(ctx, live.fsid)) return *stored;
   return live;

@@ -117,7 +117,7 @@ void to_json(json& j, const Damage& d) {
 
 void Reporter::damaged(const Damage& d) {
   r_.damage.push_back(d);
-  log_(3, "DAMAGED: " + d.part + " on " + d.device + ": " + d.reason + (d.repair.empty() ? "" : "; repair: " + d.repair) +
+  emit(3, "DAMAGED: " + d.part + " on " + d.device + ": " + d.reason + (d.repair.empty() ? "" : "; repair: " + d.repair) +
               " [" + d.action + "]");
 }
 

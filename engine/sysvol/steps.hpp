@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "base/safe_text.hpp"
 #include "engine/inventory/devices.hpp"
 #include "engine/sysvol/layout.hpp"
 #include "engine/sysvol/record.hpp"
@@ -16,11 +17,11 @@ namespace mos::engine::sysvol {
 class Reporter {
  public:
   Reporter(Report& r, const LogFn& log) : r_(r), log_(log) {}
-  void info(const std::string& line) { log_(6, line); }
-  void done(const std::string& line) { r_.done.push_back(line); log_(6, line); }
-  void skip(const std::string& what, const std::string& why) { r_.skipped.push_back({what, why}); log_(6, "skipped " + what + ": " + why); }
-  void warn(const std::string& line) { r_.warnings.push_back(line); log_(4, "WARNING: " + line); }
-  void error(const std::string& line) { r_.errors.push_back(line); log_(3, "ERROR: " + line); }
+  void info(const std::string& line) { emit(6, line); }
+  void done(const std::string& line) { r_.done.push_back(line); emit(6, line); }
+  void skip(const std::string& what, const std::string& why) { r_.skipped.push_back({what, why}); emit(6, "skipped " + what + ": " + why); }
+  void warn(const std::string& line) { r_.warnings.push_back(line); emit(4, "WARNING: " + line); }
+  void error(const std::string& line) { r_.errors.push_back(line); emit(3, "ERROR: " + line); }
   // Loud on the console (error level), listed in the report, never an error by itself: what it
   // takes out of service is said with out_of_service.
   void damaged(const Damage& d);
@@ -28,6 +29,10 @@ class Reporter {
   Report& report() { return r_; }
 
  private:
+  // Lines carry labels, paths and error text from disks and sysfs: one console/kmsg line each,
+  // through the text boundary (the report keeps the raw text; its JSON goes through json_text).
+  void emit(int level, const std::string& line) { log_(level, printable_text(line)); }
+
   Report& r_;
   const LogFn& log_;
 };

@@ -131,8 +131,8 @@ TEST(BtrfsMgmtScrub, RepairsCorruptionWithTheSameCountersAsCli) {
     json j = r;
     j["progress_done"] = last_done;
     j["progress_total"] = last_total;
-    j["status_after"] = bt::scrub_status(mnt);
-    j["stats"] = bt::device_stats(mnt);
+    j["status_after"] = bt::scrub_status(mnt, kAllowAll);
+    j["stats"] = bt::device_stats(mnt, kAllowAll);
     return j.dump();
   }));
   ASSERT_FALSE(rep.is_null());
@@ -181,9 +181,9 @@ TEST(BtrfsMgmtScrub, StatusAndCancelWhileRunning) {
     json j;
     bt::ScrubReport final_report;
     std::thread runner([&] { final_report = bt::scrub_run(mnt, true, kAllowAll, {}, &cancel); });
-    for (int i = 0; i < 100 && bt::scrub_status(mnt).state != "running"; ++i) usleep(50 * 1000);
+    for (int i = 0; i < 100 && bt::scrub_status(mnt, kAllowAll).state != "running"; ++i) usleep(50 * 1000);
     usleep(500 * 1000);
-    j["status"] = bt::scrub_status(mnt);
+    j["status"] = bt::scrub_status(mnt, kAllowAll);
     try {
       bt::scrub_check_can_start(mnt, kAllowAll);
       j["second_start"] = "accepted";
@@ -221,12 +221,12 @@ TEST(BtrfsMgmtScrub, UnmountedFilesystemIsRefused) {
               return json(bt::scrub_run(mnt, false, kAllowAll, {}, nullptr)).dump();
             })),
             -32001);
-  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::scrub_status(mnt)).dump(); })), -32001);
+  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::scrub_status(mnt, kAllowAll)).dump(); })), -32001);
   EXPECT_EQ(err_code(sandboxed([&] {
               return json(bt::scrub_run("/no/such/dir", false, kAllowAll, {}, nullptr)).dump();
             })),
             -32002);
-  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::balance_status(mnt)).dump(); })), -32001);
+  EXPECT_EQ(err_code(sandboxed([&] { return json(bt::balance_status(mnt, kAllowAll)).dump(); })), -32001);
   // Mounted, but a subdirectory rather than the mount point: refused as well.
   fs.mount();
   ASSERT_TRUE(run_tool({"mkdir", mnt + "/sub"}).ok());
@@ -275,7 +275,7 @@ TEST(BtrfsMgmtDevices, AddConvertToRaid1RemoveAndBack) {
     auto r = bt::balance_run({mnt, "raid1", false}, kAllowAll, [&](uint64_t, uint64_t) { ++calls; }, nullptr);
     json j = r;
     j["progress_calls"] = calls;
-    j["status_after"] = bt::balance_status(mnt);
+    j["status_after"] = bt::balance_status(mnt, kAllowAll);
     return j.dump();
   }));
   EXPECT_EQ(conv["state"], "finished");
@@ -346,7 +346,7 @@ TEST(BtrfsMgmtBalance, RefusedWhileOneRunsThenCancelled) {
 
   json out = ok_json(sandboxed([&] {
     json j;
-    j["status"] = bt::balance_status(mnt);
+    j["status"] = bt::balance_status(mnt, kAllowAll);
     try {
       bt::balance_run({mnt, "single", true}, kAllowAll, {}, nullptr);
       j["second"] = "accepted";
@@ -355,7 +355,7 @@ TEST(BtrfsMgmtBalance, RefusedWhileOneRunsThenCancelled) {
       j["second_msg"] = e.what();
     }
     j["cancel"] = bt::balance_cancel(mnt, kAllowAll);
-    j["after"] = bt::balance_status(mnt);
+    j["after"] = bt::balance_status(mnt, kAllowAll);
     try {
       bt::balance_cancel(mnt, kAllowAll);
     } catch (const mos::Error& e) {
