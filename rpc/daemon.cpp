@@ -41,7 +41,8 @@ class ShutdownWatchdog {
     thread_ = std::thread([this, seconds, what = std::move(what), log] {
       std::unique_lock lk(mu_);
       if (cv_.wait_for(lk, std::chrono::seconds(seconds), [this] { return done_; })) return;
-      std::fprintf(log, "mos_volmgrd: shutdown: %s still running after --shutdown-timeout %u s, abandoned\n", what.c_str(),
+      std::fprintf(log, "mos_volmgrd: shutdown: %s still running after --shutdown-timeout %u s, abandoned\n",
+                   printable_text(what).c_str(),
                    seconds);
       std::fflush(log);
       _exit(kExitAbandoned);

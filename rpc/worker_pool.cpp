@@ -1,13 +1,15 @@
 #include "rpc/worker_pool.hpp"
 
+#include "base/safe_text.hpp"
+
 namespace mos::rpc {
 namespace {
 
-// What a task runs, for the shutdown log: the method, "a batch", or the size of a request not
-// parsed yet (long lines are parsed by the worker).
+// What a task runs, for the shutdown log: the method (a client's bytes: escaped), "a batch", or
+// the size of a request not parsed yet (long lines are parsed by the worker).
 std::string task_label(const Task& t) {
   if (t.req.is_object() && t.req.contains("method") && t.req["method"].is_string())
-    return t.req["method"].get<std::string>();
+    return printable_text(t.req["method"].get<std::string>());
   if (t.req.is_array()) return "a batch of " + std::to_string(t.req.size()) + " calls";
   return "a request of " + std::to_string(t.line.size()) + " bytes";
 }
