@@ -99,7 +99,11 @@ void scrub_check_can_start(const std::string& mount_point, const Context& ctx) {
 ScrubReport scrub_run(const std::string& mount_point, bool read_only, const Context& ctx,
                       const ProgressFn& progress, CancelFlag cancel) {
   // Judged on the handle the scrub runs on: a queued job is judged again when it starts.
-  io::Fd fs = open_judged_btrfs(mount_point, ctx);
+  return scrub_run(open_judged_btrfs(mount_point, ctx), read_only, progress, cancel);
+}
+
+ScrubReport scrub_run(const io::Fd& fs, bool read_only, const ProgressFn& progress, CancelFlag cancel) {
+  const std::string& mount_point = fs.path();
   refuse_running_scrub(fs, mount_point);
   ScrubReport r;
   r.fsid = fs_facts(fs).fsid;

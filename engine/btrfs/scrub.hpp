@@ -58,6 +58,8 @@ void scrub_check_can_start(const std::string& mount_point, const Context& ctx);
 // scrub_check_can_start first.
 ScrubReport scrub_run(const std::string& mount_point, bool read_only, const Context& ctx,
                       const ProgressFn& progress, CancelFlag cancel);
+// The same on a handle open_judged_btrfs returned for the mount point (its path() names it).
+ScrubReport scrub_run(const io::Fd& judged, bool read_only, const ProgressFn& progress, CancelFlag cancel);
 // Live counters while running, else the last result this process saw, else state "none".
 ScrubReport scrub_status(const std::string& mount_point, const Context& ctx);
 // The same through a handle open_judged_btrfs returned for mount_point.

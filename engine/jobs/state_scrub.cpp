@@ -23,7 +23,9 @@ void record(const Context& ctx, const std::string& fsid, json report, uint64_t j
 
 btrfs::ScrubReport scrub_run_recorded(const Context& ctx, const std::string& mount_point, bool read_only,
                                       const btrfs::ProgressFn& progress, btrfs::CancelFlag cancel, uint64_t job_id) {
-  const std::string fsid = btrfs::fs_facts(btrfs::open_btrfs_mount(mount_point)).fsid;
+  // One judged handle: the record is filed under the fsid of the filesystem the scrub runs on.
+  const io::Fd fs = btrfs::open_judged_btrfs(mount_point, ctx);
+  const std::string fsid = btrfs::fs_facts(fs).fsid;
   btrfs::ScrubReport started;
   started.fsid = fsid;
   started.mount_point = mount_point;
@@ -31,7 +33,7 @@ btrfs::ScrubReport scrub_run_recorded(const Context& ctx, const std::string& mou
   started.started_unix = static_cast<int64_t>(std::time(nullptr));
   record(ctx, fsid, started, job_id);
   try {
-    btrfs::ScrubReport done = btrfs::scrub_run(mount_point, read_only, ctx, progress, cancel);
+    btrfs::ScrubReport done = btrfs::scrub_run(fs, read_only, progress, cancel);
     record(ctx, fsid, done, job_id);
     return done;
   } catch (const Error& e) {
