@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
                  "Directory storage.mount/unmount targets must be at or beneath (repeatable; default /mnt /media)");
   app.add_option("--mount-fstype", o.mount_fstypes,
                  "Block filesystem storage.mount may mount besides btrfs, ext4 and vfat (repeatable; must be loaded)");
+  app.add_option("--volumes-dir", o.volumes_dir,
+                 "btrfs subvolume of the storage.volume_* methods, made on first use (its parent must be on a mounted btrfs)")
+      ->capture_default_str();
   app.add_option("--workers", o.workers, "Request worker threads")->check(CLI::Range(1u, 64u))->capture_default_str();
   app.add_option("--socket-mode", mode, "Final mode of the socket, octal")->capture_default_str();
   app.add_option("--socket-group", o.socket_group, "Group owning the socket (default: the daemon's)");

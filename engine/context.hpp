@@ -28,6 +28,10 @@ struct Context {
   // Block filesystems storage.mount mounts besides the table's mountable ones (btrfs, ext4,
   // vfat): the daemon's --mount-fstype (engine/fstypes.hpp: require_mountable_fstype).
   std::vector<std::string> extra_mount_fstypes;
+  // The btrfs subvolume volumes for VMs and containers live in (engine/volumes/), created on the
+  // first change: the daemon's --volumes-dir. Its parent must be on a mounted btrfs; the default
+  // nests it in the vm-meta subvolume mos_sysvol mounts.
+  std::string volumes_dir = "/var/cache/vm-meta/volumes";
 
   Jobs& job_registry() const;
 };

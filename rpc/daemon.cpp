@@ -147,6 +147,7 @@ void run_daemon(const DaemonOptions& given) {
   ctx.run_dir = options.run_dir;
   if (!options.mount_prefixes.empty()) ctx.mount_prefixes = options.mount_prefixes;
   ctx.extra_mount_fstypes = options.mount_fstypes;
+  ctx.volumes_dir = options.volumes_dir;
   ctx.jobs = &jobs;
   ctx.events = &events;
   ctx.inventory = &inventory;

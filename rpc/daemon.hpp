@@ -31,6 +31,8 @@ struct DaemonOptions {
   std::vector<std::string> mount_prefixes;
   // --mount-fstype (repeatable): block filesystems mounted besides btrfs, ext4 and vfat.
   std::vector<std::string> mount_fstypes;
+  // --volumes-dir: the btrfs subvolume of the storage.volume_* methods (engine::Context::volumes_dir).
+  std::string volumes_dir = "/var/cache/vm-meta/volumes";
 };
 
 // chdir("/"), blocks SIGTERM/SIGINT in every thread (the server takes them through signalfd),

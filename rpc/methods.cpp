@@ -16,6 +16,7 @@ Registry make_registry() {
   register_events_methods(r);
   register_metrics_methods(r);
   register_health_methods(r);
+  register_volume_methods(r);
   register_discover_method(r);
   return r;
 }

@@ -51,6 +51,7 @@ void add_raid_commands(CLI::App& app, Env& env);
 void add_watch_commands(CLI::App& app, Env& env);
 void add_topology_commands(CLI::App& app, Env& env);
 void add_health_commands(CLI::App& app, Env& env);
+void add_volume_commands(CLI::App& app, Env& env);
 // Last: it lists every command registered before it.
 void add_completion_command(CLI::App& app, Env& env);
 

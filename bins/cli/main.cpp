@@ -41,6 +41,7 @@ const Group kGroups[] = {
     {mos::cli::add_watch_commands, {"watch"}},
     {mos::cli::add_topology_commands, {"topologies"}},
     {mos::cli::add_health_commands, {"health"}},
+    {mos::cli::add_volume_commands, {"volume"}},
 };
 
 // The command word of the command line: the first argument that is neither an option nor the
