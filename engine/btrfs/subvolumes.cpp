@@ -10,21 +10,13 @@
 #include "base/bytes.hpp"
 #include "base/error.hpp"
 #include "base/text.hpp"
+#include "engine/btrfs/util_error.hpp"
 
 namespace mos::engine::btrfs {
 
 namespace {
 
 constexpr uint64_t kRootSubvolRdonly = 1;  // BTRFS_ROOT_SUBVOL_RDONLY in root_item.flags
-
-[[noreturn]] void throw_util(btrfs_util_error err, const std::string& what, const std::string& path) {
-  int e = errno;
-  std::string msg = what + " " + path + ": " + btrfs_util_strerror(err);
-  if (e) msg += std::string(" (") + std::strerror(e) + ")";
-  if (err == BTRFS_UTIL_ERROR_SUBVOLUME_NOT_FOUND || e == ENOENT) throw Error(ErrorCode::not_found, msg, path, e);
-  if (e == EEXIST) throw Error(ErrorCode::validation, msg, path, e);
-  throw Error(ErrorCode::storage_failed, msg, path, e);
-}
 
 SubvolumeInfo to_info(const struct btrfs_util_subvolume_info& s, std::string path) {
   SubvolumeInfo i;

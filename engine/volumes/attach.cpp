@@ -17,10 +17,6 @@ namespace mos::engine::volumes {
 
 namespace {
 
-[[noreturn]] void refuse(const std::string& message, const std::string& path) {
-  throw Error(ErrorCode::validation, message, path);
-}
-
 std::string link_dir(const Context& ctx) { return ctx.run_dir + "/volumes"; }
 
 // <run_dir>/volumes/<name> -> device, replaced atomically (a symlink beside it, then rename).
@@ -45,7 +41,7 @@ bool loop_read_only(const std::string& device) {
 
 Attachment attach(const Store& store, const std::string& name, bool read_only, bool direct_io, const Context& ctx) {
   Volume v = store.show(name);
-  if (v.kind != Kind::block) refuse("volume '" + name + "' is an fs volume: mount it, it is not attached", v.path);
+  if (v.kind != Kind::block) throw_validation("volume '" + name + "' is an fs volume: mount it, it is not attached", v.path);
   const bool ro = read_only || v.snapshot;
   io::Fd image = store.open_volume(name, ro ? O_RDONLY : O_RDWR);
   Attachment a;
@@ -54,7 +50,7 @@ Attachment attach(const Store& store, const std::string& name, bool read_only, b
     a.device = *dev;
     a.read_only = loop_read_only(*dev);
     if (a.read_only != ro)
-      refuse("volume '" + name + "' is attached to " + *dev + (a.read_only ? " read-only" : " read-write") +
+      throw_validation("volume '" + name + "' is attached to " + *dev + (a.read_only ? " read-only" : " read-write") +
                  "; detach it first to attach it otherwise", v.path);
     a.already = true;
   } else {
@@ -73,12 +69,12 @@ Detached detach(const Store& store, const std::string& name, const Context& ctx)
   Volume v = store.show(name);
   io::Fd image = store.open_volume(name, O_RDONLY);
   auto dev = attached_loop(image);
-  if (!dev) refuse("volume '" + name + "' is not attached", v.path);
+  if (!dev) throw_validation("volume '" + name + "' is not attached", v.path);
   for (const auto& m : io::read_mountinfo())
-    if (m.source == *dev) refuse(*dev + " (volume '" + name + "') is mounted at " + m.mount_point + "; unmount it first", v.path);
+    if (m.source == *dev) throw_validation(*dev + " (volume '" + name + "') is mounted at " + m.mount_point + "; unmount it first", v.path);
   const std::string node = dev->substr(dev->rfind('/') + 1);
   if (!io::list_dir("/sys/block/" + node + "/holders").empty())
-    refuse(*dev + " (volume '" + name + "') is held by another block device (md, dm); stop that first", v.path);
+    throw_validation(*dev + " (volume '" + name + "') is held by another block device (md, dm); stop that first", v.path);
   io::loop_detach(*dev);
   Detached d;
   d.device = *dev;
@@ -90,12 +86,12 @@ Detached detach(const Store& store, const std::string& name, const Context& ctx)
 
 Volume resize(const Store& store, const std::string& name, uint64_t new_size, bool force) {
   Volume v = store.show(name);
-  if (v.kind != Kind::block) refuse("volume '" + name + "' is an fs volume: it has a limit, not a size", v.path);
-  if (v.snapshot) refuse("volume '" + name + "' is a snapshot: it is never resized", v.path);
+  if (v.kind != Kind::block) throw_validation("volume '" + name + "' is an fs volume: it has a limit, not a size", v.path);
+  if (v.snapshot) throw_validation("volume '" + name + "' is a snapshot: it is never resized", v.path);
   if (new_size == 0 || new_size % 512 != 0)
     throw Error(ErrorCode::invalid_params, "invalid params: 'size' must be a positive multiple of 512");
   if (new_size < v.size && !force)
-    refuse("volume '" + name + "' would shrink from " + std::to_string(v.size) + " to " + std::to_string(new_size) +
+    throw_validation("volume '" + name + "' would shrink from " + std::to_string(v.size) + " to " + std::to_string(new_size) +
                " bytes, which drops data at its end; pass force to do it",
            v.path);
   io::Fd image = store.open_volume(name, O_RDWR);

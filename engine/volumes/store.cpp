@@ -19,6 +19,7 @@
 #include "base/error.hpp"
 #include "engine/apply_plan.hpp"
 #include "engine/btrfs/fs.hpp"
+#include "engine/btrfs/util_error.hpp"
 #include "engine/volumes/extents.hpp"
 #include "engine/volumes/holders.hpp"
 #include "engine/volumes/names.hpp"
@@ -33,22 +34,6 @@ using json = nlohmann::json;
 constexpr const char* kMetaXattr = "user.mos.volume";
 constexpr size_t kMaxMetaBytes = 1024;
 
-[[noreturn]] void fail_sys(const std::string& what, const std::string& path, int e) {
-  ErrorCode code = e == ENOENT ? ErrorCode::not_found : ErrorCode::storage_failed;
-  throw Error(code, what + " " + path + ": " + std::strerror(e), path, e);
-}
-
-[[noreturn]] void refuse(const std::string& message, const std::string& path = {}) {
-  throw Error(ErrorCode::validation, message, path);
-}
-
-[[noreturn]] void fail_util(btrfs_util_error err, const std::string& what, const std::string& path) {
-  const int e = errno;
-  std::string msg = what + " " + path + ": " + btrfs_util_strerror(err);
-  if (e) msg += std::string(" (") + std::strerror(e) + ")";
-  throw Error(e == ENOENT ? ErrorCode::not_found : ErrorCode::storage_failed, msg, path, e);
-}
-
 int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -59,8 +44,8 @@ io::Fd open_entry(const io::Fd& dir, const std::string& dir_path, const std::str
   const int fd = ::openat(dir.get(), name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) throw Error(ErrorCode::not_found, "no volume '" + name + "' in " + dir_path, path, ENOENT);
-    if (errno == ELOOP) refuse(path + " is a symbolic link, not a volume", path);
-    fail_sys("open", path, errno);
+    if (errno == ELOOP) throw_validation(path + " is a symbolic link, not a volume", path);
+    throw_sys("open", path, errno);
   }
   return io::Fd(fd, path);
 }
@@ -72,7 +57,7 @@ json meta_of(const Volume& v) {
 
 void write_meta(const io::Fd& fd, const Volume& v) {
   const std::string text = meta_of(v).dump();
-  if (::fsetxattr(fd.get(), kMetaXattr, text.data(), text.size(), 0) != 0) fail_sys("set xattr of", fd.path(), errno);
+  if (::fsetxattr(fd.get(), kMetaXattr, text.data(), text.size(), 0) != 0) throw_sys("set xattr of", fd.path(), errno);
 }
 
 // The metadata of an entry, or nullopt when it carries none we wrote (not a volume).
@@ -96,16 +81,16 @@ std::optional<Volume> read_meta(const io::Fd& fd, const std::string& name) {
 
 void set_immutable(const io::Fd& fd, bool on) {
   int flags = 0;
-  if (::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0) fail_sys("FS_IOC_GETFLAGS", fd.path(), errno);
+  if (::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0) throw_sys("FS_IOC_GETFLAGS", fd.path(), errno);
   flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
-  if (::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags) != 0) fail_sys("FS_IOC_SETFLAGS", fd.path(), errno);
+  if (::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags) != 0) throw_sys("FS_IOC_SETFLAGS", fd.path(), errno);
 }
 
 // Makes `from` visible as `to`, never over an existing entry, and durable.
 void publish(const io::Fd& dir, const std::string& from, const std::string& to) {
   if (::renameat2(dir.get(), from.c_str(), dir.get(), to.c_str(), RENAME_NOREPLACE) != 0) {
-    if (errno == EEXIST) refuse("a volume '" + to + "' appeared meanwhile", dir.path() + "/" + to);
-    fail_sys("rename in", dir.path(), errno);
+    if (errno == EEXIST) throw_validation("a volume '" + to + "' appeared meanwhile", dir.path() + "/" + to);
+    throw_sys("rename in", dir.path(), errno);
   }
   dir.fsync();
 }
@@ -115,18 +100,18 @@ void destroy(const io::Fd& dir, const std::string& name) {
   struct stat st {};
   if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return;
-    fail_sys("stat", dir.path() + "/" + name, errno);
+    throw_sys("stat", dir.path() + "/" + name, errno);
   }
   if (S_ISDIR(st.st_mode)) {
     errno = 0;
     auto err = btrfs_util_delete_subvolume_fd(dir.get(), name.c_str(), 0);
-    if (err) fail_util(err, "delete subvolume", dir.path() + "/" + name);
+    if (err) btrfs::throw_util(err, "delete subvolume", dir.path() + "/" + name);
   } else {
     if (S_ISREG(st.st_mode)) {
       io::Fd f = open_entry(dir, dir.path(), name, O_RDONLY);
       set_immutable(f, false);
     }
-    if (::unlinkat(dir.get(), name.c_str(), 0) != 0 && errno != ENOENT) fail_sys("unlink", dir.path() + "/" + name, errno);
+    if (::unlinkat(dir.get(), name.c_str(), 0) != 0 && errno != ENOENT) throw_sys("unlink", dir.path() + "/" + name, errno);
   }
 }
 
@@ -151,18 +136,18 @@ class InProgress {
 // Names in the volumes directory that `wanted` accepts; more than kMaxVolumes is refused.
 std::vector<std::string> entry_names(const io::Fd& dir, const std::function<bool(const std::string&)>& wanted) {
   const int fd = ::openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) fail_sys("open", dir.path(), errno);
+  if (fd < 0) throw_sys("open", dir.path(), errno);
   DIR* d = ::fdopendir(fd);
   if (!d) {
     ::close(fd);
-    fail_sys("fdopendir", dir.path(), errno);
+    throw_sys("fdopendir", dir.path(), errno);
   }
   std::vector<std::string> names;
   while (dirent* e = ::readdir(d)) {
     if (!wanted(e->d_name)) continue;
     if (names.size() >= kMaxVolumes) {
       ::closedir(d);
-      refuse(dir.path() + " holds more than " + std::to_string(kMaxVolumes) + " entries");
+      throw_validation(dir.path() + " holds more than " + std::to_string(kMaxVolumes) + " entries");
     }
     names.emplace_back(e->d_name);
   }
@@ -181,7 +166,7 @@ Kind parse_kind(const std::string& text) {
 }
 
 Store Store::open(const std::string& parent, const std::string& subvolume, const Context& ctx, bool create) {
-  if (!is_volume_name(subvolume)) refuse("the volumes subvolume must be one name of A-Z a-z 0-9 _ . -");
+  if (!is_volume_name(subvolume)) throw_validation("the volumes subvolume must be one name of A-Z a-z 0-9 _ . -");
   io::Fd judged = btrfs::open_judged_btrfs(parent, ctx, btrfs::BtrfsPath::anywhere);
   const std::string path = (parent.size() > 1 && parent.back() == '/' ? parent.substr(0, parent.size() - 1) : parent) +
                            "/" + subvolume;
@@ -189,37 +174,37 @@ Store Store::open(const std::string& parent, const std::string& subvolume, const
   if (fd < 0 && errno == ENOENT && create) {
     errno = 0;
     auto err = btrfs_util_create_subvolume_fd(judged.get(), subvolume.c_str(), 0, nullptr, nullptr);
-    if (err && errno != EEXIST) fail_util(err, "create subvolume", path);
+    if (err && errno != EEXIST) btrfs::throw_util(err, "create subvolume", path);
     judged.fsync();
     fd = ::openat(judged.get(), subvolume.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   }
   if (fd < 0) {
     if (errno == ENOENT) throw Error(ErrorCode::not_found, "no volumes subvolume at " + path, path, ENOENT);
-    if (errno == ELOOP || errno == ENOTDIR) refuse(path + " is not a directory (a link or a file)", path);
-    fail_sys("open", path, errno);
+    if (errno == ELOOP || errno == ENOTDIR) throw_validation(path + " is not a directory (a link or a file)", path);
+    throw_sys("open", path, errno);
   }
   io::Fd dir(fd, path);
   errno = 0;
-  if (btrfs_util_is_subvolume_fd(dir.get()) != BTRFS_UTIL_OK) refuse(path + " exists but is not a btrfs subvolume", path);
+  if (btrfs_util_is_subvolume_fd(dir.get()) != BTRFS_UTIL_OK) throw_validation(path + " exists but is not a btrfs subvolume", path);
   return Store(std::move(dir), path);
 }
 
 Volume Store::describe(const std::string& name) const {
   io::Fd fd = open_entry(dir_, path_, name, O_RDONLY);
   auto v = read_meta(fd, name);
-  if (!v) refuse(path_ + "/" + name + " is not a volume (no " + kMetaXattr + " metadata)", path_ + "/" + name);
+  if (!v) throw_validation(path_ + "/" + name + " is not a volume (no " + kMetaXattr + " metadata)", path_ + "/" + name);
   v->path = path_ + "/" + name;
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) fail_sys("stat", v->path, errno);
+  if (::fstat(fd.get(), &st) != 0) throw_sys("stat", v->path, errno);
   if (v->kind == Kind::block) {
-    if (!S_ISREG(st.st_mode)) refuse(v->path + ": block volume metadata on something that is not a file", v->path);
+    if (!S_ISREG(st.st_mode)) throw_validation(v->path + ": block volume metadata on something that is not a file", v->path);
     v->size = static_cast<uint64_t>(st.st_size);
     ExtentBytes e = extent_bytes(fd);
     v->exclusive_bytes = e.exclusive;
     v->shared_bytes = e.shared;
     v->attached = attached_loop(fd);
   } else if (!S_ISDIR(st.st_mode)) {
-    refuse(v->path + ": fs volume metadata on something that is not a directory", v->path);
+    throw_validation(v->path + ": fs volume metadata on something that is not a directory", v->path);
   }
   return *v;
 }
@@ -260,7 +245,7 @@ Volume Store::create(const CreateRequest& req) {
   if (::fstatat(dir_.get(), req.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     Volume have = describe(req.name);
     if (have.kind != req.kind || have.size != req.size || have.snapshot || have.origin)
-      refuse("volume '" + req.name + "' exists as " + kind_name(have.kind) + " of " + std::to_string(have.size) +
+      throw_validation("volume '" + req.name + "' exists as " + kind_name(have.kind) + " of " + std::to_string(have.size) +
                  " bytes" + (have.origin ? " cloned from " + *have.origin : std::string()) + "; not changed",
              have.path);
     return have;
@@ -273,16 +258,16 @@ Volume Store::create(const CreateRequest& req) {
   InProgress tmp(dir_, in_progress_name(req.name));
   if (req.kind == Kind::block) {
     const int fd = ::openat(dir_.get(), tmp.name().c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) fail_sys("create", path_ + "/" + tmp.name(), errno);
+    if (fd < 0) throw_sys("create", path_ + "/" + tmp.name(), errno);
     io::Fd f(fd, path_ + "/" + tmp.name());
-    if (::ftruncate(f.get(), static_cast<off_t>(req.size)) != 0) fail_sys("size", f.path(), errno);
+    if (::ftruncate(f.get(), static_cast<off_t>(req.size)) != 0) throw_sys("size", f.path(), errno);
     crash_point("volume:after-size");
     write_meta(f, v);
     f.fsync();
   } else {
     errno = 0;
     auto err = btrfs_util_create_subvolume_fd(dir_.get(), tmp.name().c_str(), 0, nullptr, nullptr);
-    if (err) fail_util(err, "create subvolume", path_ + "/" + tmp.name());
+    if (err) btrfs::throw_util(err, "create subvolume", path_ + "/" + tmp.name());
     crash_point("volume:after-subvolume");
     io::Fd f = open_entry(dir_, path_, tmp.name(), O_RDONLY | O_DIRECTORY);
     write_meta(f, v);
@@ -301,7 +286,7 @@ Volume Store::copy(const std::string& origin, const std::string& name, bool read
   Volume from = describe(origin);
   struct stat st {};
   if (::fstatat(dir_.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
-    refuse("volume '" + name + "' exists; not changed", path_ + "/" + name);
+    throw_validation("volume '" + name + "' exists; not changed", path_ + "/" + name);
   Volume v;
   v.name = name;
   v.kind = from.kind;
@@ -313,10 +298,10 @@ Volume Store::copy(const std::string& origin, const std::string& name, bool read
   if (from.kind == Kind::block) {
     io::Fd src = open_entry(dir_, path_, origin, O_RDONLY);
     const int fd = ::openat(dir_.get(), tmp.name().c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) fail_sys("create", path_ + "/" + tmp.name(), errno);
+    if (fd < 0) throw_sys("create", path_ + "/" + tmp.name(), errno);
     io::Fd f(fd, path_ + "/" + tmp.name());
     // Shares every extent: what an attached writer has not flushed is not in it (flush first).
-    if (::ioctl(f.get(), FICLONE, src.get()) != 0) fail_sys("FICLONE from " + from.path + " to", f.path(), errno);
+    if (::ioctl(f.get(), FICLONE, src.get()) != 0) throw_sys("FICLONE from " + from.path + " to", f.path(), errno);
     crash_point("volume:after-clone");
     write_meta(f, v);
     f.fsync();
@@ -324,7 +309,7 @@ Volume Store::copy(const std::string& origin, const std::string& name, bool read
     io::Fd src = open_entry(dir_, path_, origin, O_RDONLY | O_DIRECTORY);
     errno = 0;
     auto err = btrfs_util_create_snapshot_fd2(src.get(), dir_.get(), tmp.name().c_str(), 0, nullptr, nullptr);
-    if (err) fail_util(err, "snapshot " + from.path + " as", path_ + "/" + tmp.name());
+    if (err) btrfs::throw_util(err, "snapshot " + from.path + " as", path_ + "/" + tmp.name());
     crash_point("volume:after-clone");
     io::Fd f = open_entry(dir_, path_, tmp.name(), O_RDONLY | O_DIRECTORY);
     write_meta(f, v);
@@ -332,7 +317,7 @@ Volume Store::copy(const std::string& origin, const std::string& name, bool read
     if (read_only) {
       errno = 0;
       auto ro = btrfs_util_set_subvolume_read_only_fd(f.get(), true);
-      if (ro) fail_util(ro, "make read-only", f.path());
+      if (ro) btrfs::throw_util(ro, "make read-only", f.path());
     }
   }
   crash_point("volume:before-publish");
@@ -353,12 +338,12 @@ Volume Store::remove(const std::string& name) {
   Volume v = describe(name);
   io::Fd entry = open_entry(dir_, path_, name, O_RDONLY);
   if (auto holder = holder_of(entry, v.kind == Kind::fs))
-    refuse("volume '" + name + "' is in use: " + *holder + "; detach or unmount it first", v.path);
+    throw_validation("volume '" + name + "' is in use: " + *holder + "; detach or unmount it first", v.path);
   if (v.kind == Kind::block && v.snapshot) set_immutable(entry, false);  // or it cannot be renamed
   // Renamed away first: from here a crash leaves no volume, and sweep_incomplete() finishes.
   const std::string gone = in_progress_name(name);
   if (::renameat2(dir_.get(), name.c_str(), dir_.get(), gone.c_str(), RENAME_NOREPLACE) != 0)
-    fail_sys("rename in", path_, errno);
+    throw_sys("rename in", path_, errno);
   dir_.fsync();
   crash_point("volume:after-unpublish");
   destroy(dir_, gone);
