@@ -188,12 +188,28 @@ VmResult run_vm(const VmSpec& spec) {
                                    // then panics ("IO-APIC + timer doesn't work") before init.
                                    "-append", "console=ttyS0 panic=-1 quiet no_timer_check " + spec.cmdline_extra,
                                    "-serial", "file:" + console_path, "-serial", "file:" + results_path};
+  bool ahci_added = false, scsi_added = false;
+  int ahci_port = 0;
   for (size_t i = 0; i < spec.disks.size(); ++i) {
     const auto& disk = spec.disks[i];
     std::string id = std::string("d").append(std::to_string(i));  // not "d" + string: GCC 12 -O3 false -Wrestrict
     argv.insert(argv.end(), {"-drive", "file=" + disk.path + ",if=none,format=raw,cache=unsafe,discard=unmap,"
                                        "detect-zeroes=unmap,id=" + id});
-    std::string dev = "virtio-blk-pci,drive=" + id;
+    std::string dev;
+    switch (disk.bus) {
+      case VmBus::virtio: dev = "virtio-blk-pci,drive=" + id; break;
+      case VmBus::nvme: dev = "nvme,drive=" + id + ",serial=MOSNVME" + std::to_string(i); break;
+      case VmBus::ahci:
+        if (!ahci_added) argv.insert(argv.end(), {"-device", "ahci,id=ahci"});
+        ahci_added = true;
+        dev = "ide-hd,drive=" + id + ",bus=ahci." + std::to_string(ahci_port++) + ",serial=MOSATA" + std::to_string(i);
+        break;
+      case VmBus::scsi_removable:
+        if (!scsi_added) argv.insert(argv.end(), {"-device", "virtio-scsi-pci,id=scsi"});
+        scsi_added = true;
+        dev = "scsi-hd,drive=" + id + ",bus=scsi.0,removable=on";
+        break;
+    }
     if (disk.sector_size != 512)
       dev += ",logical_block_size=" + std::to_string(disk.sector_size) +
              ",physical_block_size=" + std::to_string(disk.sector_size);

@@ -26,10 +26,21 @@ std::optional<std::string> find_qemu();
 // Why VM tests cannot run here ("" when they can).
 std::string vm_unavailable_reason();
 
+// How a disk is presented to the guest. The guest's name for it depends on the bus and on the
+// order among disks of the same bus: virtio /dev/vdX, nvme /dev/nvmeNn1, ahci and scsi /dev/sdX
+// (ahci and scsi disks share the sd names in probe order; do not mix them in one guest).
+enum class VmBus {
+  virtio,          // virtio-blk-pci (the default)
+  nvme,            // an emulated NVMe controller per disk (serial "MOSNVMEn"): real SMART / health log
+  ahci,            // an IDE disk on one AHCI controller (serial "MOSATAn"): real ATA SMART
+  scsi_removable,  // a scsi-hd on one virtio-scsi controller with removable=on (sysfs removable = 1)
+};
+
 struct VmDisk {
   std::string path;            // sparse raw file on the host; created (truncated to size) if missing
   uint64_t size_bytes = 0;
-  uint32_t sector_size = 512;  // 4096 = a 4Kn virtio disk (logical and physical)
+  uint32_t sector_size = 512;  // 4096 = a 4Kn disk (logical and physical)
+  VmBus bus = VmBus::virtio;
 };
 
 struct VmSpec {
