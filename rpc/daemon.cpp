@@ -176,11 +176,14 @@ void run_daemon(const DaemonOptions& given) {
     std::fflush(log);
     _exit(kExitAbandoned);
   }
-  // Job workers blocked in the kernel would hang the scheduler's destructor (below) the same way.
+  // Job workers blocked in the kernel would hang the scheduler's destructor (below) the same way,
+  // and so would the inventory monitor's periodic probe of a device that does not answer (a
+  // suspended dm device): the rest of the shutdown is bounded whatever is running.
   std::string unfinished;
   for (const auto& j : jobs.list())
     if (j.active()) unfinished += (unfinished.empty() ? "" : ", ") + j.kind + " " + j.target + " (job " + std::to_string(j.id) + ")";
-  if (!unfinished.empty()) watchdog.arm(options.limits.shutdown_timeout_seconds, "jobs " + unfinished, log);
+  watchdog.arm(options.limits.shutdown_timeout_seconds,
+               unfinished.empty() ? "the inventory monitor (a device probe)" : "jobs " + unfinished, log);
   if (options.log) std::fprintf(options.log, "mos_volmgrd: shut down\n");
 }
 

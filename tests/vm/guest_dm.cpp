@@ -91,8 +91,7 @@ std::string dm_create(const std::string& name, const std::vector<DmTarget>& tabl
   }
   try {
     load.run(DM_TABLE_LOAD, "DM_TABLE_LOAD");
-    DmRequest resume(name, 0);
-    resume.run(DM_DEV_SUSPEND, "DM_DEV_SUSPEND (resume)");
+    dm_resume(name);
   } catch (...) {
     try { dm_remove(name); } catch (...) {}  // no half-made device left behind
     throw;
@@ -106,6 +105,25 @@ std::string dm_create(const std::string& name, const std::vector<DmTarget>& tabl
   ::unlink(link.c_str());
   if (::symlink(node.c_str(), link.c_str()) != 0) throw std::runtime_error("symlink " + link + ": " + std::strerror(errno));
   return node;
+}
+
+void dm_suspend(const std::string& name) {
+  DmRequest suspend(name, 0);
+  suspend.header()->flags = DM_SUSPEND_FLAG;  // without DM_NOFLUSH_FLAG: in-flight I/O drains first
+  suspend.run(DM_DEV_SUSPEND, "DM_DEV_SUSPEND");
+  // Drop the device's cached pages (BLKFLSBUF), so that the next read must reach the held device.
+  const std::string node = std::string("/dev/mapper/") + name;
+  int fd = ::open(node.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("open " + node + ": " + std::strerror(errno));
+  int rc = ::ioctl(fd, BLKFLSBUF, 0);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) throw std::runtime_error("BLKFLSBUF " + node + ": " + std::strerror(err));
+}
+
+void dm_resume(const std::string& name) {
+  DmRequest resume(name, 0);
+  resume.run(DM_DEV_SUSPEND, "DM_DEV_SUSPEND (resume)");
 }
 
 void dm_remove(const std::string& name) {

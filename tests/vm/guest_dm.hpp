@@ -19,6 +19,11 @@ struct DmTarget {
 // makes the table live). Returns the kernel node, e.g. "/dev/dm-0", once it exists, and links
 // /dev/mapper/NAME to it.
 std::string dm_create(const std::string& name, const std::vector<DmTarget>& table);
+// DM_DEV_SUSPEND with DM_SUSPEND_FLAG (in-flight I/O drains; new I/O waits in the kernel until
+// resume), then BLKFLSBUF so that reads cannot be served from the page cache either.
+void dm_suspend(const std::string& name);
+// DM_DEV_SUSPEND without the flag: the held I/O proceeds.
+void dm_resume(const std::string& name);
 // DM_DEV_REMOVE (fails with EBUSY while the device is open or mounted).
 void dm_remove(const std::string& name);
 

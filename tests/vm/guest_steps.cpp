@@ -25,6 +25,7 @@
 #include "tests/support/loop.hpp"
 #include "tests/vm/guest.hpp"
 #include "tests/vm/guest_dm.hpp"
+#include "tests/vm/guest_procs.hpp"
 #include "tests/vm/seeded.hpp"
 
 namespace mos::vmtest {
@@ -166,15 +167,7 @@ json op_exec(const json& s) {
     if (null >= 0) ::dup2(null, 0);
     ::dup2(out_pipe[1], 1);
     ::dup2(err_pipe[1], 2);
-    std::vector<char*> a, e;
-    for (auto& x : argv) a.push_back(x.data());
-    a.push_back(nullptr);
-    for (auto& x : env) e.push_back(x.data());
-    e.push_back(nullptr);
-    ::execve(a[0], a.data(), e.data());
-    std::string msg = "execve " + argv[0] + ": " + std::strerror(errno) + "\n";
-    (void)!::write(2, msg.data(), msg.size());
-    ::_exit(127);
+    exec_child(argv, env);
   }
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
@@ -249,6 +242,7 @@ struct StepRunner::State {
   rpc::Registry registry = rpc::make_registry();
   int next_id = 1;
   std::map<std::string, test::LoopDevice> loops;  // attached by loop_attach, by device path
+  Processes processes;                            // started by spawn steps, by name
 
   // {"backing", "offset", "size_limit", "sector_size", "direct_io"} -> {"device"}.
   json op_loop_attach(const json& s) {
@@ -342,6 +336,14 @@ json StepRunner::run(const json& s) {
     else if (op == "loop_attach") out = state_->op_loop_attach(s);
     else if (op == "loop_detach") out = state_->op_loop_detach(s);
     else if (op == "release") out = op_release();
+    else if (op == "spawn") out = state_->processes.spawn(s);
+    else if (op == "signal") out = state_->processes.signal(s);
+    else if (op == "wait_exit") out = state_->processes.wait_exit(s);
+    else if (op == "wait_text") out = op_wait_text(s);
+    else if (op == "dm_suspend" || op == "dm_resume") {
+      (op == "dm_suspend" ? dm_suspend : dm_resume)(s.at("name"));
+      out = {{"ok", true}};
+    }
     else if (op == "dm_remove") {
       dm_remove(s.at("name"));
       out = {{"ok", true}};
