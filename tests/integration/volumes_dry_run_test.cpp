@@ -114,6 +114,9 @@ TEST(VolumesDryRun, EveryChangeWritesNothingAndRefusesAsTheRealCall) {
   }
   EXPECT_EQ(c.call("storage.volume_create", dry({{"name", "newfs"}, {"kind", "fs"}, {"limit", 8 * MiB}}))["limit_mode"],
             "simple");  // what enabling quota would pick on this kernel
+  json limited = c.call("storage.volume_resize", dry({{"name", "ct"}, {"size", 8 * MiB}}));
+  EXPECT_EQ(limited["limit"], 8 * MiB) << limited;
+  EXPECT_EQ(limited["limit_mode"], "simple") << limited;
   EXPECT_EQ(c.call("storage.volume_attach", dry({{"name", "vm1"}}))["device"], nullptr);
   EXPECT_EQ(c.call("storage.volume_detach", dry({{"name", "vm2"}}))["device"], dev);
 
