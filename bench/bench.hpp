@@ -121,6 +121,9 @@ std::vector<std::string> shared_object_closure(const std::string& program);
 Contender peer(std::string name, std::string tool,
                std::function<std::vector<std::string>(const Target&)> args,
                std::function<void(Target&)> prepare = {});
+// Once per process: the bench's mounts (and its children's) live in a private mount namespace and
+// die with it (bench/scenario_firstboot.cpp).
+void enter_private_mount_namespace();
 // fio job on the target, timed by fio's own bytes/bandwidth figure.
 Contender fio_peer(std::string name, std::string rw, unsigned iodepth, std::function<void(Target&)> prepare = {});
 
@@ -158,5 +161,6 @@ void add_format_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_gpt_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_firstboot_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_cli_scenarios(std::vector<Scenario>& out, const Config& cfg);
+void add_volume_scenarios(std::vector<Scenario>& out, const Config& cfg);
 
 }  // namespace mos::bench

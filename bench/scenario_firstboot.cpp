@@ -43,15 +43,6 @@ namespace sv = engine::sysvol;
 
 constexpr uint64_t kDiskBytes = 16ull << 30;
 
-// Once per process: our mounts and the script's (a child inherits it) die with the bench.
-void enter_private_mount_namespace() {
-  static bool done = false;
-  if (done) return;
-  if (::unshare(CLONE_NEWNS) != 0) throw_sys("unshare(CLONE_NEWNS)", "bench", errno);
-  if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) throw_sys("mount --make-rprivate", "/", errno);
-  done = true;
-}
-
 // Mount points at or below root in this namespace (octal escapes of mountinfo left as they are:
 // the root is ours and has no spaces).
 std::vector<std::string> mounts_below(const std::string& root) {
@@ -147,6 +138,14 @@ Contender with_root(Contender c, std::shared_ptr<Shared> sh, std::function<void(
 }
 
 }  // namespace
+
+void enter_private_mount_namespace() {
+  static bool done = false;
+  if (done) return;
+  if (::unshare(CLONE_NEWNS) != 0) throw_sys("unshare(CLONE_NEWNS)", "bench", errno);
+  if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) throw_sys("mount --make-rprivate", "/", errno);
+  done = true;
+}
 
 namespace {
 

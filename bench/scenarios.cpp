@@ -10,6 +10,7 @@ std::vector<Scenario> all_scenarios(const Config& cfg) {
   add_format_scenarios(all, cfg);
   add_firstboot_scenarios(all, cfg);
   add_cli_scenarios(all, cfg);
+  add_volume_scenarios(all, cfg);
   return all;
 }
 

@@ -14,19 +14,64 @@
 
 namespace mos::engine::btrfs {
 
-namespace {
+// Older UAPI headers lack the simple-quota names (kernel 6.7).
+#ifndef BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA
+#define BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA 4
+#endif
+#ifndef BTRFS_QGROUP_STATUS_FLAG_SIMPLE_MODE
+#define BTRFS_QGROUP_STATUS_FLAG_SIMPLE_MODE (1ULL << 3)
+#endif
 
-bool quota_enabled(const io::Fd& fs) {
-  bool found = false;
+QuotaStatus quota_status(const io::Fd& fs) {
+  QuotaStatus st;
   SearchRange r;
   r.tree_id = BTRFS_QUOTA_TREE_OBJECTID;
   r.min_objectid = r.max_objectid = 0;
   r.min_type = r.max_type = BTRFS_QGROUP_STATUS_KEY;
-  tree_search(fs, r, [&](const SearchItem&) { found = true; });
-  return found;
+  tree_search(fs, r, [&](const SearchItem& it) {
+    st.mode = QuotaMode::qgroup;  // quota is on, whatever the item says
+    if (it.len < offsetof(btrfs_qgroup_status_item, flags) + sizeof(uint64_t)) return;
+    const uint64_t flags = load_le64(it.data + offsetof(btrfs_qgroup_status_item, flags));
+    if (flags & BTRFS_QGROUP_STATUS_FLAG_SIMPLE_MODE) st.mode = QuotaMode::simple;
+    st.inconsistent = (flags & BTRFS_QGROUP_STATUS_FLAG_INCONSISTENT) != 0;
+  });
+  return st;
 }
 
-}  // namespace
+QuotaMode enable_quota(const io::Fd& fs, bool prefer_simple, bool* enabled_now) {
+  *enabled_now = false;
+  QuotaMode mode = quota_status(fs).mode;
+  if (mode == QuotaMode::off) {
+    btrfs_ioctl_quota_ctl_args ctl{};
+    mode = QuotaMode::qgroup;
+    if (prefer_simple) {
+      ctl.cmd = BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA;
+      if (ioctl(fs.get(), BTRFS_IOC_QUOTA_CTL, &ctl) == 0) mode = QuotaMode::simple;
+      else if (errno != EINVAL && errno != EOPNOTSUPP) throw_sys("BTRFS_IOC_QUOTA_CTL enable simple quota", fs.path(), errno);
+    }
+    if (mode == QuotaMode::qgroup) {
+      ctl.cmd = BTRFS_QUOTA_CTL_ENABLE;
+      if (ioctl(fs.get(), BTRFS_IOC_QUOTA_CTL, &ctl) < 0) throw_sys("BTRFS_IOC_QUOTA_CTL enable", fs.path(), errno);
+    }
+    *enabled_now = true;
+  }
+  // Enabling qgroups starts a rescan; limits and figures are only meaningful once it is done.
+  if (ioctl(fs.get(), BTRFS_IOC_QUOTA_RESCAN_WAIT, 0) < 0 && errno != ENOTCONN)
+    throw_sys("BTRFS_IOC_QUOTA_RESCAN_WAIT", fs.path(), errno);
+  return mode;
+}
+
+void limit_qgroup(const io::Fd& fs, uint64_t subvolume_id, uint64_t max_bytes) {
+  btrfs_ioctl_qgroup_limit_args lim{};
+  lim.qgroupid = subvolume_id;
+  lim.lim.flags = BTRFS_QGROUP_LIMIT_MAX_RFER;
+  lim.lim.max_rfer = max_bytes == 0 ? UINT64_MAX : max_bytes;
+  if (ioctl(fs.get(), BTRFS_IOC_QGROUP_LIMIT, &lim) < 0)
+    throw_sys("BTRFS_IOC_QGROUP_LIMIT 0/" + std::to_string(subvolume_id), fs.path(), errno);
+  // Commit so the quota tree (and anyone reading it) sees the new limit.
+  if (auto err = btrfs_util_sync_fd(fs.get()))
+    throw Error(ErrorCode::storage_failed, std::string("sync ") + fs.path() + ": " + btrfs_util_strerror(err));
+}
 
 std::optional<QuotaInfo> read_qgroup(const io::Fd& fs, uint64_t subvolume_id) {
   std::optional<QuotaInfo> q;
@@ -65,25 +110,8 @@ QuotaInfo set_quota(const std::string& name, uint64_t max_bytes, const std::opti
   const io::Fd& fs = top.fd();
 
   bool enabled_now = false;
-  if (!quota_enabled(fs)) {
-    btrfs_ioctl_quota_ctl_args ctl{};
-    ctl.cmd = BTRFS_QUOTA_CTL_ENABLE;
-    if (ioctl(fs.get(), BTRFS_IOC_QUOTA_CTL, &ctl) < 0) throw_sys("BTRFS_IOC_QUOTA_CTL enable", top.path(), errno);
-    enabled_now = true;
-  }
-  // Enabling starts a rescan; limits and figures are only meaningful once it is done.
-  if (ioctl(fs.get(), BTRFS_IOC_QUOTA_RESCAN_WAIT, 0) < 0 && errno != ENOTCONN)
-    throw_sys("BTRFS_IOC_QUOTA_RESCAN_WAIT", top.path(), errno);
-
-  btrfs_ioctl_qgroup_limit_args lim{};
-  lim.qgroupid = id;
-  lim.lim.flags = BTRFS_QGROUP_LIMIT_MAX_RFER;
-  lim.lim.max_rfer = max_bytes == 0 ? UINT64_MAX : max_bytes;
-  if (ioctl(fs.get(), BTRFS_IOC_QGROUP_LIMIT, &lim) < 0)
-    throw_sys("BTRFS_IOC_QGROUP_LIMIT 0/" + std::to_string(id), top.path(), errno);
-  // Commit so the quota tree (and anyone reading it) sees the new limit.
-  if (auto err = btrfs_util_sync_fd(fs.get()))
-    throw Error(ErrorCode::storage_failed, std::string("sync ") + top.path() + ": " + btrfs_util_strerror(err));
+  enable_quota(fs, false, &enabled_now);
+  limit_qgroup(fs, id, max_bytes);
 
   auto q = read_qgroup(fs, id);
   if (!q) throw Error(ErrorCode::storage_failed, "qgroup 0/" + std::to_string(id) + " not found after setting the limit");

@@ -39,7 +39,8 @@ bool loop_read_only(const std::string& device) {
 
 }  // namespace
 
-Attachment attach(const Store& store, const std::string& name, bool read_only, bool direct_io, const Context& ctx) {
+Attachment attach(const Store& store, const std::string& name, bool read_only, bool direct_io, const Context& ctx,
+                  DryRun* dry) {
   Volume v = store.show(name);
   if (v.kind != Kind::block) throw_validation("volume '" + name + "' is an fs volume: mount it, it is not attached", v.path);
   const bool ro = read_only || v.snapshot;
@@ -53,6 +54,10 @@ Attachment attach(const Store& store, const std::string& name, bool read_only, b
       throw_validation("volume '" + name + "' is attached to " + *dev + (a.read_only ? " read-only" : " read-write") +
                  "; detach it first to attach it otherwise", v.path);
     a.already = true;
+  } else if (dry) {
+    dry->actions.push_back("attach " + v.path + " to a free loop device" + (ro ? " read-only" : "") +
+                           (direct_io ? " with direct I/O where the kernel can" : ""));
+    a.read_only = ro;
   } else {
     io::LoopOptions o;
     o.direct_io = direct_io;
@@ -60,12 +65,17 @@ Attachment attach(const Store& store, const std::string& name, bool read_only, b
     a.device = io::loop_attach(image, v.path, o);
     a.read_only = ro;
   }
+  if (dry) {
+    dry->actions.push_back("point the link " + a.link + " at " + (a.device.empty() ? "it" : a.device));
+    if (!a.device.empty()) a.direct_io = io::loop_direct_io(a.device);
+    return a;
+  }
   a.direct_io = io::loop_direct_io(a.device);
   write_link(ctx, name, a.device);
   return a;
 }
 
-Detached detach(const Store& store, const std::string& name, const Context& ctx) {
+Detached detach(const Store& store, const std::string& name, const Context& ctx, DryRun* dry) {
   Volume v = store.show(name);
   io::Fd image = store.open_volume(name, O_RDONLY);
   auto dev = attached_loop(image);
@@ -75,19 +85,34 @@ Detached detach(const Store& store, const std::string& name, const Context& ctx)
   const std::string node = dev->substr(dev->rfind('/') + 1);
   if (!io::list_dir("/sys/block/" + node + "/holders").empty())
     throw_validation(*dev + " (volume '" + name + "') is held by another block device (md, dm); stop that first", v.path);
-  io::loop_detach(*dev);
   Detached d;
   d.device = *dev;
+  if (dry) {
+    dry->actions.push_back("detach " + *dev + " and remove the link " + link_dir(ctx) + "/" + name);
+    return d;
+  }
+  io::loop_detach(*dev);
   // With openers left the kernel only marks the device to detach on its last close.
   d.deferred = attached_loop(image).has_value();
   if (!d.deferred) remove_link(ctx, name);
   return d;
 }
 
-Volume resize(const Store& store, const std::string& name, uint64_t new_size, bool force) {
+Volume resize(const Store& store, const std::string& name, uint64_t new_size, bool force, DryRun* dry) {
   Volume v = store.show(name);
-  if (v.kind != Kind::block) throw_validation("volume '" + name + "' is an fs volume: it has a limit, not a size", v.path);
   if (v.snapshot) throw_validation("volume '" + name + "' is a snapshot: it is never resized", v.path);
+  if (v.kind == Kind::fs) {
+    if (dry) {
+      v.limit.mode = new_size ? predicted_limit_mode(store.open_volume(name, O_RDONLY)) : LimitMode::none;
+      v.limit.bytes = new_size ? std::optional<uint64_t>(new_size) : std::nullopt;
+      dry->actions.push_back(new_size ? "limit " + v.path + " to " + std::to_string(new_size) + " bytes (" +
+                                            limit_mode_name(v.limit.mode) + " quota; enabled filesystem-wide if it is off)"
+                                      : "remove the limit of " + v.path);
+      return v;
+    }
+    set_limit(store.open_volume(name, O_RDONLY | O_DIRECTORY), new_size);
+    return store.show(name);
+  }
   if (new_size == 0 || new_size % 512 != 0)
     throw Error(ErrorCode::invalid_params, "invalid params: 'size' must be a positive multiple of 512");
   if (new_size < v.size && !force)
@@ -95,9 +120,16 @@ Volume resize(const Store& store, const std::string& name, uint64_t new_size, bo
                " bytes, which drops data at its end; pass force to do it",
            v.path);
   io::Fd image = store.open_volume(name, O_RDWR);
+  auto dev = attached_loop(image);
+  if (dry) {
+    dry->actions.push_back("set the size of " + v.path + " to " + std::to_string(new_size) + " bytes" +
+                           (dev ? " and tell " + *dev : std::string()));
+    v.size = new_size;
+    return v;
+  }
   if (::ftruncate(image.get(), static_cast<off_t>(new_size)) != 0) throw_sys("resize", v.path, errno);
   image.fsync();
-  if (auto dev = attached_loop(image)) io::loop_set_capacity(*dev);
+  if (dev) io::loop_set_capacity(*dev);
   return store.show(name);
 }
 

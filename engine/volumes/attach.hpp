@@ -20,8 +20,10 @@ struct Attachment {
   bool already = false;    // it was attached before this call (attach is idempotent)
 };
 
-// Refused (-32001) for an fs volume, or when attached with the other read-only setting.
-Attachment attach(const Store& store, const std::string& name, bool read_only, bool direct_io, const Context& ctx);
+// Refused (-32001) for an fs volume, or when attached with the other read-only setting. Each
+// change takes `dry` (store.hpp; null: do it). A dry run of a new attachment has no device.
+Attachment attach(const Store& store, const std::string& name, bool read_only, bool direct_io, const Context& ctx,
+                  DryRun* dry = nullptr);
 // Refused (-32001) when not attached, or while the loop device is mounted or held by another
 // block device. A device some process still has open is detached when it closes it (the
 // kernel's deferred detach): `deferred` says so.
@@ -29,10 +31,11 @@ struct Detached {
   std::string device;
   bool deferred = false;
 };
-Detached detach(const Store& store, const std::string& name, const Context& ctx);
+Detached detach(const Store& store, const std::string& name, const Context& ctx, DryRun* dry = nullptr);
 
 // Grows a block volume to new_size (a multiple of 512); smaller only with `force`; a snapshot
-// never. An attached loop device is told the new size.
-Volume resize(const Store& store, const std::string& name, uint64_t new_size, bool force);
+// never. An attached loop device is told the new size. For an fs volume new_size is its limit
+// (limits.hpp; 0 removes it).
+Volume resize(const Store& store, const std::string& name, uint64_t new_size, bool force, DryRun* dry = nullptr);
 
 }  // namespace mos::engine::volumes

@@ -38,9 +38,22 @@ int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The store's lock, ordering changes between threads and processes; an absent store (a dry run
+// before the first change) has nothing to order.
+class StoreLock {
+ public:
+  explicit StoreLock(const io::Fd& dir) {
+    if (dir.valid()) guard_.emplace(dir);
+  }
+
+ private:
+  std::optional<io::FlockGuard> guard_;
+};
+
 // An entry of the volumes directory, opened without following a link.
 io::Fd open_entry(const io::Fd& dir, const std::string& dir_path, const std::string& name, int flags) {
   const std::string path = dir_path + "/" + name;
+  if (!dir.valid()) throw Error(ErrorCode::not_found, "no volume '" + name + "' in " + dir_path, path, ENOENT);
   const int fd = ::openat(dir.get(), name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) throw Error(ErrorCode::not_found, "no volume '" + name + "' in " + dir_path, path, ENOENT);
@@ -166,12 +179,21 @@ Kind parse_kind(const std::string& text) {
 }
 
 Store Store::open(const std::string& parent, const std::string& subvolume, const Context& ctx, bool create) {
+  return open_as(parent, subvolume, ctx, create ? Missing::create : Missing::refuse);
+}
+
+Store Store::open_for_dry_run(const std::string& parent, const std::string& subvolume, const Context& ctx) {
+  return open_as(parent, subvolume, ctx, Missing::absent);
+}
+
+Store Store::open_as(const std::string& parent, const std::string& subvolume, const Context& ctx, Missing missing) {
   if (!is_volume_name(subvolume)) throw_validation("the volumes subvolume must be one name of A-Z a-z 0-9 _ . -");
   io::Fd judged = btrfs::open_judged_btrfs(parent, ctx, btrfs::BtrfsPath::anywhere);
   const std::string path = (parent.size() > 1 && parent.back() == '/' ? parent.substr(0, parent.size() - 1) : parent) +
                            "/" + subvolume;
   int fd = ::openat(judged.get(), subvolume.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT && create) {
+  if (fd < 0 && errno == ENOENT && missing == Missing::absent) return Store(io::Fd(), path, std::move(judged));
+  if (fd < 0 && errno == ENOENT && missing == Missing::create) {
     errno = 0;
     auto err = btrfs_util_create_subvolume_fd(judged.get(), subvolume.c_str(), 0, nullptr, nullptr);
     if (err && errno != EEXIST) btrfs::throw_util(err, "create subvolume", path);
@@ -205,6 +227,8 @@ Volume Store::describe(const std::string& name) const {
     v->attached = attached_loop(fd);
   } else if (!S_ISDIR(st.st_mode)) {
     throw_validation(v->path + ": fs volume metadata on something that is not a directory", v->path);
+  } else {
+    v->limit = read_limit(fd);
   }
   return *v;
 }
@@ -220,6 +244,7 @@ Volume Store::show(const std::string& name) const {
 }
 
 std::vector<Volume> Store::list() const {
+  if (absent()) return {};
   // ".", "..", in-progress entries and foreign names are not volumes.
   std::vector<std::string> names = entry_names(dir_, is_volume_name);
   std::sort(names.begin(), names.end());
@@ -234,20 +259,25 @@ std::vector<Volume> Store::list() const {
   return out;
 }
 
-Volume Store::create(const CreateRequest& req) {
+Volume Store::create(const CreateRequest& req, DryRun* dry) {
   require_volume_name(req.name);
   if (req.kind == Kind::block && (req.size == 0 || req.size % 512 != 0))
     throw Error(ErrorCode::invalid_params, "invalid params: a block volume's 'size' must be a positive multiple of 512");
   if (req.kind == Kind::fs && req.size != 0)
     throw Error(ErrorCode::invalid_params, "invalid params: an fs volume has no 'size' (its limit is set apart)");
-  io::FlockGuard lock(dir_);
+  if (req.kind == Kind::block && req.limit != 0)
+    throw Error(ErrorCode::invalid_params, "invalid params: a block volume has no 'limit' (its size bounds it)");
+  StoreLock lock(dir_);
   struct stat st {};
-  if (::fstatat(dir_.get(), req.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+  if (!absent() && ::fstatat(dir_.get(), req.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     Volume have = describe(req.name);
-    if (have.kind != req.kind || have.size != req.size || have.snapshot || have.origin)
+    const uint64_t have_limit = have.limit.bytes.value_or(0);
+    if (have.kind != req.kind || have.size != req.size || have.snapshot || have.origin || have_limit != req.limit)
       throw_validation("volume '" + req.name + "' exists as " + kind_name(have.kind) + " of " + std::to_string(have.size) +
-                 " bytes" + (have.origin ? " cloned from " + *have.origin : std::string()) + "; not changed",
+                 " bytes" + (have_limit ? " limited to " + std::to_string(have_limit) + " bytes" : std::string()) +
+                 (have.origin ? " cloned from " + *have.origin : std::string()) + "; not changed",
              have.path);
+    if (dry) dry->actions.push_back("nothing: volume '" + req.name + "' exists with these parameters");
     return have;
   }
   Volume v;
@@ -255,6 +285,19 @@ Volume Store::create(const CreateRequest& req) {
   v.kind = req.kind;
   v.size = req.size;
   v.created_unix = now_unix();
+  if (dry) {
+    v.path = path_ + "/" + req.name;
+    if (absent()) dry->actions.push_back("create the volumes subvolume " + path_);
+    dry->actions.push_back(req.kind == Kind::block ? "create image " + v.path + " of " + std::to_string(req.size) + " bytes"
+                                                   : "create subvolume " + v.path);
+    if (req.limit) {
+      v.limit.bytes = req.limit;
+      v.limit.mode = predicted_limit_mode(absent() ? parent_ : dir_);
+      dry->actions.push_back("limit it to " + std::to_string(req.limit) + " bytes (" + limit_mode_name(v.limit.mode) +
+                             " quota; enabled filesystem-wide if it is off)");
+    }
+    return v;
+  }
   InProgress tmp(dir_, in_progress_name(req.name));
   if (req.kind == Kind::block) {
     const int fd = ::openat(dir_.get(), tmp.name().c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -270,6 +313,7 @@ Volume Store::create(const CreateRequest& req) {
     if (err) btrfs::throw_util(err, "create subvolume", path_ + "/" + tmp.name());
     crash_point("volume:after-subvolume");
     io::Fd f = open_entry(dir_, path_, tmp.name(), O_RDONLY | O_DIRECTORY);
+    if (req.limit) set_limit(f, req.limit);  // the qgroup is the subvolume's: the rename keeps it
     write_meta(f, v);
     f.fsync();
   }
@@ -279,10 +323,10 @@ Volume Store::create(const CreateRequest& req) {
   return describe(req.name);
 }
 
-Volume Store::copy(const std::string& origin, const std::string& name, bool read_only) {
+Volume Store::copy(const std::string& origin, const std::string& name, bool read_only, DryRun* dry) {
   require_volume_name(origin);
   require_volume_name(name);
-  io::FlockGuard lock(dir_);
+  StoreLock lock(dir_);
   Volume from = describe(origin);
   struct stat st {};
   if (::fstatat(dir_.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -294,6 +338,13 @@ Volume Store::copy(const std::string& origin, const std::string& name, bool read
   v.created_unix = now_unix();
   v.origin = origin;
   v.snapshot = read_only;
+  if (dry) {
+    v.path = path_ + "/" + name;
+    dry->actions.push_back(std::string(from.kind == Kind::block ? "FICLONE image " : "snapshot subvolume ") + from.path +
+                           " as " + v.path);
+    if (read_only) dry->actions.push_back(from.kind == Kind::block ? "make it immutable" : "make it read-only");
+    return v;
+  }
   InProgress tmp(dir_, in_progress_name(name));
   if (from.kind == Kind::block) {
     io::Fd src = open_entry(dir_, path_, origin, O_RDONLY);
@@ -312,6 +363,9 @@ Volume Store::copy(const std::string& origin, const std::string& name, bool read
     if (err) btrfs::throw_util(err, "snapshot " + from.path + " as", path_ + "/" + tmp.name());
     crash_point("volume:after-clone");
     io::Fd f = open_entry(dir_, path_, tmp.name(), O_RDONLY | O_DIRECTORY);
+    // The kernel copies the origin's qgroup limit to a snapshot, and a full origin would leave the
+    // copy unwritable (its metadata included): a copy starts without a limit.
+    if (from.limit.bytes) set_limit(f, 0);
     write_meta(f, v);
     f.fsync();
     if (read_only) {
@@ -329,16 +383,20 @@ Volume Store::copy(const std::string& origin, const std::string& name, bool read
   return describe(name);
 }
 
-Volume Store::clone(const std::string& origin, const std::string& name) { return copy(origin, name, false); }
-Volume Store::snapshot(const std::string& origin, const std::string& name) { return copy(origin, name, true); }
+Volume Store::clone(const std::string& origin, const std::string& name, DryRun* dry) { return copy(origin, name, false, dry); }
+Volume Store::snapshot(const std::string& origin, const std::string& name, DryRun* dry) { return copy(origin, name, true, dry); }
 
-Volume Store::remove(const std::string& name) {
+Volume Store::remove(const std::string& name, DryRun* dry) {
   require_volume_name(name);
-  io::FlockGuard lock(dir_);
+  StoreLock lock(dir_);
   Volume v = describe(name);
   io::Fd entry = open_entry(dir_, path_, name, O_RDONLY);
   if (auto holder = holder_of(entry, v.kind == Kind::fs))
     throw_validation("volume '" + name + "' is in use: " + *holder + "; detach or unmount it first", v.path);
+  if (dry) {
+    dry->actions.push_back(std::string("delete ") + (v.kind == Kind::block ? "image " : "subvolume ") + v.path);
+    return v;
+  }
   if (v.kind == Kind::block && v.snapshot) set_immutable(entry, false);  // or it cannot be renamed
   // Renamed away first: from here a crash leaves no volume, and sweep_incomplete() finishes.
   const std::string gone = in_progress_name(name);
@@ -351,7 +409,7 @@ Volume Store::remove(const std::string& name) {
 }
 
 size_t Store::sweep_incomplete() {
-  io::FlockGuard lock(dir_);
+  StoreLock lock(dir_);
   const std::vector<std::string> left =
       entry_names(dir_, [](const std::string& n) { return n.rfind(kInProgressPrefix, 0) == 0; });
   for (const auto& n : left) destroy(dir_, n);

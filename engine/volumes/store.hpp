@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/context.hpp"
+#include "engine/volumes/limits.hpp"
 #include "ioctl/fd.hpp"
 
 namespace mos::engine::volumes {
@@ -33,12 +34,20 @@ struct Volume {
   // or this image's alone (FIEMAP; holes count for neither).
   std::optional<uint64_t> exclusive_bytes, shared_bytes;
   std::optional<std::string> attached;  // block: the loop device backed by it (found, not remembered)
+  Limit limit;                          // fs: its size limit (limits.hpp), read from the kernel
 };
 
 struct CreateRequest {
   std::string name;
   Kind kind = Kind::block;
-  uint64_t size = 0;  // block: > 0, a multiple of 512
+  uint64_t size = 0;   // block: > 0, a multiple of 512
+  uint64_t limit = 0;  // fs: max referenced bytes (limits.hpp); 0 = none
+};
+
+// A dry run: the operation validates exactly as the real call (same refusals, same codes), writes
+// nothing, and lists here what it would do.
+struct DryRun {
+  std::vector<std::string> actions;
 };
 
 class Store {
@@ -47,20 +56,25 @@ class Store {
   // the handle kept); the volumes live in its subvolume `subvolume`, created when `create` is set
   // and it is missing (-32002 otherwise).
   static Store open(const std::string& parent, const std::string& subvolume, const Context& ctx, bool create);
+  // For a dry run: the same judgement, but a missing volumes subvolume is not made; the store
+  // answers as the empty one the real call would make (absent()).
+  static Store open_for_dry_run(const std::string& parent, const std::string& subvolume, const Context& ctx);
+  bool absent() const { return !dir_.valid(); }
 
   const std::string& path() const { return path_; }
   // Idempotent: the same name with the same kind and size answers the existing volume; any other
-  // difference is refused (-32001) and nothing is written.
-  Volume create(const CreateRequest& req);
+  // difference is refused (-32001) and nothing is written. Every change takes `dry` (null: do it).
+  Volume create(const CreateRequest& req, DryRun* dry = nullptr);
   // A writable copy sharing every extent with `origin` (block: FICLONE; fs: snapshot), constant
   // time whatever the size. snapshot(): the same, read-only (block: immutable file).
-  Volume clone(const std::string& origin, const std::string& name);
-  Volume snapshot(const std::string& origin, const std::string& name);
+  // An fs clone starts without a limit (resize sets one).
+  Volume clone(const std::string& origin, const std::string& name, DryRun* dry = nullptr);
+  Volume snapshot(const std::string& origin, const std::string& name, DryRun* dry = nullptr);
   Volume show(const std::string& name) const;
   std::vector<Volume> list() const;  // by name; at most kMaxVolumes
   // Refused (-32001, nothing changed) while the volume is attached to a loop device or mounted,
   // or while another volume's attachment holds it. Returns what was removed.
-  Volume remove(const std::string& name);
+  Volume remove(const std::string& name, DryRun* dry = nullptr);
   // The volume's entry opened with `flags` (O_NOFOLLOW added): -32602 for a bad name, -32002 when
   // missing, -32001 for a link.
   io::Fd open_volume(const std::string& name, int flags) const;
@@ -70,12 +84,16 @@ class Store {
   size_t sweep_incomplete();
 
  private:
-  Store(io::Fd dir, std::string path) : dir_(std::move(dir)), path_(std::move(path)) {}
-  Volume copy(const std::string& origin, const std::string& name, bool read_only);
+  enum class Missing { refuse, create, absent };
+  static Store open_as(const std::string& parent, const std::string& subvolume, const Context& ctx, Missing missing);
+  Store(io::Fd dir, std::string path, io::Fd parent = {})
+      : dir_(std::move(dir)), path_(std::move(path)), parent_(std::move(parent)) {}
+  Volume copy(const std::string& origin, const std::string& name, bool read_only, DryRun* dry);
   Volume describe(const std::string& name) const;
 
-  io::Fd dir_;  // O_RDONLY|O_DIRECTORY of the volumes subvolume
+  io::Fd dir_;  // O_RDONLY|O_DIRECTORY of the volumes subvolume; invalid when absent()
   std::string path_;
+  io::Fd parent_;  // absent(): the judged parent, to ask the filesystem about quota
 };
 
 inline constexpr size_t kMaxVolumes = 100000;  // list() refuses beyond: a bound, not a quota

@@ -8,6 +8,7 @@
 #include "rpc/client.hpp"
 #include "tests/integration/btrfs_mgmt_support.hpp"
 #include "tests/integration/rpc_test_support.hpp"
+#include "tests/integration/volumes_support.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/test_user.hpp"
 
@@ -15,32 +16,12 @@ using namespace mos::test;
 using namespace mos::test::btrfsmgmt;
 using nlohmann::json;
 
-namespace {
-
-// A daemon whose volumes live on fs, its run dir (the stable links) beside it.
-std::unique_ptr<SandboxedDaemon> volume_daemon(const BtrfsOnLoops& fs) {
-  return std::make_unique<SandboxedDaemon>("/dev/loop*", [&](mos::rpc::DaemonOptions& o) {
-    o.volumes_dir = fs.mnt() + "/volumes";
-    o.run_dir = fs.dir() / "run";
-  });
-}
-
-void detach_leftovers(const std::string& under) {
-  for (const auto& line : lines_of(run_tool({"losetup", "-a"}).out))
-    if (line.find(under) != std::string::npos) run_tool({"losetup", "-d", line.substr(0, line.find(':'))});
-}
-
-}  // namespace
-
 // Create (idempotent), clone, list, attach; a restarted daemon finds the attachment; delete is
 // refused while attached and leaves the image byte-unchanged; detach, then delete.
 TEST(VolumesRpc, CliLifecycleAndARestartedDaemonFindsTheAttachment) {
   MOS_REQUIRE_ROOT();
   BtrfsOnLoops fs(1, 1ull << 30, {}, unique_label("volrpc"));
-  struct Cleanup {
-    std::string under;
-    ~Cleanup() { detach_leftovers(under); }
-  } cleanup{fs.mnt() + "/volumes/"};
+  DetachLoopsUnder cleanup{fs.mnt() + "/volumes/"};
   auto d = volume_daemon(fs);
   ASSERT_TRUE(d->ready());
   json made = d->cli_json({"--json", "volume", "create", "vm1", "--size", "64M"});

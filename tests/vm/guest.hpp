@@ -28,7 +28,8 @@ json release_storage();
 // ops never reach it: main() handles them.
 class StepRunner {
  public:
-  explicit StepRunner(const std::string& allow_devices);
+  // volumes_dir: the rpc steps' --volumes-dir (scenario "volumes_dir"; empty: the default).
+  StepRunner(const std::string& allow_devices, const std::string& volumes_dir);
   ~StepRunner();
   json run(const json& step);
 

@@ -240,7 +240,8 @@ int main(int argc, char** argv) {
   emit({{"event", "modules"}, {"ms", ms}, {"results", module_results_json(results)}});
   wait_for_devices(scenario.value("wait_devices", json::array()), 20.0);
 
-  StepRunner runner(scenario.value("allow_devices", std::string("/dev/vd*,/dev/md*")));
+  StepRunner runner(scenario.value("allow_devices", std::string("/dev/vd*,/dev/md*")),
+                    scenario.value("volumes_dir", std::string()));
   const json& steps = scenario["steps"];
   for (size_t i = 0; i < steps.size(); ++i) {
     const json& step = steps[i];

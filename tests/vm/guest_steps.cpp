@@ -74,14 +74,26 @@ json op_write_file(const json& s) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, bytes - off));
     fill_seeded(seed, off, buf.data(), n);
     XXH3_128bits_update(st, buf.data(), n);
-    ssize_t w = ::pwrite(fd, buf.data(), n, static_cast<off_t>(off));
-    if (w != static_cast<ssize_t>(n)) error = sys_error("write", path);
+    // A short write is legal (e.g. at a quota limit): the rest is written again, and a write that
+    // fails says why.
+    for (size_t done = 0; done < n && error.empty();) {
+      ssize_t w = ::pwrite(fd, buf.data() + done, n - done, static_cast<off_t>(off + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) error = w < 0 ? sys_error("write", path) : "write " + path + ": wrote nothing";
+      else done += static_cast<size_t>(w);
+    }
     off += n;
   }
   if (error.empty() && s.value("fsync", true) && ::fsync(fd) != 0) error = sys_error("fsync", path);
   ::close(fd);
   std::string digest = xxh128_hex(XXH3_128bits_digest(st));
   XXH3_freeState(st);
+  // expect_error: the step is about the write failing (e.g. "Disk quota exceeded" past a limit).
+  if (s.contains("expect_error")) {
+    const std::string want = s["expect_error"];
+    if (error.find(want) != std::string::npos) return {{"ok", true}, {"path", path}, {"failed", error}};
+    return fail(error.empty() ? "the write succeeded, expected \"" + want + "\"" : error);
+  }
   if (!error.empty()) return fail(error);
   return {{"ok", true}, {"path", path}, {"size", bytes}, {"xxh128", digest}};
 }
@@ -312,10 +324,11 @@ struct StepRunner::State {
   }
 };
 
-StepRunner::StepRunner(const std::string& allow_devices) : state_(new State) {
+StepRunner::StepRunner(const std::string& allow_devices, const std::string& volumes_dir) : state_(new State) {
   ::mkdir("/run/mos_volmgrd", 0700);
   state_->ctx.policy = engine::Policy::from_globs(allow_devices);
   state_->ctx.run_dir = "/run/mos_volmgrd";
+  if (!volumes_dir.empty()) state_->ctx.volumes_dir = volumes_dir;
   state_->ctx.jobs = &state_->jobs;
 }
 
