@@ -40,14 +40,7 @@ std::vector<std::string> tool_closure(const std::string& name) {
   std::string path = tool_path(name);
   if (path.empty()) throw std::runtime_error(name + " not installed on the host");
   std::vector<std::string> files = {path};
-  std::istringstream lines(peer_output({"ldd", path}));
-  std::string line;
-  while (std::getline(lines, line)) {
-    size_t arrow = line.find("=> /"), slash = line.find_first_not_of(" \t");
-    size_t from = arrow != std::string::npos ? arrow + 3 : (slash != std::string::npos && line[slash] == '/' ? slash : std::string::npos);
-    if (from == std::string::npos) continue;  // linux-vdso: in the kernel
-    files.push_back(line.substr(from, line.find(' ', from) - from));
-  }
+  for (auto& lib : vmtest::ldd_libraries(peer_output({"ldd", path}))) files.push_back(std::move(lib));
   return files;
 }
 

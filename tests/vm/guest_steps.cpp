@@ -25,6 +25,7 @@
 #include "tests/support/loop.hpp"
 #include "tests/vm/guest.hpp"
 #include "tests/vm/guest_dm.hpp"
+#include "tests/vm/guest_health.hpp"
 #include "tests/vm/seeded.hpp"
 
 namespace mos::vmtest {
@@ -342,6 +343,7 @@ json StepRunner::run(const json& s) {
     else if (op == "loop_attach") out = state_->op_loop_attach(s);
     else if (op == "loop_detach") out = state_->op_loop_detach(s);
     else if (op == "release") out = op_release();
+    else if (op == "health_pages") out = op_health_pages(s);
     else if (op == "dm_remove") {
       dm_remove(s.at("name"));
       out = {{"ok", true}};
