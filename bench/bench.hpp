@@ -114,9 +114,6 @@ std::string tool_path(const std::string& name);
 void run_peer(const std::vector<std::string>& argv);
 // Same, returning its stdout (first MiB).
 std::string peer_output(const std::vector<std::string>& argv);
-// A dynamically linked program and the shared objects ldd lists for it (loader included), for a
-// VM guest that holds them at the same paths (the bench's peer tools, the VM tests' daemon).
-std::vector<std::string> shared_object_closure(const std::string& program);
 // A peer contender running `tool args(target)...`, marked unavailable when the tool is missing.
 Contender peer(std::string name, std::string tool,
                std::function<std::vector<std::string>(const Target&)> args,

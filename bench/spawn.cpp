@@ -86,19 +86,6 @@ std::string peer_output(const std::vector<std::string>& argv) {
   return out;
 }
 
-std::vector<std::string> shared_object_closure(const std::string& program) {
-  std::vector<std::string> files = {program};
-  std::istringstream lines(peer_output({"ldd", program}));
-  std::string line;
-  while (std::getline(lines, line)) {
-    size_t arrow = line.find("=> /"), slash = line.find_first_not_of(" \t");
-    size_t from = arrow != std::string::npos ? arrow + 3 : (slash != std::string::npos && line[slash] == '/' ? slash : std::string::npos);
-    if (from == std::string::npos) continue;  // linux-vdso: in the kernel
-    files.push_back(line.substr(from, line.find(' ', from) - from));
-  }
-  return files;
-}
-
 Contender peer(std::string name, std::string tool,
                std::function<std::vector<std::string>(const Target&)> args,
                std::function<void(Target&)> prepare) {

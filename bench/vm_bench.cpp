@@ -39,7 +39,9 @@ using vmtest::VmSpec;
 std::vector<std::string> tool_closure(const std::string& name) {
   std::string path = tool_path(name);
   if (path.empty()) throw std::runtime_error(name + " not installed on the host");
-  return shared_object_closure(path);
+  std::vector<std::string> files = {path};
+  for (auto& lib : vmtest::ldd_libraries(peer_output({"ldd", path}))) files.push_back(std::move(lib));
+  return files;
 }
 
 // Ships tools and their libraries in the bench's initramfs (never a test or product one).

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-jobs-per-uid", o.max_jobs_per_uid, "Most unfinished (queued or running) jobs of one uid (uid 0 exempt); beyond: -32000 busy")->check(CLI::Range(size_t{1}, size_t{4096}))->capture_default_str();
   app.add_option("--job-history", o.job_history, "Finished jobs kept for storage.jobs")->check(CLI::Range(size_t{0}, size_t{4096}))->capture_default_str();
   app.add_option("--job-history-seconds", o.job_history_seconds, "Finished jobs are pruned after this many seconds")->check(CLI::Range(int64_t{0}, int64_t{30} * 86400))->capture_default_str();
+  app.add_option("--health-interval", o.health_interval_seconds, "Seconds between passes of the disk health poller (SMART / NVMe log of each allowed disk, one at a time, sleeping ATA disks not woken; 0 = off)")->check(CLI::Range(0u, 604800u))->capture_default_str();
   app.add_option("--state-dir", o.state_dir, "Jobs and scrub results kept across restarts (\"\" = none)")->capture_default_str();
   app.set_version_flag("--version", "mos_volmgrd " MOS_VERSION);
   CLI11_PARSE(app, argc, argv);

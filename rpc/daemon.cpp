@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "engine/context.hpp"
+#include "engine/health/health_cache.hpp"
 #include "engine/inventory/events.hpp"
 #include "engine/inventory/cache.hpp"
 #include "engine/jobs/jobs.hpp"
@@ -123,7 +124,8 @@ void run_daemon(const DaemonOptions& given) {
   std::optional<engine::StateStore> state;
   if (!options.state_dir.empty()) state.emplace(options.state_dir, log);
   // Before the jobs: a job ending during shutdown still marks the model stale.
-  engine::InventoryCache inventory(&events, {std::chrono::milliseconds(options.inventory_revalidate_ms), true});
+  engine::health::HealthCache health;  // outlives the model that renders it and the poller that fills it
+  engine::InventoryCache inventory(&events, {std::chrono::milliseconds(options.inventory_revalidate_ms), true, &health});
   engine::JobsOptions job_options;
   job_options.workers = options.job_workers;
   job_options.queue_limit = options.job_queue;
@@ -151,6 +153,17 @@ void run_daemon(const DaemonOptions& given) {
   ctx.jobs = &jobs;
   ctx.events = &events;
   ctx.inventory = &inventory;
+  engine::health::HealthPoller::Sources health_sources;
+  health_sources.list_disks = [&inventory] {
+    std::vector<std::string> disks;
+    for (const auto& d : inventory.snapshot()->devices)
+      if (d.kind != "partition") disks.push_back(d.path);
+    return disks;
+  };
+  health_sources.reader = options.health_reader;
+  health_sources.after_pass = [&inventory] { inventory.refresh_health(); };
+  engine::health::HealthPoller health_poller(health, ctx.policy, &events, std::move(health_sources),
+                                             std::chrono::seconds(options.health_interval_seconds));
   // `plain` stays alive: rpc.discover documents the registry it was registered in.
   const Registry plain = make_registry();
   Registry registry = invalidating_after_mutations(plain, inventory);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/health/health_poller.hpp"
 #include "rpc/limits.hpp"
 
 namespace mos::rpc {
@@ -33,6 +34,10 @@ struct DaemonOptions {
   std::vector<std::string> mount_fstypes;
   // --volumes-dir: the btrfs subvolume of the storage.volume_* methods (engine::Context::volumes_dir).
   std::string volumes_dir = "/var/cache/vm-meta/volumes";
+  // --health-interval: seconds between the health poller's passes over the disks (0 = no poller).
+  unsigned health_interval_seconds = 3600;
+  // How the poller reads one disk; empty = engine::health::read_disk_health without waking.
+  engine::health::HealthPoller::Reader health_reader;
 };
 
 // chdir("/"), blocks SIGTERM/SIGINT in every thread (the server takes them through signalfd),

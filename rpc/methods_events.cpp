@@ -11,8 +11,8 @@ json topics_schema(size_t min_items) {
   return {{"type", "array"},
           {"minItems", min_items},
           {"maxItems", 8},
-          {"items", {{"type", "string"}, {"enum", {"devices", "mounts", "jobs", "raid"}}}},
-          {"description", "event topics: devices, mounts, jobs, raid"}};
+          {"items", {{"type", "string"}, {"enum", {"devices", "mounts", "jobs", "raid", "health"}}}},
+          {"description", "event topics: devices, mounts, jobs, raid, health"}};
 }
 
 json held_schema() {

@@ -1,5 +1,6 @@
 // storage.list_disks / list_partitions / list_filesystems / list_mounts / inventory. In the
 // daemon they answer from the in-memory model (ctx.inventory); without one (tests, tools) they scan.
+#include "engine/health/health_cache.hpp"
 #include "engine/inventory/inventory.hpp"
 #include "engine/inventory/cache.hpp"
 #include "rpc/call.hpp"
@@ -27,8 +28,27 @@ std::function<std::shared_ptr<const std::string>(const json&, engine::Context&)>
     else if (part == &engine::InventorySnapshot::filesystems) result = engine::list_filesystems(all);
     else if (part == &engine::InventorySnapshot::mounts) result = engine::list_mounts(all);
     else result = engine::inventory_of(all);
+    // A direct scan has no poller behind it: health null (the daemon's model carries it).
+    if (part == &engine::InventorySnapshot::disks) engine::health::add_health(result, nullptr);
+    if (part == &engine::InventorySnapshot::all) engine::health::add_health(result["disks"], nullptr);
     return std::make_shared<const std::string>(engine::json_text(result));
   };
+}
+
+// A disk: the device object and the poller's last verdict (storage.disk_health asks the disk now).
+json disk_schema() {
+  json s = device_schema();
+  s["properties"]["health"] = {
+      {"type", {"object", "null"}},
+      {"description",
+       "the --health-interval poller's last verdict: status ok | warning | failing | unknown, reasons, checked_at "
+       "(unix seconds; null and reason \"not checked yet\" before the poller reached the disk); null without the "
+       "daemon's model"},
+      {"properties",
+       {{"status", {{"type", "string"}, {"enum", {"ok", "warning", "failing", "unknown"}}}},
+        {"reasons", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+        {"checked_at", {{"type", {"integer", "null"}}}}}}};
+  return s;
 }
 
 json subvolumes_schema() {
@@ -59,8 +79,9 @@ void register_inventory_methods(Registry& r) {
     return json{{"type", "array"}, {"items", std::move(items)}, {"description", desc}};
   };
   add_serialized(r, Method{"storage.list_disks", "All block devices that are not partitions (disks, loop, md, dm, zram)",
-               "Each device carries the full device object; attached loop devices only (size > 0).",
-               obj_schema(json::object()), array_of(device_schema(), "devices"), false, nullptr}, query(&S::disks));
+               "Each device carries the full device object and its health from the daemon's poller; attached loop "
+               "devices only (size > 0).",
+               obj_schema(json::object()), array_of(disk_schema(), "devices"), false, nullptr}, query(&S::disks));
   add_serialized(r, Method{"storage.list_partitions", "All partitions with label, UUID, type and filesystem", "",
                obj_schema(json::object()), array_of(device_schema(), "partitions"), false, nullptr}, query(&S::partitions));
   add_serialized(r, Method{"storage.list_filesystems", "Every device carrying a filesystem or swap; MOS labels flagged",
@@ -73,11 +94,12 @@ void register_inventory_methods(Registry& r) {
                "Disks, partitions, filesystems, mounts, md arrays and btrfs subvolumes in one reply",
                "The daemon answers from its in-memory model, kept fresh by block uevents, mount table "
                "changes, its own operations and a re-probe of every device every 2 s (changes nobody "
-               "announces, such as another tool's mkfs on a machine without udev).",
+               "announces, such as another tool's mkfs on a machine without udev). Each disk's health is the last "
+               "verdict of the --health-interval poller (no SMART command is sent by this call).",
                obj_schema(json::object()),
                {{"type", "object"},
                 {"properties",
-                 {{"disks", array_of(device_schema(), "disks")},
+                 {{"disks", array_of(disk_schema(), "disks")},
                   {"partitions", array_of(device_schema(), "partitions")},
                   {"filesystems", array_of(filesystem_schema(), "filesystems")},
                   {"mounts", array_of(mount_schema(), "mounts")},

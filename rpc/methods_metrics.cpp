@@ -8,7 +8,8 @@ namespace mos::rpc {
 void register_metrics_methods(Registry& r) {
   r.add(Method{"storage.metrics", "Metrics in the Prometheus text exposition format (0.0.4)",
                "Filesystem size/used/avail, btrfs device errors, seconds since the last scrub and its errors, md "
-               "degraded/sync state, jobs by state, RPC requests by method and outcome. The result is one string, "
+               "degraded/sync state, disk health (mos_disk_health_status state set, temperature, wear, error "
+               "counters; from the --health-interval poller's cache), jobs by state, RPC requests by method and outcome. The result is one string, "
                "usable by node_exporter's textfile collector.",
                obj_schema(json::object()), {{"type", "string"}}, false, [](const json&, engine::Context& ctx) -> json {
                  engine::MetricsText out;

@@ -10,11 +10,11 @@
 namespace mos::cli {
 
 void add_watch_commands(CLI::App& app, Env& env) {
-  auto* cmd = app.add_subcommand("watch", "Print storage events (devices, mounts, jobs, raid) as they happen");
-  auto topics = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"devices", "mounts", "jobs", "raid"});
+  auto* cmd = app.add_subcommand("watch", "Print storage events (devices, mounts, jobs, raid, health) as they happen");
+  auto topics = std::make_shared<std::vector<std::string>>(std::vector<std::string>{"devices", "mounts", "jobs", "raid", "health"});
   cmd->add_option("--topics", *topics, "topics to watch (default: all)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"devices", "mounts", "jobs", "raid"}));
+      ->check(CLI::IsMember({"devices", "mounts", "jobs", "raid", "health"}));
   cmd->callback([&env, topics] {
     env.action = [&env, topics] {
       env.call("storage.subscribe", {{"topics", *topics}});

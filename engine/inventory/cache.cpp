@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "engine/btrfs/json.hpp"
+#include "engine/health/health_cache.hpp"
 #include "engine/inventory/content.hpp"
 #include "engine/inventory/events.hpp"
 #include "engine/inventory/monitor.hpp"
@@ -200,15 +201,33 @@ void InventoryCache::rebuild(const std::set<std::string>* reprobe) {
 
   next->inventory = inventory_of(next->devices);
   next->generation = old ? old->generation + 1 : 1;
-  const Inventory& inv = next->inventory;
-  auto text = [](const json& j) { return json_text(j); };
-  next->disks = text(inv.disks);
-  next->partitions = text(inv.partitions);
-  next->filesystems = text(inv.filesystems);
-  next->mounts = text(inv.mounts);
-  next->raids = text(inv.raids);
-  next->all = text(inv);
+  render(*next);
   install(std::move(next));
+}
+
+void InventoryCache::render(InventorySnapshot& snap) const {
+  json all = snap.inventory;
+  health::add_health(all["disks"], opts_.health);
+  snap.disks = json_text(all["disks"]);
+  snap.partitions = json_text(all["partitions"]);
+  snap.filesystems = json_text(all["filesystems"]);
+  snap.mounts = json_text(all["mounts"]);
+  snap.raids = json_text(all["raids"]);
+  snap.all = json_text(all);
+}
+
+void InventoryCache::refresh_health() {
+  std::lock_guard writer(write_mu_);
+  std::shared_ptr<InventorySnapshot> next;
+  {
+    std::shared_lock lock(mu_);
+    if (!snap_) return;
+    next = std::make_shared<InventorySnapshot>(*snap_);
+  }
+  ++next->generation;
+  render(*next);
+  std::unique_lock lock(mu_);  // same devices, mounts and arrays: nothing to publish
+  snap_ = std::move(next);
 }
 
 void InventoryCache::install(std::shared_ptr<InventorySnapshot> next) {

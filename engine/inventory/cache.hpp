@@ -33,6 +33,9 @@ namespace mos::engine {
 
 class EventBus;
 class Monitor;
+namespace health {
+class HealthCache;
+}
 
 struct InventorySnapshot {
   uint64_t generation = 0;
@@ -47,6 +50,9 @@ class InventoryCache {
   struct Options {
     std::chrono::milliseconds revalidate{2000};  // full re-probe period; 0 = never
     bool monitor = true;                         // watch uevents and mountinfo in a thread
+    // The poller's results, shown as each disk's `health` (engine/health/health_cache.hpp);
+    // null: health is null.
+    const health::HealthCache* health = nullptr;
   };
   explicit InventoryCache(EventBus* events = nullptr);
   InventoryCache(EventBus* events, Options opts);
@@ -65,6 +71,10 @@ class InventoryCache {
   void invalidate() { dirty_.store(true); }
   // Full rebuild now (start-up, after invalidate()).
   void rescan();
+  // The health cache changed: the same devices rendered again with it (nothing is probed).
+  void refresh_health();
+  // The health cache the model renders (storage.metrics reads it too); null when none.
+  const health::HealthCache* health() const { return opts_.health; }
   // The periodic check for changes nobody announced: loop devices (and their partitions) are
   // re-probed only when their backing file's mtime or size moved (so other programs' loop
   // devices are not opened every period), and all of them every tenth period; every other
@@ -81,6 +91,7 @@ class InventoryCache {
   // null), other devices keep their content facts from the previous snapshot.
   void rebuild(const std::set<std::string>* reprobe);
   void install(std::shared_ptr<InventorySnapshot> next);
+  void render(InventorySnapshot& snap) const;
   void settle();
 
   EventBus* events_;

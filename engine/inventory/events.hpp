@@ -14,7 +14,7 @@
 namespace mos::engine {
 
 struct Event {
-  std::string topic;  // "devices" | "mounts" | "jobs" | "raid"
+  std::string topic;  // "devices" | "mounts" | "jobs" | "raid" | "health"
   std::string kind;   // e.g. "add", "remove", "change", "mounted", "progress", "finished"
   json data;          // topic-specific payload
 };

@@ -7,6 +7,8 @@
 
 #include "engine/btrfs/usage.hpp"
 #include "engine/jobs/jobs.hpp"
+#include "engine/jobs/metrics_health.hpp"
+#include "engine/inventory/cache.hpp"
 #include "engine/mount.hpp"
 #include "engine/raid/raid.hpp"
 #include "engine/jobs/state_scrub.hpp"
@@ -147,6 +149,7 @@ void storage_metrics(const Context& ctx, MetricsText& out) {
   filesystem_metrics(ctx, out, btrfs_mounts);
   btrfs_metrics(ctx, out, btrfs_mounts);
   raid_metrics(ctx, out);
+  health_metrics(ctx.inventory ? ctx.inventory->health() : nullptr, ctx.policy, out);
   job_metrics(ctx, out);
 }
 

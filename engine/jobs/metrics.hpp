@@ -30,8 +30,9 @@ class MetricsText {
 };
 
 // Filesystem size/used/avail of mounted filesystems on allowed devices, btrfs device error
-// counters, seconds since each btrfs's last scrub and its errors, md degraded/sync state, jobs by
-// state. A source that cannot be read is skipped (its absence is visible), never fatal.
+// counters, seconds since each btrfs's last scrub and its errors, md degraded/sync state, disk
+// health from the poller's cache (metrics_health.hpp), jobs by state. A source that cannot be
+// read is skipped (its absence is visible), never fatal.
 void storage_metrics(const Context& ctx, MetricsText& out);
 
 }  // namespace mos::engine

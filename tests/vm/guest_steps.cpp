@@ -26,6 +26,7 @@
 #include "tests/vm/guest.hpp"
 #include "tests/vm/guest_dm.hpp"
 #include "tests/vm/guest_procs.hpp"
+#include "tests/vm/guest_health.hpp"
 #include "tests/vm/seeded.hpp"
 
 namespace mos::vmtest {
@@ -357,6 +358,7 @@ json StepRunner::run(const json& s) {
       (op == "dm_suspend" ? dm_suspend : dm_resume)(s.at("name"));
       out = {{"ok", true}};
     }
+    else if (op == "health_pages") out = op_health_pages(s);
     else if (op == "dm_remove") {
       dm_remove(s.at("name"));
       out = {{"ok", true}};

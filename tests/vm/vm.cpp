@@ -132,6 +132,19 @@ std::string vm_unavailable_reason() {
   return "";
 }
 
+std::vector<std::string> ldd_libraries(const std::string& ldd_output) {
+  std::vector<std::string> files;
+  std::istringstream lines(ldd_output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    size_t arrow = line.find("=> /"), slash = line.find_first_not_of(" \t");
+    size_t from = arrow != std::string::npos ? arrow + 3 : (slash != std::string::npos && line[slash] == '/' ? slash : std::string::npos);
+    if (from == std::string::npos) continue;  // linux-vdso: in the kernel
+    files.push_back(line.substr(from, line.find(' ', from) - from));
+  }
+  return files;
+}
+
 std::string vm_temp_path(const std::string& name, const std::string& suffix) {
   return "/var/tmp/mos_vm_" + name + "_" + std::to_string(::getpid()) + suffix;
 }

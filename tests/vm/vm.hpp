@@ -81,6 +81,10 @@ std::vector<std::string> build_initramfs(const VmSpec& spec, const GuestKernel& 
 // Boots the guest and waits for it to power off (or kills it at the timeout).
 VmResult run_vm(const VmSpec& spec);
 
+// The shared objects an `ldd` output lists, loader included (linux-vdso is in the kernel): what a
+// host tool needs beside it to run in a test or bench initramfs.
+std::vector<std::string> ldd_libraries(const std::string& ldd_output);
+
 // Where temp images go (/var/tmp/mos_vm_<name>_<pid>...).
 std::string vm_temp_path(const std::string& name, const std::string& suffix);
 

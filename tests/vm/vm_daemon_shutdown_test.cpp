@@ -7,7 +7,6 @@
 // is reaped and the guest shuts down cleanly.
 #include <gtest/gtest.h>
 
-#include "bench/bench.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/vm/scenario.hpp"
 
@@ -67,9 +66,9 @@ TEST(VmDaemonShutdown, SigtermWithWorkStuckOnASuspendedDmDeviceExitsWithinTheBou
   VmSpec spec;
   spec.name = "daemon_shutdown";
   spec.disks = {{dir / "a.img", 8ull << 30}};  // sparse; big enough that the checksum still runs when held
-  const std::vector<std::string> closure = bench::shared_object_closure(std::string(MOS_BIN_DIR) + "/mos_volmgrd");
-  spec.binaries["/bin/mos_volmgrd"] = closure.front();
-  for (size_t i = 1; i < closure.size(); ++i) spec.binaries[closure[i]] = closure[i];
+  const std::string daemon = std::string(MOS_BIN_DIR) + "/mos_volmgrd";  // dynamic: its libraries go along
+  spec.binaries["/bin/mos_volmgrd"] = daemon;
+  for (const auto& lib : ldd_libraries(test::run_tool({"ldd", daemon}).out)) spec.binaries[lib] = lib;
   spec.binaries["/bin/mos-volmgr"] = std::string(MOS_BIN_DIR) + "/mos-volmgr";
 
   json steps = json::array(
