@@ -135,7 +135,29 @@ void run_dual_steps(const std::vector<std::string>& disks, const std::vector<Dua
   }
 }
 
-void assemble_md(const Found& found, const RunOptions& opts, Reporter& rep) {
+namespace {
+
+// A stale member of our own unfinished first boot, added back: the kernel rebuilds it from the
+// fresh member (a full resync: its superblock is new). False when the kernel refused it.
+bool re_add_stale(const RaidAssembly& a, const RaidLeftOut& l, const Context& ctx, Reporter& rep) {
+  RaidAddRequest req;
+  req.array = a.name;
+  req.device = l.device;
+  req.force = true;  // its old superblock of this very array, which the record proves ours
+  try {
+    raid_add_member(req, ctx);
+  } catch (const Error& e) {
+    rep.warn("md " + a.name + ": " + l.device + " (" + l.reason + ") could not be added back: " + e.what());
+    return false;
+  }
+  rep.done("md " + a.name + ": added back " + l.device + ", left out as " + l.reason +
+           " by a power loss during this first boot; the kernel resyncs it from the other member");
+  return true;
+}
+
+}  // namespace
+
+void assemble_md(const Found& found, const RunOptions& opts, Reporter& rep, StaleMember stale) {
   if (found.md_members.empty()) return;
   const Context ctx = with_md_devices(engine_context(opts));
   load_raid_modules(opts, rep);
@@ -144,11 +166,21 @@ void assemble_md(const Found& found, const RunOptions& opts, Reporter& rep) {
   req.dry_run = opts.dry_run;
   auto r = assemble_raids(req, ctx);
   for (const auto& a : r.arrays) {
+    size_t re_added = 0;
     for (const auto& l : a.left_out) {
+      const bool running = a.outcome == "started_degraded" || a.outcome == "already_running";
+      if (stale == StaleMember::re_add && running && !opts.dry_run && l.reason.starts_with("stale:") &&
+          re_add_stale(a, l, ctx, rep)) {
+        ++re_added;
+        continue;
+      }
       rep.warn("md " + a.name + ": " + l.device + " left out: " + l.reason);
       rep.out_of_service("md " + a.name + " member " + l.device);
     }
-    if (a.outcome == "started" || a.outcome == "already_running" || a.outcome == "would_start") {
+    if (re_added && re_added == a.missing_slots.size()) {
+      rep.done("md " + a.name + " started (" + std::to_string(a.members.size()) + " member(s), " + std::to_string(re_added) +
+               " resyncing)");
+    } else if (a.outcome == "started" || a.outcome == "already_running" || a.outcome == "would_start") {
       rep.done("md " + a.name + " " + a.outcome + " (" + std::to_string(a.members.size()) + " members)");
     } else if (a.outcome == "started_degraded" || a.outcome == "would_start_degraded") {
       rep.report().degraded = true;

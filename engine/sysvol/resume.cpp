@@ -131,13 +131,28 @@ void resume_pair(const std::vector<MosDisk>& pair, const RunOptions& opts, Repor
     const std::string dev[2] = {pair[0].partition_path(n), pair[1].partition_path(n)};
     s.clear[0] = pending[0], s.clear[1] = pending[1];
     s.format[0] = s.format[1] = false;
+    const bool md = step_name(p) == "efi" || step_name(p) == "boot";
+    if (step_name(p) == "swap") {
+      // Each disk's own swap area and record: one disk's "done" says nothing of the other's.
+      for (size_t i = 0; i < 2; ++i) {
+        if (!pending[i]) continue;
+        ContentVerdict v = classify_device(dev[i], p.fstype, p.label);
+        if (v.state == ContentState::ours) continue;  // formatted, only its record's clear was lost
+        if (!only_our_partial_writes(v, p)) {
+          rep.error(refusal(dev[i], v, p));
+          refused = true;
+        }
+        s.format[i] = true;
+      }
+      steps.push_back(s);
+      continue;
+    }
     if (!pending[0] || !pending[1]) {
       // Recorded done on one disk: the format committed before either record was cleared.
       if (pending[0] || pending[1]) rep.info(step_name(p) + ": recorded done on one disk; its record is cleared on the other");
       steps.push_back(s);
       continue;
     }
-    const bool md = step_name(p) == "efi" || step_name(p) == "boot";
     ContentVerdict v[2];
     for (size_t i = 0; i < 2; ++i) {
       v[i] = classify_device(dev[i], md ? "linux_raid_member" : p.fstype, md ? "" : p.label);
@@ -152,8 +167,6 @@ void resume_pair(const std::vector<MosDisk>& pair, const RunOptions& opts, Repor
     if (md) {
       bool complete = both_ours && md_step_complete(dev[0], dev[1], p, ctx, rep);
       s.format[0] = s.format[1] = !complete;
-    } else if (step_name(p) == "swap") {
-      for (size_t i = 0; i < 2; ++i) s.format[i] = v[i].state != ContentState::ours;
     } else {
       bool same_fs = both_ours && !uuid_of(all, dev[0]).empty() && uuid_of(all, dev[0]) == uuid_of(all, dev[1]);
       s.format[0] = s.format[1] = !same_fs;

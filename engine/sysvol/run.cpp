@@ -78,7 +78,8 @@ void bring_up_provisioned(const RunOptions& opts, const Config& cfg, Reporter& r
   if (!rep.report().errors.empty()) return;
   Found found = find_mos_storage(discover_allowed(md_policy(opts.policy)), md_policy(opts.policy), cfg);
   if (!found.md_members.empty()) {
-    assemble_md(found, opts, rep);  // created arrays already run (reported as such); a resume's done ones start here
+    // Created arrays already run (reported as such); a resume's done ones start here.
+    assemble_md(found, opts, rep, StaleMember::re_add);
     found = find_mos_storage(discover_allowed(md_policy(opts.policy)), md_policy(opts.policy), cfg);
   }
   bring_up(found, cfg, opts, rep);

@@ -96,7 +96,12 @@ void load_raid_modules(const RunOptions& opts, Reporter& rep);
 void resume(const std::vector<MosDisk>& recorded, const std::vector<Device>& all, const Config& cfg,
             const RunOptions& opts, Reporter& rep);
 // Assembles the md arrays whose members were found (degraded when a member is missing: said loudly).
-void assemble_md(const Found& found, const RunOptions& opts, Reporter& rep);
+// What to do with a member md leaves out as stale (older events than the array's).
+enum class StaleMember { leave_out, re_add };
+// re_add: only after a first boot of ours (fresh or resumed), where the provisioning record proves
+// every member ours: a power loss left one member's superblock older; it is added back and the
+// kernel resyncs it from the fresh one. A later boot leaves it out (degraded): adding is explicit.
+void assemble_md(const Found& found, const RunOptions& opts, Reporter& rep, StaleMember stale = StaleMember::leave_out);
 // The policy plus our md devices (/dev/md_mosefi, /dev/md_mosboot and their /dev/md/ links); an
 // md device stays refused unless its members (sysfs slaves) are allowed too.
 Policy md_policy(const Policy& p);

@@ -241,6 +241,11 @@ Verdict judge_dual_boot(const DualDisk (&disks)[2], const json& exec, const std:
     v.outcome = "degraded";
     if (!report_says(exec, "ready") || !report_says(exec, "degraded"))
       v.violations.push_back("exit 2 without a ready and degraded report");
+    // A first boot of ours adds a stale member back (README, Resume): never degraded for that.
+    for (const auto& w : exec.value("stdout_json", json::object()).value("warnings", json::array()))
+      if (w.is_string() && w.get<std::string>().find("left out: stale") != std::string::npos &&
+          v.mode == "resume")
+        v.violations.push_back("a resumed first boot left a stale md member out: " + w.get<std::string>());
   } else {
     v.outcome = "refused";
   }

@@ -82,8 +82,8 @@ struct DualDisk {
 };
 
 // Two disks: ready (exit 0, a ready report, every oracle clean on both images), degraded (exit
-// 2, a ready and degraded report; a disk blank before is still blank: item 6, a blank disk is
-// never provisioned next to finished storage) or refused (any other exit); on each disk every
+// 2, a ready and degraded report, never a resume that left a stale md member out; a disk blank
+// before is still blank: item 6, a blank disk is never provisioned next to finished storage) or refused (any other exit); on each disk every
 // thing complete in its prefix is still there, as judge_boot says.
 Verdict judge_dual_boot(const DualDisk (&disks)[2], const json& exec, const std::string& mounts, const std::string& swaps);
 
