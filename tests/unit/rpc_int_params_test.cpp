@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/context.hpp"
@@ -76,20 +78,26 @@ void collect(const json& s, std::vector<std::string> path, std::vector<IntParam>
 }
 
 // Values outside the schema's range; fails the test when an integer parameter states none.
+// Which integers lie outside is decided here, exactly, not by the validator under test (as
+// doubles it took INT64_MAX + 1 for INT64_MAX, and a filter through it hid that).
 std::vector<json> out_of_range(const IntParam& p) {
   const json& s = p.schema;
-  std::vector<json> bad = {1.5, "1", 18446744073709551616.0, -9223372036854775807LL - 1, 18446744073709551615ULL};
+  std::vector<json> bad = {1.5, "1", 18446744073709551616.0};
+  const int64_t lowest = std::numeric_limits<int64_t>::min();
+  const uint64_t highest = std::numeric_limits<uint64_t>::max();
   if (s.contains("enum")) {
-    bad.push_back(4294967297LL);
-    bad.push_back(s["enum"][0].get<int64_t>() + 4294967296LL);
+    bad.insert(bad.end(), {json(lowest), json(highest), json(4294967297LL),
+                           json(s["enum"][0].get<int64_t>() + 4294967296LL)});
     return bad;
   }
   EXPECT_TRUE(s.contains("minimum") && s.contains("maximum")) << "integer parameter without a range: " << s.dump();
   if (!s.contains("minimum") || !s.contains("maximum")) return bad;
-  bad.push_back(s["minimum"].get<int64_t>() - 1);
-  bad.push_back(s["maximum"].get<uint64_t>() + 1);
-  if (s["maximum"].get<uint64_t>() < 4294967297ULL) bad.push_back(4294967297ULL);
-  std::erase_if(bad, [&](const json& v) { return fits(s, v); });  // a wide range may hold some
+  const int64_t min = s["minimum"].get<int64_t>();
+  const uint64_t max = s["maximum"].get<uint64_t>();
+  for (int64_t v : {lowest, min == lowest ? lowest : min - 1})
+    if (std::cmp_less(v, min)) bad.push_back(v);
+  for (uint64_t v : {max == highest ? highest : max + 1, uint64_t{4294967297ULL}, highest})
+    if (std::cmp_greater(v, max)) bad.push_back(v);
   return bad;
 }
 
