@@ -73,7 +73,9 @@ TEST(BtrfsMemberPolicy, OneAllowedMemberOfAMountedRaid1IsJudgedWithTheOther) {
   expect_refused_for(judge(only_a, fs.a.dev(), engine::Access::read), fs.b.dev());
   expect_refused_for(judge(only_a, fs.a.dev(), engine::Access::mount), fs.b.dev());
   expect_refused_for(judge_path(only_a, fs.mnt()), fs.b.dev());
-  // A second mount of the member is refused before anything is mounted.
+  // A second mount of the member is refused before anything is mounted (the guard unmounts it
+  // only when that refusal breaks, so a failing run leaves no mount behind).
+  MountGuard again(fs.dir / "again");
   EngineOutcome m = engine_outcome([&] {
     return nlohmann::json(engine::mount({fs.a.dev(), fs.dir / "again", "btrfs", ""}, only_a));
   });
