@@ -68,12 +68,17 @@ std::vector<Lower> lower_devices(const std::string& name) {
 // The other members of an unmounted multi-device btrfs `name` carries (its superblock names the
 // fsid and the member count; every block device carrying that fsid is one): mounting or writing
 // one member reaches what the kernel assembles with it.
-std::vector<std::string> unmounted_btrfs_siblings(const std::string& name) {
+// `by_fsid` holds the devices of each fsid already scanned in this walk: every member of one
+// filesystem names the same fsid, and each scan reads every block device of the node.
+std::vector<std::string> unmounted_btrfs_siblings(const std::string& name,
+                                                  std::map<std::string, std::vector<std::string>>& by_fsid) {
   std::vector<std::string> out;
   auto sb = btrfs::read_super(dev_path(name));
   if (!sb || sb->num_devices < 2) return out;
-  for (auto& other : btrfs::devices_with_fsid(sb->fsid))
-    if (other != name) out.push_back(std::move(other));
+  auto it = by_fsid.find(sb->fsid);
+  if (it == by_fsid.end()) it = by_fsid.emplace(sb->fsid, btrfs::devices_with_fsid(sb->fsid)).first;
+  for (const auto& other : it->second)
+    if (other != name) out.push_back(other);
   return out;
 }
 
@@ -96,6 +101,7 @@ std::map<std::string, std::vector<std::string>> mounted_btrfs_siblings() {
 // Empty when the walk exceeds kMaxStackDevices (the caller refuses).
 std::map<std::string, bool> stack_of(const std::string& top) {
   const auto siblings = mounted_btrfs_siblings();
+  std::map<std::string, std::vector<std::string>> by_fsid;
   std::map<std::string, bool> seen{{top, true}};
   std::vector<Lower> work = lower_devices(top);
   auto add_siblings = [&](const std::string& name) {
@@ -103,7 +109,7 @@ std::map<std::string, bool> stack_of(const std::string& top) {
       for (const auto& s : it->second) work.push_back({s, true});
       return;
     }
-    for (auto& s : unmounted_btrfs_siblings(name)) work.push_back({std::move(s), true});
+    for (auto& s : unmounted_btrfs_siblings(name, by_fsid)) work.push_back({std::move(s), true});
   };
   add_siblings(top);
   while (!work.empty()) {

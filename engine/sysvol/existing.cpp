@@ -124,8 +124,15 @@ std::vector<Device> discover_allowed(const Policy& policy) {
 Found find_mos_storage(const std::vector<Device>& all, const Policy& policy, const Config& cfg) {
   Found f;
   for (const auto& d : all) {
-    if (!policy.allowed(d.path)) continue;
     bool mos_labelled = (d.label && d.label->starts_with("MOS")) || (d.partlabel && d.partlabel->starts_with("mos"));
+    if (std::string refused = policy.first_refused(d.path); !refused.empty()) {
+      // Named by the allow list but reaching a device it does not name (another member of its
+      // btrfs fsid, a lower device): said, or a node would be refused with no reason given.
+      if (mos_labelled && refused != d.path)
+        f.ignored.push_back(d.path + " reaches " + refused + " (its stack or another device with its btrfs fsid), which "
+                                     "the allowed devices do not name");
+      continue;
+    }
     if (auto why = may_serve_mos_role(d, cfg)) {
       if (mos_labelled) f.ignored.push_back(d.path + " " + *why);
       continue;

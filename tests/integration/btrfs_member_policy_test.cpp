@@ -10,6 +10,8 @@
 #include "engine/btrfs/subvolumes.hpp"
 #include "engine/context.hpp"
 #include "engine/mount.hpp"
+#include "engine/sysvol/config.hpp"
+#include "engine/sysvol/steps.hpp"
 #include "rpc/client.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/engine_outcome.hpp"
@@ -149,6 +151,33 @@ TEST(BtrfsMemberPolicy, UnmountedRaid1WithOneAllowedMemberIsRefusedInEveryForm) 
   ASSERT_TRUE(by_path.ok) << by_path.message;
   ASSERT_TRUE(by_label.ok) << by_label.message;
   EXPECT_EQ(by_path.result, by_label.result);
+}
+
+
+// mos_sysvol's search for its storage (find_mos_storage) leaves out a MOSDATA member whose other
+// member the allowed devices do not name, and says why: without that line a two-disk node next to
+// a third disk carrying its fsid was refused as "no usable MOSDATA btrfs" with no reason given
+// (the two-disk write-log replay, tests/vm/README.md). The facts are the prober's, made by hand.
+TEST(BtrfsMemberPolicy, MosdataMemberReachingAnUnallowedMemberIsNamedAsNotUsed) {
+  MOS_REQUIRE_ROOT();
+  Raid1 fs;
+  engine::Device a;
+  a.path = fs.a.dev();
+  a.name = a.path.substr(5);
+  a.kind = "loop";
+  a.fstype = "btrfs";
+  a.label = "MOSDATA";
+  const engine::sysvol::Config cfg = engine::sysvol::default_config();
+  auto only_a = engine::sysvol::find_mos_storage({a}, engine::Policy::from_globs(fs.a.dev()), cfg);
+  EXPECT_TRUE(only_a.data.empty());
+  ASSERT_EQ(only_a.ignored.size(), 1u);
+  EXPECT_NE(only_a.ignored[0].find(fs.a.dev() + " reaches " + fs.b.dev()), std::string::npos) << only_a.ignored[0];
+  auto both = engine::sysvol::find_mos_storage({a}, engine::Policy::from_globs(fs.a.dev() + "," + fs.b.dev()), cfg);
+  EXPECT_EQ(both.data.size(), 1u);
+  EXPECT_TRUE(both.ignored.empty());
+  // A device the allowed list does not name at all is another node's business: not reported.
+  auto neither = engine::sysvol::find_mos_storage({a}, engine::Policy::from_globs("/dev/none"), cfg);
+  EXPECT_TRUE(neither.data.empty() && neither.ignored.empty());
 }
 
 }  // namespace

@@ -18,8 +18,11 @@
 #include <vector>
 
 #include "engine/context.hpp"
+#include "engine/disk_access.hpp"
 #include "engine/jobs/jobs.hpp"
 #include "engine/modules.hpp"
+#include "ioctl/blkpg.hpp"
+#include "ioctl/block_open.hpp"
 #include "rpc/dispatch.hpp"
 #include "rpc/registry.hpp"
 #include "tests/support/loop.hpp"
@@ -247,6 +250,37 @@ json op_release() {
   return out;
 }
 
+// Before a run on some of the guest's disks: the kernel forgets the partitions of every disk in
+// "hide" (BLKPG delete; nothing is written to a disk) and reads the tables of the disks in
+// "show" again (BLKRRPART), so a run sees its own disks as a boot with only them would, not the
+// other states' partitions that carry the same btrfs fsid and md array UUIDs.
+json op_show_only_disks(const json& s) {
+  json hidden = json::array(), errors = json::array();
+  for (const auto& name : s.at("hide")) {
+    const std::string disk = name.get<std::string>();
+    try {
+      io::Fd fd = io::open_block("/dev/" + disk, O_RDONLY);
+      for (const auto& p : engine::kernel_partitions(disk)) {
+        io::blkpg_delete_partition(fd, static_cast<int>(p.number));
+        hidden.push_back(p.name);
+      }
+    } catch (const std::exception& e) {
+      errors.push_back(disk + ": " + e.what());
+    }
+  }
+  json shown = json::array();
+  for (const auto& name : s.at("show")) {
+    const std::string disk = name.get<std::string>();
+    try {
+      io::blk_reread_partitions(io::open_block("/dev/" + disk, O_RDONLY));
+      for (const auto& p : engine::kernel_partitions(disk)) shown.push_back(p.name);
+    } catch (const std::exception& e) {
+      errors.push_back(disk + ": " + e.what());
+    }
+  }
+  return {{"ok", errors.empty()}, {"hidden", hidden}, {"shown", shown}, {"errors", errors}};
+}
+
 }  // namespace
 
 struct StepRunner::State {
@@ -350,6 +384,7 @@ json StepRunner::run(const json& s) {
     else if (op == "loop_attach") out = state_->op_loop_attach(s);
     else if (op == "loop_detach") out = state_->op_loop_detach(s);
     else if (op == "release") out = op_release();
+    else if (op == "show_only_disks") out = op_show_only_disks(s);
     else if (op == "spawn") out = state_->processes.spawn(s);
     else if (op == "signal") out = state_->processes.signal(s);
     else if (op == "wait_exit") out = state_->processes.wait_exit(s);

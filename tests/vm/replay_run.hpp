@@ -68,7 +68,7 @@ void run_side_by_side(size_t n, Job job) {
 struct ReplayRun {
   json exec;                  // the exec step's line (exit_code, timed_out, stdout_json, ...)
   std::string mounts, swaps;  // /proc/self/mountinfo and /proc/swaps after the run
-  std::string release_problem;  // "" when everything was released after it
+  std::string release_problem;  // "" when the other disks were hidden before it and everything was released after it
 };
 struct GuestRuns {
   std::vector<ReplayRun> runs;
@@ -77,12 +77,19 @@ struct GuestRuns {
 
 // Boots one guest on `disks` (each batch its own temp files: `name` differs) and runs mos_sysvol
 // once per entry of `runs`, each seeing only those guest disks ("vdc", ...), then releases
-// everything (unmount, swapoff, stop md, forget btrfs devices) before the next.
+// everything (unmount, swapoff, stop md, forget btrfs devices) before the next. Before each run
+// the kernel forgets the other runs' partitions (show_only_disks): the states of one recording
+// share btrfs fsids and md array UUIDs, and a boot of a real node sees only its own disks.
 inline GuestRuns boot_replay_guest(const std::string& name, const std::vector<VmDisk>& disks,
                                    const std::vector<std::vector<std::string>>& runs) {
-  constexpr size_t kStepsPerRun = 4;  // exec, mountinfo, swaps, release
+  constexpr size_t kStepsPerRun = 5;  // show_only_disks, exec, mountinfo, swaps, release
   json steps = json::array();
   for (const auto& run : runs) {
+    json hide = json::array();
+    for (const auto& other : runs)
+      for (const auto& d : other)
+        if (std::find(run.begin(), run.end(), d) == run.end()) hide.push_back(d);
+    steps.push_back({{"op", "show_only_disks"}, {"show", run}, {"hide", hide}});
     std::string allow;
     for (const auto& d : run) allow += (allow.empty() ? "" : ",") + ("/dev/" + d + ",/dev/" + d + "[0-9]*");
     steps.push_back({{"op", "exec"},
@@ -101,8 +108,10 @@ inline GuestRuns boot_replay_guest(const std::string& name, const std::vector<Vm
   GuestRuns out;
   out.wall_s = r.wall_s;
   for (size_t k = 0; k < runs.size(); ++k) {
-    const size_t base = k * kStepsPerRun;
+    const size_t base = k * kStepsPerRun + 1;  // the exec step
     ReplayRun run;
+    if (const json* shown = r.step(base - 1); !shown || !shown->value("ok", false))
+      run.release_problem = "the other states' disks could not be hidden: " + (shown ? shown->dump() : std::string("no result"));
     if (const json* e = r.step(base)) {
       run.exec = *e;
       out.sysvol_s += e->value("ms", 0.0) / 1000;
@@ -115,7 +124,8 @@ inline GuestRuns boot_replay_guest(const std::string& name, const std::vector<Vm
     run.swaps = text(2);
     const json* released = r.step(base + 3);
     if (!released || !released->value("ok", false))
-      run.release_problem = "its storage could not be released: " + (released ? released->dump() : std::string("no result"));
+      run.release_problem += (run.release_problem.empty() ? "" : "; ") + std::string("its storage could not be released: ") +
+                             (released ? released->dump() : std::string("no result"));
     out.runs.push_back(std::move(run));
   }
   return out;
