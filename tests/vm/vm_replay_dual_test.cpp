@@ -9,7 +9,7 @@
 // the pairs are built from the writes both logs share (md RAID1 and the mkfs writers on the
 // arrays write the same data at the same sectors of both members), see tests/vm/replay_pairs.hpp:
 // FLUSH/FUA entries of each log (MOS_REPLAY_DURABLE, 2 a log in CI; 0: all) with the matching
-// point of the other, MOS_REPLAY_POINTS (12 in CI; the plan is 50 and 4, ~62 pairs, ~14 min
+// point of the other, MOS_REPLAY_POINTS (6 in CI; the plan is 50 and 4, ~62 pairs, ~14 min
 // of TCG: run it with MOS_REPLAY_POINTS=50 MOS_REPLAY_DURABLE=4, tests/vm/README.md) seeded points between them (MOS_REPLAY_SEED), the blank and complete pairs and each complete
 // disk next to a blank one. That is a superset of the real crash states, so a refusal is
 // acceptable for any pair but the complete one (ready) and a complete disk next to a blank one
@@ -115,8 +115,8 @@ TEST(VmReplay, DualDiskFirstBootPairsOfPrefixes) {
   ASSERT_EQ(rec.size(), 2u);
   // CI's plan is small: at ~21 s of TCG a pair (mos_sysvol's time, tests/vm/README.md "Cost"), the
   // issue's plan (50 points between, 4 FLUSH/FUA entries a log: ~62 pairs) is ~14 min of TCG and
-  // would take a fifth of CI's budget; its last counts are in the README. 12 and 2 make ~20 pairs.
-  const size_t between = env_number("MOS_REPLAY_POINTS", 12);
+  // would take a fifth of CI's budget; its last counts are in the README. 6 and 2 make ~14 pairs.
+  const size_t between = env_number("MOS_REPLAY_POINTS", 6);
   // The FLUSH/FUA entries paired: MOS_REPLAY_DURABLE per log, one seeded from each equal slice
   // (0: all of them, about 130 a log, 270 pairs, an hour and a half of TCG).
   const size_t durable = env_number("MOS_REPLAY_DURABLE", 2);
