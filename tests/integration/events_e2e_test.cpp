@@ -13,60 +13,13 @@
 #include "rpc/client.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/integration/subscriber.hpp"
 
 namespace mos::test {
 namespace {
 
 using json = nlohmann::json;
 constexpr auto kBound = std::chrono::seconds(10);
-
-// Collects the notifications of one subscribed connection on its own thread.
-class Subscriber {
- public:
-  Subscriber(const std::string& socket, const json& topics) : client_(socket) {
-    client_.call("storage.subscribe", {{"topics", topics}});
-    reader_ = std::thread([this] {
-      try {
-        for (;;) {
-          json n = client_.next_notification();
-          std::lock_guard lock(mu_);
-          events_.push_back(std::move(n));
-        }
-      } catch (const std::exception&) {  // the daemon closed the connection
-      }
-    });
-  }
-  ~Subscriber() {
-    if (reader_.joinable()) reader_.join();
-  }
-  // Waits until an event satisfies pred, poking the daemon with a query meanwhile.
-  template <class Pred>
-  bool wait_for(rpc::Client& poke, Pred pred) {
-    auto end = std::chrono::steady_clock::now() + kBound;
-    while (std::chrono::steady_clock::now() < end) {
-      {
-        std::lock_guard lock(mu_);
-        for (const auto& e : events_)
-          if (e.value("method", "") == "storage.event" && pred(e["params"])) return true;
-      }
-      poke.call("storage.list_disks");
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  }
-  std::string seen() {
-    std::lock_guard lock(mu_);
-    std::string out;
-    for (const auto& e : events_) out += e.dump().substr(0, 200) + "\n";
-    return out;
-  }
-
- private:
-  rpc::Client client_;
-  std::thread reader_;
-  std::mutex mu_;
-  std::vector<json> events_;
-};
 
 TEST(EventsEndToEnd, SubscriberSeesLoopAttachJobEndAndMount) {
   MOS_REQUIRE_ROOT();

@@ -10,12 +10,12 @@
 
 #include <chrono>
 #include <fstream>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "engine/health/disk_health.hpp"
+#include "tests/integration/subscriber.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/test_user.hpp"
 
@@ -127,31 +127,18 @@ TEST(HealthPollerDaemon, VerdictChangeIsAStorageEventAndShowsInInventoryAndMetri
   });
   ASSERT_TRUE(daemon.ready());
   rpc::Client c(daemon.socket());
-  rpc::Client subscriber(daemon.socket());
-  subscriber.call("storage.subscribe", {{"topics", {"health"}}});
-
-  std::mutex mu;
-  std::vector<json> events;
-  std::thread reader([&] {
-    try {
-      for (;;) {
-        json n = subscriber.next_notification();
-        std::lock_guard lock(mu);
-        events.push_back(std::move(n));
-      }
-    } catch (const std::exception&) {  // the daemon closed the connection
-    }
-  });
-  // However the test ends, the daemon stops, which closes the subscriber's connection: its reader ends.
-  struct StopThenJoin {
+  Subscriber sub(daemon.socket(), json{"health"});
+  // However the test ends, the daemon stops first, which closes the subscriber's connection: its
+  // reader ends and the Subscriber's destructor can join it.
+  struct StopDaemon {
     SandboxedDaemon& daemon;
-    std::thread& reader;
     int status = -1;
+    bool stopped = false;
     void now() {
-      if (reader.joinable()) status = daemon.stop(SIGTERM), reader.join();
+      if (!stopped) status = daemon.stop(SIGTERM), stopped = true;
     }
-    ~StopThenJoin() { now(); }
-  } stop{daemon, reader};
+    ~StopDaemon() { now(); }
+  } stop{daemon};
   auto ok_seen = [&] {
     json d = disk_entry(c.call("storage.inventory")["disks"], img.dev());
     return d.is_object() && d["health"]["status"] == "ok";
@@ -162,14 +149,11 @@ TEST(HealthPollerDaemon, VerdictChangeIsAStorageEventAndShowsInInventoryAndMetri
   std::ofstream(flag).put('1');
 
   json change;
-  for (auto end = std::chrono::steady_clock::now() + kBound; change.is_null() && std::chrono::steady_clock::now() < end;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::lock_guard lock(mu);
-    for (const auto& e : events)
-      if (e.value("method", "") == "storage.event" && e["params"].value("topic", "") == "health" &&
-          e["params"]["data"].value("disk", "") == img.dev())
-        change = e["params"];
-  }
+  sub.wait_for(c, [&](const json& p) {
+    if (p.value("topic", "") != "health" || p["data"].value("disk", "") != img.dev()) return false;
+    change = p;
+    return true;
+  }, kBound);
   ASSERT_FALSE(change.is_null()) << "no health event for " << img.dev();
   EXPECT_EQ(change["kind"], "change");
   EXPECT_EQ(change["data"]["old_status"], "ok");
@@ -186,9 +170,8 @@ TEST(HealthPollerDaemon, VerdictChangeIsAStorageEventAndShowsInInventoryAndMetri
   stop.now();
   EXPECT_EQ(stop.status, 0);
   {
-    std::lock_guard lock(mu);
     size_t health_events = 0;
-    for (const auto& e : events)
+    for (const auto& e : sub.events())
       health_events += e["params"].value("topic", "") == "health" && e["params"]["data"].value("disk", "") == img.dev();
     EXPECT_EQ(health_events, 1u) << "one change, one event (later passes say the same)";
   }
