@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
@@ -76,7 +77,7 @@ std::string without_debug_sections(const std::string& host_path) {
                        std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
   if (readable(cached)) return cached;
   // Unique per process and call: two ctest jobs may strip the same binary at once; rename is atomic.
-  static int serial = 0;
+  static std::atomic<int> serial{0};  // guests are started from several threads (replay_run.hpp)
   std::string tmp = cached + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(++serial);
   pid_t pid = ::fork();
   if (pid < 0) return host_path;
