@@ -192,7 +192,11 @@ Store Store::open_as(const std::string& parent, const std::string& subvolume, co
   const std::string path = (parent.size() > 1 && parent.back() == '/' ? parent.substr(0, parent.size() - 1) : parent) +
                            "/" + subvolume;
   int fd = ::openat(judged.get(), subvolume.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT && missing == Missing::absent) return Store(io::Fd(), path, std::move(judged));
+  if (fd < 0 && errno == ENOENT && missing == Missing::absent) {
+    Store s(io::Fd(), path, std::move(judged));
+    s.classic_qgroups_ = ctx.volumes_classic_qgroups;
+    return s;
+  }
   if (fd < 0 && errno == ENOENT && missing == Missing::create) {
     errno = 0;
     auto err = btrfs_util_create_subvolume_fd(judged.get(), subvolume.c_str(), 0, nullptr, nullptr);
@@ -208,7 +212,9 @@ Store Store::open_as(const std::string& parent, const std::string& subvolume, co
   io::Fd dir(fd, path);
   errno = 0;
   if (btrfs_util_is_subvolume_fd(dir.get()) != BTRFS_UTIL_OK) throw_validation(path + " exists but is not a btrfs subvolume", path);
-  return Store(std::move(dir), path);
+  Store s(std::move(dir), path);
+  s.classic_qgroups_ = ctx.volumes_classic_qgroups;
+  return s;
 }
 
 Volume Store::describe(const std::string& name) const {
@@ -292,7 +298,7 @@ Volume Store::create(const CreateRequest& req, DryRun* dry) {
                                                    : "create subvolume " + v.path);
     if (req.limit) {
       v.limit.bytes = req.limit;
-      v.limit.mode = predicted_limit_mode(absent() ? parent_ : dir_);
+      v.limit.mode = predicted_limit_mode(absent() ? parent_ : dir_, classic_qgroups_);
       dry->actions.push_back("limit it to " + std::to_string(req.limit) + " bytes (" + limit_mode_name(v.limit.mode) +
                              " quota; enabled filesystem-wide if it is off)");
     }
@@ -313,7 +319,7 @@ Volume Store::create(const CreateRequest& req, DryRun* dry) {
     if (err) btrfs::throw_util(err, "create subvolume", path_ + "/" + tmp.name());
     crash_point("volume:after-subvolume");
     io::Fd f = open_entry(dir_, path_, tmp.name(), O_RDONLY | O_DIRECTORY);
-    if (req.limit) set_limit(f, req.limit);  // the qgroup is the subvolume's: the rename keeps it
+    if (req.limit) set_limit(f, req.limit, classic_qgroups_);  // the qgroup is the subvolume's: the rename keeps it
     write_meta(f, v);
     f.fsync();
   }
@@ -365,7 +371,7 @@ Volume Store::copy(const std::string& origin, const std::string& name, bool read
     io::Fd f = open_entry(dir_, path_, tmp.name(), O_RDONLY | O_DIRECTORY);
     // The kernel copies the origin's qgroup limit to a snapshot, and a full origin would leave the
     // copy unwritable (its metadata included): a copy starts without a limit.
-    if (from.limit.bytes) set_limit(f, 0);
+    if (from.limit.bytes) set_limit(f, 0, classic_qgroups_);
     write_meta(f, v);
     f.fsync();
     if (read_only) {
