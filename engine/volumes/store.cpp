@@ -92,12 +92,19 @@ std::optional<Volume> read_meta(const io::Fd& fd, const std::string& name) {
   return v;
 }
 
-void set_immutable(const io::Fd& fd, bool on) {
+int inode_flags(const io::Fd& fd) {
   int flags = 0;
   if (::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0) throw_sys("FS_IOC_GETFLAGS", fd.path(), errno);
-  flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+  return flags;
+}
+
+void set_inode_flag(const io::Fd& fd, int flag, bool on) {
+  int flags = inode_flags(fd);
+  flags = on ? flags | flag : flags & ~flag;
   if (::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags) != 0) throw_sys("FS_IOC_SETFLAGS", fd.path(), errno);
 }
+
+void set_immutable(const io::Fd& fd, bool on) { set_inode_flag(fd, FS_IMMUTABLE_FL, on); }
 
 // Makes `from` visible as `to`, never over an existing entry, and durable.
 void publish(const io::Fd& dir, const std::string& from, const std::string& to) {
@@ -357,6 +364,9 @@ Volume Store::copy(const std::string& origin, const std::string& name, bool read
     const int fd = ::openat(dir_.get(), tmp.name().c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) throw_sys("create", path_ + "/" + tmp.name(), errno);
     io::Fd f(fd, path_ + "/" + tmp.name());
+    // btrfs reflinks only between files alike in nodatacow (chattr +C): the copy takes the
+    // origin's flag while it is still empty (the only time the flag can be set).
+    if (inode_flags(src) & FS_NOCOW_FL) set_inode_flag(f, FS_NOCOW_FL, true);
     // Shares every extent: what an attached writer has not flushed is not in it (flush first).
     if (::ioctl(f.get(), FICLONE, src.get()) != 0) throw_sys("FICLONE from " + from.path + " to", f.path(), errno);
     crash_point("volume:after-clone");
