@@ -3,8 +3,9 @@
 //   writes) on an attached volume (loop with direct I/O) vs the same image file used directly vs
 //   the loop device without direct I/O: what the loop layer costs.
 // - volume-storage-choices: the same writes on the image file stored copy-on-write (the default),
-//   nodatacow (FS_NOCOW_FL on the empty file, chattr +C), and copy-on-write on a compress=zstd
-//   mount; after each run the image's extent count (FIEMAP) is printed: the fragmentation.
+//   nodatacow (FS_NOCOW_FL on the empty file, chattr +C), and copy-on-write compressed with zstd
+//   (the btrfs.compression property: what a compress=zstd mount does to the file); after each
+//   run the image's extent count (FIEMAP) is printed: the fragmentation.
 // - volume-defrag-shared: BTRFS_IOC_DEFRAG_RANGE (engine/btrfs defrag) vs `btrfs filesystem
 //   defragment` of an image a clone shares and random writes fragmented; shared bytes before and
 //   after (`btrfs filesystem du --raw`, the oracle) are printed: defrag unshares.
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -70,19 +72,29 @@ uint64_t extent_count(const std::string& path) {
   return vol::extent_bytes(io::Fd::open(path, O_RDONLY)).extents;
 }
 
-// Block volume `img` made as the store makes it, or by hand with FS_NOCOW_FL set while empty
-// (the flag only takes on a file without data), written whole.
-void nocow_image(const VolumeBed& b, uint64_t bytes) {
-  const std::string path = b.vols() + "/img";
+// The image `img` made by hand (not a volume): FS_NOCOW_FL set while it is empty (the flag only
+// takes on a file without data) when nocow, the `btrfs.compression` property set when compression
+// is not empty (as the compress=<it> mount option would for this file); written whole.
+void hand_made_image(const VolumeBed& b, uint64_t bytes, bool nocow, const std::string& compression) {
+  const std::string path = b.image();
   {
     io::Fd f = io::Fd::open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
     int flags = 0;
     if (::ioctl(f.get(), FS_IOC_GETFLAGS, &flags) != 0) throw_sys("FS_IOC_GETFLAGS", path, errno);
-    flags |= FS_NOCOW_FL;
+    flags |= nocow ? FS_NOCOW_FL : 0;
     if (::ioctl(f.get(), FS_IOC_SETFLAGS, &flags) != 0) throw_sys("FS_IOC_SETFLAGS", path, errno);
+    if (!compression.empty() &&
+        ::fsetxattr(f.get(), "btrfs.compression", compression.data(), compression.size(), 0) != 0)
+      throw_sys("set btrfs.compression of", path, errno);
     if (::ftruncate(f.get(), static_cast<off_t>(bytes)) != 0) throw_sys("size", path, errno);
   }
   write_whole(path, bytes);
+}
+
+// The files gone and their space free again (a transaction commit) for the next repetition.
+void remove_files(const VolumeBed& b, const std::vector<std::string>& names) {
+  for (const auto& n : names) ::unlink((b.vols() + "/" + n).c_str());
+  run_peer({"btrfs", "filesystem", "sync", b.mnt});
 }
 
 // "name: text" on stderr (stdout may be the JSON report).
@@ -116,17 +128,10 @@ Scenario fio_randwrite_scenario(const Config& cfg) {
   const IoPlan p = io_plan(cfg);
   const VolumeBed b{cfg.workdir + "/mos-bench-volume-fio-" + std::to_string(::getpid())};
   Scenario s = fio_scenario("volume-fio-randwrite", "attached vs the file", p);
-  auto made = std::make_shared<bool>(false);
   auto device = std::make_shared<std::string>();
-  auto bed = [b, p, made](Target& t) {
-    if (*made) return;
-    fresh_volume_bed(t, b, p.image);
-    *made = true;
-  };
-  s.teardown = [b, made](Target&) {
-    if (*made) drop_volume_bed(b);
-    *made = false;
-  };
+  SharedVolumeBed shared = shared_volume_bed(b, p.image);
+  auto bed = shared.make;
+  s.teardown = shared.teardown;
   auto attached = [b, bed, device](bool direct) {
     return [b, bed, device, direct](Target& t) {
       bed(t);
@@ -141,29 +146,36 @@ Scenario fio_randwrite_scenario(const Config& cfg) {
   return s;
 }
 
+// One bed for the scenario; each run makes its image fresh, written whole, and removes it after.
 Scenario storage_choices_scenario(const Config& cfg) {
   const IoPlan p = io_plan(cfg);
   const VolumeBed b{cfg.workdir + "/mos-bench-volume-choices-" + std::to_string(::getpid())};
   Scenario s = fio_scenario("volume-storage-choices", "by how it is stored", p);
+  s.target.size = 2 * p.image + (512ull << 20);  // the image and the one removed before it
+  SharedVolumeBed shared = shared_volume_bed(b, 0);
+  s.teardown = shared.teardown;
   auto image = [b](Target&) { return b.image(); };
   auto report = [b, name = s.name](const std::string& who) {
     return [b, name, who](Target&) {
       note(name, who, std::to_string(extent_count(b.image())) + " extents after the writes (FIEMAP)");
-      drop_volume_bed(b);
+      remove_files(b, {"img"});
+    };
+  };
+  auto made = [b, p, make = shared.make](bool nocow, std::string compression) {
+    return [b, p, make, nocow, compression](Target& t) {
+      make(t);
+      hand_made_image(b, p.image, nocow, compression);
     };
   };
   const std::string cow = "ours (copy-on-write image)", nocow = "nodatacow image (FS_NOCOW_FL)",
-                    zstd = "copy-on-write, compress=zstd";
-  s.ours.push_back(fio_contender(cow, [b, p](Target& t) { fresh_volume_bed(t, b, p.image); }, image, report(cow), p));
-  s.peers.push_back(fio_contender(nocow, [b, p](Target& t) {
-    fresh_volume_bed(t, b, 0);
-    nocow_image(b, p.image);
-  }, image, report(nocow), p));
-  s.peers.push_back(fio_contender(zstd, [b, p](Target& t) { fresh_volume_bed(t, b, p.image, "compress=zstd"); }, image,
-                                  report(zstd), p));
+                    zstd = "copy-on-write, zstd (btrfs.compression)";
+  s.ours.push_back(fio_contender(cow, made(false, ""), image, report(cow), p));
+  s.peers.push_back(fio_contender(nocow, made(true, ""), image, report(nocow), p));
+  s.peers.push_back(fio_contender(zstd, made(false, "zstd"), image, report(zstd), p));
   return s;
 }
 
+// One bed for the scenario; each run makes the image and its clone fresh and removes them after.
 Scenario defrag_shared_scenario(const Config& cfg) {
   const IoPlan p = io_plan(cfg);
   const VolumeBed b{cfg.workdir + "/mos-bench-volume-defrag-" + std::to_string(::getpid())};
@@ -172,24 +184,25 @@ Scenario defrag_shared_scenario(const Config& cfg) {
   s.description = "defragment a " + std::to_string(p.image >> 20) + " MiB image shared with a clone after " +
                   std::to_string(p.writes >> 10) + " KiB of 4 KiB random writes";
   s.target = TargetSpec{3 * p.image + (512ull << 20), 512, true, false, false};
-  auto fragmented = [b, p](Target& t) {
-    fresh_volume_bed(t, b, p.image);
-    open_volume_store(t, b).clone("img", "copy");
-    fio_randwrite(b.image(), p, t.file());
-  };
-  auto report = [b, name = s.name](const std::string& who) {
-    return [b, name, who](Target&) {
+  SharedVolumeBed shared = shared_volume_bed(b, 0);
+  s.teardown = shared.teardown;
+  auto du = [b]() { return du_summary({b.image(), b.vols() + "/copy"}); };
+  auto report = [b, du, name = s.name](const std::string& who) {
+    return [b, du, name, who](Target&) {
       run_peer({"btrfs", "filesystem", "sync", b.mnt});
-      note(name, who, std::to_string(extent_count(b.image())) + " extents after; du: " +
-                          du_summary({b.image(), b.vols() + "/copy"}));
-      drop_volume_bed(b);
+      note(name, who, std::to_string(extent_count(b.image())) + " extents after; du: " + du());
+      remove_files(b, {"img", "copy"});
     };
   };
-  auto before = [b, fragmented, name = s.name](Target& t) {
-    fragmented(t);
+  auto before = [b, p, du, make = shared.make, name = s.name](Target& t) {
+    make(t);
+    vol::Store store = open_volume_store(t, b);
+    store.create({"img", vol::Kind::block, p.image});
+    write_whole(b.image(), p.image);
+    store.clone("img", "copy");
+    fio_randwrite(b.image(), p, t.file());
     run_peer({"btrfs", "filesystem", "sync", b.mnt});
-    note(name, "before", std::to_string(extent_count(b.image())) + " extents; du: " +
-                             du_summary({b.image(), b.vols() + "/copy"}));
+    note(name, "before", std::to_string(extent_count(b.image())) + " extents; du: " + du());
   };
   const std::string ours = "ours (BTRFS_IOC_DEFRAG_RANGE)", tool = "btrfs filesystem defragment";
   s.ours.push_back(volume_contender(ours, "fio", before, [b](Target& t) {

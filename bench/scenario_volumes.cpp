@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <memory>
-
 #include "bench/bench.hpp"
 #include "bench/volume_bed.hpp"
 #include "engine/volumes/attach.hpp"
@@ -35,16 +33,9 @@ Scenario clone_scenario(const Config& cfg, const std::string& name, uint64_t ima
   // 4 GiB image does not fit in 4.5 GiB); a sparse backing file: only what the bed writes takes
   // room on the host.
   s.target = TargetSpec{image + image / 8 + (1ull << 30), 512, true, false, false};
-  auto made = std::make_shared<bool>(false);
-  auto bed = [b, image, made](Target& t) {
-    if (*made) return;
-    fresh_volume_bed(t, b, image);
-    *made = true;
-  };
-  s.teardown = [b, made](Target&) {
-    if (*made) drop_volume_bed(b);
-    *made = false;
-  };
+  SharedVolumeBed shared = shared_volume_bed(b, image);
+  auto bed = shared.make;
+  s.teardown = shared.teardown;
   auto unlink_copy = [b](Target&) { ::unlink((b.vols() + "/copy").c_str()); };
   s.ours.push_back(volume_contender("ours (Store::clone, FICLONE)", "", bed,
                                     [b](Target& t) { open_volume_store(t, b).clone("img", "copy"); },

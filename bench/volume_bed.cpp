@@ -37,16 +37,31 @@ void write_whole(const std::string& path, uint64_t bytes) {
   f.fsync();
 }
 
-void fresh_volume_bed(const Target& t, const VolumeBed& b, uint64_t image_bytes, const std::string& mount_options) {
+void fresh_volume_bed(const Target& t, const VolumeBed& b, uint64_t image_bytes) {
   enter_private_mount_namespace();
   run_peer({"mkfs.btrfs", "-q", "-f", "-K", t.dev()});
   if (::mkdir(b.mnt.c_str(), 0700) != 0 && errno != EEXIST) throw_sys("mkdir", b.mnt, errno);
-  if (mount_options.empty()) run_peer({"mount", t.dev(), b.mnt});
-  else run_peer({"mount", "-o", mount_options, t.dev(), b.mnt});
+  run_peer({"mount", t.dev(), b.mnt});
   engine::volumes::Store s = open_volume_store(t, b);
   if (image_bytes == 0) return;
   s.create({"img", engine::volumes::Kind::block, image_bytes});
   write_whole(b.image(), image_bytes);
+}
+
+SharedVolumeBed shared_volume_bed(const VolumeBed& b, uint64_t image_bytes) {
+  auto begun = std::make_shared<bool>(false), made = std::make_shared<bool>(false);
+  SharedVolumeBed shared;
+  shared.make = [b, image_bytes, begun, made](Target& t) {
+    if (*made) return;
+    *begun = true;
+    fresh_volume_bed(t, b, image_bytes);
+    *made = true;
+  };
+  shared.teardown = [b, begun, made](Target&) {
+    if (*begun) drop_volume_bed(b);
+    *begun = *made = false;
+  };
+  return shared;
 }
 
 void drop_volume_bed(const VolumeBed& b) {

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "bench/bench.hpp"
@@ -23,9 +24,16 @@ engine::volumes::Store open_volume_store(const Target& t, const VolumeBed& b);
 // Every byte of path written (distinct 8 MiB sequential blocks, so nothing is a hole or
 // compresses), fsynced.
 void write_whole(const std::string& path, uint64_t bytes);
-// mkfs.btrfs on the target, mounted at b.mnt with `mount_options` (may be empty), the volumes
-// subvolume made and, when image_bytes > 0, block volume `img` of that size written whole.
-void fresh_volume_bed(const Target& t, const VolumeBed& b, uint64_t image_bytes, const std::string& mount_options = "");
+// mkfs.btrfs on the target, mounted at b.mnt, the volumes subvolume made and, when
+// image_bytes > 0, block volume `img` of that size written whole.
+void fresh_volume_bed(const Target& t, const VolumeBed& b, uint64_t image_bytes);
+// A bed made once per scenario: `make` for the contenders' prepare (nothing once made), `teardown`
+// for Scenario::teardown (drops it once begun, even half made: a fill that failed).
+struct SharedVolumeBed {
+  std::function<void(Target&)> make;
+  std::function<void(Target&)> teardown;
+};
+SharedVolumeBed shared_volume_bed(const VolumeBed& b, uint64_t image_bytes);
 // Unmounted, and the mount point and the attach links (<mnt>-run/volumes/*) gone.
 void drop_volume_bed(const VolumeBed& b);
 // The loop devices backed by file, detached (the peer's losetup leaves one).
