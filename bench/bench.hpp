@@ -83,6 +83,9 @@ struct Scenario {
   uint64_t bytes = 0;  // bytes moved per run, for MiB/s (0: none, e.g. format scenarios)
   std::vector<Contender> ours;
   std::vector<Contender> peers;
+  // Untimed, once after the last repetition (or a failed one): what the contenders' prepare
+  // steps shared across repetitions (a bed made once) is undone. May be empty.
+  std::function<void(Target&)> teardown;
 };
 
 // One contender's timed repetitions (seconds), as printed and reported.
@@ -121,6 +124,13 @@ Contender peer(std::string name, std::string tool,
 // Once per process: the bench's mounts (and its children's) live in a private mount namespace and
 // die with it (bench/scenario_firstboot.cpp).
 void enter_private_mount_namespace();
+// fio with `job` (its arguments, JSON output added; the report goes to `scratch`.fio.json and
+// is removed): the bandwidth and bytes of `direction` ("read" or "write") fio reports.
+struct FioResult {
+  double bw_bytes = 0;  // bytes per second
+  double io_bytes = 0;
+};
+FioResult run_fio(std::vector<std::string> job, const std::string& scratch, const std::string& direction);
 // fio job on the target, timed by fio's own bytes/bandwidth figure.
 Contender fio_peer(std::string name, std::string rw, unsigned iodepth, std::function<void(Target&)> prepare = {});
 
@@ -159,5 +169,6 @@ void add_gpt_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_firstboot_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_cli_scenarios(std::vector<Scenario>& out, const Config& cfg);
 void add_volume_scenarios(std::vector<Scenario>& out, const Config& cfg);
+void add_volume_io_scenarios(std::vector<Scenario>& out, const Config& cfg);
 
 }  // namespace mos::bench

@@ -53,6 +53,16 @@ std::string size_text(uint64_t b) {
   return buf;
 }
 
+// After a failure: restore the target (unmount, swapoff...) with `undo`, whose own failure is only
+// logged, so the first failure is the one reported.
+void undo_after_failure(const std::function<void(Target&)>& undo, Target& t, const std::string& who, const char* what) {
+  try {
+    if (undo) undo(t);
+  } catch (const std::exception& e) {
+    std::cerr << "mos-volmgr-bench: " << who << ": " << what << " after a failed run: " << e.what() << "\n";
+  }
+}
+
 double time_one(Contender& c, Target& t) {
   if (c.prepare) c.prepare(t);
   auto start = std::chrono::steady_clock::now();
@@ -60,12 +70,7 @@ double time_one(Contender& c, Target& t) {
   try {
     reported = c.run(t);
   } catch (...) {
-    // Restore the target (unmount, swapoff...) before reporting the failure.
-    try {
-      if (c.cleanup) c.cleanup(t);
-    } catch (const std::exception& e) {
-      std::cerr << "mos-volmgr-bench: " << c.name << ": cleanup after a failed run: " << e.what() << "\n";
-    }
+    undo_after_failure(c.cleanup, t, c.name, "cleanup");
     throw;
   }
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -79,13 +84,19 @@ std::vector<Measured> measure(Scenario& s, const Config& cfg) {
   std::vector<Measured> m;
   for (auto& c : s.ours) who.push_back(&c), m.push_back({c.name, true, {}, c.unavailable});
   for (auto& c : s.peers) who.push_back(&c), m.push_back({c.name, false, {}, c.unavailable});
-  for (unsigned rep = 0; rep < cfg.warmup + cfg.reps; ++rep)
-    for (size_t i = 0; i < m.size(); ++i) {
-      if (!m[i].unavailable.empty()) continue;
-      if (interrupted()) throw std::runtime_error("interrupted");
-      double sec = time_one(*who[i], target);
-      if (rep >= cfg.warmup) m[i].seconds.push_back(sec);
-    }
+  try {
+    for (unsigned rep = 0; rep < cfg.warmup + cfg.reps; ++rep)
+      for (size_t i = 0; i < m.size(); ++i) {
+        if (!m[i].unavailable.empty()) continue;
+        if (interrupted()) throw std::runtime_error("interrupted");
+        double sec = time_one(*who[i], target);
+        if (rep >= cfg.warmup) m[i].seconds.push_back(sec);
+      }
+  } catch (...) {
+    undo_after_failure(s.teardown, target, s.name, "teardown");
+    throw;
+  }
+  if (s.teardown) s.teardown(target);
   return m;
 }
 

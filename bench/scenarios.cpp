@@ -11,6 +11,7 @@ std::vector<Scenario> all_scenarios(const Config& cfg) {
   add_firstboot_scenarios(all, cfg);
   add_cli_scenarios(all, cfg);
   add_volume_scenarios(all, cfg);
+  add_volume_io_scenarios(all, cfg);
   return all;
 }
 

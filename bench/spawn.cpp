@@ -102,27 +102,35 @@ Contender peer(std::string name, std::string tool,
   return c;
 }
 
+FioResult run_fio(std::vector<std::string> job, const std::string& scratch, const std::string& direction) {
+  const std::string out = scratch + ".fio.json";
+  job.insert(job.begin(), "fio");
+  job.push_back("--output-format=json");
+  job.push_back("--output=" + out);
+  run_peer(job);
+  nlohmann::json j;
+  {
+    std::ifstream in(out);
+    j = nlohmann::json::parse(in);
+  }
+  unlink(out.c_str());
+  const auto& dir = j.at("jobs").at(0).at(direction);
+  FioResult r{dir.at("bw_bytes").get<double>(), dir.at("io_bytes").get<double>()};
+  if (r.bw_bytes <= 0) throw std::runtime_error("fio reported no bandwidth");
+  return r;
+}
+
 Contender fio_peer(std::string name, std::string rw, unsigned iodepth, std::function<void(Target&)> prepare) {
   Contender c;
   c.name = std::move(name);
   c.prepare = std::move(prepare);
   if (!have_tool("fio")) c.unavailable = "fio not installed";
   c.run = [rw, iodepth](Target& t) -> std::optional<double> {
-    std::string out = t.file() + ".fio.json";
-    run_peer({"fio", "--name=bench", "--filename=" + t.dev(), "--ioengine=io_uring",
-              "--iodepth=" + std::to_string(iodepth), "--rw=" + rw, "--bs=1M", "--direct=1",
-              "--size=" + std::to_string(t.size()), "--output-format=json", "--output=" + out});
-    nlohmann::json j;
-    {
-      std::ifstream in(out);
-      j = nlohmann::json::parse(in);
-    }
-    unlink(out.c_str());
-    const auto& dir = j.at("jobs").at(0).at(rw == "read" ? "read" : "write");
-    double bw = dir.at("bw_bytes").get<double>();
-    double bytes = dir.at("io_bytes").get<double>();
-    if (bw <= 0) throw std::runtime_error("fio reported no bandwidth");
-    return bytes / bw;
+    FioResult r = run_fio({"--name=bench", "--filename=" + t.dev(), "--ioengine=io_uring",
+                           "--iodepth=" + std::to_string(iodepth), "--rw=" + rw, "--bs=1M", "--direct=1",
+                           "--size=" + std::to_string(t.size())},
+                          t.file(), rw == "read" ? "read" : "write");
+    return r.io_bytes / r.bw_bytes;
   };
   return c;
 }

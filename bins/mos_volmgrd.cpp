@@ -21,6 +21,12 @@ int main(int argc, char** argv) {
   app.add_option("--volumes-dir", o.volumes_dir,
                  "btrfs subvolume of the storage.volume_* methods, made on first use (its parent must be on a mounted btrfs)")
       ->capture_default_str();
+  std::string limit_mode = "auto";
+  app.add_option("--volumes-limit-mode", limit_mode,
+                 "How fs volume limits are enforced when quota is off: auto (simple quotas where the kernel has them, "
+                 "qgroups otherwise) or qgroup (classic qgroups always: the filesystem stays mountable before 6.7)")
+      ->check(CLI::IsMember({"auto", "qgroup"}))
+      ->capture_default_str();
   app.add_option("--workers", o.workers, "Request worker threads")->check(CLI::Range(1u, 64u))->capture_default_str();
   app.add_option("--socket-mode", mode, "Final mode of the socket, octal")->capture_default_str();
   app.add_option("--socket-group", o.socket_group, "Group owning the socket (default: the daemon's)");
@@ -52,6 +58,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mos_volmgrd: --socket-mode %s is not an octal mode\n", mode.c_str());
     return 2;
   }
+  o.volumes_classic_qgroups = limit_mode == "qgroup";
   if (o.limits.reserved_admin_connections >= o.limits.max_connections) {
     std::fprintf(stderr, "mos_volmgrd: --reserved-admin-connections %u must be less than --max-connections %u\n",
                  o.limits.reserved_admin_connections, o.limits.max_connections);

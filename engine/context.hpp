@@ -32,6 +32,9 @@ struct Context {
   // first change: the daemon's --volumes-dir. Its parent must be on a mounted btrfs; the default
   // nests it in the vm-meta subvolume mos_sysvol mounts.
   std::string volumes_dir = "/var/cache/vm-meta/volumes";
+  // The daemon's --volumes-limit-mode qgroup: enable classic qgroups for volume limits even where
+  // the kernel has simple quotas, whose incompat flag makes the filesystem unmountable before 6.7.
+  bool volumes_classic_qgroups = false;
 
   Jobs& job_registry() const;
 };

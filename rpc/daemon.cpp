@@ -150,6 +150,7 @@ void run_daemon(const DaemonOptions& given) {
   if (!options.mount_prefixes.empty()) ctx.mount_prefixes = options.mount_prefixes;
   ctx.extra_mount_fstypes = options.mount_fstypes;
   ctx.volumes_dir = options.volumes_dir;
+  ctx.volumes_classic_qgroups = options.volumes_classic_qgroups;
   ctx.jobs = &jobs;
   ctx.events = &events;
   ctx.inventory = &inventory;

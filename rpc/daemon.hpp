@@ -34,6 +34,8 @@ struct DaemonOptions {
   std::vector<std::string> mount_fstypes;
   // --volumes-dir: the btrfs subvolume of the storage.volume_* methods (engine::Context::volumes_dir).
   std::string volumes_dir = "/var/cache/vm-meta/volumes";
+  // --volumes-limit-mode qgroup: classic qgroups for volume limits (engine::Context::volumes_classic_qgroups).
+  bool volumes_classic_qgroups = false;
   // --health-interval: seconds between the health poller's passes over the disks (0 = no poller).
   unsigned health_interval_seconds = 3600;
   // How the poller reads one disk; empty = engine::health::read_disk_health without waking.

@@ -103,14 +103,14 @@ Volume resize(const Store& store, const std::string& name, uint64_t new_size, bo
   if (v.snapshot) throw_validation("volume '" + name + "' is a snapshot: it is never resized", v.path);
   if (v.kind == Kind::fs) {
     if (dry) {
-      v.limit.mode = new_size ? predicted_limit_mode(store.open_volume(name, O_RDONLY)) : LimitMode::none;
+      v.limit.mode = new_size ? predicted_limit_mode(store.open_volume(name, O_RDONLY), store.classic_qgroups()) : LimitMode::none;
       v.limit.bytes = new_size ? std::optional<uint64_t>(new_size) : std::nullopt;
       dry->actions.push_back(new_size ? "limit " + v.path + " to " + std::to_string(new_size) + " bytes (" +
                                             limit_mode_name(v.limit.mode) + " quota; enabled filesystem-wide if it is off)"
                                       : "remove the limit of " + v.path);
       return v;
     }
-    set_limit(store.open_volume(name, O_RDONLY | O_DIRECTORY), new_size);
+    set_limit(store.open_volume(name, O_RDONLY | O_DIRECTORY), new_size, store.classic_qgroups());
     return store.show(name);
   }
   if (new_size == 0 || new_size % 512 != 0)

@@ -44,7 +44,7 @@ Limit read_limit(const io::Fd& subvolume) {
   return l;
 }
 
-Limit set_limit(const io::Fd& subvolume, uint64_t bytes) {
+Limit set_limit(const io::Fd& subvolume, uint64_t bytes, bool classic_qgroups) {
   const uint64_t id = subvolume_id(subvolume);
   if (bytes == 0) {
     // No quota, no limit to remove: never turn quota on for nothing.
@@ -52,15 +52,16 @@ Limit set_limit(const io::Fd& subvolume, uint64_t bytes) {
       bt::limit_qgroup(subvolume, id, 0);
   } else {
     bool enabled_now = false;
-    bt::enable_quota(subvolume, true, &enabled_now);
+    bt::enable_quota(subvolume, !classic_qgroups, &enabled_now);
     bt::limit_qgroup(subvolume, id, bytes);
   }
   return read_limit(subvolume);
 }
 
-LimitMode predicted_limit_mode(const io::Fd& subvolume) {
+LimitMode predicted_limit_mode(const io::Fd& subvolume, bool classic_qgroups) {
   const bt::QuotaMode now = bt::quota_status(subvolume).mode;
   if (now != bt::QuotaMode::off) return mode_of(now);
+  if (classic_qgroups) return LimitMode::qgroup;
   return ::access("/sys/fs/btrfs/features/simple_quota", F_OK) == 0 ? LimitMode::simple : LimitMode::qgroup;
 }
 

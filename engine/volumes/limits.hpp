@@ -22,10 +22,11 @@ struct Limit {
 
 // The limit of the subvolume `subvolume` (an open fd of its root directory).
 Limit read_limit(const io::Fd& subvolume);
-// Sets (bytes > 0) or removes (0) the limit; enables quota only to set one.
-Limit set_limit(const io::Fd& subvolume, uint64_t bytes);
+// Sets (bytes > 0) or removes (0) the limit; enables quota only to set one, with simple quotas
+// tried first unless classic_qgroups (quota already on keeps its mode either way).
+Limit set_limit(const io::Fd& subvolume, uint64_t bytes, bool classic_qgroups);
 // For a dry run, without writing: the mode quota runs in, or the one enabling it would pick
-// (simple where the kernel lists the simple_quota feature).
-LimitMode predicted_limit_mode(const io::Fd& subvolume);
+// (simple where the kernel lists the simple_quota feature and classic_qgroups is not set).
+LimitMode predicted_limit_mode(const io::Fd& subvolume, bool classic_qgroups);
 
 }  // namespace mos::engine::volumes

@@ -92,12 +92,19 @@ std::optional<Volume> read_meta(const io::Fd& fd, const std::string& name) {
   return v;
 }
 
-void set_immutable(const io::Fd& fd, bool on) {
+int inode_flags(const io::Fd& fd) {
   int flags = 0;
   if (::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0) throw_sys("FS_IOC_GETFLAGS", fd.path(), errno);
-  flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+  return flags;
+}
+
+void set_inode_flag(const io::Fd& fd, int flag, bool on) {
+  int flags = inode_flags(fd);
+  flags = on ? flags | flag : flags & ~flag;
   if (::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags) != 0) throw_sys("FS_IOC_SETFLAGS", fd.path(), errno);
 }
+
+void set_immutable(const io::Fd& fd, bool on) { set_inode_flag(fd, FS_IMMUTABLE_FL, on); }
 
 // Makes `from` visible as `to`, never over an existing entry, and durable.
 void publish(const io::Fd& dir, const std::string& from, const std::string& to) {
@@ -192,7 +199,11 @@ Store Store::open_as(const std::string& parent, const std::string& subvolume, co
   const std::string path = (parent.size() > 1 && parent.back() == '/' ? parent.substr(0, parent.size() - 1) : parent) +
                            "/" + subvolume;
   int fd = ::openat(judged.get(), subvolume.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT && missing == Missing::absent) return Store(io::Fd(), path, std::move(judged));
+  if (fd < 0 && errno == ENOENT && missing == Missing::absent) {
+    Store s(io::Fd(), path, std::move(judged));
+    s.classic_qgroups_ = ctx.volumes_classic_qgroups;
+    return s;
+  }
   if (fd < 0 && errno == ENOENT && missing == Missing::create) {
     errno = 0;
     auto err = btrfs_util_create_subvolume_fd(judged.get(), subvolume.c_str(), 0, nullptr, nullptr);
@@ -208,7 +219,9 @@ Store Store::open_as(const std::string& parent, const std::string& subvolume, co
   io::Fd dir(fd, path);
   errno = 0;
   if (btrfs_util_is_subvolume_fd(dir.get()) != BTRFS_UTIL_OK) throw_validation(path + " exists but is not a btrfs subvolume", path);
-  return Store(std::move(dir), path);
+  Store s(std::move(dir), path);
+  s.classic_qgroups_ = ctx.volumes_classic_qgroups;
+  return s;
 }
 
 Volume Store::describe(const std::string& name) const {
@@ -292,7 +305,7 @@ Volume Store::create(const CreateRequest& req, DryRun* dry) {
                                                    : "create subvolume " + v.path);
     if (req.limit) {
       v.limit.bytes = req.limit;
-      v.limit.mode = predicted_limit_mode(absent() ? parent_ : dir_);
+      v.limit.mode = predicted_limit_mode(absent() ? parent_ : dir_, classic_qgroups_);
       dry->actions.push_back("limit it to " + std::to_string(req.limit) + " bytes (" + limit_mode_name(v.limit.mode) +
                              " quota; enabled filesystem-wide if it is off)");
     }
@@ -313,7 +326,7 @@ Volume Store::create(const CreateRequest& req, DryRun* dry) {
     if (err) btrfs::throw_util(err, "create subvolume", path_ + "/" + tmp.name());
     crash_point("volume:after-subvolume");
     io::Fd f = open_entry(dir_, path_, tmp.name(), O_RDONLY | O_DIRECTORY);
-    if (req.limit) set_limit(f, req.limit);  // the qgroup is the subvolume's: the rename keeps it
+    if (req.limit) set_limit(f, req.limit, classic_qgroups_);  // the qgroup is the subvolume's: the rename keeps it
     write_meta(f, v);
     f.fsync();
   }
@@ -351,6 +364,9 @@ Volume Store::copy(const std::string& origin, const std::string& name, bool read
     const int fd = ::openat(dir_.get(), tmp.name().c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) throw_sys("create", path_ + "/" + tmp.name(), errno);
     io::Fd f(fd, path_ + "/" + tmp.name());
+    // btrfs reflinks only between files alike in nodatacow (chattr +C): the copy takes the
+    // origin's flag while it is still empty (the only time the flag can be set).
+    if (inode_flags(src) & FS_NOCOW_FL) set_inode_flag(f, FS_NOCOW_FL, true);
     // Shares every extent: what an attached writer has not flushed is not in it (flush first).
     if (::ioctl(f.get(), FICLONE, src.get()) != 0) throw_sys("FICLONE from " + from.path + " to", f.path(), errno);
     crash_point("volume:after-clone");
@@ -365,7 +381,7 @@ Volume Store::copy(const std::string& origin, const std::string& name, bool read
     io::Fd f = open_entry(dir_, path_, tmp.name(), O_RDONLY | O_DIRECTORY);
     // The kernel copies the origin's qgroup limit to a snapshot, and a full origin would leave the
     // copy unwritable (its metadata included): a copy starts without a limit.
-    if (from.limit.bytes) set_limit(f, 0);
+    if (from.limit.bytes) set_limit(f, 0, classic_qgroups_);
     write_meta(f, v);
     f.fsync();
     if (read_only) {

@@ -60,6 +60,8 @@ class Store {
   // answers as the empty one the real call would make (absent()).
   static Store open_for_dry_run(const std::string& parent, const std::string& subvolume, const Context& ctx);
   bool absent() const { return !dir_.valid(); }
+  // Limits enable classic qgroups even where simple quotas exist (Context::volumes_classic_qgroups).
+  bool classic_qgroups() const { return classic_qgroups_; }
 
   const std::string& path() const { return path_; }
   // Idempotent: the same name with the same kind and size answers the existing volume; any other
@@ -94,6 +96,7 @@ class Store {
   io::Fd dir_;  // O_RDONLY|O_DIRECTORY of the volumes subvolume; invalid when absent()
   std::string path_;
   io::Fd parent_;  // absent(): the judged parent, to ask the filesystem about quota
+  bool classic_qgroups_ = false;
 };
 
 inline constexpr size_t kMaxVolumes = 100000;  // list() refuses beyond: a bound, not a quota

@@ -5,6 +5,8 @@
 // qgroup is reported.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <iterator>
 #include <sstream>
 
@@ -38,6 +40,41 @@ std::string oracle_max_rfer(const std::string& mnt, const std::string& volume) {
     if (cols.size() >= 4 && cols[0] == "0/" + id) return cols[3];
   }
   return "no qgroup 0/" + id + " in: " + r.out + r.err;
+}
+
+// The incompat bit simple quotas set (BTRFS_FEATURE_INCOMPAT_SIMPLE_QUOTA), from the superblock
+// as `btrfs inspect-internal dump-super` prints it: the filesystem no longer mounts before 6.7.
+bool has_simple_quota_flag(const std::string& dev) {
+  auto r = run_tool({"btrfs", "inspect-internal", "dump-super", dev});
+  for (const auto& line : lines_of(r.out))
+    if (line.rfind("incompat_flags", 0) == 0) return std::stoull(trim(line.substr(line.find("0x"))), nullptr, 16) & 0x10000;
+  ADD_FAILURE() << "no incompat_flags in: " << r.out << r.err;
+  return false;
+}
+
+// A 16 MiB limit made through the CLI runs in qgroup mode and holds (EDQUOT past it, the oracle
+// agrees); then shared extents (a clone) and a relation added without a rescan leave the kernel
+// unable to update the figures: it marks them inconsistent, and show and list must say so.
+void qgroup_limit_holds_and_inconsistency_shows(const SandboxedDaemon& d, mos::rpc::Client& c, const std::string& mnt) {
+  json ct = d.cli_json({"volume", "create", "ct", "--kind", "fs", "--limit", "16M"});
+  EXPECT_EQ(ct["limit_mode"], "qgroup") << ct;
+  EXPECT_EQ(ct["limit"], 16 * MiB);
+  const std::string dir = ct["path"];
+  EXPECT_EQ(oracle_max_rfer(mnt, dir), std::to_string(16 * MiB));
+  EXPECT_TRUE(write_mib(dir + "/within", 4).ok());
+  auto past = write_mib(dir + "/past", 32);
+  EXPECT_TRUE(quota_exceeded(past)) << past.err;
+  EXPECT_EQ(c.call("storage.volume_show", {{"name", "ct"}})["limit_inconsistent"], false);
+
+  c.call("storage.volume_clone", {{"origin", "ct"}, {"name", "ct2"}});
+  const std::string id = trim(run_tool({"btrfs", "inspect-internal", "rootid", dir}).out);
+  ASSERT_TRUE(run_tool({"btrfs", "qgroup", "create", "1/100", mnt}).ok());
+  auto assign = run_tool({"btrfs", "qgroup", "assign", "--no-rescan", "0/" + id, "1/100", mnt});
+  ASSERT_TRUE(assign.ok()) << assign.err;
+  json shown = c.call("storage.volume_show", {{"name", "ct"}});
+  EXPECT_EQ(shown["limit_inconsistent"], true) << shown;
+  auto table = d.cli({"volume", "list"});
+  EXPECT_NE(table.out.find("16.0 MiB (qgroup, inconsistent)"), std::string::npos) << table.out;
 }
 
 }  // namespace
@@ -102,25 +139,21 @@ TEST(VolumeLimits, QgroupModeHoldsAndAnInconsistentQgroupIsReported) {
   auto d = volume_daemon(fs);
   ASSERT_TRUE(d->ready());
   mos::rpc::Client c(d->socket());
-  json ct = d->cli_json({"volume", "create", "ct", "--kind", "fs", "--limit", "16M"});
-  EXPECT_EQ(ct["limit_mode"], "qgroup") << ct;
-  EXPECT_EQ(ct["limit"], 16 * MiB);
-  const std::string dir = ct["path"];
-  EXPECT_EQ(oracle_max_rfer(fs.mnt(), dir), std::to_string(16 * MiB));
-  EXPECT_TRUE(write_mib(dir + "/within", 4).ok());
-  auto past = write_mib(dir + "/past", 32);
-  EXPECT_TRUE(quota_exceeded(past)) << past.err;
-  EXPECT_EQ(c.call("storage.volume_show", {{"name", "ct"}})["limit_inconsistent"], false);
+  qgroup_limit_holds_and_inconsistency_shows(*d, c, fs.mnt());
+}
 
-  // Shared extents (a clone) and a relation added without a rescan: the kernel cannot update the
-  // figures and marks them inconsistent.
-  c.call("storage.volume_clone", {{"origin", "ct"}, {"name", "ct2"}});
-  const std::string id = trim(run_tool({"btrfs", "inspect-internal", "rootid", dir}).out);
-  ASSERT_TRUE(run_tool({"btrfs", "qgroup", "create", "1/100", fs.mnt()}).ok());
-  auto assign = run_tool({"btrfs", "qgroup", "assign", "--no-rescan", "0/" + id, "1/100", fs.mnt()});
-  ASSERT_TRUE(assign.ok()) << assign.err;
-  json shown = c.call("storage.volume_show", {{"name", "ct"}});
-  EXPECT_EQ(shown["limit_inconsistent"], true) << shown;
-  auto table = d->cli({"volume", "list"});
-  EXPECT_NE(table.out.find("16.0 MiB (qgroup, inconsistent)"), std::string::npos) << table.out;
+// --volumes-limit-mode qgroup on a kernel with simple quotas: quota off, the first limit enables
+// classic qgroups (no simple-quota incompat bit in the superblock: still mountable before 6.7),
+// the limit holds with EDQUOT, a dry run predicts the mode, and an inconsistent qgroup is reported.
+TEST(VolumeLimits, ForcedQgroupsHoldWhereSimpleQuotasExist) {
+  MOS_REQUIRE_ROOT();
+  if (::access("/sys/fs/btrfs/features/simple_quota", F_OK) != 0) GTEST_SKIP() << "the kernel has no simple quotas";
+  BtrfsOnLoops fs(1, 1ull << 30, {}, unique_label("volfq"));
+  auto d = volume_daemon(fs, [](mos::rpc::DaemonOptions& o) { o.volumes_classic_qgroups = true; });
+  ASSERT_TRUE(d->ready());
+  mos::rpc::Client c(d->socket());
+  json dry = c.call("storage.volume_create", {{"name", "ct"}, {"kind", "fs"}, {"limit", 16 * MiB}, {"dry_run", true}});
+  EXPECT_EQ(dry["limit_mode"], "qgroup") << dry;
+  qgroup_limit_holds_and_inconsistency_shows(*d, c, fs.mnt());
+  EXPECT_FALSE(has_simple_quota_flag(fs.dev(0)));
 }

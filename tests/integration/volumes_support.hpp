@@ -1,6 +1,7 @@
 // What the volume tests through the daemon share: a daemon whose volumes live on a btrfs on loop
 // devices, and the detach of what a failing test left attached.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -10,10 +11,13 @@
 namespace mos::test {
 
 // A daemon whose volumes live on fs (<mnt>/volumes), its run dir (the stable links) beside it.
-inline std::unique_ptr<SandboxedDaemon> volume_daemon(const btrfsmgmt::BtrfsOnLoops& fs) {
+// `tweak` changes further options (e.g. --volumes-limit-mode).
+inline std::unique_ptr<SandboxedDaemon> volume_daemon(const btrfsmgmt::BtrfsOnLoops& fs,
+                                                      const std::function<void(rpc::DaemonOptions&)>& tweak = {}) {
   return std::make_unique<SandboxedDaemon>("/dev/loop*", [&](rpc::DaemonOptions& o) {
     o.volumes_dir = fs.mnt() + "/volumes";
     o.run_dir = fs.dir() / "run";
+    if (tweak) tweak(o);
   });
 }
 

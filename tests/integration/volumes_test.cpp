@@ -2,6 +2,7 @@
 // filefrag, lsattr, sha256sum and losetup judge what the engine did.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "engine/volumes/names.hpp"
 #include "engine/volumes/store.hpp"
@@ -126,6 +127,29 @@ TEST(Volumes, BlockCloneSharesEveryExtentAndDivergesOnWrite) {
   ASSERT_TRUE(shown.ok) << shown.message;
   EXPECT_EQ(shown.result["exclusive"], 1 * MiB) << shown.result.dump();
   EXPECT_EQ(shown.result["shared"], 15 * MiB) << shown.result.dump();
+}
+
+// An image made nodatacow (chattr +C while empty) clones too: btrfs refuses FICLONE between a
+// nodatacow file and a normal one (EINVAL), so the copy takes the origin's flag (lsattr: 'C').
+TEST(Volumes, CloneOfANodatacowImage) {
+  MOS_REQUIRE_ROOT();
+  BtrfsOnLoops fs(1, 1ull << 30, {}, unique_label("volnc"));
+  ASSERT_TRUE(create(fs.mnt(), "placeholder", vol::Kind::block, 4 * MiB).ok);  // makes the volumes subvolume
+  const std::string base = fs.mnt() + "/volumes/base";
+  // A nodatacow image as an admin would make one: the flag on the empty file, then the data and
+  // the volume metadata.
+  ASSERT_TRUE(run_sh("touch " + base + " && chattr +C " + base + " && dd if=/dev/urandom of=" + base +
+                     " bs=1M count=8 conv=fsync status=none").ok());
+  const std::string meta = R"({"v":1,"kind":"block","size":0,"created":1,"origin":null,"snapshot":false})";
+  ASSERT_EQ(::setxattr(base.c_str(), "user.mos.volume", meta.data(), meta.size(), 0), 0);
+  auto c = on_store(fs.mnt(), [](vol::Store& s) { return to_json(s.clone("base", "copy")); });
+  ASSERT_TRUE(c.ok) << c.message;
+  EXPECT_EQ(c.result["shared"], 8 * MiB) << c.result.dump();
+  const std::string copy = fs.mnt() + "/volumes/copy";
+  EXPECT_EQ(sha(copy), sha(base));
+  EXPECT_EQ(physical_map(copy), physical_map(base));
+  const std::string attrs = run_tool({"lsattr", copy}).out;
+  EXPECT_NE(attrs.substr(0, attrs.find(' ')).find('C'), std::string::npos) << attrs;
 }
 
 // fs volumes: a subvolume; its clone is a writable snapshot holding the files, its snapshot is
