@@ -61,6 +61,12 @@ void add_new_disk(const Fd& md, unsigned major_no, unsigned minor_no) {
 
 void run_array(const Fd& md) { call(md, RUN_ARRAY, 0, "RUN_ARRAY"); }
 
+void run_array_read_only(const std::string& block_name) {
+  sysfs_write(kSysBlock + block_name + "/md/array_state", "readonly");
+}
+
+void restart_array_rw(const Fd& md) { call(md, RESTART_ARRAY_RW, 0, "RESTART_ARRAY_RW"); }
+
 void stop_array(const Fd& md) { call(md, STOP_ARRAY, 0, "STOP_ARRAY"); }
 
 void set_disk_faulty(const Fd& md, unsigned major_no, unsigned minor_no) {

@@ -34,6 +34,11 @@ void set_array_version(const Fd& md, int major_version, int minor_version);
 void add_new_disk(const Fd& md, unsigned major, unsigned minor);
 // RUN_ARRAY: the kernel compares event counts, kicks non-fresh members and starts the array.
 void run_array(const Fd& md);
+// Starts the assembled array read-only (array_state "readonly"): md writes nothing to the members
+// then, no superblock update and no resync, until restart_array_rw.
+void run_array_read_only(const std::string& block_name);
+// RESTART_ARRAY_RW: a read-only array becomes writable (a pending resync or recovery starts).
+void restart_array_rw(const Fd& md);
 // STOP_ARRAY: stops and disassembles; EBUSY while mounted or opened by others.
 void stop_array(const Fd& md);
 // SET_DISK_FAULTY / HOT_REMOVE_DISK by the member's device number.

@@ -79,7 +79,9 @@ std::vector<std::string> member_paths(const FormatRequest& req, const Context& c
 }
 
 // Every signature the prober finds (wipefs --all) is refused without force and, with force,
-// erased sector-wise where the first/last-MiB wipe does not reach (btrfs mirrors, ...).
+// erased sector-wise where the first/last-MiB wipe does not reach (btrfs mirrors, ...), with the
+// copies of a wiped format the prober proves its own (ext4 backup superblocks of its geometry):
+// left behind, they would bring the old filesystem back (e2fsck -b) or read as it, damaged.
 void handle_old_signatures(fsmake::ProbeSource& src, const FormatRequest& req, const std::string& path,
                            mos::PlanStep& wipe) {
   auto sigs = fsmake::find_signatures(src);
@@ -89,6 +91,11 @@ void handle_old_signatures(fsmake::ProbeSource& src, const FormatRequest& req, c
                 path + " carries a " + sigs.front().type + " signature at byte " + std::to_string(sigs.front().offset) +
                     "; pass force to overwrite it",
                 path);
+  const size_t primaries = sigs.size();
+  for (auto& copy : fsmake::find_copy_signatures(src))
+    if (std::any_of(sigs.begin(), sigs.begin() + static_cast<std::ptrdiff_t>(primaries),
+                    [&](const fsmake::Signature& p) { return p.type == copy.type; }))
+      sigs.push_back(std::move(copy));
   const uint64_t sector = src.sector_size(), size = src.size();
   for (const auto& sig : sigs) {
     uint64_t start = sig.offset / sector * sector;

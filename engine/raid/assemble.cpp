@@ -164,7 +164,7 @@ RaidAssembly assemble_group(std::vector<Candidate>& group, const std::string& na
   try {
     ctx.policy.require_allowed(raid_device_path(name));
     raid::require_md_driver();
-    std::string block = raid::start_array(name, out.metadata, devs);
+    std::string block = raid::start_array(name, out.metadata, devs, req.read_only);
     out.outcome = "started" + degraded;
     out.array = raid::read_array(block);
   } catch (const Error& e) {

@@ -29,8 +29,10 @@ io::Fd open_md_node(const std::string& block);
 
 // The kernel part of create and assemble: new md_<name> (or an idle existing one), load
 // superblocks of this version, add each member, run, link /dev/md/<name>. On failure the md
-// device is stopped again so no member stays claimed. Returns the block name.
-std::string start_array(const std::string& name, mdraid::Metadata metadata, const std::vector<Device>& members);
+// device is stopped again so no member stays claimed. Returns the block name. read_only: started
+// with md writing nothing to the members (see RaidAssembleRequest::read_only).
+std::string start_array(const std::string& name, mdraid::Metadata metadata, const std::vector<Device>& members,
+                        bool read_only = false);
 
 // Throws -32000 unless the md driver with the raid1 personality is available.
 void require_md_driver();

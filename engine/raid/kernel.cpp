@@ -91,7 +91,8 @@ Device require_unused_member(const std::string& path, bool force) {
   return d;
 }
 
-std::string start_array(const std::string& name, mdraid::Metadata metadata, const std::vector<Device>& members) {
+std::string start_array(const std::string& name, mdraid::Metadata metadata, const std::vector<Device>& members,
+                        bool read_only) {
   auto [major_version, minor_version] = version_numbers(metadata);
   const std::string block = raid_block_name(name);
   if (io::md::md_device_exists(block)) {
@@ -103,7 +104,8 @@ std::string start_array(const std::string& name, mdraid::Metadata metadata, cons
   try {
     io::md::set_array_version(md, major_version, minor_version);
     for (const auto& m : members) io::md::add_new_disk(md, m.major, m.minor);
-    io::md::run_array(md);
+    if (read_only) io::md::run_array_read_only(block);
+    else io::md::run_array(md);
   } catch (...) {
     try {
       io::md::stop_array(md);  // releases the members the kernel already claimed
@@ -116,6 +118,14 @@ std::string start_array(const std::string& name, mdraid::Metadata metadata, cons
 }
 
 }  // namespace raid
+
+RaidArray make_raid_writable(const std::string& array, const Context& ctx) {
+  const std::string block = raid::resolve_md_block(array);
+  raid::require_md_allowed(block, ctx);
+  io::Fd md = raid::open_md_node(block);
+  io::md::restart_array_rw(md);
+  return raid::read_array(block);
+}
 
 RaidArray stop_raid(const std::string& array, const Context& ctx) {
   const std::string block = raid::resolve_md_block(array);

@@ -88,6 +88,9 @@ struct RaidAssembleRequest {
   std::optional<std::string> uuid;   // only this array UUID
   std::vector<std::string> devices;  // probe only these (each allowed by the policy); empty = all allowed
   bool dry_run = false;              // report what would be assembled, start nothing
+  // Start read-only: md writes nothing to the members (no superblock event update, no resync or
+  // recovery) until make_raid_writable, so a caller can judge the content before it commits.
+  bool read_only = false;
 };
 
 struct RaidLeftOut {
@@ -118,6 +121,9 @@ void to_json(json& j, const RaidAssembleResult& r);
 // Probes allowed devices, groups md members by array UUID and starts each group not yet
 // running. One failing array does not stop the others (its outcome says failed).
 RaidAssembleResult assemble_raids(const RaidAssembleRequest& req, const Context& ctx);
+
+// A read-only array (RaidAssembleRequest::read_only) made writable; a pending resync starts.
+RaidArray make_raid_writable(const std::string& array, const Context& ctx);
 
 // `array` is a name ("mosefi"), /dev/md_<name>, /dev/md/<name> or any md device path.
 // Refuses while the md device is mounted or held.

@@ -9,6 +9,7 @@
 #include "engine/modules.hpp"
 #include "engine/partition/partition.hpp"
 #include "engine/raid/raid.hpp"
+#include "engine/sysvol/classify.hpp"
 #include "engine/sysvol/layout.hpp"
 #include "engine/sysvol/steps.hpp"
 #include "base/error.hpp"
@@ -155,17 +156,45 @@ bool re_add_stale(const RaidAssembly& a, const RaidLeftOut& l, const Context& ct
   return true;
 }
 
+// The array's content judged while it runs read-only (md has written nothing yet): ours → made
+// writable (only now may md update superblocks or resync); anything else → reported damaged and
+// stopped, its members untouched. Returns whether it stays in service.
+bool judge_read_only_array(const RaidAssembly& a, const Context& ctx, Reporter& rep) {
+  const PlannedPartition* p = nullptr;
+  for (uint32_t n = 1; n <= layout_partition_count(); ++n)
+    if (layout_partition(n).name == a.name) p = &layout_partition(n);
+  const std::string md = a.array ? a.array->device : raid_device_path(a.name);
+  if (p) {
+    ContentVerdict v = classify_device(md, p->fstype, p->label);
+    if (v.state != ContentState::ours) {
+      rep.damaged({md, expected_text(p->fstype, p->label), verdict_reason(md, v), v.repair, "reported"});
+      rep.out_of_service(expected_text(p->fstype, p->label) + " on " + md);
+      stop_raid(a.name, ctx);
+      rep.info("md " + a.name + " was judged read-only and stopped again: nothing written to its members");
+      return false;
+    }
+  }
+  make_raid_writable(a.name, ctx);
+  return true;
+}
+
 }  // namespace
 
-void assemble_md(const Found& found, const RunOptions& opts, Reporter& rep, StaleMember stale) {
-  if (found.md_members.empty()) return;
+std::set<std::string> assemble_md(const Found& found, const RunOptions& opts, Reporter& rep, StaleMember stale) {
+  std::set<std::string> stopped;
+  if (found.md_members.empty()) return stopped;
   const Context ctx = with_md_devices(engine_context(opts));
   load_raid_modules(opts, rep);
   RaidAssembleRequest req;
   for (const auto& m : found.md_members) req.devices.push_back(m.path);
   req.dry_run = opts.dry_run;
+  req.read_only = true;  // judged before md may write anything (a refused boot writes nothing)
   auto r = assemble_raids(req, ctx);
   for (const auto& a : r.arrays) {
+    if ((a.outcome == "started" || a.outcome == "started_degraded") && !judge_read_only_array(a, ctx, rep)) {
+      stopped.insert(a.array ? a.array->device : raid_device_path(a.name));
+      continue;
+    }
     size_t re_added = 0;
     for (const auto& l : a.left_out) {
       const bool running = a.outcome == "started_degraded" || a.outcome == "already_running";
@@ -192,6 +221,7 @@ void assemble_md(const Found& found, const RunOptions& opts, Reporter& rep, Stal
       rep.error("md " + a.name + " failed to assemble: " + a.error.value_or(a.outcome));
     }
   }
+  return stopped;
 }
 
 }  // namespace mos::engine::sysvol

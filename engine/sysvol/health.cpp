@@ -76,22 +76,6 @@ bool check_partition(const MosDisk& m, uint32_t number, const Config& cfg, const
   return repaired;
 }
 
-// The content of our md arrays, once assembled.
-void check_arrays(const Found& found, Reporter& rep, std::set<std::string>& excluded) {
-  auto check = [&](const std::vector<Device>& list, const char* fstype, const char* label) {
-    for (const auto& d : list) {
-      if (d.kind != "md") continue;
-      ContentVerdict v = classify_device(d.path, fstype, label);
-      if (v.state == ContentState::ours) continue;
-      rep.damaged({d.path, expected_text(fstype, label), verdict_reason(d.path, v), v.repair, "reported"});
-      rep.out_of_service(expected_text(fstype, label) + " on " + d.path);
-      excluded.insert(d.path);
-    }
-  };
-  check(found.efi, "vfat", "MOSEFI");
-  check(found.boot, "ext4", "MOSBOOT");
-}
-
 // The whole disks next to a degraded node that are blank: never added by mos_sysvol (adding a
 // member is an explicit operation), said so.
 void report_blank_disks(const std::vector<Device>& all, const Config& cfg, const RunOptions& opts, Reporter& rep) {
@@ -136,10 +120,8 @@ void existing_boot(const std::vector<Device>& all, const std::vector<MosDisk>& m
   std::vector<Device> now = all;
   Found found = repaired ? rescan(*inst, cfg, opts, excluded, &now) : restrict_found(found_all, inst->disks, excluded);
   if (!found.md_members.empty()) {
-    assemble_md(found, opts, rep);
+    excluded.merge(assemble_md(found, opts, rep));
     found = rescan(*inst, cfg, opts, excluded, &now);
-    check_arrays(found, rep, excluded);
-    found = restrict_found(found, inst->disks, excluded);
   }
   bring_up(found, cfg, opts, rep);
   if (report.degraded && !opts.dry_run) report_blank_disks(now, cfg, opts, rep);

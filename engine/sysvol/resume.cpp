@@ -84,6 +84,7 @@ bool md_step_complete(const std::string& a, const std::string& b, const PlannedP
                       Reporter& rep) {
   RaidAssembleRequest req;
   req.devices = {a, b};
+  req.read_only = true;  // only judged here: md writes nothing to the members (this boot may still refuse)
   RaidAssembleResult r;
   try {
     r = assemble_raids(req, ctx);
@@ -91,22 +92,23 @@ bool md_step_complete(const std::string& a, const std::string& b, const PlannedP
     rep.info("md " + p.name + " of the unfinished first boot does not assemble (" + e.what() + "): it is made again");
     return false;
   }
+  bool complete = false;
   bool whole = r.arrays.size() == 1 && r.arrays[0].left_out.empty() && r.arrays[0].missing_slots.empty() &&
                (r.arrays[0].outcome == "started" || r.arrays[0].outcome == "already_running");
   if (whole) {
     const std::string md = r.arrays[0].array ? r.arrays[0].array->device : raid_device_path(r.arrays[0].name);
-    if (classify_device(md, p.fstype, p.label).state == ContentState::ours) {
-      rep.info(step_name(p) + ": " + md + " already holds " + expected_text(p.fstype, p.label) + "; only its record is cleared");
-      return true;
-    }
-    rep.info(step_name(p) + ": " + md + " does not hold " + expected_text(p.fstype, p.label) + " yet: it is made again");
+    complete = classify_device(md, p.fstype, p.label).state == ContentState::ours;
+    rep.info(step_name(p) + ": " + md + (complete ? " already holds " + expected_text(p.fstype, p.label) + "; only its record is cleared"
+                                                 : " does not hold " + expected_text(p.fstype, p.label) + " yet: it is made again"));
   } else {
     std::string why = r.arrays.empty() ? "no array found" : r.arrays[0].outcome + (r.arrays[0].error ? ": " + *r.arrays[0].error : "");
     rep.info("md " + p.name + " of the unfinished first boot does not assemble whole (" + why + "): it is made again");
   }
+  // Stopped either way when started here (read-only: its stop writes nothing); the bring-up assembles it again.
   for (const auto& a : r.arrays)
-    if (a.outcome == "started" || a.outcome == "started_degraded" || a.outcome == "already_running") stop_raid(a.name, ctx);
-  return false;
+    if (a.outcome == "started" || a.outcome == "started_degraded" || (!complete && a.outcome == "already_running"))
+      stop_raid(a.name, ctx);
+  return complete;
 }
 
 // The unique id (btrfs fsid) the discovery read for a device, "" when none.

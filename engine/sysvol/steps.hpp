@@ -1,6 +1,7 @@
 // Internal to mos_sysvol's run: the shared reporter and the two paths (bring up existing MOS
 // storage; provision a fresh node), one file each.
 #pragma once
+#include <set>
 #include <string>
 #include <vector>
 
@@ -95,13 +96,17 @@ void load_raid_modules(const RunOptions& opts, Reporter& rep);
 // found contradicts the record.
 void resume(const std::vector<MosDisk>& recorded, const std::vector<Device>& all, const Config& cfg,
             const RunOptions& opts, Reporter& rep);
-// Assembles the md arrays whose members were found (degraded when a member is missing: said loudly).
 // What to do with a member md leaves out as stale (older events than the array's).
 enum class StaleMember { leave_out, re_add };
 // re_add: only after a first boot of ours (fresh or resumed), where the provisioning record proves
 // every member ours: a power loss left one member's superblock older; it is added back and the
 // kernel resyncs it from the fresh one. A later boot leaves it out (degraded): adding is explicit.
-void assemble_md(const Found& found, const RunOptions& opts, Reporter& rep, StaleMember stale = StaleMember::leave_out);
+// Assembles the md arrays whose members were found (degraded when a member is missing: said
+// loudly), each started read-only and made writable only once its content is judged ours; an
+// array holding anything else is reported damaged and stopped with nothing written (a refused
+// boot writes nothing). Returns the md devices so stopped.
+std::set<std::string> assemble_md(const Found& found, const RunOptions& opts, Reporter& rep,
+                                  StaleMember stale = StaleMember::leave_out);
 // The policy plus our md devices (/dev/md_mosefi, /dev/md_mosboot and their /dev/md/ links); an
 // md device stays refused unless its members (sysfs slaves) are allowed too.
 Policy md_policy(const Policy& p);

@@ -3,7 +3,9 @@
 // in groups 1 and the powers of 3, 5 and 7 with sparse_super, in every group without it, and in
 // the two groups s_backup_bgs names with sparse_super2. The geometry comes from the primary
 // when its fields still hold, else it is guessed: 1, 2, 4 and 64 KiB blocks with mke2fs's
-// default 8 x block size blocks per group (a -g geometry is found only through the primary).
+// default 8 x block size blocks per group, then the smaller powers of two `mke2fs -g` takes (256
+// and up): for those only group 1 is tried (one small read each), and only a copy there lets the
+// others be looked at.
 // A copy counts when it has the magic, names its own group, has the geometry it was found by
 // and its metadata_csum checksum holds.
 #include <algorithm>
@@ -17,6 +19,8 @@ namespace mos::fsmake::probe {
 namespace {
 
 constexpr uint32_t kGuessedLogBlockSizes[] = {0, 1, 2, 6};  // 1, 2, 4, 64 KiB
+// mke2fs -g: a multiple of 8 from 256 up to 8 x block size (the default); powers of two tried.
+constexpr uint32_t kSmallestBlocksPerGroup = 256;
 // Places tried per geometry: a copy search is a handful of small reads, not a scan.
 constexpr size_t kMaxPlacesPerGeometry = 8;
 // A wipe erases more of them: mke2fs's sparse groups up to 2^32 blocks are fewer than this.
@@ -29,6 +33,7 @@ struct Geometry {
   bool sparse_super = true;
   std::vector<uint64_t> backup_groups;  // sparse_super2's two, when known
   bool from_primary = false;
+  bool other_group_size = false;  // guessed with a non-default -g: group 1 must hold a copy first
 
   uint64_t block_size() const { return uint64_t{1024} << log_block_size; }
   uint64_t first_data_block() const { return log_block_size == 0 ? 1 : 0; }
@@ -56,10 +61,11 @@ std::vector<uint64_t> backup_groups(const Geometry& g, size_t limit) {
   return out;
 }
 
-Geometry guessed(uint32_t log_block_size, uint64_t device_size) {
+Geometry guessed(uint32_t log_block_size, uint64_t device_size, uint32_t blocks_per_group = 0) {
   Geometry g;
   g.log_block_size = log_block_size;
-  g.blocks_per_group = static_cast<uint32_t>(8 * g.block_size());
+  g.blocks_per_group = blocks_per_group ? blocks_per_group : static_cast<uint32_t>(8 * g.block_size());
+  g.other_group_size = blocks_per_group != 0;
   const uint64_t blocks = device_size / g.block_size();
   g.groups = blocks > g.first_data_block() ? (blocks - g.first_data_block() + g.blocks_per_group - 1) / g.blocks_per_group : 0;
   return g;
@@ -109,17 +115,21 @@ bool copy_at(ProbeSource& src, const Geometry& g, uint64_t group, bool& place_ze
   return true;
 }
 
-// The primary's geometry when it holds, then the guessed ones it is not.
+// The primary's geometry when it holds, then the guessed ones it is not: mke2fs's defaults
+// first, then the other group sizes.
 std::vector<Geometry> geometries_of(ProbeSource& src) {
   std::vector<Geometry> geometries;
   if (auto g = primary_geometry(src)) geometries.push_back(*g);
-  for (uint32_t log : kGuessedLogBlockSizes) {
-    Geometry g = guessed(log, src.size());
+  auto add = [&](const Geometry& g) {
     bool known = std::any_of(geometries.begin(), geometries.end(), [&](const Geometry& p) {
       return p.log_block_size == g.log_block_size && p.blocks_per_group == g.blocks_per_group;
     });
     if (!known) geometries.push_back(g);
-  }
+  };
+  for (uint32_t log : kGuessedLogBlockSizes) add(guessed(log, src.size()));
+  for (uint32_t log : kGuessedLogBlockSizes)
+    for (uint64_t bpg = kSmallestBlocksPerGroup; bpg < 8 * (uint64_t{1024} << log); bpg *= 2)
+      add(guessed(log, src.size(), static_cast<uint32_t>(bpg)));
   return geometries;
 }
 
@@ -130,8 +140,9 @@ bool ext_copy(ProbeSource& src, CopyFound& out) {
     for (uint64_t group : backup_groups(g, kMaxPlacesPerGeometry)) {
       bool place_zero = false;
       if (copy_at(src, g, group, place_zero, out)) return true;
-      // A guessed geometry whose first backup place is blank holds no filesystem of that shape.
-      if (place_zero && !g.from_primary) break;
+      // A guessed geometry whose first backup place is blank holds no filesystem of that shape;
+      // one of another group size holds none unless group 1 has its copy.
+      if ((place_zero && !g.from_primary) || g.other_group_size) break;
     }
   }
   return false;
@@ -145,10 +156,11 @@ void ext_copy_signatures(ProbeSource& src, std::vector<Signature>& out) {
       auto b = src.get(off, sizeof(ExtSuperblock));
       if (b.empty()) continue;
       const auto& sb = *reinterpret_cast<const ExtSuperblock*>(b.data());
-      if (sb.magic.get() == kExtMagic && sb.block_group_nr.get() == static_cast<uint16_t>(group)) {
+      if (sb.magic.get() == kExtMagic && sb.block_group_nr.get() == static_cast<uint16_t>(group) &&
+          (!g.other_group_size || sb.blocks_per_group.get() == g.blocks_per_group)) {
         const uint64_t magic = off + offsetof(ExtSuperblock, magic);
         out.push_back(make_signature("ext4", magic, b.subspan(offsetof(ExtSuperblock, magic), 2)));
-      } else if (all_zero(b) && !g.from_primary) {
+      } else if ((all_zero(b) && !g.from_primary) || g.other_group_size) {
         break;  // no filesystem of this guessed shape
       }
     }

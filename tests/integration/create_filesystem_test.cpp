@@ -113,6 +113,31 @@ TEST(CreateFilesystem, WipesAnOldGptBackupAtTheEnd) {
   EXPECT_TRUE(run_tool({"fsck.fat", "-n", img.dev()}).ok());
 }
 
+// An old ext4 (4 KiB blocks: backup superblocks at groups 1 and 3, 128 and 384 MiB) under a forced
+// swap: the wipe that removes its primary removes the backups its geometry proves its own, so
+// the new device never reads as that ext4 with a damaged primary (e2fsck -b would bring it back).
+TEST(CreateFilesystem, ForcedFormatOverExt4AlsoWipesItsBackupSuperblocks) {
+  MOS_REQUIRE_ROOT();
+  LoopImage img(512 * MiB);
+  ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", "-b", "4096", "-L", "OLDEXT", img.dev()}).ok());
+  const uint64_t group_bytes = 32768ull * 4096;
+  auto magic_at = [&](uint64_t group) {
+    io::Fd fd = io::Fd::open(img.dev(), O_RDONLY);
+    auto b = fd.pread_vec(2, group * group_bytes + (group ? 0 : 1024) + 0x38);
+    return b.size() == 2 && b[0] == 0x53 && b[1] == 0xEF;
+  };
+  ASSERT_TRUE(magic_at(1) && magic_at(3)) << "mkfs.ext4 left no backups where expected";
+  engine::FormatRequest req = request(img.dev(), "swap", "NEWSWAP");
+  req.force = true;
+  EngineOutcome r = create(req);
+  ASSERT_TRUE(r.ok) << r.message;
+  ASSERT_TRUE(run_tool({"blockdev", "--flushbufs", img.dev()}).ok());
+  EXPECT_FALSE(magic_at(1)) << "the old ext4's group 1 backup superblock is left";
+  EXPECT_FALSE(magic_at(3)) << "the old ext4's group 3 backup superblock is left";
+  auto probed = engine::find_device(img.dev());
+  EXPECT_EQ(probed.fstype.value_or(""), "swap");
+}
+
 // The wipe skips blocks it has just read as zeros: every block that was not zero must be
 // zeroed, whatever lies between them (scattered data, one block at the very end).
 TEST(CreateFilesystem, WipeZeroesEveryNonZeroBlockOfTheEdges) {

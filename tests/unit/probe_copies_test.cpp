@@ -49,6 +49,9 @@ const Case kCases[] = {
     {"ext4_4k_magic", 600, "mkfs.ext4 -q -F -b 4096 -L MOSBOOT $IMG", Damage::magic, 0x438, "ext4", "group 1"},
     {"ext4_4k_g8192_magic", 300, "mkfs.ext4 -q -F -b 4096 -g 8192 -L G $IMG", Damage::magic, 0x438, "ext4", "copy at 33554432"},
     {"ext4_1k_g2048_magic", 64, "mkfs.ext4 -q -F -b 1024 -g 2048 -L G $IMG", Damage::magic, 0x438, "ext4", "copy at 2098176"},
+    // A -g geometry with the primary gone: found among the other group sizes mke2fs accepts.
+    {"ext4_4k_g8192_first_mib", 300, "mkfs.ext4 -q -F -b 4096 -g 8192 -L G $IMG", Damage::first_mib, 0, "ext4", "copy at 33554432"},
+    {"ext4_1k_g2048_first_mib", 64, "mkfs.ext4 -q -F -b 1024 -g 2048 -L G $IMG", Damage::first_mib, 0, "ext4", "copy at 2098176"},
     {"ext4_checksum", 300, "mkfs.ext4 -q -F -O metadata_csum -L MOSBOOT $IMG", Damage::checksum, 0x600, "ext4", "checksum mismatch"},
     {"ext3_first_mib", 300, "mkfs.ext3 -q -F -L OLD $IMG", Damage::first_mib, 0, "ext3", "ext3 backup superblock"},
     {"vfat32_bpb", 320, "mkfs.vfat -F 32 -n MOSEFI $IMG", Damage::magic, 0x0b, "vfat", "FAT32 backup boot sector, sector 6"},

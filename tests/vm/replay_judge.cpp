@@ -57,14 +57,6 @@ bool mentions(const std::string& text, const std::string& partition) {
   return std::regex_search(text, std::regex("/dev/" + partition + "([^0-9]|$)"));
 }
 
-// A v1.2 md member's data offset (bytes): le64 sectors at byte 128 of its superblock (4 KiB in).
-uint64_t md12_data_offset(const std::string& image, uint64_t member_start) {
-  const std::string v = bytes_at(image, member_start + 4 * KiB + 128, 8);
-  uint64_t sectors = 0;
-  for (int i = 7; i >= 0; --i) sectors = (sectors << 8) | static_cast<unsigned char>(v[static_cast<size_t>(i)]);
-  return sectors * 512;
-}
-
 // Calls fn(offset in the region, block) for each non-zero 4 KiB block of [offset, offset + bytes)
 // of a sparse image, in order; holes are skipped without reading them.
 template <class Fn>
@@ -91,6 +83,13 @@ void for_each_data_block(const std::string& image, uint64_t offset, uint64_t byt
 }
 
 }  // namespace
+
+uint64_t md12_data_offset(const std::string& image, uint64_t member_start) {
+  const std::string v = bytes_at(image, member_start + 4 * KiB + 128, 8);
+  uint64_t sectors = 0;
+  for (int i = 7; i >= 0; --i) sectors = (sectors << 8) | static_cast<unsigned char>(v[static_cast<size_t>(i)]);
+  return sectors * 512;
+}
 
 std::vector<Formatted> formatted_things(const std::string& final_image, bool md_members) {
   json parts = sfdisk_partitions(final_image);
@@ -249,6 +248,9 @@ Verdict judge_dual_boot(const DualDisk (&disks)[2], const json& exec, const std:
   } else {
     v.outcome = "refused";
   }
+  for (const auto& d : disks)
+    if (v.outcome == "refused" && !d.digest.empty() && sparse_region_digest(d.image, 0, std::filesystem::file_size(d.image)) != d.digest)
+      v.violations.push_back("refused, yet " + d.guest_disk + " was written (a refused boot writes nothing)");
   for (const auto& d : disks)
     if (d.blank && v.outcome != "ready" && !image_is_blank(d.image))
       v.violations.push_back(d.guest_disk + " was blank and the boot did not bring both disks up, yet it was written");

@@ -27,6 +27,9 @@ struct Formatted {
   size_t magic_write = SIZE_MAX, commit = SIZE_MAX;
 };
 
+// A v1.2 md member's data offset (bytes): le64 sectors at byte 128 of its superblock (4 KiB in).
+uint64_t md12_data_offset(const std::string& image, uint64_t member_start);
+
 // What the first boot formatted: partitions 2-5 of the final image (the complete log replayed).
 // md_members: partitions 2 and 3 are md RAID1 members (two disks): the ESP's FAT32 starts the
 // v0.90 member, ext4 lies at the v1.2 member's data offset.
@@ -78,13 +81,16 @@ struct DualDisk {
   const std::vector<Formatted>* things = nullptr;
   Before before;
   bool blank = false;  // the prefix left it all zeros
+  std::string digest;  // sparse_region_digest of the whole disk before the boot ("" : not judged)
   std::string image, guest_disk;
 };
 
 // Two disks: ready (exit 0, a ready report, every oracle clean on both images), degraded (exit
 // 2, a ready and degraded report, never a resume that left a stale md member out; a disk blank
-// before is still blank: item 6, a blank disk is never provisioned next to finished storage) or refused (any other exit); on each disk every
-// thing complete in its prefix is still there, as judge_boot says.
+// before is still blank: item 6, a blank disk is never provisioned next to finished storage) or
+// refused (any other exit: then both disks byte-equal to before, a refused boot writes nothing:
+// no md superblock update or resync, no journal replay); on each disk every thing complete in its
+// prefix is still there, as judge_boot says.
 Verdict judge_dual_boot(const DualDisk (&disks)[2], const json& exec, const std::string& mounts, const std::string& swaps);
 
 }  // namespace mos::vmtest

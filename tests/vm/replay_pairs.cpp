@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <tuple>
@@ -52,6 +53,35 @@ LogAlignment::LogAlignment(const WriteLog& a, const WriteLog& b) {
     pairs_.push_back({i, best});
     next_b = best + 1;
   }
+  const WriteLog* logs[2] = {&a, &b};
+  for (int s = 0; s < 2; ++s) {
+    const auto& es = logs[s]->entries;
+    size_t last = SIZE_MAX;
+    for (size_t i = 0; i < es.size(); ++i) {
+      if (es[i].writes() && !es[i].durable_point()) last = i;
+      last_plain_write_[s].push_back(last);
+    }
+  }
+  auto first_flush_after = [](const WriteLog& log, size_t i) {
+    for (size_t j = i + 1; j < log.entries.size(); ++j)
+      if (log.entries[j].flags & kLogFlush) return j;
+    return SIZE_MAX;
+  };
+  for (const auto& [ia, ib] : pairs_) next_flush_.push_back({first_flush_after(a, ia), first_flush_after(b, ib)});
+}
+
+size_t LogAlignment::other_floor(int side, size_t length) const {
+  if (length == 0) return 0;
+  const size_t last_plain = last_plain_write_[side][std::min(length, last_plain_write_[side].size()) - 1];
+  size_t floor = 0;
+  for (size_t k = 0; k < pairs_.size(); ++k) {
+    const auto [fa, fb] = next_flush_[k];
+    const size_t mine = side == 0 ? fa : fb, theirs = side == 0 ? fb : fa;
+    // A plain write after my flush (and that flush in my prefix): the other's flush had completed.
+    if (mine == SIZE_MAX || last_plain == SIZE_MAX || last_plain <= mine) continue;
+    floor = std::max(floor, theirs == SIZE_MAX ? (side == 0 ? pairs_[k].second : pairs_[k].first) + 1 : theirs + 1);
+  }
+  return floor;
 }
 
 size_t LogAlignment::other_at(int side, size_t length) const {
@@ -81,7 +111,18 @@ PairPlan plan_pair_cuts(const WriteLog& a, const WriteLog& b, size_t between, si
     }
     plan.cuts.push_back(c);
   };
-  auto pair_of = [&](int side, size_t mine, size_t theirs) {
+  // A drawn pair (mine on log `side`): the other prefix at least at its causal floor; a pair the
+  // raised other prefix makes impossible for mine is dropped (nullopt).
+  auto pair_of = [&](int side, size_t mine, size_t theirs) -> std::optional<std::pair<size_t, size_t>> {
+    const size_t floor = align.other_floor(side, mine);
+    if (theirs < floor) {
+      theirs = floor;
+      ++plan.raised;
+    }
+    if (mine < align.other_floor(1 - side, theirs)) {
+      ++plan.impossible;
+      return std::nullopt;
+    }
     return side == 0 ? std::pair{mine, theirs} : std::pair{theirs, mine};
   };
   add(0, 0, "blank");
@@ -112,8 +153,7 @@ PairPlan plan_pair_cuts(const WriteLog& a, const WriteLog& b, size_t between, si
     plan.between_candidates[s] = candidates[s].size();
     for (size_t length : draw(flushes, durable_per_log)) {
       ++plan.durable_drawn[s];
-      auto [la, lb] = pair_of(s, length, align.other_at(s, length));
-      add(la, lb, s ? "durable B" : "durable A");
+      if (auto cut = pair_of(s, length, align.other_at(s, length))) add(cut->first, cut->second, s ? "durable B" : "durable A");
     }
   }
   // Between the FLUSH/FUA entries: a seeded write boundary of one log, the other log anywhere
@@ -129,9 +169,8 @@ PairPlan plan_pair_cuts(const WriteLog& a, const WriteLog& b, size_t between, si
       const size_t upper = next == other.end() ? other.back() : *next;
       const size_t lower = next == other.begin() ? 0 : *std::prev(next);
       const size_t theirs = lower + static_cast<size_t>(rng() % (upper - lower + 1));
-      auto [la, lb] = pair_of(s, mine, theirs);
       ++plan.between_drawn;
-      add(la, lb, s ? "between B" : "between A");
+      if (auto cut = pair_of(s, mine, theirs)) add(cut->first, cut->second, s ? "between B" : "between A");
     }
   }
   add(a.entries.size(), b.entries.size(), "complete");

@@ -87,6 +87,7 @@ std::vector<PairResult> boot_pairs(const test::TempDir& dir, const std::vector<R
       dd.things = &rec[d].things;
       dd.before = state_before(rec[d].things, dd.image, plan.cuts[k].length[d]);
       dd.blank = image_is_blank(dd.image);
+      dd.digest = sparse_region_digest(dd.image, 0, kReplayDiskBytes);
       disks.push_back({dd.image, kReplayDiskBytes, 512});
     }
     runs.push_back({pair[0].guest_disk, pair[1].guest_disk});
@@ -134,8 +135,9 @@ TEST(VmReplay, DualDiskFirstBootPairsOfPrefixes) {
                   t.commit + 1);
   }
   std::printf("[ REPLAY   ] %zu mirrored writes align the logs; %zu seeded points between FLUSH/FUA entries drawn; "
-              "%zu distinct pairs to boot (%zu drawn twice, booted once)\n",
-              align.mirrored_writes(), plan.between_drawn, plan.cuts.size(), plan.duplicates);
+              "%zu distinct pairs to boot (%zu drawn twice, booted once; %zu raised to their causal floor, %zu "
+              "impossible dropped)\n",
+              align.mirrored_writes(), plan.between_drawn, plan.cuts.size(), plan.duplicates, plan.raised, plan.impossible);
   std::fflush(stdout);  // the plan shows before the long part
   const size_t batches = (plan.cuts.size() + kPairsPerGuest - 1) / kPairsPerGuest;
   std::vector<std::vector<PairResult>> by_batch(batches);

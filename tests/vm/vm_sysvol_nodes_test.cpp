@@ -1,10 +1,19 @@
 // mos_sysvol on two-disk nodes after a disk went wrong, and with two MOS installations in sight
 // (issue 18 item 6), booted for real: md RAID1 and a btrfs RAID1 need the guest kernel. Each test
 // states the disks it gives the guest and what it checks on the images afterwards.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include "mdraid/md_structs.hpp"
+#include "mdraid/superblock.hpp"
 #include "tests/integration/sysvol_support.hpp"
 #include "tests/support/damage.hpp"
+#include "tests/vm/replay_judge.hpp"
 #include "tests/vm/sysvol_vm.hpp"
 
 namespace mos::vmtest {
@@ -90,6 +99,53 @@ TEST(VmSysvolTwoDisks, OneDataPartitionDamagedBootsDegradedFromTheOther) {
   ASSERT_NE(r.step(0), nullptr);
   EXPECT_NE(r.step(0)->value("stderr", "").find("DAMAGED: MOSDATA"), std::string::npos);
   EXPECT_EQ(test::region_digest(b, data), before) << "the damaged member was written";
+}
+
+// The v1.2 member at `member_start` marked as a power loss during a write leaves it (resync_offset
+// 0: the kernel resyncs the array when it runs writable), its checksum made valid again.
+void mark_md12_dirty(const std::string& image, uint64_t member_start) {
+  io::Fd fd = io::Fd::open(image, O_RDWR);
+  std::vector<uint8_t> sb(mdraid::kSuperblockReadBytes);
+  fd.pread_exact(sb.data(), sb.size(), member_start + 4096);
+  std::memset(sb.data() + offsetof(mdraid::disk::Super1, resync_offset), 0, 8);
+  const uint32_t csum = mdraid::checksum_1(sb);
+  for (int i = 0; i < 4; ++i) sb[offsetof(mdraid::disk::Super1, sb_csum) + i] = static_cast<uint8_t>(csum >> (8 * i));
+  fd.pwrite_exact(sb.data(), sb.size(), member_start + 4096);
+  fd.fsync();
+}
+
+// MOSBOOT's ext4 magic overwritten inside md_mosboot on both members (a mirrored bad write) and
+// both members left dirty (a power loss while md wrote): the array is judged read-only, reported
+// damaged and stopped; /boot is missing, so the boot is not ready (exit 1). md wrote nothing to
+// either member: no resync and no superblock update (started writable, md resyncs a dirty array
+// at once: a boot that does not use an array must not let md write to it).
+TEST(VmSysvolTwoDisks, ArrayWithDamagedContentIsJudgedReadOnlyItsMembersNotWritten) {
+  MOS_REQUIRE_VM();
+  test::TempDir dir;
+  const std::string a = dir / "a.img", b = dir / "b.img";
+  first_boot("sysvol_pair", {{a, 8 * GiB, 512}, {b, 8 * GiB, 512}}, 13);
+  ASSERT_FALSE(HasFailure());
+  std::map<std::string, std::string> before;
+  std::map<std::string, test::Region> member;
+  for (const auto& img : {a, b}) {
+    json parts = partitions_of(img);
+    ASSERT_EQ(parts.size(), 5u);
+    member[img] = {"p3", parts[2]["start"].get<uint64_t>() * 512, parts[2]["size"].get<uint64_t>() * 512};
+    const uint64_t ext4 = member[img].offset + md12_data_offset(img, member[img].offset);
+    test::overwrite(img, ext4 + 1024 + 0x38, "XX");  // s_magic 0xEF53
+    mark_md12_dirty(img, member[img].offset);
+    before[img] = test::region_digest(img, member[img]);
+  }
+  json steps = {sysvol_step({}, json::object(), 1)};
+  VmResult r = run_vm(sysvol_spec("sysvol_pair_boot_damaged", {{a, 8 * GiB, 512}, {b, 8 * GiB, 512}}, steps));
+  expect_all_steps_ok(r, steps.size());
+  const json& rep = report_of(r, 0);
+  EXPECT_EQ(rep.value("ready", true), false) << rep.dump(2);
+  EXPECT_TRUE(done_writes_nothing(rep)) << rep.dump(2);
+  ASSERT_EQ(rep.value("damage", json::array()).size(), 1u) << rep.dump(2);
+  EXPECT_EQ(rep["damage"][0]["device"], "/dev/md_mosboot") << rep.dump(2);
+  EXPECT_EQ(rep["damage"][0]["part"], "MOSBOOT (ext4)") << rep.dump(2);
+  for (const auto& img : {a, b}) EXPECT_EQ(test::region_digest(img, member[img]), before[img]) << img << ": md_mosboot's member was written";
 }
 
 std::string data_fsid(const std::string& image) {
