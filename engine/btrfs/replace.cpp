@@ -24,6 +24,8 @@ namespace mos::engine::btrfs {
 namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(200);
+constexpr auto kCancelPollInterval = std::chrono::milliseconds(10);  // a cancel is sent as soon as it can be
+constexpr int kCancelAttempts = 100;  // x kCancelPollInterval: a replace's copy begins well within a second
 
 std::string state_name(uint64_t state) {
   switch (state) {
@@ -98,7 +100,7 @@ Plan plan_replace(const io::Fd& fs, const ReplaceRequest& req, const Context& ct
   if (req.target.empty() || req.target[0] != '/') throw_validation("target must be an absolute device path", req.target);
   if (req.target.size() > BTRFS_DEVICE_PATH_NAME_MAX)
     throw_validation("target path is longer than " + std::to_string(BTRFS_DEVICE_PATH_NAME_MAX) + " bytes", req.target);
-  ctx.policy.judge(req.target, Access::write);
+  ctx.policy.require_allowed(req.target);  // the write rules below once we know we start one
 
   ReplaceStatus now = status_of(fs, mnt);
   if (now.state == "started" || now.state == "suspended") {
@@ -115,6 +117,7 @@ Plan plan_replace(const io::Fd& fs, const ReplaceRequest& req, const Context& ct
     return Plan{0, true};
   }
 
+  ctx.policy.judge(req.target, Access::write);
   Plan plan;
   plan.src_devid = member_devid(fs, req.source, mnt);
   uint64_t source_bytes = 0;
@@ -177,9 +180,12 @@ void throw_start_failure(const StartOutcome& o, const ReplaceRequest& req) {
   check_btrfs_ioctl(o.ret, "BTRFS_IOC_DEV_REPLACE start " + req.target, mnt);
 }
 
-void request_cancel(const io::Fd& fs, const std::string& mount_point) {
+// True once the kernel took the cancel. A replace whose copy (scrub) has not begun yet answers
+// NOT_STARTED although its state reads "started": the caller asks again.
+bool request_cancel(const io::Fd& fs, const std::string& mount_point) {
   auto a = replace_args(BTRFS_IOCTL_DEV_REPLACE_CMD_CANCEL);
   if (ioctl(fs.get(), BTRFS_IOC_DEV_REPLACE, a.get()) < 0) throw_sys("BTRFS_IOC_DEV_REPLACE cancel", mount_point, errno);
+  return a->result != BTRFS_IOCTL_DEV_REPLACE_RESULT_NOT_STARTED;
 }
 
 }  // namespace
@@ -218,11 +224,9 @@ ReplaceStatus replace_run(const ReplaceRequest& req, const Context& ctx, const P
     if (progress) progress(s.progress_permille, 1000);
     // Joined: until the kernel's replace leaves "started". Ours: until START returned.
     if (plan.join ? s.state != "started" : start_returned.load()) break;
-    if (cancel && *cancel && !cancel_sent && s.state == "started") {
-      request_cancel(fs, req.mount_point);
-      cancel_sent = true;
-    }
-    std::this_thread::sleep_for(kPollInterval);
+    const bool cancel_pending = cancel && *cancel && !cancel_sent;
+    if (cancel_pending && s.state == "started") cancel_sent = request_cancel(fs, req.mount_point);
+    std::this_thread::sleep_for(cancel_pending ? kCancelPollInterval : kPollInterval);
   }
   if (worker.joinable()) worker.join();
 
@@ -247,11 +251,12 @@ ReplaceStatus replace_status(const std::string& mount_point, const Context& ctx)
 
 ReplaceStatus replace_cancel(const std::string& mount_point, const Context& ctx) {
   const io::Fd fs = open_judged_btrfs(mount_point, ctx);
-  auto a = replace_args(BTRFS_IOCTL_DEV_REPLACE_CMD_CANCEL);
-  if (ioctl(fs.get(), BTRFS_IOC_DEV_REPLACE, a.get()) < 0) throw_sys("BTRFS_IOC_DEV_REPLACE cancel", mount_point, errno);
-  if (a->result == BTRFS_IOCTL_DEV_REPLACE_RESULT_NOT_STARTED)
-    throw Error(ErrorCode::not_found, "no replace is running on " + mount_point, mount_point);
-  return status_of(fs, mount_point);
+  for (int attempt = 0; attempt < kCancelAttempts; ++attempt) {
+    if (request_cancel(fs, mount_point)) return status_of(fs, mount_point);
+    if (status_of(fs, mount_point).state != "started") break;  // its copy not begun yet: again
+    std::this_thread::sleep_for(kCancelPollInterval);
+  }
+  throw Error(ErrorCode::not_found, "no replace is running on " + mount_point, mount_point);
 }
 
 std::map<std::string, std::set<std::string>> chunk_profiles(const std::string& mount_point, const Context& ctx) {

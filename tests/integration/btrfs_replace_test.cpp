@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/btrfs_tree.h>
 
+#include <atomic>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -317,6 +318,56 @@ TEST(BtrfsReplace, RefusalsChangeNoDeviceThenPresentMemberReplaced) {
   expect_check_clean(a.dev());
   expect_check_clean(c.dev());
   forget({a.dev(), b.dev(), c.dev()});
+}
+
+
+// The copy of ~200 MiB takes the kernel about a second on loop devices: long enough for a cancel
+// sent at the first status poll (200 ms) and for joining a replace started a moment before.
+TEST(BtrfsReplace, CancelledByFlagThenJoinsOneAlreadyRunning) {
+  MOS_REQUIRE_ROOT();
+  LoopImage a(512 * MiB, 512), b(512 * MiB, 4096), t1(512 * MiB, 4096), t2(512 * MiB, 512), t3(512 * MiB, 512);
+  make_raid1(a.dev(), b.dev(), label_for("join"));
+  TempDir dir;
+  const std::string mnt = dir / "mnt";
+  ASSERT_TRUE(run_tool({"mkdir", "-p", mnt}).ok());
+  mount_btrfs({a.dev(), b.dev()}, mnt, "noatime");
+  auto guard = std::make_unique<MountGuard>(mnt);
+  write_files(mnt, "big", 6, 32 * MiB);
+  const engine::Context ctx = allowing({a.dev(), b.dev(), t1.dev(), t2.dev(), t3.dev()});
+
+  EngineOutcome cancelled = engine_outcome([&] {
+    std::atomic<bool> cancel{true};
+    return status_json(bt::replace_run({mnt, "2", t1.dev()}, ctx, {}, &cancel));
+  });
+  ASSERT_TRUE(cancelled.ok) << cancelled.message;
+  EXPECT_EQ(cancelled.result["state"], "canceled") << cancelled.result.dump();
+  EXPECT_LT(cancelled.result["progress_permille"].get<uint64_t>(), 1000u);
+  nlohmann::json members = members_json(mnt, ctx);
+  ASSERT_EQ(members.size(), 2u) << members.dump();
+  EXPECT_EQ(members[1]["path"], b.dev());
+  EngineOutcome none = engine_outcome([&] { return status_json(bt::replace_cancel(mnt, ctx)); });
+  EXPECT_EQ(none.code, -32002) << none.message;
+
+  // As after a daemon restart: a replace is running that this process did not start.
+  ToolResult started = run_tool({"btrfs", "replace", "start", "2", t2.dev(), mnt});
+  ASSERT_TRUE(started.ok()) << started.err;
+  EngineOutcome other = check_replace({mnt, "2", t3.dev()}, ctx);
+  EXPECT_EQ(other.code, -32000) << other.message;
+  EXPECT_NE(other.message.find("already running"), std::string::npos) << other.message;
+  EngineOutcome joined = run_replace({mnt, "2", t2.dev()}, ctx);
+  ASSERT_TRUE(joined.ok) << joined.message;
+  EXPECT_EQ(joined.result["state"], "finished") << joined.result.dump();
+  EXPECT_EQ(joined.result["last_progress"], 1000);
+  members = members_json(mnt, ctx);
+  ASSERT_EQ(members.size(), 2u) << members.dump();
+  EXPECT_EQ(members[1]["path"], t2.dev());
+
+  expect_scrub_clean(mnt);
+  expect_files(mnt, "big", 6, 32 * MiB);
+  guard.reset();
+  expect_check_clean(a.dev());
+  expect_check_clean(t2.dev());
+  forget({a.dev(), b.dev(), t1.dev(), t2.dev()});
 }
 
 }  // namespace
