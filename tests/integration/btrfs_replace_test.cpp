@@ -172,6 +172,17 @@ void expect_check_clean(const std::string& dev) {
 
 std::string label_for(const std::string& tag) { return "repl-" + tag + "-" + std::to_string(getpid()); }
 
+// A RAID1 made by our writer over a and b, mounted (noatime) at mnt until the guard goes; null
+// after a failure.
+std::unique_ptr<MountGuard> mounted_raid1(const std::string& a, const std::string& b, const std::string& tag,
+                                          const std::string& mnt) {
+  make_raid1(a, b, label_for(tag));
+  EXPECT_TRUE(run_tool({"mkdir", "-p", mnt}).ok());
+  if (!::testing::Test::HasFatalFailure()) mount_btrfs({a, b}, mnt, "noatime");
+  if (::testing::Test::HasFailure()) return nullptr;
+  return std::make_unique<MountGuard>(mnt);
+}
+
 TEST(BtrfsReplace, MissingMemberReplacedThenSoftConvertRestoresRaid1) {
   MOS_REQUIRE_ROOT();
   LoopImage a(512 * MiB, 512);
@@ -249,13 +260,11 @@ TEST(BtrfsReplace, RefusalsChangeNoDeviceThenPresentMemberReplaced) {
   MOS_REQUIRE_ROOT();
   LoopImage a(256 * MiB, 4096), b(256 * MiB, 512);
   LoopImage c(256 * MiB, 512), signed_dev(256 * MiB, 512), small(128 * MiB, 4096), refused(256 * MiB, 512);
-  make_raid1(a.dev(), b.dev(), label_for("present"));
   ASSERT_TRUE(run_tool({"mkfs.ext4", "-q", "-F", signed_dev.dev()}).ok());
   TempDir dir;
   const std::string mnt = dir / "mnt";
-  ASSERT_TRUE(run_tool({"mkdir", "-p", mnt}).ok());
-  mount_btrfs({a.dev(), b.dev()}, mnt, "noatime");
-  auto guard = std::make_unique<MountGuard>(mnt);
+  auto guard = mounted_raid1(a.dev(), b.dev(), "present", mnt);
+  ASSERT_TRUE(guard);
   write_files(mnt, "file", 3, 8 * MiB);
   const engine::Context ctx = allowing({a.dev(), b.dev(), c.dev(), signed_dev.dev(), small.dev()});
 
@@ -326,12 +335,10 @@ TEST(BtrfsReplace, RefusalsChangeNoDeviceThenPresentMemberReplaced) {
 TEST(BtrfsReplace, CancelledByFlagThenJoinsOneAlreadyRunning) {
   MOS_REQUIRE_ROOT();
   LoopImage a(512 * MiB, 512), b(512 * MiB, 4096), t1(512 * MiB, 4096), t2(512 * MiB, 512), t3(512 * MiB, 512);
-  make_raid1(a.dev(), b.dev(), label_for("join"));
   TempDir dir;
   const std::string mnt = dir / "mnt";
-  ASSERT_TRUE(run_tool({"mkdir", "-p", mnt}).ok());
-  mount_btrfs({a.dev(), b.dev()}, mnt, "noatime");
-  auto guard = std::make_unique<MountGuard>(mnt);
+  auto guard = mounted_raid1(a.dev(), b.dev(), "join", mnt);
+  ASSERT_TRUE(guard);
   write_files(mnt, "big", 6, 32 * MiB);
   const engine::Context ctx = allowing({a.dev(), b.dev(), t1.dev(), t2.dev(), t3.dev()});
 
