@@ -136,7 +136,6 @@ Plan plan_replace(const io::Fd& fs, const ReplaceRequest& req, const Context& ct
   return plan;
 }
 
-// START blocks in the kernel until the copy ends; this runs it on a thread of its own.
 struct StartOutcome {
   int ret = 0;
   int err = 0;
@@ -157,11 +156,13 @@ StartOutcome start_replace(const io::Fd& fs, const ReplaceRequest& req, uint64_t
   return o;
 }
 
-// A failed START as a clear error; "joinable" outcomes (another START won the race) are not failures.
+// START refused because a replace (or another exclusive operation) already runs: joinable when
+// it is a replace onto the same target (running_onto).
 bool start_joinable(const StartOutcome& o) {
   return o.ret == BTRFS_IOCTL_DEV_REPLACE_RESULT_ALREADY_STARTED || o.ret == BTRFS_ERROR_DEV_EXCL_RUN_IN_PROGRESS;
 }
 
+// A failed START as a clear error.
 void throw_start_failure(const StartOutcome& o, const ReplaceRequest& req) {
   const std::string& mnt = req.mount_point;
   if (o.ret == 0 && o.result == BTRFS_IOCTL_DEV_REPLACE_RESULT_SCRUB_INPROGRESS)
@@ -188,6 +189,48 @@ bool request_cancel(const io::Fd& fs, const std::string& mount_point) {
   return a->result != BTRFS_IOCTL_DEV_REPLACE_RESULT_NOT_STARTED;
 }
 
+// Polls STATUS while the kernel's replace reads "started", reporting progress and sending a
+// requested cancel (again while the kernel answers NOT_STARTED); returns the status it ended in.
+ReplaceStatus wait_while_started(const io::Fd& fs, const std::string& mount_point, const ProgressFn& progress,
+                                 CancelFlag cancel, const std::atomic<bool>* start_returned = nullptr) {
+  bool cancel_sent = false;
+  for (;;) {
+    ReplaceStatus s = status_of(fs, mount_point);
+    if (progress) progress(s.progress_permille, 1000);
+    // Our own START: until it returned (the state reads "never_started" until the kernel began).
+    if (start_returned ? start_returned->load() : s.state != "started") return s;
+    const bool cancel_pending = cancel && *cancel && !cancel_sent;
+    if (cancel_pending && s.state == "started") cancel_sent = request_cancel(fs, mount_point);
+    std::this_thread::sleep_for(cancel_pending ? kCancelPollInterval : kPollInterval);
+  }
+}
+
+// START blocks in the kernel until the copy ends: it runs on a thread of its own while this one
+// polls. The thread is joined in every outcome (a status poll that throws waits for it too).
+StartOutcome run_start_polling(const io::Fd& fs, const ReplaceRequest& req, uint64_t src_devid,
+                               const ProgressFn& progress, CancelFlag cancel) {
+  std::atomic<bool> returned{false};
+  StartOutcome started;
+  std::thread worker([&] {
+    started = start_replace(fs, req, src_devid);
+    returned = true;
+  });
+  try {
+    wait_while_started(fs, req.mount_point, progress, cancel, &returned);
+  } catch (...) {
+    worker.join();
+    throw;
+  }
+  worker.join();
+  return started;
+}
+
+// Whether the replace now running is onto req.target.
+bool running_onto(const io::Fd& fs, const ReplaceRequest& req) {
+  auto target = running_target(fs);
+  return status_of(fs, req.mount_point).state == "started" && target && same_device(*target, req.target);
+}
+
 }  // namespace
 
 std::vector<MemberInfo> members_of(const std::string& mount_point, const Context& ctx) {
@@ -207,39 +250,14 @@ ReplaceStatus replace_run(const ReplaceRequest& req, const Context& ctx, const P
   // Judged on the handle the replace runs on: a queued job is judged again when it starts.
   const io::Fd fs = open_judged_btrfs(req.mount_point, ctx);
   const Plan plan = plan_replace(fs, req, ctx);
-
-  std::atomic<bool> start_returned{plan.join};
-  StartOutcome started;
-  std::thread worker;
-  if (!plan.join)
-    worker = std::thread([&] {
-      started = start_replace(fs, req, plan.src_devid);
-      start_returned = true;
-    });
-
-  bool cancel_sent = false;
-  ReplaceStatus s;
-  for (;;) {
-    s = status_of(fs, req.mount_point);
-    if (progress) progress(s.progress_permille, 1000);
-    // Joined: until the kernel's replace leaves "started". Ours: until START returned.
-    if (plan.join ? s.state != "started" : start_returned.load()) break;
-    const bool cancel_pending = cancel && *cancel && !cancel_sent;
-    if (cancel_pending && s.state == "started") cancel_sent = request_cancel(fs, req.mount_point);
-    std::this_thread::sleep_for(cancel_pending ? kCancelPollInterval : kPollInterval);
+  if (!plan.join) {
+    const StartOutcome started = run_start_polling(fs, req, plan.src_devid, progress, cancel);
+    const bool ours_ended = (started.ret == 0 && started.result == BTRFS_IOCTL_DEV_REPLACE_RESULT_NO_ERROR) ||
+                            (started.ret < 0 && started.err == ECANCELED);
+    // Another START won the race onto the same target: wait for that one; anything else failed.
+    if (!ours_ended && !(start_joinable(started) && running_onto(fs, req))) throw_start_failure(started, req);
   }
-  if (worker.joinable()) worker.join();
-
-  if (!plan.join && !(started.ret < 0 && started.err == ECANCELED) && !start_joinable(started) &&
-      (started.ret != 0 || started.result != BTRFS_IOCTL_DEV_REPLACE_RESULT_NO_ERROR))
-    throw_start_failure(started, req);
-  if (!plan.join && start_joinable(started)) {  // another START won the race: wait for that one
-    while ((s = status_of(fs, req.mount_point)).state == "started") {
-      if (progress) progress(s.progress_permille, 1000);
-      std::this_thread::sleep_for(kPollInterval);
-    }
-  }
-  s = status_of(fs, req.mount_point);
+  ReplaceStatus s = wait_while_started(fs, req.mount_point, progress, cancel);
   if (s.src_devid == 0) s.src_devid = plan.src_devid;
   if (progress && s.state == "finished") progress(1000, 1000);
   return s;
