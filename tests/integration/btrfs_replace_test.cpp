@@ -26,7 +26,7 @@ namespace mos::test {
 namespace {
 
 namespace bt = engine::btrfs;
-constexpr uint64_t MiB = 1ull << 20;
+constexpr uint64_t MiB = 1ull << 20, GiB = 1ull << 30;
 
 // File `name`'s bytes: a pattern from the name, so they can be checked again without a copy.
 std::string content_of(const std::string& name, uint64_t size) {
@@ -204,7 +204,6 @@ TEST(BtrfsReplace, MissingMemberReplacedThenSoftConvertRestoresRaid1) {
   }
   forget({a.dev(), b->dev()});
   b.reset();  // the disk dies: its loop device detached, its image gone
-
   mount_btrfs({a.dev()}, mnt, "degraded,noatime");
   auto guard = std::make_unique<MountGuard>(mnt);
   LoopImage c(512 * MiB, 4096);
@@ -340,7 +339,7 @@ TEST(BtrfsReplace, RefusalsChangeNoDeviceThenPresentMemberReplaced) {
 // sent at the first status poll (200 ms) and for joining a replace started a moment before.
 TEST(BtrfsReplace, CancelledByFlagThenJoinsOneAlreadyRunning) {
   MOS_REQUIRE_ROOT();
-  LoopImage a(512 * MiB, 512), b(512 * MiB, 4096), t1(512 * MiB, 4096), t2(512 * MiB, 512), t3(512 * MiB, 512);
+  LoopImage a(GiB, 512), b(GiB, 4096), t1(GiB, 4096), t2(GiB, 512), t3(GiB, 512);
   TempDir dir;
   const std::string mnt = dir / "mnt";
   auto guard = mounted_raid1(a.dev(), b.dev(), "join", mnt);
