@@ -199,6 +199,7 @@ FsFacts fs_facts(const io::Fd& fs) {
 std::vector<DeviceFacts> device_facts(const io::Fd& fs) {
   btrfs_ioctl_fs_info_args fi{};
   if (ioctl(fs.get(), BTRFS_IOC_FS_INFO, &fi) < 0) throw_sys("BTRFS_IOC_FS_INFO", fs.path(), errno);
+  const std::string devinfo = "/sys/fs/btrfs/" + mos::uuid_text(fi.fsid) + "/devinfo/";
   std::vector<DeviceFacts> out;
   for (uint64_t id = 0; id <= fi.max_id; ++id) {
     auto di = std::make_unique<btrfs_ioctl_dev_info_args>();
@@ -214,6 +215,8 @@ std::vector<DeviceFacts> device_facts(const io::Fd& fs) {
     d.path.assign(reinterpret_cast<const char*>(di->path), strnlen(reinterpret_cast<const char*>(di->path), sizeof di->path));
     d.total_bytes = di->total_bytes;
     d.bytes_used = di->bytes_used;
+    // A missing device keeps the name it was scanned under, which may now be another device's.
+    if (io::sysfs_u64(devinfo + std::to_string(id) + "/missing").value_or(0) == 1) d.path.clear();
     out.push_back(std::move(d));
   }
   return out;

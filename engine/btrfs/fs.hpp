@@ -30,7 +30,7 @@ struct FsFacts {
 struct DeviceFacts {
   uint64_t devid = 0;
   std::string uuid;
-  std::string path;          // empty when the device is missing
+  std::string path;          // empty when the device is missing (even if the kernel kept its old name)
   uint64_t total_bytes = 0;  // size btrfs uses on this device
   uint64_t bytes_used = 0;   // allocated to chunks
 };
