@@ -87,9 +87,10 @@ struct Runner {
   void btrfs_replace(const ReplaceFacts& f) {
     const std::string target = n.new_partition(kDataNumber);
     bool announced = false;
+    // The crash point fires once the kernel's replace runs (its first polls may precede that).
     auto progress_then_crash = [&, p = step_progress(3)](uint64_t d, uint64_t t) {
       p(d, t);
-      if (!announced) {
+      if (!announced && btrfs::replace_status(n.data_mount, ctx).state == "started") {
         announced = true;
         crash_point("replace:during-btrfs");
       }
@@ -112,7 +113,7 @@ struct Runner {
       } else {
         btrfs::add_device(n.data_mount, target, false, ctx);
         done.push_back("btrfs-replace: replace could not start (" + why + "); added " + target + " to MOSDATA");
-        progress_then_crash(0, 1);
+        crash_point("replace:during-btrfs");
       }
     }
     if (!f.btrfs_source_present && f.btrfs_new_member) return;
