@@ -239,7 +239,7 @@ const std::vector<VmScenario>& vm_scenarios() {
                          "raid1, mounts, swapon x2), 4 x 16 GiB virtio disks, same boot (exec ms)"},
       {"vm-replace-disk", "replace-disk --wait on a degraded two-disk node (8 GiB virtio disks, a blank one attached) "
                           "vs the manual procedure (sgdisk -R/-G, mdadm --add x2 + rebuild, btrfs replace, balance "
-                          "convert soft, mkswap, swapon), a guest each from copies of one node (exec ms)"},
+                          "convert soft, mkswap, swapon), both in one guest on two nodes alike (exec ms)"},
   };
   return all;
 }

@@ -1,10 +1,11 @@
 // vm-replace-disk (issue 20 part 2): the time from a degraded two-disk node with a blank disk
 // attached to full redundancy, ours (`mos-volmgr replace-disk /dev/vdb --wait` through the daemon)
 // against the manual procedure (sgdisk -R + -G, two `mdadm --add` and the rebuild, `btrfs replace
-// start -B`, balance convert soft, mkswap + swapon). Per repetition one guest provisions the node
-// (mos_sysvol on two 8 GiB disks, untimed); each side then gets its own guest on a copy of disk a
-// next to a blank disk: mos_sysvol boots it degraded, the same seeded data is written while
-// degraded (into a single chunk), and the side's steps are timed (exec ms). Afterwards, untimed, both
+// start -B`, balance convert soft, mkswap + swapon). Per repetition one guest provisions two nodes
+// (mos_sysvol on two 8 GiB disks each, untimed); a second guest has disk a of each next to a blank
+// disk, and each side in turn: mos_sysvol boots its node degraded, the same seeded data is written
+// while degraded (into a single chunk), and the side's steps are timed (exec ms); ours is released
+// (arrays stopped) before the manual side starts. Afterwards, untimed, both
 // must show two-member arrays with no recovery running, no single btrfs chunk and the new swap on.
 #include <cstring>
 #include <fstream>
@@ -46,8 +47,19 @@ VmSpec node_spec(const std::string& name, const std::vector<std::string>& images
   return spec;
 }
 
-json sysvol_step(int expect_exit) {
-  json s = exec_step({"/bin/mos_sysvol", "--json", "--allow-devices", "/dev/vd*"}, 240000);
+// One node in a guest with two: its survivor and its second (or new) disk, e.g. vda and vdb.
+struct Node {
+  std::string survivor, other;
+  std::string dev(const std::string& disk, int part = 0) const {
+    return "/dev/" + disk + (part ? std::to_string(part) : std::string());
+  }
+  std::string allowed() const { return dev(survivor) + "," + dev(survivor) + "[0-9]*," + dev(other) + "," + dev(other) + "[0-9]*"; }
+};
+const Node kOursNode{"vda", "vdb"}, kManualNode{"vdc", "vdd"};
+
+// mos_sysvol on one node's disks only (the other node's are not its business).
+json sysvol_step(const Node& n, int expect_exit) {
+  json s = exec_step({"/bin/mos_sysvol", "--json", "--allow-devices", n.allowed()}, 240000);
   s["expect_exit"] = expect_exit;
   return s;
 }
@@ -71,9 +83,9 @@ uint64_t survivor_devid(const std::string& image) {
 // A preallocated filler larger than the node's first data chunk (RAID1, ~600 MiB) makes the
 // degraded kernel allocate a single chunk, where the file lands; the filler is removed again, so
 // what is converted back is the file (as in tests/vm/vm_replace_disk_test.cpp).
-void degraded_start(Script& sc, uint64_t data_bytes) {
+void degraded_start(Script& sc, const Node& n, uint64_t data_bytes) {
   const std::string filler = std::string(kData) + "/filler";
-  sc.add(sysvol_step(2));
+  sc.add(sysvol_step(n, 2));
   sc.add(exec_step({tool_path("fallocate"), "-l", "640M", filler}));
   sc.add({{"op", "write_file"}, {"path", std::string(kData) + "/degraded.bin"}, {"bytes", data_bytes}, {"seed", 7}});
   sc.add(exec_step({tool_path("rm"), filler}));
@@ -89,7 +101,7 @@ size_t add_checks(Script& sc) {
   return first;
 }
 
-void expect_redundant(const VmResult& r, size_t first, const std::string& side) {
+void expect_redundant(const VmResult& r, size_t first, const Node& n, const std::string& side) {
   const std::string mdstat = r.step(first)->value("text", "");
   const std::string df = r.step(first + 1)->value("stdout", "");
   const std::string swaps = r.step(first + 2)->value("text", "");
@@ -100,53 +112,48 @@ void expect_redundant(const VmResult& r, size_t first, const std::string& side) 
     wrong += "md arrays not both whole and idle:\n" + mdstat;
   if (df.find("Data, single") != std::string::npos || df.find("Metadata, single") != std::string::npos)
     wrong += "single chunks left:\n" + df;
-  if (swaps.find("/dev/vdb4") == std::string::npos) wrong += "the new disk's swap is not on:\n" + swaps;
+  if (swaps.find(n.dev(n.other, 4)) == std::string::npos) wrong += "the new disk's swap is not on:\n" + swaps;
   if (!wrong.empty()) throw std::runtime_error(side + " did not reach full redundancy: " + wrong);
 }
 
-void run_ours(const std::string& a, const std::string& blank, uint64_t data_bytes,
-              std::vector<Measured>& rows, unsigned rep) {
-  VmSpec spec = node_spec("bench_replace_ours", {a, blank});
-  ship_file(spec, self_dir() + "/mos_volmgrd", "/bin/mos_volmgrd");
-  spec.binaries["/bin/mos-volmgr"] = self_dir() + "/mos-volmgr";
-  Script sc;
-  degraded_start(sc, data_bytes);
+// Ours: the daemon allowed this node's disks and the arrays, replace-disk timed, then the checks.
+size_t add_ours(Script& sc, uint64_t data_bytes, unsigned rep) {
+  const Node& n = kOursNode;
+  degraded_start(sc, n, data_bytes);
   sc.add({{"op", "mkdir"}, {"path", "/run/d"}, {"mode", 0700}});
   sc.add({{"op", "spawn"},
           {"name", "d"},
           {"argv", {"/bin/mos_volmgrd", "--socket", kSocket, "--run-dir", "/run/d/run", "--state-dir", "/tmp/d",
-                    "--allow-devices", "/dev/vd*,/dev/md*"}}});
+                    "--allow-devices", n.dev(n.survivor) + "*," + n.dev(n.other) + "*,/dev/md*"}}});
   sc.add({{"op", "wait_text"}, {"path", "/tmp/spawn-d.stderr"}, {"text", "listening on"}});
-  sc.add_timed(exec_step({"/bin/mos-volmgr", "--socket", kSocket, "replace-disk", "/dev/vdb", "--wait", "--json"}, 1200000),
+  sc.add_timed(exec_step({"/bin/mos-volmgr", "--socket", kSocket, "replace-disk", n.dev(n.other), "--wait", "--json"},
+                         1200000),
                kOurs, rep);
   const size_t checks = add_checks(sc);
   sc.add({{"op", "signal"}, {"name", "d"}, {"signal", 15}});
   sc.add({{"op", "wait_exit"}, {"name", "d"}});
-  expect_redundant(run_script(spec, sc, rows, 0), checks, "replace-disk");
+  return checks;
 }
 
-void run_manual(const std::string& a, const std::string& blank, uint64_t data_bytes, uint64_t missing_devid,
-                std::vector<Measured>& rows, unsigned rep) {
-  VmSpec spec = node_spec("bench_replace_manual", {a, blank});
-  ship_tools(spec, {"sgdisk", "mdadm", "mkswap", "swapon"});
+// The manual procedure, each tool an exec step, all timed; then the same checks.
+size_t add_manual(Script& sc, uint64_t data_bytes, uint64_t missing_devid, unsigned rep) {
+  const Node& n = kManualNode;
   const std::string sgdisk = tool_path("sgdisk"), mdadm = tool_path("mdadm"), btrfs = tool_path("btrfs");
-  Script sc;
-  degraded_start(sc, data_bytes);
+  degraded_start(sc, n, data_bytes);
   auto timed = [&](std::vector<std::string> argv) { sc.add_timed(exec_step(std::move(argv), 1200000), kManual, rep); };
-  timed({sgdisk, "-R", "/dev/vdb", "/dev/vda"});
-  timed({sgdisk, "-G", "/dev/vdb"});
-  timed({mdadm, "/dev/md_mosefi", "--add", "/dev/vdb2"});
-  timed({mdadm, "/dev/md_mosboot", "--add", "/dev/vdb3"});
+  timed({sgdisk, "-R", n.dev(n.other), n.dev(n.survivor)});
+  timed({sgdisk, "-G", n.dev(n.other)});
+  timed({mdadm, "/dev/md_mosefi", "--add", n.dev(n.other, 2)});
+  timed({mdadm, "/dev/md_mosboot", "--add", n.dev(n.other, 3)});
   // --wait exits 1 for an array that had nothing left to wait for: the checks below judge.
   json wait = exec_step({mdadm, "--wait", "/dev/md_mosefi", "/dev/md_mosboot"}, 1200000);
   wait["any_outcome"] = true;
   sc.add_timed(wait, kManual, rep);
-  timed({btrfs, "replace", "start", "-B", std::to_string(missing_devid), "/dev/vdb5", kData});
+  timed({btrfs, "replace", "start", "-B", std::to_string(missing_devid), n.dev(n.other, 5), kData});
   timed({btrfs, "balance", "start", "-dconvert=raid1,soft", "-mconvert=raid1,soft", kData});
-  timed({tool_path("mkswap"), "-L", "MOSSWAP", "/dev/vdb4"});
-  timed({tool_path("swapon"), "/dev/vdb4"});
-  const size_t checks = add_checks(sc);
-  expect_redundant(run_script(spec, sc, rows, 0), checks, "the manual procedure");
+  timed({tool_path("mkswap"), "-L", "MOSSWAP", n.dev(n.other, 4)});
+  timed({tool_path("swapon"), n.dev(n.other, 4)});
+  return add_checks(sc);
 }
 
 }  // namespace
@@ -160,21 +167,32 @@ void run_replace_disk(const Config& cfg, std::vector<Measured>& rows) {
   // --short (CI): a few MiB written while degraded; the md rebuild of the 1 GiB boot array and
   // the 100 MiB ESP array is the floor either way.
   const uint64_t data_bytes = cfg.short_run ? (16ull << 20) : (256ull << 20);
+  const bool ours = rows[kOurs].unavailable.empty();
   for (unsigned rep = 0; rep < cfg.reps; ++rep) {
     Images images(vm_dir(cfg, "replace"));
-    const std::string a = images.dir + "/a.img", b = images.dir + "/b.img";
-    run_script(node_spec("bench_replace_node", {a, b}), [] {
-      Script sc;
-      sc.add(sysvol_step(0));
-      return sc;
-    }(), rows, 0);
-    const uint64_t missing = survivor_devid(a) == 1 ? 2 : 1;
-    const std::string a_ours = images.dir + "/a-ours.img", a_manual = images.dir + "/a-manual.img";
-    for (const auto& copy : {a_ours, a_manual}) run_peer({"cp", "--sparse=always", a, copy});
-    std::filesystem::remove(a);
-    std::filesystem::remove(b);
-    if (rows[kOurs].unavailable.empty()) run_ours(a_ours, images.dir + "/new-ours.img", data_bytes, rows, rep);
-    run_manual(a_manual, images.dir + "/new-manual.img", data_bytes, missing, rows, rep);
+    auto img = [&](const std::string& name) { return images.dir + "/" + name + ".img"; };
+    // Two nodes provisioned in one guest, one after the other (the arrays' names are fixed).
+    Script provision;
+    provision.add(sysvol_step(kOursNode, 0));
+    provision.add({{"op", "release"}});
+    provision.add(sysvol_step(kManualNode, 0));
+    run_script(node_spec("bench_replace_nodes", {img("x-a"), img("x-b"), img("y-a"), img("y-b")}), provision, rows, 0);
+    const uint64_t missing = survivor_devid(img("y-a")) == 1 ? 2 : 1;
+    // Both sides in one guest: disk b of each node replaced by a blank disk.
+    VmSpec spec = node_spec("bench_replace", {img("x-a"), img("x-new"), img("y-a"), img("y-new")});
+    ship_tools(spec, {"sgdisk", "mdadm", "mkswap", "swapon"});
+    ship_file(spec, self_dir() + "/mos_volmgrd", "/bin/mos_volmgrd");
+    spec.binaries["/bin/mos-volmgr"] = self_dir() + "/mos-volmgr";
+    Script sc;
+    size_t ours_checks = 0;
+    if (ours) {
+      ours_checks = add_ours(sc, data_bytes, rep);
+      sc.add({{"op", "release"}});
+    }
+    const size_t manual_checks = add_manual(sc, data_bytes, missing, rep);
+    VmResult r = run_script(spec, sc, rows, 0);
+    if (ours) expect_redundant(r, ours_checks, kOursNode, "replace-disk");
+    expect_redundant(r, manual_checks, kManualNode, "the manual procedure");
   }
 }
 
