@@ -264,7 +264,7 @@ TEST(VmReplaceDisk, RemovedDiskReplacedThenAgainAfterACrashInTheMiddle) {
     ASSERT_NE(crashed.step(died), nullptr) << crashed.explain();
     const json* cli = crashed.step(replace);
     ASSERT_NE(cli, nullptr);
-    EXPECT_EQ(crashed.step(died)->value("signal", 0), 6) << "the daemon did not abort at " << kCrashPoint << ": "
+    EXPECT_EQ(crashed.step(died)->value("signal", json(nullptr)), 6) << "the daemon did not abort at " << kCrashPoint << ": "
                                                           << crashed.step(died)->dump(2) << "\n" << cli->dump(2);
     ASSERT_FALSE(HasFailure());
 
