@@ -164,36 +164,39 @@ std::string replace_disk_unavailable() {
 }
 
 void run_replace_disk(const Config& cfg, std::vector<Measured>& rows) {
-  // --short (CI): a few MiB written while degraded; the md rebuild of the 1 GiB boot array and
-  // the 100 MiB ESP array is the floor either way.
+  // --short (CI): a few MiB written while degraded, and ours only: CI checks that our operation
+  // still runs, and both sides are ~20 s of TCG each (the md rebuild of the 1 GiB boot array and
+  // the 100 MiB ESP array is the floor either way); the manual side is the reference of full runs.
   const uint64_t data_bytes = cfg.short_run ? (16ull << 20) : (256ull << 20);
-  const bool ours = rows[kOurs].unavailable.empty();
-  for (unsigned rep = 0; rep < cfg.reps; ++rep) {
+  const bool ours = rows[kOurs].unavailable.empty(), manual = !cfg.short_run;
+  for (unsigned rep = 0; rep < cfg.reps && (ours || manual); ++rep) {
     Images images(vm_dir(cfg, "replace"));
     auto img = [&](const std::string& name) { return images.dir + "/" + name + ".img"; };
-    // Two nodes provisioned in one guest, one after the other (the arrays' names are fixed).
+    // The nodes provisioned in one guest, one after the other (the arrays' names are fixed).
     Script provision;
-    provision.add(sysvol_step(kOursNode, 0));
-    provision.add({{"op", "release"}});
-    provision.add(sysvol_step(kManualNode, 0));
+    if (ours) provision.add(sysvol_step(kOursNode, 0));
+    if (ours && manual) provision.add({{"op", "release"}});
+    if (manual) provision.add(sysvol_step(kManualNode, 0));
     run_script(node_spec("bench_replace_nodes", {img("x-a"), img("x-b"), img("y-a"), img("y-b")}), provision, rows, 0);
-    const uint64_t missing = survivor_devid(img("y-a")) == 1 ? 2 : 1;
     // Both sides in one guest: disk b of each node replaced by a blank disk.
     VmSpec spec = node_spec("bench_replace", {img("x-a"), img("x-new"), img("y-a"), img("y-new")});
-    ship_tools(spec, {"sgdisk", "mdadm", "mkswap", "swapon"});
-    ship_file(spec, self_dir() + "/mos_volmgrd", "/bin/mos_volmgrd");
-    spec.binaries["/bin/mos-volmgr"] = self_dir() + "/mos-volmgr";
     Script sc;
-    size_t ours_checks = 0;
+    size_t ours_checks = 0, manual_checks = 0;
     if (ours) {
+      ship_file(spec, self_dir() + "/mos_volmgrd", "/bin/mos_volmgrd");
+      spec.binaries["/bin/mos-volmgr"] = self_dir() + "/mos-volmgr";
       ours_checks = add_ours(sc, data_bytes, rep);
-      sc.add({{"op", "release"}});
     }
-    const size_t manual_checks = add_manual(sc, data_bytes, missing, rep);
+    if (ours && manual) sc.add({{"op", "release"}});
+    if (manual) {
+      ship_tools(spec, {"sgdisk", "mdadm", "mkswap", "swapon"});
+      manual_checks = add_manual(sc, data_bytes, survivor_devid(img("y-a")) == 1 ? 2 : 1, rep);
+    }
     VmResult r = run_script(spec, sc, rows, 0);
     if (ours) expect_redundant(r, ours_checks, kOursNode, "replace-disk");
-    expect_redundant(r, manual_checks, kManualNode, "the manual procedure");
+    if (manual) expect_redundant(r, manual_checks, kManualNode, "the manual procedure");
   }
+  if (!manual) rows.erase(rows.begin() + kManual);
 }
 
 }  // namespace mos::bench
