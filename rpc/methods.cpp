@@ -17,6 +17,7 @@ Registry make_registry() {
   register_metrics_methods(r);
   register_health_methods(r);
   register_volume_methods(r);
+  register_replace_methods(r);
   register_discover_method(r);
   return r;
 }

@@ -89,6 +89,7 @@ void register_events_methods(Registry& r);
 void register_metrics_methods(Registry& r);
 void register_health_methods(Registry& r);
 void register_volume_methods(Registry& r);
+void register_replace_methods(Registry& r);
 
 // Schema helpers for registry entries.
 json obj_schema(json properties, std::vector<std::string> required = {});

@@ -52,6 +52,7 @@ void add_watch_commands(CLI::App& app, Env& env);
 void add_topology_commands(CLI::App& app, Env& env);
 void add_health_commands(CLI::App& app, Env& env);
 void add_volume_commands(CLI::App& app, Env& env);
+void add_replace_commands(CLI::App& app, Env& env);
 // Last: it lists every command registered before it.
 void add_completion_command(CLI::App& app, Env& env);
 

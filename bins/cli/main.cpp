@@ -42,6 +42,7 @@ const Group kGroups[] = {
     {mos::cli::add_topology_commands, {"topologies"}},
     {mos::cli::add_health_commands, {"health"}},
     {mos::cli::add_volume_commands, {"volume"}},
+    {mos::cli::add_replace_commands, {"replace-disk"}},
 };
 
 // The command word of the command line: the first argument that is neither an option nor the

@@ -61,6 +61,7 @@ std::optional<BalanceStatus> live_balance(const io::Fd& fs, const std::string& m
 namespace {
 
 void check_can_start(const io::Fd& fs, const BalanceRequest& req) {
+  if (req.soft && !req.convert) throw_validation("soft needs convert (it skips chunks already in the target profile)");
   if (req.convert) {
     Profile p = profile_rule(*req.convert);
     uint64_t devices = fs_facts(fs).num_devices;
@@ -93,8 +94,10 @@ BalanceStatus balance_run(const BalanceRequest& req, const Context& ctx, const P
   if (req.force) args.flags |= BTRFS_BALANCE_FORCE;
   if (req.convert) {
     uint64_t target = *profile_flag(profile_rule(*req.convert).name);
+    // The system chunks get the metadata's arguments, as `btrfs balance start -mconvert=...` sends
+    // them (so no force is needed for them).
     for (btrfs_balance_args* b : {&args.data, &args.meta, &args.sys}) {
-      b->flags = BTRFS_BALANCE_ARGS_CONVERT;
+      b->flags = BTRFS_BALANCE_ARGS_CONVERT | (req.soft ? BTRFS_BALANCE_ARGS_SOFT : 0);
       b->target = target;
     }
   }

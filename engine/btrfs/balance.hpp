@@ -13,6 +13,9 @@ struct BalanceRequest {
   std::string mount_point;
   std::optional<std::string> convert;  // profile for data and metadata: single, dup, raid1, ...
   bool force = false;                  // needed to lower metadata redundancy (e.g. raid1 -> single)
+  // With convert: rewrite only the chunks not already in the target profile (BTRFS_BALANCE_ARGS_SOFT),
+  // e.g. the single chunks written while a raid1 ran degraded.
+  bool soft = false;
 };
 
 struct BalanceStatus {

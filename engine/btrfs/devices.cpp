@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/btrfs.h>
+#include <linux/btrfs_tree.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
@@ -83,9 +84,13 @@ struct DefragWalk {
   }
 };
 
-uint64_t devid_of(const io::Fd& fs, const std::string& device, const std::string& mount_point) {
+}  // namespace
+
+uint64_t member_devid(const io::Fd& fs, const std::string& device, const std::string& mount_point) {
   auto devices = device_facts(fs);
+  std::erase_if(devices, [](const DeviceFacts& d) { return d.devid == BTRFS_DEV_REPLACE_DEVID; });  // a replace's target
   if (!device.empty() && std::all_of(device.begin(), device.end(), ::isdigit)) {
+    if (device.size() > 19) throw_validation("devid " + device + " is out of range", device);
     uint64_t id = std::stoull(device);
     for (auto& d : devices)
       if (d.devid == id) return id;
@@ -99,8 +104,6 @@ uint64_t devid_of(const io::Fd& fs, const std::string& device, const std::string
   }
   throw Error(ErrorCode::not_found, device + " is not a device of the btrfs at " + mount_point, device);
 }
-
-}  // namespace
 
 void defrag_check_can_start(const std::string& path, const Context& ctx) {
   open_judged_btrfs(path, ctx, BtrfsPath::anywhere);
@@ -148,7 +151,7 @@ DeviceChange add_device(const std::string& mount_point, const std::string& devic
   check_btrfs_ioctl(ioctl(fs.get(), BTRFS_IOC_ADD_DEV, &a), "BTRFS_IOC_ADD_DEV " + device, mount_point);
   DeviceChange c{mount_point, device, std::nullopt, fs_facts(fs).num_devices};
   try {
-    c.devid = devid_of(fs, device, mount_point);
+    c.devid = member_devid(fs, device, mount_point);
   } catch (const Error&) {
   }
   return c;
@@ -156,7 +159,7 @@ DeviceChange add_device(const std::string& mount_point, const std::string& devic
 
 DeviceChange remove_device(const std::string& mount_point, const std::string& device, const Context& ctx) {
   io::Fd fs = open_judged_btrfs(mount_point, ctx);
-  uint64_t devid = devid_of(fs, device, mount_point);
+  uint64_t devid = member_devid(fs, device, mount_point);
   if (fs_facts(fs).num_devices <= 1)
     throw_validation("cannot remove the only device of " + mount_point, device);
   btrfs_ioctl_vol_args_v2 a{};

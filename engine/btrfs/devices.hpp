@@ -33,6 +33,10 @@ struct DeviceChange {
   uint64_t num_devices = 0;  // after the change
 };
 
+// The devid of a member named by its devid in decimal (missing members included) or by a present
+// member's path; -32002 when it names none.
+uint64_t member_devid(const io::Fd& fs, const std::string& device, const std::string& mount_point);
+
 // Refuses (nothing started) unless ctx.policy allows every member of the btrfs holding `path`.
 void defrag_check_can_start(const std::string& path, const Context& ctx);
 // Defragments `path` (a file, or a directory walked recursively without leaving its

@@ -251,6 +251,18 @@ FsUsage fs_usage(const io::Fd& fs) {
   return u;
 }
 
+std::map<std::string, std::set<std::string>> chunk_profiles(const io::Fd& fs) {
+  std::map<std::string, std::set<std::string>> out;
+  for (auto& c : chunk_allocations(fs)) {
+    std::string profile = group_profile_name(c.type);
+    for (auto& ch : profile) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (c.type & BTRFS_BLOCK_GROUP_DATA) out["data"].insert(profile);
+    if (c.type & BTRFS_BLOCK_GROUP_METADATA) out["metadata"].insert(profile);
+    if (c.type & BTRFS_BLOCK_GROUP_SYSTEM) out["system"].insert(profile);
+  }
+  return out;
+}
+
 std::vector<DeviceStats> device_stats(const io::Fd& fs) {
   std::vector<DeviceStats> out;
   for (auto& d : device_facts(fs)) {

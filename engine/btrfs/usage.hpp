@@ -3,7 +3,9 @@
 // numbers users compare are the same; and per-device error counters (GET_DEV_STATS).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -92,6 +94,10 @@ std::optional<uint64_t> profile_flag(const std::string& name);
 int profile_copies(uint64_t flags);
 // Raw bytes used on the devices (every copy counted): what a full scrub reads.
 uint64_t raw_used_bytes(const std::vector<SpaceGroup>& groups);
+
+// Profiles ("single", "dup", "raid1", ...) of the chunks in the chunk tree, per block-group type
+// ("data", "metadata", "system"; a mixed group counts for data and metadata).
+std::map<std::string, std::set<std::string>> chunk_profiles(const io::Fd& judged);
 
 // SPACE_INFO entries in kernel order.
 std::vector<SpaceGroup> space_info(const io::Fd& fs);

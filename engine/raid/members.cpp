@@ -63,21 +63,21 @@ void require_room(const mdraid::Superblock& live, uint64_t size, const std::stri
 
 // One look at the kernel's recovery of `member`: the array once the member is in sync (or the
 // array needs no rebuild), else nullopt (look again later). Counts idle looks in `idle_polls`.
-std::optional<json> rebuild_step(const std::string& block, const std::string& member, int& idle_polls, JobHandle& job) {
-  job.check_cancelled();
+std::optional<RaidArray> rebuild_step(const std::string& block, const std::string& member, int& idle_polls,
+                                     const std::function<void(uint64_t, uint64_t)>& progress) {
   auto members = io::md::sysfs_members(block);
   auto it = std::find_if(members.begin(), members.end(), [&](const auto& m) { return m.block_name == member; });
   if (it == members.end()) throw Error(ErrorCode::storage_failed, "/dev/" + member + " left /dev/" + block + " during the rebuild");
   if (it->state.find("faulty") != std::string::npos)
     throw Error(ErrorCode::storage_failed, "/dev/" + member + " failed during the rebuild of /dev/" + block);
-  if (auto p = io::md::sync_completed(block)) job.progress(p->done_sectors * 512, p->total_sectors * 512);
+  if (auto p = io::md::sync_completed(block)) progress(p->done_sectors * 512, p->total_sectors * 512);
   const bool idle = io::md::attribute(block, "sync_action").value_or("idle") == "idle";
   const bool in_sync = it->state.find("in_sync") != std::string::npos;
   const uint64_t degraded = io::sysfs_u64("/sys/block/" + block + "/md/degraded").value_or(0);
   if (idle && (in_sync || degraded == 0)) {
     RaidArray a = raid::read_array(block);
-    job.progress(a.size_bytes, a.size_bytes);
-    return json(a);
+    progress(a.size_bytes, a.size_bytes);
+    return a;
   }
   if (idle && ++idle_polls > kRebuildStartPolls)
     throw Error(ErrorCode::storage_failed, "the kernel did not start rebuilding /dev/" + block + " onto /dev/" + member);
@@ -90,7 +90,9 @@ Jobs::Fn follow_rebuild(const std::string& block, const std::string& member) {
   auto first = std::make_shared<bool>(true);
   return [block, member, idle_polls, first](JobHandle& job) -> json {
     if (!*first) {
-      if (auto done = rebuild_step(block, member, *idle_polls, job)) return *done;
+      job.check_cancelled();
+      auto progress = [&job](uint64_t done, uint64_t total) { job.progress(done, total); };
+      if (auto done = rebuild_step(block, member, *idle_polls, progress)) return json(*done);
     }
     *first = false;
     job.poll_again(kPollInterval);
@@ -146,6 +148,18 @@ RaidAddResult raid_add_member(const RaidAddRequest& req, const Context& ctx) {
   result.member->device = find_device(path, DiscoverOptions{false});
   result.array = raid::read_array(block);
   return result;
+}
+
+RaidArray wait_member_in_sync(const std::string& array_device, const std::string& member,
+                               const std::function<void(uint64_t, uint64_t)>& progress, const std::atomic<bool>* cancel) {
+  const std::string block = array_device.substr(array_device.rfind('/') + 1);
+  const std::string name = member.substr(member.rfind('/') + 1);
+  int idle_polls = 0;
+  for (;;) {
+    if (cancel && cancel->load()) throw Error(ErrorCode::storage_failed, "cancelled");
+    if (auto done = rebuild_step(block, name, idle_polls, progress)) return *done;
+    std::this_thread::sleep_for(kPollInterval);
+  }
 }
 
 RaidArray raid_remove_member(const std::string& array, const std::string& device, const Context& ctx) {

@@ -8,7 +8,9 @@
 // no name field, so assembly names a 0.90 array after the GPT partition name (partlabel) its
 // members share when that is a valid name, else "md<preferred minor>" from the superblock.
 #pragma once
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -143,6 +145,12 @@ void to_json(json& j, const RaidAddResult& r);
 // Writes a spare superblock for `array` on the device, adds it (ADD_NEW_DISK); the kernel
 // rebuilds onto it. The rebuild is followed by a job (done/total from sync_completed).
 RaidAddResult raid_add_member(const RaidAddRequest& req, const Context& ctx);
+
+// Waits (polling sysfs) until the kernel's rebuild of `member` (/dev/NAME) into the running array
+// `array_device` (/dev/md_<name>) ended with it in sync; progress in bytes. Throws when it fails,
+// leaves the array, the kernel does not start the rebuild, or on cancel.
+RaidArray wait_member_in_sync(const std::string& array_device, const std::string& member,
+                              const std::function<void(uint64_t, uint64_t)>& progress, const std::atomic<bool>* cancel);
 
 // Marks the member faulty (SET_DISK_FAULTY) and removes it (HOT_REMOVE_DISK).
 RaidArray raid_remove_member(const std::string& array, const std::string& device, const Context& ctx);

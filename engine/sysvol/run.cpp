@@ -158,6 +158,7 @@ Report run(const RunOptions& opts, const LogFn& log) {
     std::vector<Device> all = discover_allowed(md_policy(opts.policy));
     std::vector<MosDisk> mos_disks = find_mos_disks(all, opts.policy, cfg);
     report_disk_health(mos_disks, opts.policy, rep);
+    report_unfinished_replacement(mos_disks, rep);
     Found found = find_mos_storage(all, opts.policy, cfg);
     for (const auto& why : found.ignored) rep.warn("not used: " + why);
     report.found = found_json(found);

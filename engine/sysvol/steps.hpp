@@ -57,6 +57,9 @@ json found_json(const Found& f);
 void existing_boot(const std::vector<Device>& all, const std::vector<MosDisk>& mos_disks, const Found& found,
                    const Config& cfg, const RunOptions& opts, Reporter& rep);
 
+// One warning per disk carrying an unfinished disk replacement (engine/sysvol/replacement.cpp).
+void report_unfinished_replacement(const std::vector<MosDisk>& disks, Reporter& rep);
+
 // Later boots (and the end of a first boot): btrfs scan, subvolumes, mounts, swapon, dirs; what
 // is there is brought up even when something else is missing. Fills ready/degraded.
 void bring_up(const Found& found, const Config& cfg, const RunOptions& opts, Reporter& rep);
