@@ -9,6 +9,8 @@
 //   vm-sysvol-firstboot: mos_sysvol's first boot vs the tools' (bench/scenario_firstboot.cpp's command
 //     list) on a second disk in the same boot; the tools and their libraries in the initramfs.
 //   vm-sysvol-dual: the same for the dual-disk first boot (md RAID1 ESP and boot, btrfs raid1).
+//   vm-replace-disk: replace-disk on a degraded two-disk node vs the manual procedure
+//     (bench/vm_replace.cpp).
 //   vm-sysvol-boot: mos_sysvol's first boot on a blank 16 GiB disk, then its second boot on the
 //     same disk with the modules preloaded by the init, then again loading them itself (a fresh
 //     guest boot each), as mos_sysvol's exec step time; no peer (goal: second boot < 100 ms).
@@ -23,102 +25,12 @@
 #include <stdexcept>
 
 #include "bench/bench.hpp"
+#include "bench/vm_steps.hpp"
 #include "rpc/registry.hpp"
-#include "tests/vm/vm.hpp"
 
 namespace mos::bench {
 
 namespace {
-
-using json = nlohmann::json;
-using vmtest::VmResult;
-using vmtest::VmSpec;
-
-// A host tool and the shared objects ldd lists for it (loader included), each at the same path
-// in the guest. Throws when the tool is missing.
-std::vector<std::string> tool_closure(const std::string& name) {
-  std::string path = tool_path(name);
-  if (path.empty()) throw std::runtime_error(name + " not installed on the host");
-  std::vector<std::string> files = {path};
-  for (auto& lib : vmtest::ldd_libraries(peer_output({"ldd", path}))) files.push_back(std::move(lib));
-  return files;
-}
-
-// Ships tools and their libraries in the bench's initramfs (never a test or product one).
-void ship_tools(VmSpec& spec, const std::vector<std::string>& names) {
-  for (const auto& n : names)
-    for (const auto& f : tool_closure(n)) spec.binaries[f] = f;
-}
-
-std::string self_dir() {
-  std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : p.parent_path().string();
-}
-
-json rpc_step(const std::string& method, json params) {
-  return {{"op", "rpc"}, {"method", method}, {"params", std::move(params)}};
-}
-json exec_step(std::vector<std::string> argv, int timeout_ms = 60000) {
-  return {{"op", "exec"}, {"argv", std::move(argv)}, {"timeout_ms", timeout_ms}};
-}
-
-// A step script where some steps are timed repetitions of a contender.
-struct Script {
-  json steps = json::array();
-  struct Timed {
-    size_t step;
-    size_t contender;  // index into the Measured rows
-    unsigned rep;
-  };
-  std::vector<Timed> timed;
-  void add(json s) { steps.push_back(std::move(s)); }
-  void add_timed(json s, size_t contender, unsigned rep) {
-    timed.push_back({steps.size(), contender, rep});
-    steps.push_back(std::move(s));
-  }
-};
-
-// One line of a step that must have succeeded; throws with the guest's words otherwise.
-const json& step_line(const VmResult& r, size_t i, const json& step) {
-  const json* line = r.step(i);
-  if (!line) throw std::runtime_error("guest never reached step " + std::to_string(i) + " (" + step.dump() + ")\n" + r.explain());
-  if (!line->value("ok", false))
-    throw std::runtime_error("step " + std::to_string(i) + " failed: " + line->dump() + "\n" + r.console_tail(20));
-  return *line;
-}
-
-// Runs the boot and fills rows from the timed steps (warm-up repetitions dropped); a contender's
-// repetition made of several steps counts their sum. `judge` rejects a timed step whose result
-// shows the work was not done.
-void run_script(VmSpec spec, const Script& sc, std::vector<Measured>& rows, unsigned warmup,
-                const std::function<void(size_t contender, const json& line)>& judge = {}) {
-  spec.scenario["steps"] = sc.steps;
-  VmResult r = vmtest::run_vm(spec);
-  if (r.timed_out) throw std::runtime_error("guest timed out after " + std::to_string(spec.timeout_s) + " s\n" + r.explain());
-  for (size_t i = 0; i < sc.steps.size(); ++i) step_line(r, i, sc.steps[i]);
-  std::map<std::pair<unsigned, size_t>, double> ms;  // (rep, contender) -> sum, in run order
-  for (const auto& t : sc.timed) {
-    const json& line = *r.step(t.step);
-    if (judge) judge(t.contender, line);
-    if (t.rep >= warmup) ms[{t.rep, t.contender}] += line.at("ms").get<double>();
-  }
-  for (const auto& [key, total] : ms) rows[key.second].seconds.push_back(total / 1000.0);
-}
-
-std::string vm_dir(const Config& cfg, const std::string& name) {
-  return cfg.workdir + "/mos-bench-" + name + "-" + std::to_string(::getpid());
-}
-
-// Removes the disk images of one scenario in every outcome.
-struct Images {
-  std::string dir;
-  explicit Images(std::string d) : dir(std::move(d)) { std::filesystem::create_directories(dir); }
-  ~Images() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-};
 
 // ---- md: create and assemble, ours vs mdadm, one boot ----
 
@@ -325,6 +237,9 @@ const std::vector<VmScenario>& vm_scenarios() {
                               "swapon), 16 GiB virtio disks, ESP mounted, same boot (exec ms)"},
       {"vm-sysvol-dual", "mos_sysvol dual-disk first boot vs the tools (sgdisk x2, mdadm 0.90 + 1.2, mkfs.*, btrfs "
                          "raid1, mounts, swapon x2), 4 x 16 GiB virtio disks, same boot (exec ms)"},
+      {"vm-replace-disk", "replace-disk --wait on a degraded two-disk node (8 GiB virtio disks, a blank one attached) "
+                          "vs the manual procedure (sgdisk -R/-G, mdadm --add x2 + rebuild, btrfs replace, balance "
+                          "convert soft, mkswap, swapon), both in one guest on two nodes alike (exec ms)"},
   };
   return all;
 }
@@ -397,6 +312,7 @@ int run_vm_bench(const Config& cfg) {
       Config cold = cfg;
       cold.warmup = 0;
       report(cold, name, rows, out);
+      if (unavailable_fails(name, rows, cfg)) rc = 1;
     } catch (const std::exception& e) {
       report_error(cfg, name, e.what(), out);
       rc = 1;
@@ -410,6 +326,10 @@ int run_vm_bench(const Config& cfg) {
   cold_scenario("vm-sysvol-dual",
                 {{"ours (mos_sysvol, 2 disks)", true, {}, ""}, {"tools (sgdisk, mdadm, mkfs.*..)", false, {}, ""}},
                 run_dual_vs_tools);
+  cold_scenario("vm-replace-disk",
+                {{"ours (replace-disk --wait)", true, {}, replace_disk_unavailable()},
+                 {"manual (sgdisk, mdadm, btrfs)", false, {}, ""}},
+                run_replace_disk);
   if (cfg.json) std::cout << json{{"reps", cfg.reps}, {"warmup", cfg.warmup}, {"scenarios", out}}.dump(2) << "\n";
   return rc;
 }

@@ -75,7 +75,8 @@ json Processes::spawn(const json& s) {
   std::vector<std::string> argv = s.at("argv").get<std::vector<std::string>>();
   if (argv.empty()) return failed("spawn: argv is empty");
   std::vector<std::string> env = {"PATH=/bin"};
-  for (auto& [k, v] : s.value("env", json::object()).items()) env.push_back(k + "=" + v.get<std::string>());
+  const json extra_env = s.value("env", json::object());  // items() of a temporary would dangle
+  for (auto& [k, v] : extra_env.items()) env.push_back(k + "=" + v.get<std::string>());
   const std::string out = output_path(name, "stdout"), err = output_path(name, "stderr");
   pid_t pid = ::fork();
   if (pid < 0) return failed(std::string("fork: ") + std::strerror(errno));

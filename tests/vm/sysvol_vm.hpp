@@ -67,6 +67,13 @@ class PartitionLoop {
   std::string dev_;
 };
 
+// A dynamically linked host program and the shared objects `ldd` lists for it, at the same paths
+// in the guest (a test initramfs only: mdadm, btrfs, smartctl, the daemon).
+inline void ship_with_libraries(VmSpec& spec, const std::string& host_path, const std::string& guest_path = {}) {
+  spec.binaries[guest_path.empty() ? host_path : guest_path] = host_path;
+  for (const auto& lib : ldd_libraries(test::run_tool({"ldd", host_path}).out)) spec.binaries[lib] = lib;
+}
+
 inline json partitions_of(const std::string& image) {
   auto t = test::run_tool({"sfdisk", "--json", image});
   EXPECT_TRUE(t.ok()) << t.err;
