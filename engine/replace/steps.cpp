@@ -2,6 +2,9 @@
 // RAID1, the swap. Each re-reads what it acts on; the record bit of its partition is cleared last.
 #include "engine/replace/steps.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include "base/error.hpp"
 #include "engine/apply_plan.hpp"
 #include "engine/btrfs/balance.hpp"
@@ -10,12 +13,15 @@
 #include "engine/format/format.hpp"
 #include "engine/raid/raid.hpp"
 #include "engine/replace/record.hpp"
+#include "ioctl/md.hpp"
 #include "ioctl/swap_control.hpp"
+#include "ioctl/sysfs.hpp"
 
 namespace mos::engine::replace {
 namespace {
 
 constexpr uint64_t kStepUnits = 1000;
+constexpr int kReplaceStartLooks = 240;  // 2 min of half-second looks for md to start replacing OLD
 
 struct Runner {
   const Node& n;
@@ -54,6 +60,32 @@ struct Runner {
     crash_point("replace:after-gpt");
   }
 
+  // With OLD still in, the array is whole and NEW only a spare: md rebuilds it as OLD's
+  // replacement (want_replacement, md's hot replace, OLD stays readable until NEW is in sync).
+  void replace_old_member(size_t step, const Mirror& m, const std::string& member) {
+    const std::string array = raid_device_path(m.array);
+    const std::string block = array.substr(array.rfind('/') + 1);
+    const std::string new_name = member.substr(member.rfind('/') + 1);
+    const std::string old_path = n.old_partition(m.number);
+    const std::string old_name = old_path.substr(old_path.rfind('/') + 1);
+    auto state_of = [&](const std::string& name) {
+      for (const auto& d : io::md::sysfs_members(block))
+        if (d.block_name == name) return d.state;
+      return std::string();
+    };
+    if (state_of(new_name).find("in_sync") != std::string::npos) return;
+    if (state_of(old_name).find("faulty") == std::string::npos)
+      io::sysfs_write("/sys/block/" + block + "/md/dev-" + old_name + "/state", "want_replacement");
+    // The kernel starts the replacement a moment later; until then the array looks idle and whole.
+    for (int look = 0; state_of(new_name).find("in_sync") == std::string::npos; ++look) {
+      if (look > kReplaceStartLooks)
+        throw Error(ErrorCode::storage_failed, "the kernel did not replace " + old_path + " by " + member + " in " + array);
+      check_cancelled();
+      wait_member_in_sync(array, member, step_progress(step), cancel);
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+
   void mirror(size_t step, const Mirror& m, const MirrorFacts& f) {
     const std::string member = n.new_partition(m.number);
     Context no_jobs = ctx;
@@ -68,7 +100,8 @@ struct Runner {
       raid_add_member(req, no_jobs);
       done.push_back(std::string(m.step) + ": added " + member + " to " + raid_device_path(m.array));
     }
-    wait_member_in_sync(raid_device_path(m.array), member, step_progress(step), cancel);
+    if (n.old && f.old_member) replace_old_member(step, m, member);
+    else wait_member_in_sync(raid_device_path(m.array), member, step_progress(step), cancel);
     if (n.old && f.old_member) {
       raid_remove_member(m.array, n.old_partition(m.number), ctx);
       done.push_back(std::string(m.step) + ": failed and removed " + n.old_partition(m.number));
