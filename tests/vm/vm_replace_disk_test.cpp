@@ -7,7 +7,9 @@
 // the host then judges both powered-off images (mdadm --examine, fsck.fat, e2fsck, btrfs check).
 // The crash case: a copy of the provisioned disk a goes the same way, but the daemon aborts at
 // `replace:during-btrfs` and power is cut; the next boot reports the unfinished replacement, the
-// same command finishes it, same checks. Six guests. btrfs-progs, mdadm, fallocate and rm are
+// same command finishes it, same checks; in that last guest a third, blank disk then replaces the
+// present disk b with `--failed` (same checks, b a member of nothing), and a last boot with b still
+// attached must bring up the node of a and the new disk whole. Seven guests. btrfs-progs, mdadm, fallocate and rm are
 // shipped in this test's initramfs only (with their ldd closure).
 #include <gtest/gtest.h>
 
@@ -91,8 +93,11 @@ void add_daemon(Steps& s, const json& env = json::object()) {
   s.add({{"op", "wait_text"}, {"path", "/tmp/spawn-d.stderr"}, {"text", "listening on"}});
 }
 
-size_t add_replace(Steps& s) {
-  json step = exec_step({"/bin/mos-volmgr", "--socket", kSocket, "replace-disk", "/dev/vdb", "--wait", "--json"}, 900000);
+// `failed` empty: the missing disk is replaced; else that present disk (`--failed`).
+size_t add_replace(Steps& s, const std::string& fresh = "/dev/vdb", const std::string& failed = "") {
+  std::vector<std::string> argv = {"/bin/mos-volmgr", "--socket", kSocket, "replace-disk", fresh, "--wait", "--json"};
+  if (!failed.empty()) argv.insert(argv.end(), {"--failed", failed});
+  json step = exec_step(std::move(argv), 900000);
   step["any_outcome"] = true;  // judged on the host, with the CLI's words
   return s.add(step);
 }
@@ -151,7 +156,8 @@ FinalChecks add_final_checks(Steps& s) {
 
 // after_crash: the ESP was mounted when power was cut; vfat then keeps its dirty bit through later
 // clean boots (fsck.fat -n exits 1 for that alone), as in the mos_sysvol crash tests.
-void judge_final(const VmResult& r, const FinalChecks& c, const std::string& a, const std::string& b, bool after_crash) {
+// In the guest: both arrays and MOSDATA whole with `fresh` (the disk replaced last, "vdb" or "vdc").
+void judge_guest(const VmResult& r, const FinalChecks& c, const std::string& fresh) {
   for (size_t step : {c.detail_efi, c.detail_boot}) {
     const std::string detail = text_of(r, step);
     for (const char* want : {"Active Devices : 2", "Working Devices : 2", "Failed Devices : 0"})
@@ -162,16 +168,20 @@ void judge_final(const VmResult& r, const FinalChecks& c, const std::string& a, 
   const std::string show = text_of(r, c.show);
   EXPECT_NE(show.find("Total devices 2"), std::string::npos) << show;
   EXPECT_EQ(show.find("missing"), std::string::npos) << show;
-  EXPECT_NE(show.find("/dev/vdb5"), std::string::npos) << "the new disk's MOSDATA is a member\n" << show;
+  EXPECT_NE(show.find("/dev/" + fresh + "5"), std::string::npos) << "the new disk's MOSDATA is a member\n" << show;
   const std::string df = text_of(r, c.df);
   EXPECT_TRUE(single_chunks(df).empty()) << "single chunks left after the replacement:\n" << df;
   EXPECT_NE(df.find("Data, RAID1"), std::string::npos) << df;
   EXPECT_NE(df.find("Metadata, RAID1"), std::string::npos) << df;
   EXPECT_NE(text_of(r, c.scrub).find("no errors found"), std::string::npos) << text_of(r, c.scrub);
   const std::string swaps = text_of(r, c.swaps);
-  EXPECT_NE(swaps.find("/dev/vdb4"), std::string::npos) << "the new disk's swap is not on\n" << swaps;
+  EXPECT_NE(swaps.find("/dev/" + fresh + "4"), std::string::npos) << "the new disk's swap is not on\n" << swaps;
   EXPECT_NE(swaps.find("/dev/vda4"), std::string::npos) << swaps;
   std::printf("[ replace  ] after the replacement:\n%s%s", text_of(r, c.mdstat).c_str(), df.c_str());
+}
+
+void judge_final(const VmResult& r, const FinalChecks& c, const std::string& a, const std::string& b, bool after_crash) {
+  judge_guest(r, c, "vdb");
   // Host side: both GPTs, md members of one array each (mdadm --examine), FAT32 and ext4 in them,
   // swap on each, btrfs check over the RAID1 pair with both devices.
   MosImageExpect expect;
@@ -191,6 +201,62 @@ void reboot_and_judge(const std::string& name, const std::string& a, const std::
   EXPECT_EQ(rep.value("ready", false), true) << rep.dump(2);
   EXPECT_EQ(rep.value("degraded", true), false) << rep.dump(2);
   judge_final(r, c, a, b, after_crash);
+}
+
+// OLD's partitions are in neither array nor in MOSDATA.
+void expect_not_member(const VmResult& r, const FinalChecks& c, const std::string& old_disk) {
+  for (size_t step : {c.detail_efi, c.detail_boot, c.show})
+    EXPECT_EQ(text_of(r, step).find(old_disk), std::string::npos) << old_disk << " is still a member\n" << text_of(r, step);
+}
+
+// `--failed` (a present but failing disk replaced while readable), folded into the crash case's
+// last guest so that it costs no boot of its own: after that guest's checks a third, blank disk
+// /dev/vdc takes the place of /dev/vdb, and the same checks run again with vdc.
+void judge_then_replace_failed(const std::string& a, const std::string& old_disk, const std::string& fresh) {
+  Steps s;
+  const size_t sysvol = s.add(sysvol_step());
+  const FinalChecks before = add_final_checks(s);
+  add_daemon(s);
+  const size_t replace = add_replace(s, "/dev/vdc", "/dev/vdb");
+  const FinalChecks after = add_final_checks(s);
+  add_daemon_stop(s);
+  VmResult r = run_vm(replace_spec("replace_failed", {{a, kDiskBytes}, {old_disk, kDiskBytes}, {fresh, kDiskBytes}}, s.list));
+  report_wall_time("replace: reboot after the crash case, checks, replace-disk --failed, checks", r);
+  const json& rep = report_of(r, sysvol);
+  EXPECT_EQ(rep.value("ready", false), true) << rep.dump(2);
+  EXPECT_EQ(rep.value("degraded", true), false) << rep.dump(2);
+  judge_guest(r, before, "vdb");
+  expect_replaced(r, replace);
+  expect_all_steps_ok(r, s.list.size());
+  judge_guest(r, after, "vdc");
+  expect_not_member(r, after, "/dev/vdb");
+  std::printf("[ replace  ] swaps after --failed:\n%s", text_of(r, after.swaps).c_str());
+}
+
+// The next boot with OLD still attached (the MOS layout, stale md superblocks, a btrfs superblock
+// scratched by the replace): mos_sysvol brings up the node of vda and vdc whole, OLD in nothing;
+// then the host judges vda and vdc.
+void boot_with_old_attached(const std::string& a, const std::string& old_disk, const std::string& fresh) {
+  Steps s;
+  json boot = sysvol_step();
+  boot["any_outcome"] = true;  // judged below by what it reports
+  const size_t sysvol = s.add(boot);
+  const FinalChecks c = add_final_checks(s);
+  VmResult r = run_vm(replace_spec("replace_old_attached", {{a, kDiskBytes}, {old_disk, kDiskBytes}, {fresh, kDiskBytes}}, s.list));
+  report_wall_time("replace: boot with the failed disk still attached", r);
+  const json* booted = r.step(sysvol);
+  ASSERT_NE(booted, nullptr) << r.explain();
+  std::printf("[ replace  ] mos_sysvol with OLD attached (exit %s):\n%s\n", booted->value("exit_code", json()).dump().c_str(),
+              booted->value("stderr", "").c_str());
+  expect_all_steps_ok(r, s.list.size());
+  const json& rep = report_of(r, sysvol);
+  EXPECT_EQ(rep.value("ready", false), true) << rep.dump(2);
+  EXPECT_EQ(rep.value("degraded", true), false) << rep.dump(2);
+  judge_guest(r, c, "vdc");
+  expect_not_member(r, c, "/dev/vdb");
+  MosImageExpect expect;
+  expect.allow_fat_dirty = true;  // the crash case's ESP
+  for (const auto& problem : dual_disk_problems(a, fresh, expect)) ADD_FAILURE() << problem;
 }
 
 // A degraded boot with the blank disk next to it, then files written while degraded: a filler
@@ -245,7 +311,7 @@ TEST(VmReplaceDisk, RemovedDiskReplacedThenAgainAfterACrashInTheMiddle) {
   ASSERT_FALSE(HasFailure());
 
   // The crash case starts from the same node: a sparse copy of disk a, and a blank disk each.
-  const std::string a2 = dir / "a2.img", c2 = dir / "c2.img";
+  const std::string a2 = dir / "a2.img", c2 = dir / "c2.img", f2 = dir / "f2.img";  // f2: --failed's blank disk
   ASSERT_TRUE(test::run_tool({"cp", "--sparse=always", a, a2}).ok());
 
   // 2. Disk b removed, a blank disk in its place: a degraded boot, more files (in a single chunk),
@@ -311,7 +377,9 @@ TEST(VmReplaceDisk, RemovedDiskReplacedThenAgainAfterACrashInTheMiddle) {
     expect_replaced(resumed, replace2);
     expect_all_steps_ok(resumed, again.list.size());
     ASSERT_FALSE(HasFailure());
-    reboot_and_judge("replace_after_crash", a2, c2, true);
+    judge_then_replace_failed(a2, c2, f2);
+    ASSERT_FALSE(HasFailure());
+    boot_with_old_attached(a2, c2, f2);
   }
 }
 
