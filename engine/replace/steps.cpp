@@ -2,6 +2,7 @@
 // RAID1, the swap. Each re-reads what it acts on; the record bit of its partition is cleared last.
 #include "engine/replace/steps.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <thread>
 
@@ -168,6 +169,17 @@ struct Runner {
     clear_record(kDataNumber, "balance");
   }
 
+  // OLD is left unused: its swap, on since boot, goes off once NEW's is on.
+  void swap_off_old() {
+    const std::string old_swap = n.old_partition(kSwapNumber);
+    try {
+      io::swap_off(old_swap);
+      done.push_back("swap: swapoff " + old_swap);
+    } catch (const Error& e) {
+      if (e.sys_errno() != EINVAL) throw;  // EINVAL: it was not in use as swap
+    }
+  }
+
   void swap(const ReplaceFacts& f) {
     const std::string dev = n.new_partition(kSwapNumber);
     if (!f.swap_signature) {
@@ -179,6 +191,7 @@ struct Runner {
       done.push_back("swap: made MOSSWAP on " + dev);
     }
     if (!f.swap_active && io::swap_on(dev)) done.push_back("swap: swapon " + dev);
+    if (n.old) swap_off_old();
     clear_record(kSwapNumber, "swap");
     report(5, 1, 1);
   }
