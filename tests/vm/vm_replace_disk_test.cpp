@@ -230,7 +230,7 @@ void judge_then_replace_failed(const std::string& a, const std::string& old_disk
   expect_all_steps_ok(r, s.list.size());
   judge_guest(r, after, "vdc");
   expect_not_member(r, after, "/dev/vdb");
-  std::printf("[ replace  ] swaps after --failed:\n%s", text_of(r, after.swaps).c_str());
+  EXPECT_EQ(text_of(r, after.swaps).find("/dev/vdb4"), std::string::npos) << "OLD's swap is still on\n" << text_of(r, after.swaps);
 }
 
 // The next boot with OLD still attached (the MOS layout, stale md superblocks, a btrfs superblock
