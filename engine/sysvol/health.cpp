@@ -98,6 +98,29 @@ Found rescan(const Installation& inst, const Config& cfg, const RunOptions& opts
 
 }  // namespace
 
+// A two-disk node's disk none of whose md members is in an array (all left out as stale) and which
+// holds no MOSDATA device is out of the node: e.g. the disk `replace-disk --failed` replaced, still
+// attached. Its swap is not used (a failing disk; the node has a swap on each disk in service).
+static void leave_out_retired_swap(Found& found, Reporter& rep) {
+  auto in_service = [&](const std::string& disk) {
+    for (const auto& d : found.data)
+      if (d.parent == disk) return true;
+    bool has_members = false;
+    for (const auto& m : found.md_members) {
+      if (m.parent != disk) continue;
+      has_members = true;
+      if (!m.holders.empty()) return true;
+    }
+    return !has_members;  // no md members: not a two-disk node's disk, judged elsewhere
+  };
+  std::erase_if(found.swap, [&](const Device& s) {
+    if (!s.parent || in_service(*s.parent)) return false;
+    rep.warn("not swapped on: " + s.path + ": its disk " + *s.parent +
+             " is out of the node (its md members are left out and it holds no MOSDATA device)");
+    return true;
+  });
+}
+
 void existing_boot(const std::vector<Device>& all, const std::vector<MosDisk>& mos_disks, const Found& found_all,
                    const Config& cfg, const RunOptions& opts, Reporter& rep) {
   Report& report = rep.report();
@@ -122,6 +145,7 @@ void existing_boot(const std::vector<Device>& all, const std::vector<MosDisk>& m
   if (!found.md_members.empty()) {
     excluded.merge(assemble_md(found, opts, rep));
     found = rescan(*inst, cfg, opts, excluded, &now);
+    if (!opts.dry_run) leave_out_retired_swap(found, rep);
   }
   bring_up(found, cfg, opts, rep);
   if (report.degraded && !opts.dry_run) report_blank_disks(now, cfg, opts, rep);

@@ -254,6 +254,7 @@ void boot_with_old_attached(const std::string& a, const std::string& old_disk, c
   EXPECT_EQ(rep.value("degraded", true), false) << rep.dump(2);
   judge_guest(r, c, "vdc");
   expect_not_member(r, c, "/dev/vdb");
+  EXPECT_EQ(text_of(r, c.swaps).find("/dev/vdb4"), std::string::npos) << "OLD's swap is on again\n" << text_of(r, c.swaps);
   MosImageExpect expect;
   expect.allow_fat_dirty = true;  // the crash case's ESP
   for (const auto& problem : dual_disk_problems(a, fresh, expect)) ADD_FAILURE() << problem;
