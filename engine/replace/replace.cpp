@@ -34,7 +34,11 @@ Node replace_check_can_start(const ReplaceRequest& req, const Context& ctx) {
   Node n = read_node(req, ctx);
   if (n.refusals.empty()) return n;
   std::string msg = "replace-disk refused";
-  for (const auto& r : n.refusals) msg += (msg.size() == 20 ? ": " : "; ") + r;
+  const char* separator = ": ";
+  for (const auto& r : n.refusals) {
+    msg += separator + r;
+    separator = "; ";
+  }
   throw Error(ErrorCode::validation, msg, n.new_device.path);
 }
 
