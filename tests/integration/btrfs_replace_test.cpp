@@ -8,10 +8,12 @@
 #include <linux/btrfs_tree.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "base/bytes.hpp"
 #include "engine/btrfs/balance.hpp"
@@ -361,8 +363,17 @@ TEST(BtrfsReplace, CancelledByFlagThenJoinsOneAlreadyRunning) {
   EXPECT_EQ(none.code, -32002) << none.message;
 
   // As after a daemon restart: a replace is running that this process did not start.
+  // Without -B the tool daemonizes before its START ioctl: it returns before the kernel has
+  // begun (the state still reads "canceled" from above). Wait until the kernel reports it started.
   ToolResult started = run_tool({"btrfs", "replace", "start", "2", t2.dev(), mnt});
   ASSERT_TRUE(started.ok()) << started.err;
+  std::string state;
+  for (int i = 0; i < 3000 && state != "started" && state != "finished"; ++i) {
+    state = bt::replace_status(mnt, ctx).state;
+    if (state != "started") std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // 192 MiB copy: if the kernel finished before we looked, the case below is not tested (fail loudly).
+  ASSERT_EQ(state, "started") << "the replace the tool started is not running";
   EngineOutcome other = check_replace({mnt, "2", t3.dev()}, ctx);
   EXPECT_EQ(other.code, -32000) << other.message;
   EXPECT_NE(other.message.find("already running"), std::string::npos) << other.message;
