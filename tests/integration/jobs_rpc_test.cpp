@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "base/error.hpp"
+#include "ioctl/fd.hpp"
 #include "rpc/client.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
@@ -42,8 +43,13 @@ uint64_t user_threads(int pid, std::string* names = nullptr) {
   if (DIR* d = opendir(task.c_str())) {
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] == '.') continue;
-      std::ifstream in(task + "/" + e->d_name + "/stat");
-      std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      // A thread that exits between readdir and read makes the read fail with ESRCH (a stream
+      // throws on that from inside its iterator): it is skipped like one already gone.
+      std::string stat;
+      try {
+        stat = io::read_text_file(task + "/" + e->d_name + "/stat");
+      } catch (const std::exception&) {
+      }
       size_t close = stat.rfind(')');
       if (close == std::string::npos) continue;  // exited meanwhile
       std::istringstream rest(stat.substr(close + 2));

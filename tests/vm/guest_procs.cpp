@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "ioctl/fd.hpp"
+
 namespace mos::vmtest {
 namespace {
 
@@ -42,8 +44,11 @@ int threads_in_disk_sleep(pid_t pid) {
   int n = 0;
   while (dirent* e = ::readdir(d)) {
     if (e->d_name[0] == '.') continue;
-    std::ifstream f(dir + "/" + e->d_name + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(f)), {});
+    std::string stat;  // a thread that exits meanwhile fails the read (ESRCH): not counted
+    try {
+      stat = io::read_text_file(dir + "/" + e->d_name + "/stat");
+    } catch (const std::exception&) {
+    }
     auto close_paren = stat.rfind(')');
     if (close_paren != std::string::npos && stat.compare(close_paren, 4, ") D ") == 0) ++n;
   }
