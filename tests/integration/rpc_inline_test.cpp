@@ -4,7 +4,12 @@
 // our own mutation (or a kernel uevent) is never served: the next query shows the change.
 // blkid is the oracle for what the device carries.
 #include <gtest/gtest.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <regex>
 #include <string>
 
@@ -26,6 +31,42 @@ const json* find_path(const json& list, const std::string& dev) {
     if (x.value("path", "") == dev) return &x;
   return nullptr;
 }
+
+// The kernel's block uevents, heard as the daemon hears them (multicast group 1, no udev).
+class UeventListener {
+ public:
+  UeventListener() : fd_(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT)) {
+    sockaddr_nl addr{};
+    addr.nl_family = AF_NETLINK;
+    addr.nl_groups = 1;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) ADD_FAILURE() << "uevent socket";
+  }
+  ~UeventListener() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // True once "ACTION@.../block/NAME" arrives (within timeout).
+  bool wait_for(const std::string& action, const std::string& name, std::chrono::milliseconds timeout) {
+    const std::string want_end = "/block/" + name;
+    auto end = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[8192];
+      ssize_t got = ::recv(fd_, buf, sizeof buf - 1, 0);
+      if (got <= 0) continue;
+      buf[got] = 0;
+      const std::string head(buf);  // "ACTION@DEVPATH"
+      if (head.rfind(action + "@", 0) == 0 && head.size() >= want_end.size() &&
+          head.compare(head.size() - want_end.size(), want_end.size(), want_end) == 0)
+        return true;
+    }
+  }
+
+ private:
+  int fd_;
+};
 
 // mos_rpc_requests_total for method with code 0, from the Prometheus text of storage.metrics.
 long successes(rpc::Client& c, const std::string& method) {
@@ -118,8 +159,14 @@ TEST(RpcInline, OwnMutationAndUeventsAreShownByTheVeryNextQuery) {
   auto probe = blkid_probe(dev);
   EXPECT_EQ(probe["TYPE"], "swap");
   EXPECT_EQ((*fs)["uuid"], probe["UUID"]);
-  // Detached behind the daemon's back (a kernel uevent): gone in the very next query.
+  // Detached behind the daemon's back (a kernel uevent): gone in the very next query after the
+  // kernel announced it. The detach itself may finish after our close returns (the daemon may
+  // hold the device open for a re-probe then; the kernel clears it at the last close), so the
+  // test first hears the announcement the daemon hears.
+  UeventListener uevents;
   img.reset();
+  ASSERT_TRUE(uevents.wait_for("change", dev.substr(dev.rfind('/') + 1), std::chrono::seconds(10)))
+      << "no change uevent for " << dev << " after detach";
   EXPECT_EQ(find_path(c.call("storage.list_disks"), dev), nullptr) << dev << " still listed after detach";
 }
 
