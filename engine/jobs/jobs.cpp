@@ -169,8 +169,14 @@ void Jobs::worker_loop() {
     for (;;) {
       wake_due_locked();
       if (stopping_ || !ready_.empty()) break;
-      if (sleeping_.empty()) work_cv_.wait(lk);
-      else work_cv_.wait_until(lk, sleeping_.begin()->first);
+      if (sleeping_.empty()) {
+        work_cv_.wait(lk);
+      } else {
+        // A copy: wait_until reads its deadline again after waking, and while it waits (the lock
+        // released) a cancel or a new sleeper may erase the node that key lives in.
+        const auto due = sleeping_.begin()->first;
+        work_cv_.wait_until(lk, due);
+      }
     }
     if (ready_.empty()) return;  // stopping: an idle worker always had room for the sleepers above
     const uint64_t id = ready_.front();
