@@ -96,12 +96,10 @@ Found rescan(const Installation& inst, const Config& cfg, const RunOptions& opts
   return f;
 }
 
-}  // namespace
-
 // A two-disk node's disk none of whose md members is in an array (all left out as stale) and which
 // holds no MOSDATA device is out of the node: e.g. the disk `replace-disk --failed` replaced, still
 // attached. Its swap is not used (a failing disk; the node has a swap on each disk in service).
-static void leave_out_retired_swap(Found& found, Reporter& rep) {
+void leave_out_retired_swap(Found& found, Reporter& rep) {
   auto in_service = [&](const std::string& disk) {
     for (const auto& d : found.data)
       if (d.parent == disk) return true;
@@ -120,6 +118,8 @@ static void leave_out_retired_swap(Found& found, Reporter& rep) {
     return true;
   });
 }
+
+}  // namespace
 
 void existing_boot(const std::vector<Device>& all, const std::vector<MosDisk>& mos_disks, const Found& found_all,
                    const Config& cfg, const RunOptions& opts, Reporter& rep) {

@@ -13,6 +13,7 @@
 #include <regex>
 #include <string>
 
+#include "engine/inventory/monitor.hpp"
 #include "rpc/client.hpp"
 #include "tests/integration/rpc_test_support.hpp"
 #include "tests/support/harness.hpp"
@@ -44,9 +45,9 @@ class UeventListener {
   ~UeventListener() {
     if (fd_ >= 0) ::close(fd_);
   }
-  // True once "ACTION@.../block/NAME" arrives (within timeout).
+  // True once a block uevent ACTION for the device NAME arrives (within timeout); the datagram is
+  // read with the parser the daemon's monitor uses.
   bool wait_for(const std::string& action, const std::string& name, std::chrono::milliseconds timeout) {
-    const std::string want_end = "/block/" + name;
     auto end = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
@@ -54,13 +55,10 @@ class UeventListener {
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
       char buf[8192];
-      ssize_t got = ::recv(fd_, buf, sizeof buf - 1, 0);
+      ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
       if (got <= 0) continue;
-      buf[got] = 0;
-      const std::string head(buf);  // "ACTION@DEVPATH"
-      if (head.rfind(action + "@", 0) == 0 && head.size() >= want_end.size() &&
-          head.compare(head.size() - want_end.size(), want_end.size(), want_end) == 0)
-        return true;
+      auto ev = engine::parse_uevent(buf, static_cast<size_t>(got));
+      if (ev && ev->subsystem == "block" && ev->action == action && ev->devname == name) return true;
     }
   }
 
